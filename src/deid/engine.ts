@@ -1,0 +1,270 @@
+import { CID_7050 } from './cid7050';
+import type { DicomFile } from './dicom';
+import { dateShiftFor, mapUid, pseudonymFor, type DerivedKeys } from './keys';
+import { BASIC_OPTIONS, isPrivateTag, methodCodes, resolveAction, rowForTag, type DeidProfile } from './profile';
+import { TABLE_REVISION } from './table.generated';
+import type { Dataset, DicomElement, ResolvedAction } from './types';
+import { dummyValue, shiftDate, shiftDateTime } from './values';
+
+export interface DeidContext {
+  readonly profile: DeidProfile;
+  readonly keys: DerivedKeys;
+}
+
+/** Who the instance belongs to, derived once from its top-level identity. */
+export interface PatientMapping {
+  readonly pseudonym: string;
+  readonly dateShiftDays: number;
+}
+
+export interface DeidResult {
+  readonly file: DicomFile;
+  readonly patient: PatientMapping;
+  readonly counts: Readonly<Record<ResolvedAction | 'private', number>>;
+}
+
+export const TAG = {
+  SpecificCharacterSet: '00080005',
+  SOPClassUID: '00080016',
+  SOPInstanceUID: '00080018',
+  PatientName: '00100010',
+  PatientID: '00100020',
+  IssuerOfPatientID: '00100021',
+  StudyInstanceUID: '0020000D',
+  SeriesInstanceUID: '0020000E',
+  PatientIdentityRemoved: '00120062',
+  DeidentificationMethod: '00120063',
+  DeidentificationMethodCodeSequence: '00120064',
+  LongitudinalTemporalInformationModified: '00280303',
+  CodeValue: '00080100',
+  CodingSchemeDesignator: '00080102',
+  CodeMeaning: '00080104',
+  PixelData: '7FE00010',
+  MediaStorageSOPInstanceUID: '00020003',
+  ImplementationClassUID: '00020012',
+  ImplementationVersionName: '00020013',
+} as const;
+
+/**
+ * UIDs that name a kind of thing (SOP classes, transfer syntaxes, coding schemes), not an instance
+ * or a person: they are kept. Every other UID is remapped, whether or not the table lists it.
+ */
+const CLASS_UID_TAGS = new Set([
+  '00020002', '00020010', '00041510', '00041512', '0004151A', '00080016', '0008001A', '0008001B',
+  '00080062', '0008010C', '00080117', '00081150', '00083002', '00400E20',
+]);
+const REGISTERED_UID_ROOT = '1.2.840.10008.';
+const TIMEZONE_OFFSET = '00080201';
+
+/** True for a UID that names a kind of thing (or is empty) and so passes through unchanged. */
+export function uidIsKept(tag: string, value: string): boolean {
+  return CLASS_UID_TAGS.has(tag) || value.trim() === '' || value.startsWith(REGISTERED_UID_ROOT);
+}
+
+/** The bridge's own implementation class UID: 2.25 + the first 128 bits of SHA-256("orthanc-research-bridge"). */
+export const IMPLEMENTATION_CLASS_UID = '2.25.125290526770298645644517463831636964928';
+export const IMPLEMENTATION_VERSION_NAME = 'ORB_0_1';
+
+/** File meta elements kept as they are; everything else in group 0002 is dropped or rewritten. */
+const META_KEEP = new Set(['00020001', '00020002', '00020010']);
+
+export function str(el: DicomElement | undefined): string {
+  const v = el?.Value?.[0];
+  if (typeof v === 'string') return v.trim();
+  if (typeof v === 'number') return String(v);
+  if (v && typeof v === 'object' && 'Alphabetic' in v) return String((v as { Alphabetic?: string }).Alphabetic ?? '').trim();
+  return '';
+}
+
+/** Pseudonym and date shift for the dataset's patient; an empty PatientID is keyed by the study instead. */
+export function patientMapping(dict: Dataset, ctx: DeidContext): PatientMapping {
+  const id = str(dict[TAG.PatientID]);
+  const issuer = str(dict[TAG.IssuerOfPatientID]);
+  // Without a PatientID the only safe identity is the study: merging every ID-less patient into one
+  // pseudonym would link unrelated people.
+  const key = id !== '' ? id : `study:${str(dict[TAG.StudyInstanceUID])}`;
+  return {
+    pseudonym: pseudonymFor(ctx.keys, key, issuer),
+    dateShiftDays: dateShiftFor(ctx.keys, key, issuer, ctx.profile.maxDateShiftDays),
+  };
+}
+
+function copy(el: DicomElement): DicomElement {
+  const out: DicomElement = { vr: el.vr };
+  if (el.Value !== undefined) out.Value = el.Value;
+  if (el._rawValue !== undefined) out._rawValue = el._rawValue;
+  return out;
+}
+
+class Walker {
+  readonly counts: Record<ResolvedAction | 'private', number> = { D: 0, Z: 0, X: 0, U: 0, K: 0, C: 0, private: 0 };
+  constructor(
+    private readonly ctx: DeidContext,
+    private readonly patient: PatientMapping,
+  ) {}
+
+  mapUidValues(tag: string, el: DicomElement): DicomElement {
+    if (this.ctx.profile.options.retainUids || CLASS_UID_TAGS.has(tag)) return copy(el);
+    const values = (el.Value ?? []).map((v) => (typeof v === 'string' && !uidIsKept(tag, v) ? mapUid(this.ctx.keys, v) : v));
+    return { vr: el.vr, Value: values };
+  }
+
+  private keptPrivateTags(ds: Dataset): Set<string> {
+    const kept = new Set<string>();
+    if (!this.ctx.profile.options.retainSafePrivate || this.ctx.profile.safePrivate.length === 0) return kept;
+    for (const tag of Object.keys(ds)) {
+      if (!isPrivateTag(tag)) continue;
+      const group = parseInt(tag.slice(0, 4), 16);
+      const element = parseInt(tag.slice(4), 16);
+      if (element < 0x1000) continue;
+      const creatorTag = tag.slice(0, 4) + '00' + tag.slice(4, 6);
+      const creator = str(ds[creatorTag]);
+      const safe = this.ctx.profile.safePrivate.some(
+        (e) => e.group === group && e.creator === creator && e.element === (element & 0xff),
+      );
+      if (safe) {
+        kept.add(tag);
+        kept.add(creatorTag);
+      }
+    }
+    return kept;
+  }
+
+  dataset(ds: Dataset, depth: number): Dataset {
+    const out: Dataset = {};
+    const keptPrivate = this.keptPrivateTags(ds);
+    for (const tag of Object.keys(ds).sort()) {
+      const el = ds[tag];
+      if (!el) continue;
+      if (tag.endsWith('0000')) continue; // group lengths: retired, and wrong once values change
+      if (isPrivateTag(tag)) {
+        if (keptPrivate.has(tag)) out[tag] = el.vr === 'SQ' ? this.sequence(el, depth) : copy(el);
+        else this.counts.private++;
+        continue;
+      }
+      const next = this.element(tag, el, depth);
+      if (next) out[tag] = next;
+    }
+    return out;
+  }
+
+  private sequence(el: DicomElement, depth: number): DicomElement {
+    const items = (el.Value ?? []).map((item) => this.dataset(item as Dataset, depth + 1));
+    return { vr: 'SQ', Value: items };
+  }
+
+  private element(tag: string, el: DicomElement, depth: number): DicomElement | undefined {
+    const row = rowForTag(tag);
+    const action: ResolvedAction = row ? resolveAction(row, this.ctx.profile.options) : 'K';
+    this.counts[action]++;
+    if (tag === TAG.PatientID) {
+      const own = depth === 0 ? this.patient.pseudonym : undefined;
+      return { vr: el.vr, Value: [own ?? pseudonymFor(this.ctx.keys, str(el), '')] };
+    }
+    if (tag === TAG.PatientName && action !== 'K') {
+      // Z allows a dummy: the pseudonym is the one name a researcher can use.
+      return { vr: el.vr, Value: depth === 0 ? [{ Alphabetic: this.patient.pseudonym }] : [] };
+    }
+    switch (action) {
+      case 'X':
+        return undefined;
+      case 'Z':
+        return { vr: el.vr, Value: [] };
+      case 'D':
+        if (el.vr === 'SQ') return this.sequence(el, depth);
+        if (el.vr === 'UI') return this.mapUidValues(tag, el);
+        return { vr: el.vr, Value: dummyValue(el.vr, el.Value) };
+      case 'U':
+        if (el.vr === 'SQ') return this.sequence(el, depth);
+        return this.mapUidValues(tag, el);
+      case 'C':
+        return this.clean(tag, el, depth);
+      case 'K':
+        if (el.vr === 'SQ') return this.sequence(el, depth);
+        if (el.vr === 'UI') return this.mapUidValues(tag, el);
+        return copy(el);
+    }
+  }
+
+  /** C under Retain Longitudinal Modified Dates: dates move by the patient's shift, times stay. */
+  private clean(tag: string, el: DicomElement, depth: number): DicomElement | undefined {
+    const shift = this.patient.dateShiftDays;
+    const values = el.Value ?? [];
+    if (this.ctx.profile.options.retainLongitudinalModifiedDates) {
+      if (el.vr === 'DA' || el.vr === 'DT') {
+        const fn = el.vr === 'DA' ? shiftDate : shiftDateTime;
+        const shifted = values.map((v) => (typeof v === 'string' ? fn(v, shift) : undefined));
+        // A value that is not a full date cannot be shifted; emptying it is the safe answer.
+        return { vr: el.vr, Value: shifted.every((v) => v !== undefined) ? shifted : [] };
+      }
+      if (el.vr === 'TM' || tag === TIMEZONE_OFFSET) return copy(el); // whole-day shifts leave times and UTC offsets alone
+    }
+    if (el.vr === 'SQ') return this.sequence(el, depth);
+    // No automatic cleaning exists for this element: apply the basic profile's action instead.
+    const row = rowForTag(tag);
+    const basic = row ? resolveAction(row, BASIC_OPTIONS) : 'X';
+    if (basic === 'X') return undefined;
+    if (basic === 'Z') return { vr: el.vr, Value: [] };
+    if (basic === 'U') return this.mapUidValues(tag, el);
+    return { vr: el.vr, Value: dummyValue(el.vr, el.Value) };
+  }
+}
+
+
+function longitudinalState(ctx: DeidContext): string {
+  if (ctx.profile.options.retainLongitudinalFullDates) return 'UNMODIFIED';
+  if (ctx.profile.options.retainLongitudinalModifiedDates) return 'MODIFIED';
+  return 'REMOVED';
+}
+
+function marking(ctx: DeidContext): Dataset {
+  const codes = methodCodes(ctx.profile.options);
+  return {
+    // dcmjs writes every text value as UTF-8, so the output always declares it.
+    [TAG.SpecificCharacterSet]: { vr: 'CS', Value: ['ISO_IR 192'] },
+    [TAG.PatientIdentityRemoved]: { vr: 'CS', Value: ['YES'] },
+    [TAG.DeidentificationMethod]: {
+      vr: 'LO',
+      Value: [`PS3.15 E.1-1 ${TABLE_REVISION}`, `orthanc-research-bridge ${ctx.profile.name}`.slice(0, 64)],
+    },
+    [TAG.DeidentificationMethodCodeSequence]: {
+      vr: 'SQ',
+      Value: codes.map((code) => ({
+        [TAG.CodeValue]: { vr: 'SH', Value: [code] },
+        [TAG.CodingSchemeDesignator]: { vr: 'SH', Value: ['DCM'] },
+        [TAG.CodeMeaning]: { vr: 'LO', Value: [CID_7050[code] ?? code] },
+      })),
+    },
+    [TAG.LongitudinalTemporalInformationModified]: { vr: 'CS', Value: [longitudinalState(ctx)] },
+  };
+}
+
+/**
+ * De-identifies one instance under the profile. Pure: the input is never changed (bulk values
+ * such as pixel data are shared, not copied, and never written to).
+ */
+export function deidentify(input: DicomFile, ctx: DeidContext): DeidResult {
+  const patient = patientMapping(input.dict, ctx);
+  const walker = new Walker(ctx, patient);
+  const dict = { ...walker.dataset(input.dict, 0), ...marking(ctx) };
+
+  const meta: Dataset = {};
+  for (const tag of Object.keys(input.meta)) {
+    const el = input.meta[tag];
+    if (el && META_KEEP.has(tag)) meta[tag] = copy(el);
+  }
+  const sop = dict[TAG.SOPInstanceUID];
+  const mediaSop = input.meta[TAG.MediaStorageSOPInstanceUID];
+  if (sop) meta[TAG.MediaStorageSOPInstanceUID] = { vr: 'UI', Value: [str(sop)] };
+  else if (mediaSop) meta[TAG.MediaStorageSOPInstanceUID] = walker.mapUidValues(TAG.MediaStorageSOPInstanceUID, mediaSop);
+  meta[TAG.ImplementationClassUID] = { vr: 'UI', Value: [IMPLEMENTATION_CLASS_UID] };
+  meta[TAG.ImplementationVersionName] = { vr: 'SH', Value: [IMPLEMENTATION_VERSION_NAME] };
+
+  return { file: { meta, dict: sortDataset(dict) }, patient, counts: walker.counts };
+}
+
+function sortDataset(ds: Dataset): Dataset {
+  const out: Dataset = {};
+  for (const tag of Object.keys(ds).sort()) out[tag] = ds[tag]!;
+  return out;
+}

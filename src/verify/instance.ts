@@ -1,0 +1,194 @@
+import { createHash } from 'node:crypto';
+import type { DicomFile } from '../deid/dicom';
+import { str, TAG, uidIsKept, type DeidContext, type PatientMapping } from '../deid/engine';
+import { mapUid } from '../deid/keys';
+import { isPrivateTag, methodCodes, resolveAction, rowForTag } from '../deid/profile';
+import type { Dataset, DicomElement } from '../deid/types';
+import { shiftDate, shiftDateTime } from '../deid/values';
+import { identifyingValues } from './identifying';
+import { formatTag, type CheckFailure, type CheckName } from './types';
+
+/** Elements whose value must be the same before and after, for research to trust the images. */
+export const CORRESPONDENCE_TAGS: Readonly<Record<string, string>> = {
+  '00200013': 'InstanceNumber',
+  '00200062': 'ImageLaterality',
+  '00185101': 'ViewPosition',
+  '00200060': 'Laterality',
+  '00080060': 'Modality',
+  '00080016': 'SOPClassUID',
+  '00280010': 'Rows',
+  '00280011': 'Columns',
+};
+const MARKING_TAGS = new Set([
+  TAG.SpecificCharacterSet,
+  TAG.PatientIdentityRemoved,
+  TAG.DeidentificationMethod,
+  TAG.DeidentificationMethodCodeSequence,
+  TAG.LongitudinalTemporalInformationModified,
+]);
+
+export interface InstanceVerdict {
+  readonly ok: boolean;
+  readonly failures: readonly CheckFailure[];
+  /** SHA-256 of the pixel data, equal in original and output when ok. */
+  readonly pixelHash: string | null;
+}
+
+export function pixelHash(dict: Dataset): string | null {
+  const el = dict[TAG.PixelData];
+  if (!el) return null;
+  const h = createHash('sha256');
+  for (const part of el.Value ?? []) {
+    if (part instanceof ArrayBuffer) h.update(new Uint8Array(part));
+    else if (ArrayBuffer.isView(part)) h.update(new Uint8Array(part.buffer, part.byteOffset, part.byteLength));
+  }
+  return h.digest('hex');
+}
+
+function textOf(el: DicomElement): string[] {
+  const out: string[] = [];
+  for (const v of el.Value ?? []) {
+    if (typeof v === 'string') out.push(v);
+    else if (typeof v === 'number') out.push(String(v));
+    else if (v && typeof v === 'object' && !(v instanceof ArrayBuffer) && el.vr === 'PN') {
+      for (const part of Object.values(v as Record<string, unknown>)) if (typeof part === 'string') out.push(part);
+    }
+  }
+  return out;
+}
+
+class Checker {
+  readonly failures: CheckFailure[] = [];
+  constructor(
+    private readonly ctx: DeidContext,
+    private readonly patient: PatientMapping,
+  ) {}
+
+  fail(check: CheckName, tag: string, path: string, detail: string): void {
+    this.failures.push({ check, tag: formatTag(tag), path, detail });
+  }
+
+  private expectUids(tag: string, path: string, orig: DicomElement, out: DicomElement): void {
+    const o = orig.Value ?? [];
+    const n = out.Value ?? [];
+    if (this.ctx.profile.options.retainUids) return;
+    o.forEach((value, i) => {
+      if (typeof value !== 'string') return;
+      if (uidIsKept(tag, value)) {
+        if (n[i] !== value) this.fail('conformance', tag, path, 'changed a UID that names a class, not an instance');
+      } else if (n[i] !== mapUid(this.ctx.keys, value)) this.fail('conformance', tag, path, 'is not the keyed replacement UID');
+    });
+  }
+
+  /** Walks the output beside the original at the same path and checks each element's action. */
+  conformance(orig: Dataset, out: Dataset, path: string, depth: number): void {
+    for (const [tag, el] of Object.entries(out)) {
+      const o = orig[tag];
+      if (depth === 0 && MARKING_TAGS.has(tag as never)) continue;
+      if (isPrivateTag(tag)) {
+        if (!this.ctx.profile.options.retainSafePrivate) this.fail('conformance', tag, path, 'private element present');
+        continue;
+      }
+      if (tag === TAG.PatientID) {
+        if (depth === 0 && str(el) !== this.patient.pseudonym) this.fail('conformance', tag, path, 'is not the pseudonym');
+        continue;
+      }
+      const row = rowForTag(tag);
+      const action = row ? resolveAction(row, this.ctx.profile.options) : 'K';
+      if (el.vr === 'SQ') {
+        if (action === 'X') this.fail('conformance', tag, path, 'should have been removed');
+        const origItems = o?.Value ?? [];
+        (el.Value ?? []).forEach((item, i) =>
+          this.conformance((origItems[i] ?? {}) as Dataset, item as Dataset, `${path ? path + '.' : ''}${formatTag(tag)}[${i}]`, depth + 1),
+        );
+        continue;
+      }
+      switch (action) {
+        case 'X':
+          this.fail('conformance', tag, path, 'should have been removed');
+          break;
+        case 'Z': {
+          const allowed = tag === TAG.PatientName && depth === 0 ? [this.patient.pseudonym] : [];
+          const values = textOf(el).filter((v) => v.trim() !== '');
+          if (values.some((v) => !allowed.includes(v.trim()))) this.fail('conformance', tag, path, 'should be empty');
+          break;
+        }
+        case 'D':
+          if (el.vr === 'UI' && o) this.expectUids(tag, path, o, el);
+          else if (o && textOf(o).length > 0 && textOf(o).join('\\') === textOf(el).join('\\'))
+            this.fail('conformance', tag, path, 'still holds the original value');
+          break;
+        case 'U':
+          if (o) this.expectUids(tag, path, o, el);
+          break;
+        case 'C':
+          if (o && this.ctx.profile.options.retainLongitudinalModifiedDates && (el.vr === 'DA' || el.vr === 'DT')) {
+            const fn = el.vr === 'DA' ? shiftDate : shiftDateTime;
+            const expected = textOf(o).map((v) => fn(v, this.patient.dateShiftDays));
+            const got = textOf(el);
+            if (got.length > 0 && got.join('\\') !== expected.join('\\')) this.fail('conformance', tag, path, 'is not shifted by the patient offset');
+          }
+          break;
+        case 'K':
+          if (el.vr === 'UI' && o) this.expectUids(tag, path, o, el);
+          break;
+      }
+    }
+  }
+
+  marking(out: Dataset): void {
+    if (str(out[TAG.PatientIdentityRemoved]) !== 'YES') this.fail('marking', TAG.PatientIdentityRemoved, '', 'is not YES');
+    const items = (out[TAG.DeidentificationMethodCodeSequence]?.Value ?? []) as Dataset[];
+    const codes = items.map((item) => str(item[TAG.CodeValue])).join(',');
+    if (codes !== methodCodes(this.ctx.profile.options).join(','))
+      this.fail('marking', TAG.DeidentificationMethodCodeSequence, '', 'does not list exactly the applied profile and options');
+  }
+
+  residual(values: readonly string[], out: Dataset, path: string): void {
+    const needles = values.map((v) => ({ lower: v.toLowerCase(), utf8: Buffer.from(v, 'utf8'), latin1: Buffer.from(v, 'latin1') }));
+    const visit = (ds: Dataset, p: string): void => {
+      for (const [tag, el] of Object.entries(ds)) {
+        if (el.vr === 'SQ') {
+          (el.Value ?? []).forEach((item, i) => visit(item as Dataset, `${p ? p + '.' : ''}${formatTag(tag)}[${i}]`));
+          continue;
+        }
+        if (tag === TAG.PixelData) continue; // compared by hash with the original instead
+        const text = textOf(el).join('\\').toLowerCase();
+        const bytes = (el.Value ?? []).filter((v): v is ArrayBuffer => v instanceof ArrayBuffer).map((v) => Buffer.from(v));
+        const hit = needles.some(
+          (n) => (text !== '' && text.includes(n.lower)) || bytes.some((b) => b.includes(n.utf8) || b.includes(n.latin1)),
+        );
+        if (hit) this.fail('residual-phi', tag, p, 'holds an identifying value of the original');
+      }
+    };
+    visit(out, path);
+  }
+
+  correspondence(orig: Dataset, out: Dataset): void {
+    for (const [tag, name] of Object.entries(CORRESPONDENCE_TAGS)) {
+      const o = orig[tag];
+      if (!o) continue;
+      if (textOf(o).join('\\') !== textOf(out[tag] ?? { vr: o.vr }).join('\\'))
+        this.fail('correspondence', tag, '', `${name} differs from the original`);
+    }
+  }
+}
+
+/**
+ * The gate every instance passes before it may be pushed: conformance to the profile, no
+ * identifying value of the original left anywhere in the output, correspondence of the elements
+ * research relies on, and the de-identification marking.
+ */
+export function verifyInstance(original: DicomFile, output: DicomFile, ctx: DeidContext, patient: PatientMapping): InstanceVerdict {
+  const checker = new Checker(ctx, patient);
+  checker.conformance(original.dict, output.dict, '', 0);
+  checker.marking(output.dict);
+  const values = identifyingValues(original.dict, ctx.profile.options);
+  checker.residual(values, output.dict, '');
+  checker.residual(values, output.meta, '');
+  checker.correspondence(original.dict, output.dict);
+  const before = pixelHash(original.dict);
+  const after = pixelHash(output.dict);
+  if (before !== after) checker.fail('correspondence', TAG.PixelData, '', 'pixel data hash differs from the original');
+  return { ok: checker.failures.length === 0, failures: checker.failures, pixelHash: after };
+}
