@@ -45,7 +45,12 @@ export function pixelHash(dict: Dataset): string | null {
   return h.digest('hex');
 }
 
+/** The element's values as text, without DICOM's trailing padding (space or NUL). */
 function textOf(el: DicomElement): string[] {
+  return rawTextOf(el).map((v) => v.replace(/[\s\0]+$/, ''));
+}
+
+function rawTextOf(el: DicomElement): string[] {
   const out: string[] = [];
   for (const v of el.Value ?? []) {
     if (typeof v === 'string') out.push(v);

@@ -1,0 +1,178 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import cron from 'node-cron';
+import { z } from 'zod';
+import { fileConfigSchema, type FileConfig } from './schema';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'CONFIG_INVALID';
+}
+
+export interface OrthancServerConfig {
+  readonly url: string;
+  readonly username?: string;
+  readonly password?: string;
+  readonly timeoutMs: number;
+}
+
+/** The one resolved configuration, validated once at start and frozen. */
+export interface ResolvedConfig extends Omit<FileConfig, 'source' | 'research'> {
+  readonly source: OrthancServerConfig;
+  readonly research: OrthancServerConfig;
+  /** The project secret every key is derived from. Never logged, never shown. */
+  readonly secret: string;
+  /** Where the config came from, for `bridge status` and the logs (paths only). */
+  readonly sources: readonly string[];
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface LoadOptions {
+  readonly env: Env;
+  /** `--config` from the command line; wins over BRIDGE_CONFIG. */
+  readonly configPath?: string;
+  /** Folder holding default.json; the package's own config/ by default. */
+  readonly defaultsDir?: string;
+  readonly cwd?: string;
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function merge(base: Json, over: Json): Json {
+  const out: Json = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = isObject(v) && isObject(out[k]) ? merge(out[k] as Json, v) : v;
+  return out;
+}
+
+function readJson(file: string, what: string): Json {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${what} ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (!isObject(parsed)) throw new Error('the top level is not an object');
+    return parsed;
+  } catch (err) {
+    throw new ConfigError(`${what} ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function setPath(obj: Json, dotted: string, value: unknown): void {
+  const keys = dotted.split('.');
+  let cur = obj;
+  for (const k of keys.slice(0, -1)) {
+    if (!isObject(cur[k])) cur[k] = {};
+    cur = cur[k] as Json;
+  }
+  cur[keys[keys.length - 1]!] = value;
+}
+
+/** Environment variables and the setting each one overrides. */
+const ENV_SETTINGS: ReadonlyArray<[string, string, 'string' | 'int']> = [
+  ['BRIDGE_SOURCE_URL', 'source.url', 'string'],
+  ['BRIDGE_SOURCE_USERNAME', 'source.username', 'string'],
+  ['BRIDGE_RESEARCH_URL', 'research.url', 'string'],
+  ['BRIDGE_RESEARCH_USERNAME', 'research.username', 'string'],
+  ['BRIDGE_DATA_DIR', 'dataDir', 'string'],
+  ['BRIDGE_API_PORT', 'api.port', 'int'],
+  ['BRIDGE_API_HOST', 'api.host', 'string'],
+  ['BRIDGE_LOG_LEVEL', 'log.level', 'string'],
+  ['BRIDGE_CONCURRENCY', 'pipeline.concurrency', 'int'],
+  ['BRIDGE_POLL_INTERVAL_MS', 'feed.pollIntervalMs', 'int'],
+];
+
+function readSecretFile(file: string, setting: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new ConfigError(`${setting}: the file ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+function formatIssue(issue: z.core.$ZodIssue, origin: Map<string, string>): string {
+  const key = issue.path.join('.');
+  const from = origin.get(key);
+  return `${key || '(top level)'}: ${issue.message}${from ? ` (from ${from})` : ''}`;
+}
+
+export function loadConfig(opts: LoadOptions): ResolvedConfig {
+  const env = opts.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const defaultsDir = opts.defaultsDir ?? path.resolve(__dirname, '../../config');
+  const defaultsFile = path.join(defaultsDir, 'default.json');
+  const sources: string[] = [];
+  let raw: Json = {};
+  if (existsSync(defaultsFile)) {
+    raw = readJson(defaultsFile, 'default config');
+    sources.push(defaultsFile);
+  }
+  const extra = opts.configPath ?? env.BRIDGE_CONFIG;
+  if (extra) {
+    const file = path.resolve(cwd, extra);
+    const over = readJson(file, 'config file');
+    for (const forbidden of ['secret', 'password']) {
+      if (JSON.stringify(over).includes(`"${forbidden}"`))
+        throw new ConfigError(`config file ${file}: "${forbidden}" may not be set in a config file; use BRIDGE_SECRET(_FILE) or the *_PASSWORD(_FILE) variables`);
+    }
+    raw = merge(raw, over);
+    sources.push(file);
+  }
+  const origin = new Map<string, string>();
+  for (const [name, setting, kind] of ENV_SETTINGS) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    origin.set(setting, name);
+    setPath(raw, setting, kind === 'int' && /^-?\d+$/.test(value) ? Number(value) : value);
+  }
+  if (env.BRIDGE_SOURCE_PASSWORD_FILE) setPath(raw, 'source.passwordFile', env.BRIDGE_SOURCE_PASSWORD_FILE);
+  if (env.BRIDGE_RESEARCH_PASSWORD_FILE) setPath(raw, 'research.passwordFile', env.BRIDGE_RESEARCH_PASSWORD_FILE);
+
+  const parsed = fileConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError('invalid configuration:\n  ' + parsed.error.issues.map((i) => formatIssue(i, origin)).join('\n  '));
+  }
+  const cfg = parsed.data;
+  if (cfg.schedules.reconcile !== null && !cron.validate(cfg.schedules.reconcile)) {
+    throw new ConfigError(`schedules.reconcile: "${cfg.schedules.reconcile}" is not a valid cron expression`);
+  }
+
+  let secret = env.BRIDGE_SECRET;
+  if (!secret && env.BRIDGE_SECRET_FILE) secret = readSecretFile(path.resolve(cwd, env.BRIDGE_SECRET_FILE), 'BRIDGE_SECRET_FILE');
+  if (!secret) throw new ConfigError('BRIDGE_SECRET or BRIDGE_SECRET_FILE is required: every pseudonym, UID and date shift is keyed by it');
+  if (Buffer.byteLength(secret, 'utf8') < 16) throw new ConfigError('the project secret (BRIDGE_SECRET / BRIDGE_SECRET_FILE) must be at least 16 bytes');
+
+  const server = (s: FileConfig['source'], prefix: string): OrthancServerConfig => {
+    const password =
+      env[`${prefix}_PASSWORD`] || (s.passwordFile ? readSecretFile(path.resolve(cwd, s.passwordFile), `${prefix}_PASSWORD_FILE`) : undefined);
+    if (password && !s.username) throw new ConfigError(`${prefix}_USERNAME: a password is set but no username`);
+    return Object.freeze({ url: s.url, username: s.username, password, timeoutMs: s.timeoutMs });
+  };
+
+  return deepFreeze({
+    ...cfg,
+    dataDir: path.resolve(cwd, cfg.dataDir),
+    source: server(cfg.source, 'BRIDGE_SOURCE'),
+    research: server(cfg.research, 'BRIDGE_RESEARCH'),
+    secret,
+    sources,
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (isObject(value)) for (const v of Object.values(value)) deepFreeze(v);
+  return Object.freeze(value);
+}
+
+/** The config as it may be shown: secrets replaced. */
+export function redactedConfig(cfg: ResolvedConfig): Json {
+  const mask = (s: OrthancServerConfig): Json => ({ ...s, password: s.password ? '***' : undefined });
+  return { ...cfg, secret: '***', source: mask(cfg.source), research: mask(cfg.research) };
+}

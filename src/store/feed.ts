@@ -1,0 +1,71 @@
+import { now, type Db } from './db';
+import { enqueueJob, type JobTrigger } from './jobs';
+
+export interface FeedState {
+  readonly cursor: number;
+  readonly anchorSeq: number | null;
+  readonly anchorChange: string | null;
+  readonly anchorResource: string | null;
+  readonly orthancLast: number | null;
+  readonly resets: number;
+  readonly updatedAt: string;
+}
+
+interface FeedRow {
+  cursor: number;
+  anchor_seq: number | null;
+  anchor_change: string | null;
+  anchor_resource: string | null;
+  orthanc_last: number | null;
+  resets: number;
+  updated_at: string;
+}
+
+export function readFeedState(db: Db): FeedState {
+  const r = db.prepare('SELECT * FROM feed_state WHERE id = 1').get() as FeedRow;
+  return {
+    cursor: r.cursor,
+    anchorSeq: r.anchor_seq,
+    anchorChange: r.anchor_change,
+    anchorResource: r.anchor_resource,
+    orthancLast: r.orthanc_last,
+    resets: r.resets,
+    updatedAt: r.updated_at,
+  };
+}
+
+export interface FeedBatch {
+  /** Studies that became stable in this batch, with the change that said so. */
+  readonly studies: ReadonlyArray<{ studyId: string; seq: number }>;
+  readonly cursor: number;
+  /** The last change read, remembered so a reset Orthanc can be told from one that moved on. */
+  readonly anchor: { seq: number; change: string; resource: string } | null;
+  readonly orthancLast: number;
+}
+
+/** Stores the jobs a batch produced and moves the cursor, in one transaction. Returns jobs created. */
+export function commitFeedBatch(db: Db, batch: FeedBatch, trigger: JobTrigger = 'change'): number {
+  return db.transaction(() => {
+    let created = 0;
+    for (const s of batch.studies) if (enqueueJob(db, s.studyId, trigger, s.seq)) created++;
+    const a = batch.anchor;
+    db.prepare(
+      `UPDATE feed_state SET cursor = ?, orthanc_last = ?, updated_at = ?,
+         anchor_seq = COALESCE(?, anchor_seq), anchor_change = COALESCE(?, anchor_change), anchor_resource = COALESCE(?, anchor_resource)
+       WHERE id = 1`,
+    ).run(batch.cursor, batch.orthancLast, now(), a?.seq ?? null, a?.change ?? null, a?.resource ?? null);
+    return created;
+  })();
+}
+
+/** The change log restarted (new or reset Orthanc index): read it again from the start. */
+export function resetFeed(db: Db, orthancLast: number): void {
+  db.prepare(
+    `UPDATE feed_state SET cursor = 0, anchor_seq = NULL, anchor_change = NULL, anchor_resource = NULL,
+       orthanc_last = ?, resets = resets + 1, updated_at = ? WHERE id = 1`,
+  ).run(orthancLast, now());
+}
+
+export function recordOrthancLast(db: Db, orthancLast: number): void {
+  db.prepare('UPDATE feed_state SET orthanc_last = ?, updated_at = ? WHERE id = 1').run(orthancLast, now());
+}
