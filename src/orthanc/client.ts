@@ -1,0 +1,203 @@
+import axios, { AxiosError, type AxiosInstance } from 'axios';
+import http from 'node:http';
+import https from 'node:https';
+import { PermanentError, TransientError } from '../errors';
+
+/** Orthanc's change types we act on, named as Orthanc names them. */
+export const ChangeType = {
+  StableStudy: 'StableStudy',
+  NewInstance: 'NewInstance',
+  Deleted: 'Deleted',
+} as const;
+
+/** `POST /instances` statuses, named as Orthanc names them. */
+export const Status = {
+  Success: 'Success',
+  AlreadyStored: 'AlreadyStored',
+  Failure: 'Failure',
+} as const;
+
+export interface Change {
+  readonly ChangeType: string;
+  readonly ID: string;
+  readonly ResourceType: string;
+  readonly Seq: number;
+  readonly Path?: string;
+  readonly Date?: string;
+}
+
+export interface ChangesPage {
+  readonly Changes: Change[];
+  readonly Done: boolean;
+  readonly Last: number;
+}
+
+export interface StudyInfo {
+  readonly ID: string;
+  readonly IsStable: boolean;
+  readonly ParentPatient: string;
+  readonly Series: string[];
+  readonly LastUpdate?: string;
+}
+
+export interface StoreResult {
+  readonly ID: string;
+  readonly ParentStudy: string;
+  readonly ParentSeries: string;
+  readonly ParentPatient: string;
+  readonly Status: string;
+}
+
+export interface OrthancClientOptions {
+  readonly url: string;
+  readonly username?: string;
+  readonly password?: string;
+  readonly timeoutMs: number;
+  /** Shown in errors and logs: "source" or "research". */
+  readonly label: string;
+}
+
+const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ECONNABORTED', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'ERR_SOCKET_CONNECTION_TIMEOUT']);
+
+/**
+ * Typed client for the Orthanc REST routes the bridge uses. Keep-alive agents: moving many DICOM
+ * files over fresh connections costs more than the transfer itself. Errors carry the route and
+ * the HTTP status, never a response body (it could quote DICOM values).
+ */
+export class OrthancClient {
+  private readonly http: AxiosInstance;
+  readonly label: string;
+  readonly url: string;
+
+  constructor(opts: OrthancClientOptions) {
+    this.label = opts.label;
+    this.url = opts.url;
+    this.http = axios.create({
+      baseURL: opts.url,
+      timeout: opts.timeoutMs,
+      auth: opts.username ? { username: opts.username, password: opts.password ?? '' } : undefined,
+      httpAgent: new http.Agent({ keepAlive: true, maxSockets: 16 }),
+      httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 16 }),
+      maxBodyLength: Infinity,
+      maxContentLength: Infinity,
+      // axios would otherwise read proxy settings from the environment.
+      proxy: false,
+    });
+  }
+
+  private wrap(err: unknown, method: string, route: string): Error {
+    const where = `${this.label} Orthanc ${method} ${route}`;
+    if (err instanceof AxiosError) {
+      const status = err.response?.status;
+      if (status !== undefined) {
+        if (status >= 500 || status === 429 || status === 408) return new TransientError(`ORTHANC_HTTP_${status}`, `${where} answered ${status}`);
+        return new PermanentError(`ORTHANC_HTTP_${status}`, `${where} answered ${status}`);
+      }
+      const code = err.code ?? 'ERR_NETWORK';
+      if (TRANSIENT_CODES.has(code) || code === 'ERR_NETWORK' || code === 'ERR_BAD_RESPONSE')
+        return new TransientError(`ORTHANC_${code}`, `${where} failed: ${code}`);
+      return new PermanentError(`ORTHANC_${code}`, `${where} failed: ${code}`);
+    }
+    if (err instanceof SyntaxError) return new TransientError('ORTHANC_BAD_JSON', `${where} returned a body that is not JSON`);
+    return new TransientError('ORTHANC_ERROR', `${where} failed`);
+  }
+
+  private async getJson<T>(route: string, params?: Record<string, string | number>): Promise<T> {
+    try {
+      const res = await this.http.get(route, { params, responseType: 'json' });
+      if (typeof res.data !== 'object' || res.data === null) throw new SyntaxError('not JSON');
+      return res.data as T;
+    } catch (err) {
+      throw this.wrap(err, 'GET', route);
+    }
+  }
+
+  /** GET that maps 404 to undefined (resource gone or metadata not set). */
+  private async getOptional(route: string, responseType: 'json' | 'text'): Promise<unknown> {
+    try {
+      const res = await this.http.get(route, { responseType, validateStatus: (s) => s === 200 || s === 404 });
+      return res.status === 404 ? undefined : res.data;
+    } catch (err) {
+      throw this.wrap(err, 'GET', route);
+    }
+  }
+
+  system(): Promise<{ Version: string; DatabaseVersion: number; Name: string }> {
+    return this.getJson('/system');
+  }
+
+  changes(since: number, limit: number): Promise<ChangesPage> {
+    return this.getJson('/changes', { since, limit });
+  }
+
+  /** The sequence number of the newest change (0 for an empty log). */
+  async lastChangeSeq(): Promise<number> {
+    const page = await this.getJson<ChangesPage>('/changes', { last: '' });
+    return typeof page.Last === 'number' ? page.Last : 0;
+  }
+
+  async study(id: string): Promise<StudyInfo | undefined> {
+    return (await this.getOptional(`/studies/${encodeURIComponent(id)}`, 'json')) as StudyInfo | undefined;
+  }
+
+  listStudies(): Promise<string[]> {
+    return this.getJson('/studies');
+  }
+
+  async studyInstanceIds(studyId: string): Promise<string[]> {
+    const list = await this.getJson<Array<{ ID: string }>>(`/studies/${encodeURIComponent(studyId)}/instances`);
+    return list.map((i) => i.ID);
+  }
+
+  async instanceFile(id: string): Promise<Buffer> {
+    const route = `/instances/${encodeURIComponent(id)}/file`;
+    try {
+      const res = await this.http.get(route, { responseType: 'arraybuffer' });
+      return Buffer.from(res.data as ArrayBuffer);
+    } catch (err) {
+      throw this.wrap(err, 'GET', route);
+    }
+  }
+
+  async metadata(level: 'studies' | 'instances', id: string, key: string | number): Promise<string | undefined> {
+    const v = await this.getOptional(`/${level}/${encodeURIComponent(id)}/metadata/${key}`, 'text');
+    return v === undefined ? undefined : String(v);
+  }
+
+  async setMetadata(level: 'studies', id: string, key: number, value: string): Promise<void> {
+    const route = `/${level}/${encodeURIComponent(id)}/metadata/${key}`;
+    try {
+      await this.http.put(route, value, { headers: { 'Content-Type': 'text/plain' } });
+    } catch (err) {
+      throw this.wrap(err, 'PUT', route);
+    }
+  }
+
+  async storeInstance(bytes: Buffer): Promise<StoreResult> {
+    try {
+      const res = await this.http.post('/instances', bytes, { headers: { 'Content-Type': 'application/dicom' }, responseType: 'json' });
+      const r = res.data as StoreResult;
+      if (!r || typeof r.ID !== 'string') throw new SyntaxError('no ID');
+      if (r.Status !== Status.Success && r.Status !== Status.AlreadyStored)
+        throw new PermanentError('ORTHANC_STORE_FAILED', `${this.label} Orthanc POST /instances answered Status ${String(r.Status)}`);
+      return r;
+    } catch (err) {
+      if (err instanceof PermanentError) throw err;
+      throw this.wrap(err, 'POST', '/instances');
+    }
+  }
+
+  async instanceMd5(id: string): Promise<string | undefined> {
+    const v = await this.getOptional(`/instances/${encodeURIComponent(id)}/attachments/dicom/md5`, 'text');
+    return v === undefined ? undefined : String(v).trim();
+  }
+
+  async deleteStudy(id: string): Promise<void> {
+    const route = `/studies/${encodeURIComponent(id)}`;
+    try {
+      await this.http.delete(route);
+    } catch (err) {
+      throw this.wrap(err, 'DELETE', route);
+    }
+  }
+}

@@ -1,0 +1,114 @@
+import { safeMessage } from '../errors';
+import type { Logger } from '../log';
+import { claimJob, nextDueAt, retryJobLater, type Job } from '../store/jobs';
+import { abortableDelay, backoffMs } from '../util/timing';
+import type { StageContext } from './context';
+import { runJob, type StudyResult } from './study';
+
+export interface WorkerOptions {
+  readonly maxAttempts: number;
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  /** How long to sleep when the queue is empty and nobody wakes us. */
+  readonly idleMs: number;
+}
+
+export interface WorkerSnapshot {
+  readonly running: boolean;
+  readonly current: { jobId: number; studyId: string; startedAt: string } | null;
+  readonly finished: number;
+}
+
+/**
+ * Claims study jobs one at a time and runs them; instances inside a study run concurrently.
+ * `stop()` stops taking work, lets the current study stop taking instances, and waits for it.
+ */
+export class Worker {
+  private controller = new AbortController();
+  private loop: Promise<void> | null = null;
+  private wakeUp: (() => void) | null = null;
+  private current: WorkerSnapshot['current'] = null;
+  private finished = 0;
+
+  constructor(
+    private readonly ctx: Omit<StageContext, 'signal'>,
+    private readonly opts: WorkerOptions,
+    private readonly log: Logger,
+  ) {}
+
+  private stageContext(): StageContext {
+    return { ...this.ctx, signal: this.controller.signal };
+  }
+
+  private async runClaimed(job: Job): Promise<StudyResult> {
+    this.current = { jobId: job.id, studyId: job.studyId, startedAt: new Date().toISOString() };
+    try {
+      return await runJob(
+        job,
+        this.stageContext(),
+        { maxAttempts: this.opts.maxAttempts, delayMs: (n) => backoffMs(n, this.opts.retryBaseMs, this.opts.retryMaxMs) },
+        (j, notBefore, reason) => {
+          retryJobLater(this.ctx.db, j.id, notBefore, reason);
+          this.log.warn('study will be retried', { jobId: j.id, study: j.studyId, attempt: j.attempts, reason, inMs: Math.max(0, notBefore - Date.now()) });
+        },
+      );
+    } catch (err) {
+      // runJob records every outcome itself; reaching here means the store failed.
+      this.log.error('job could not be recorded', { jobId: job.id, error: safeMessage(err) });
+      throw err;
+    } finally {
+      this.current = null;
+      this.finished++;
+    }
+  }
+
+  /** Runs every job that is due now, then returns what each one ended as. */
+  async drainDue(): Promise<Array<{ job: Job; result: StudyResult }>> {
+    const done: Array<{ job: Job; result: StudyResult }> = [];
+    for (let job = claimJob(this.ctx.db); job && !this.controller.signal.aborted; job = claimJob(this.ctx.db)) {
+      done.push({ job, result: await this.runClaimed(job) });
+    }
+    return done;
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.loop = (async () => {
+      const signal = this.controller.signal;
+      while (!signal.aborted) {
+        try {
+          await this.drainDue();
+        } catch (err) {
+          this.log.error('worker stopped by a store failure', { error: safeMessage(err) });
+          throw err;
+        }
+        const due = nextDueAt(this.ctx.db);
+        const wait = due === undefined ? this.opts.idleMs : Math.max(10, Math.min(this.opts.idleMs, due - Date.now()));
+        await new Promise<void>((resolve) => {
+          this.wakeUp = resolve;
+          void abortableDelay(wait, signal).then(resolve);
+        });
+        this.wakeUp = null;
+      }
+    })();
+  }
+
+  /** Start now if idle (new jobs were queued). */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  async stop(): Promise<void> {
+    this.controller.abort();
+    this.wake();
+    try {
+      await this.loop;
+    } finally {
+      this.loop = null;
+    }
+  }
+
+  snapshot(): WorkerSnapshot {
+    return { running: this.loop !== null && !this.controller.signal.aborted, current: this.current, finished: this.finished };
+  }
+}
