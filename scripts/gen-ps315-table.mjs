@@ -13,13 +13,18 @@ const dcmjs = require('dcmjs');
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const source =
   process.argv[2] ??
-  path.resolve(root, '../shared/reference/ps3.15-table-E.1-1-confidentiality-profile-attributes.2024b.innolitics.json');
+  path.resolve(
+    root,
+    '../shared/reference/ps3.15-table-E.1-1-confidentiality-profile-attributes.2024b.innolitics.json',
+  );
 const PINNED_SHA256 = 'a99a35d1278e2bace8d90ff791b11aea2d45f1e3e1230388eb5224c9dbcd29e6';
 
 const bytes = readFileSync(source);
 const sha = createHash('sha256').update(bytes).digest('hex');
 if (sha !== PINNED_SHA256) {
-  console.error(`gen-ps315-table: ${source} has sha256 ${sha}, expected the pinned 2024b file ${PINNED_SHA256}`);
+  console.error(
+    `gen-ps315-table: ${source} has sha256 ${sha}, expected the pinned 2024b file ${PINNED_SHA256}`,
+  );
   process.exit(1);
 }
 const rows = JSON.parse(bytes.toString('utf8'));
@@ -50,9 +55,12 @@ const out = rows.map((r) => {
   }
   let match;
   if (/^[0-9a-f]{8}$/.test(r.id)) match = { kind: 'tag', tag: r.id.toUpperCase() };
-  else if (r.id === '50xxxxxx') match = { kind: 'groupRange', groupMask: 0xff00, groupValue: 0x5000, element: null };
-  else if (r.id === '60xx3000') match = { kind: 'groupRange', groupMask: 0xff00, groupValue: 0x6000, element: 0x3000 };
-  else if (r.id === '60xx4000') match = { kind: 'groupRange', groupMask: 0xff00, groupValue: 0x6000, element: 0x4000 };
+  else if (r.id === '50xxxxxx')
+    match = { kind: 'groupRange', groupMask: 0xff00, groupValue: 0x5000, element: null };
+  else if (r.id === '60xx3000')
+    match = { kind: 'groupRange', groupMask: 0xff00, groupValue: 0x6000, element: 0x3000 };
+  else if (r.id === '60xx4000')
+    match = { kind: 'groupRange', groupMask: 0xff00, groupValue: 0x6000, element: 0x4000 };
   else if (r.id === 'ggggeeee-where-gggg-is-odd') match = { kind: 'private' };
   else throw new Error(`row ${r.id}: unrecognised wildcard`);
   const entry = match.kind === 'tag' ? dict[`(${match.tag.slice(0, 4)},${match.tag.slice(4)})`] : undefined;
@@ -79,4 +87,6 @@ export const TABLE_SOURCE_SHA256 = '${sha}' as const;
 
 export const PS315_TABLE: readonly TableRow[] = `;
 writeFileSync(path.join(root, 'src/deid/table.generated.ts'), header + JSON.stringify(out, null, 1) + ';\n');
-console.log(`gen-ps315-table: wrote ${out.length} rows (${out.filter((r) => r.match.kind !== 'tag').length} wildcard)`);
+console.log(
+  `gen-ps315-table: wrote ${out.length} rows (${out.filter((r) => r.match.kind !== 'tag').length} wildcard)`,
+);

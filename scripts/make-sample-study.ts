@@ -13,10 +13,16 @@ import { makeCtStudy, makeMammoStudy, samplePatients, type SampleInstance } from
 
 function upload(url: string, bytes: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${url}/instances`, { method: 'POST', headers: { 'Content-Type': 'application/dicom', 'Content-Length': bytes.length } }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`upload answered ${res.statusCode}`))));
-    });
+    const req = http.request(
+      `${url}/instances`,
+      { method: 'POST', headers: { 'Content-Type': 'application/dicom', 'Content-Length': bytes.length } },
+      (res) => {
+        res.resume();
+        res.on('end', () =>
+          res.statusCode === 200 ? resolve() : reject(new Error(`upload answered ${res.statusCode}`)),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(bytes);
   });
@@ -40,8 +46,24 @@ async function main(): Promise<void> {
   let bytes = 0;
   for (const [pi, p] of patients.entries()) {
     const studies: Array<[string, SampleInstance[]]> = [
-      ['ct', makeCtStudy(p, { studyIndex: 1, studyDate: `2024011${pi % 10}`, slices: Number(values['ct-slices']), size: Number(values.size) })],
-      ['mammo', makeMammoStudy(p, { studyIndex: 2, studyDate: `2024030${1 + (pi % 9)}`, mammoRows: Number(values['mammo-rows']), mammoColumns: Number(values['mammo-columns']) })],
+      [
+        'ct',
+        makeCtStudy(p, {
+          studyIndex: 1,
+          studyDate: `2024011${pi % 10}`,
+          slices: Number(values['ct-slices']),
+          size: Number(values.size),
+        }),
+      ],
+      [
+        'mammo',
+        makeMammoStudy(p, {
+          studyIndex: 2,
+          studyDate: `2024030${1 + (pi % 9)}`,
+          mammoRows: Number(values['mammo-rows']),
+          mammoColumns: Number(values['mammo-columns']),
+        }),
+      ],
     ];
     for (const [kind, instances] of studies) {
       for (const [i, inst] of instances.entries()) {
@@ -56,7 +78,9 @@ async function main(): Promise<void> {
       }
     }
   }
-  console.log(`make-sample-study: ${patients.length} patients, ${files} instances, ${(bytes / 1e6).toFixed(1)} MB${values.out ? ` in ${values.out}` : ''}${values.upload ? ` uploaded to ${values.upload}` : ''}`);
+  console.log(
+    `make-sample-study: ${patients.length} patients, ${files} instances, ${(bytes / 1e6).toFixed(1)} MB${values.out ? ` in ${values.out}` : ''}${values.upload ? ` uploaded to ${values.upload}` : ''}`,
+  );
 }
 
 main().catch((err: unknown) => {

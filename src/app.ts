@@ -13,7 +13,15 @@ import { Worker } from './pipeline/worker';
 import { startSchedules, type Schedules } from './schedule';
 import { openDatabase, type Db } from './store/db';
 import { countQuarantine } from './store/instances';
-import { countJobsByState, enqueueJob, hasOpenJobs, nextDueAt, requeueInterrupted, type Job, type JobState } from './store/jobs';
+import {
+  countJobsByState,
+  enqueueJob,
+  hasOpenJobs,
+  nextDueAt,
+  requeueInterrupted,
+  type Job,
+  type JobState,
+} from './store/jobs';
 import { abortableDelay } from './util/timing';
 
 export function profileFromConfig(cfg: ResolvedConfig): DeidProfile {
@@ -66,7 +74,12 @@ export class BridgeApp {
     opts: { logger?: Logger; console?: boolean } = {},
   ) {
     this.log =
-      opts.logger ?? createLogger({ level: cfg.log.level, dir: cfg.log.file ? path.join(cfg.dataDir, 'logs') : undefined, console: opts.console });
+      opts.logger ??
+      createLogger({
+        level: cfg.log.level,
+        dir: cfg.log.file ? path.join(cfg.dataDir, 'logs') : undefined,
+        console: opts.console,
+      });
     this.db = openDatabase(cfg.dataDir);
     this.source = new OrthancClient({ ...cfg.source, label: 'source' });
     this.research = new OrthancClient({ ...cfg.research, label: 'research' });
@@ -81,19 +94,34 @@ export class BridgeApp {
         concurrency: cfg.pipeline.concurrency,
         processedMetadataKey: cfg.processedMetadataKey,
       },
-      { maxAttempts: cfg.pipeline.maxAttempts, retryBaseMs: cfg.pipeline.retryBaseMs, retryMaxMs: cfg.pipeline.retryMaxMs, idleMs: cfg.feed.pollIntervalMs },
+      {
+        maxAttempts: cfg.pipeline.maxAttempts,
+        retryBaseMs: cfg.pipeline.retryBaseMs,
+        retryMaxMs: cfg.pipeline.retryMaxMs,
+        idleMs: cfg.feed.pollIntervalMs,
+      },
       this.log,
     );
     this.feed = new ChangeFeed(
       this.db,
       this.source,
-      { ...cfg.feed, retryBaseMs: cfg.pipeline.retryBaseMs, retryMaxMs: cfg.pipeline.retryMaxMs, onJobs: () => this.worker.wake() },
+      {
+        ...cfg.feed,
+        retryBaseMs: cfg.pipeline.retryBaseMs,
+        retryMaxMs: cfg.pipeline.retryMaxMs,
+        onJobs: () => this.worker.wake(),
+      },
       this.log,
     );
   }
 
   status(): StatusReport {
-    return { jobs: countJobsByState(this.db), quarantinedInstances: countQuarantine(this.db), feed: this.feed.snapshot(), worker: this.worker.snapshot() };
+    return {
+      jobs: countJobsByState(this.db),
+      quarantinedInstances: countQuarantine(this.db),
+      feed: this.feed.snapshot(),
+      worker: this.worker.snapshot(),
+    };
   }
 
   /** Queues a study by hand (CLI, API, Explorer button). */
@@ -146,8 +174,19 @@ export class BridgeApp {
     });
     this.feed.start();
     this.worker.start();
-    this.schedules = startSchedules(this.cfg.schedules, { db: this.db, source: this.source, log: this.log, onJobs: () => this.worker.wake() });
-    this.log.info('bridge started', { api: this.apiAddress(), source: this.cfg.source.url, research: this.cfg.research.url, keyVersion: this.deid.keys.version, profile: this.deid.profile.name });
+    this.schedules = startSchedules(this.cfg.schedules, {
+      db: this.db,
+      source: this.source,
+      log: this.log,
+      onJobs: () => this.worker.wake(),
+    });
+    this.log.info('bridge started', {
+      api: this.apiAddress(),
+      source: this.cfg.source.url,
+      research: this.cfg.research.url,
+      keyVersion: this.deid.keys.version,
+      profile: this.deid.profile.name,
+    });
   }
 
   apiAddress(): string | null {

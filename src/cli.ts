@@ -13,17 +13,23 @@ function config(opts: { config?: string }): ResolvedConfig {
 
 function printStatus(s: StatusReport): void {
   const j = s.jobs;
-  console.log(`jobs: queued ${j.queued}, running ${j.running}, done ${j.done}, quarantined ${j.quarantined}, failed ${j.failed}, skipped ${j.skipped}`);
+  console.log(
+    `jobs: queued ${j.queued}, running ${j.running}, done ${j.done}, quarantined ${j.quarantined}, failed ${j.failed}, skipped ${j.skipped}`,
+  );
   console.log(`quarantine: ${s.quarantinedInstances} instance(s)`);
   const f = s.feed;
-  console.log(`change feed: cursor ${f.cursor}, clinical Orthanc last ${f.orthancLast ?? 'unknown'}, lag ${f.lag ?? 'unknown'}, resets ${f.resets}`);
+  console.log(
+    `change feed: cursor ${f.cursor}, clinical Orthanc last ${f.orthancLast ?? 'unknown'}, lag ${f.lag ?? 'unknown'}, resets ${f.resets}`,
+  );
 }
 
 async function main(argv: string[]): Promise<number> {
   const program = new Command();
   program
     .name('bridge')
-    .description('De-identify studies from a clinical Orthanc and push verified instances to a research Orthanc')
+    .description(
+      'De-identify studies from a clinical Orthanc and push verified instances to a research Orthanc',
+    )
     .option('-c, --config <file>', 'config file merged over config/default.json (or BRIDGE_CONFIG)')
     .showHelpAfterError();
   let exitCode = 0;
@@ -89,7 +95,14 @@ async function main(argv: string[]): Promise<number> {
       const app = new BridgeApp(config(program.opts()), { console: false });
       try {
         const s = app.status();
-        if (o.json) console.log(JSON.stringify({ jobs: s.jobs, quarantinedInstances: s.quarantinedInstances, feed: s.feed }, null, 2));
+        if (o.json)
+          console.log(
+            JSON.stringify(
+              { jobs: s.jobs, quarantinedInstances: s.quarantinedInstances, feed: s.feed },
+              null,
+              2,
+            ),
+          );
         else printStatus(s);
       } finally {
         await app.stop();

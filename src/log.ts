@@ -21,7 +21,13 @@ export function createLogger(opts: LogOptions): Logger {
   if (opts.console !== false) transports.push(new winston.transports.Console({ stderrLevels: [] }));
   if (opts.dir) {
     mkdirSync(opts.dir, { recursive: true });
-    transports.push(new winston.transports.File({ filename: path.join(opts.dir, 'bridge.log'), maxsize: 20 * 1024 * 1024, maxFiles: 5 }));
+    transports.push(
+      new winston.transports.File({
+        filename: path.join(opts.dir, 'bridge.log'),
+        maxsize: 20 * 1024 * 1024,
+        maxFiles: 5,
+      }),
+    );
   }
   if (transports.length === 0) transports.push(new winston.transports.Console({ silent: true }));
   return winston.createLogger({

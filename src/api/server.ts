@@ -34,7 +34,9 @@ export function createApi(app: BridgeApp): express.Express {
     try {
       const id = String(req.params.orthancId);
       if (!ORTHANC_ID.test(id)) {
-        res.status(400).json({ error: 'orthancId must be an Orthanc study ID (five groups of 8 hex digits)' });
+        res
+          .status(400)
+          .json({ error: 'orthancId must be an Orthanc study ID (five groups of 8 hex digits)' });
         return;
       }
       const r = await app.queueStudy(id, 'api');

@@ -45,7 +45,8 @@ function isObject(v: unknown): v is Json {
 
 function merge(base: Json, over: Json): Json {
   const out: Json = { ...base };
-  for (const [k, v] of Object.entries(over)) out[k] = isObject(v) && isObject(out[k]) ? merge(out[k] as Json, v) : v;
+  for (const [k, v] of Object.entries(over))
+    out[k] = isObject(v) && isObject(out[k]) ? merge(out[k] as Json, v) : v;
   return out;
 }
 
@@ -54,7 +55,9 @@ function readJson(file: string, what: string): Json {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(`${what} ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new ConfigError(
+      `${what} ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+    );
   }
   try {
     const parsed: unknown = JSON.parse(text);
@@ -93,7 +96,9 @@ function readSecretFile(file: string, setting: string): string {
   try {
     return readFileSync(file, 'utf8').trim();
   } catch (err) {
-    throw new ConfigError(`${setting}: the file ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new ConfigError(
+      `${setting}: the file ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
 }
 
@@ -120,7 +125,9 @@ export function loadConfig(opts: LoadOptions): ResolvedConfig {
     const over = readJson(file, 'config file');
     for (const forbidden of ['secret', 'password']) {
       if (JSON.stringify(over).includes(`"${forbidden}"`))
-        throw new ConfigError(`config file ${file}: "${forbidden}" may not be set in a config file; use BRIDGE_SECRET(_FILE) or the *_PASSWORD(_FILE) variables`);
+        throw new ConfigError(
+          `config file ${file}: "${forbidden}" may not be set in a config file; use BRIDGE_SECRET(_FILE) or the *_PASSWORD(_FILE) variables`,
+        );
     }
     raw = merge(raw, over);
     sources.push(file);
@@ -133,11 +140,14 @@ export function loadConfig(opts: LoadOptions): ResolvedConfig {
     setPath(raw, setting, kind === 'int' && /^-?\d+$/.test(value) ? Number(value) : value);
   }
   if (env.BRIDGE_SOURCE_PASSWORD_FILE) setPath(raw, 'source.passwordFile', env.BRIDGE_SOURCE_PASSWORD_FILE);
-  if (env.BRIDGE_RESEARCH_PASSWORD_FILE) setPath(raw, 'research.passwordFile', env.BRIDGE_RESEARCH_PASSWORD_FILE);
+  if (env.BRIDGE_RESEARCH_PASSWORD_FILE)
+    setPath(raw, 'research.passwordFile', env.BRIDGE_RESEARCH_PASSWORD_FILE);
 
   const parsed = fileConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new ConfigError('invalid configuration:\n  ' + parsed.error.issues.map((i) => formatIssue(i, origin)).join('\n  '));
+    throw new ConfigError(
+      'invalid configuration:\n  ' + parsed.error.issues.map((i) => formatIssue(i, origin)).join('\n  '),
+    );
   }
   const cfg = parsed.data;
   if (cfg.schedules.reconcile !== null && !cron.validate(cfg.schedules.reconcile)) {
@@ -145,14 +155,25 @@ export function loadConfig(opts: LoadOptions): ResolvedConfig {
   }
 
   let secret = env.BRIDGE_SECRET;
-  if (!secret && env.BRIDGE_SECRET_FILE) secret = readSecretFile(path.resolve(cwd, env.BRIDGE_SECRET_FILE), 'BRIDGE_SECRET_FILE');
-  if (!secret) throw new ConfigError('BRIDGE_SECRET or BRIDGE_SECRET_FILE is required: every pseudonym, UID and date shift is keyed by it');
-  if (Buffer.byteLength(secret, 'utf8') < 16) throw new ConfigError('the project secret (BRIDGE_SECRET / BRIDGE_SECRET_FILE) must be at least 16 bytes');
+  if (!secret && env.BRIDGE_SECRET_FILE)
+    secret = readSecretFile(path.resolve(cwd, env.BRIDGE_SECRET_FILE), 'BRIDGE_SECRET_FILE');
+  if (!secret)
+    throw new ConfigError(
+      'BRIDGE_SECRET or BRIDGE_SECRET_FILE is required: every pseudonym, UID and date shift is keyed by it',
+    );
+  if (Buffer.byteLength(secret, 'utf8') < 16)
+    throw new ConfigError(
+      'the project secret (BRIDGE_SECRET / BRIDGE_SECRET_FILE) must be at least 16 bytes',
+    );
 
   const server = (s: FileConfig['source'], prefix: string): OrthancServerConfig => {
     const password =
-      env[`${prefix}_PASSWORD`] || (s.passwordFile ? readSecretFile(path.resolve(cwd, s.passwordFile), `${prefix}_PASSWORD_FILE`) : undefined);
-    if (password && !s.username) throw new ConfigError(`${prefix}_USERNAME: a password is set but no username`);
+      env[`${prefix}_PASSWORD`] ||
+      (s.passwordFile
+        ? readSecretFile(path.resolve(cwd, s.passwordFile), `${prefix}_PASSWORD_FILE`)
+        : undefined);
+    if (password && !s.username)
+      throw new ConfigError(`${prefix}_USERNAME: a password is set but no username`);
     return Object.freeze({ url: s.url, username: s.username, password, timeoutMs: s.timeoutMs });
   };
 

@@ -25,9 +25,20 @@ const profileOptions = z
     retainPatientCharacteristics: z.boolean().default(false),
     retainLongitudinalFullDates: z.boolean().default(false),
     retainLongitudinalModifiedDates: z.boolean().default(false),
-    cleanDescriptors: z.literal(false, { message: 'automatic cleaning of descriptors is not available yet; leave it false (descriptors are then removed as the basic profile says)' }).default(false),
-    cleanStructuredContent: z.literal(false, { message: 'automatic cleaning of structured content is not available yet; leave it false' }).default(false),
-    cleanGraphics: z.literal(false, { message: 'automatic cleaning of graphics is not available yet; leave it false' }).default(false),
+    cleanDescriptors: z
+      .literal(false, {
+        message:
+          'automatic cleaning of descriptors is not available yet; leave it false (descriptors are then removed as the basic profile says)',
+      })
+      .default(false),
+    cleanStructuredContent: z
+      .literal(false, {
+        message: 'automatic cleaning of structured content is not available yet; leave it false',
+      })
+      .default(false),
+    cleanGraphics: z
+      .literal(false, { message: 'automatic cleaning of graphics is not available yet; leave it false' })
+      .default(false),
   })
   .strict()
   .refine((o) => !(o.retainLongitudinalFullDates && o.retainLongitudinalModifiedDates), {
@@ -41,8 +52,18 @@ export const fileConfigSchema = z
     source: orthancServer,
     research: orthancServer,
     dataDir: z.string().min(1),
-    api: z.object({ host: z.string().min(1).default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(8099) }).strict(),
-    log: z.object({ level: z.enum(['error', 'warn', 'info', 'debug']).default('info'), file: z.boolean().default(true) }).strict(),
+    api: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8099),
+      })
+      .strict(),
+    log: z
+      .object({
+        level: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+        file: z.boolean().default(true),
+      })
+      .strict(),
     feed: z
       .object({
         pollIntervalMs: z.number().int().min(50).max(3_600_000).default(2000),
@@ -59,7 +80,9 @@ export const fileConfigSchema = z
       .strict(),
     profile: z
       .object({
-        name: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, 'must be 1-40 letters, digits, dot, dash or underscore'),
+        name: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]{1,40}$/, 'must be 1-40 letters, digits, dot, dash or underscore'),
         options: profileOptions,
         maxDateShiftDays: z.number().int().min(1).max(3650).default(365),
       })

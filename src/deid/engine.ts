@@ -1,7 +1,14 @@
 import { CID_7050 } from './cid7050';
 import type { DicomFile } from './dicom';
 import { dateShiftFor, mapUid, pseudonymFor, type DerivedKeys } from './keys';
-import { BASIC_OPTIONS, isPrivateTag, methodCodes, resolveAction, rowForTag, type DeidProfile } from './profile';
+import {
+  BASIC_OPTIONS,
+  isPrivateTag,
+  methodCodes,
+  resolveAction,
+  rowForTag,
+  type DeidProfile,
+} from './profile';
 import { TABLE_REVISION } from './table.generated';
 import type { Dataset, DicomElement, ResolvedAction } from './types';
 import { dummyValue, shiftDate, shiftDateTime } from './values';
@@ -50,8 +57,20 @@ export const TAG = {
  * or a person: they are kept. Every other UID is remapped, whether or not the table lists it.
  */
 const CLASS_UID_TAGS = new Set([
-  '00020002', '00020010', '00041510', '00041512', '0004151A', '00080016', '0008001A', '0008001B',
-  '00080062', '0008010C', '00080117', '00081150', '00083002', '00400E20',
+  '00020002',
+  '00020010',
+  '00041510',
+  '00041512',
+  '0004151A',
+  '00080016',
+  '0008001A',
+  '0008001B',
+  '00080062',
+  '0008010C',
+  '00080117',
+  '00081150',
+  '00083002',
+  '00400E20',
 ]);
 const REGISTERED_UID_ROOT = '1.2.840.10008.';
 const TIMEZONE_OFFSET = '00080201';
@@ -72,7 +91,8 @@ export function str(el: DicomElement | undefined): string {
   const v = el?.Value?.[0];
   if (typeof v === 'string') return v.trim();
   if (typeof v === 'number') return String(v);
-  if (v && typeof v === 'object' && 'Alphabetic' in v) return String((v as { Alphabetic?: string }).Alphabetic ?? '').trim();
+  if (v && typeof v === 'object' && 'Alphabetic' in v)
+    return String((v as { Alphabetic?: string }).Alphabetic ?? '').trim();
   return '';
 }
 
@@ -97,7 +117,15 @@ function copy(el: DicomElement): DicomElement {
 }
 
 class Walker {
-  readonly counts: Record<ResolvedAction | 'private', number> = { D: 0, Z: 0, X: 0, U: 0, K: 0, C: 0, private: 0 };
+  readonly counts: Record<ResolvedAction | 'private', number> = {
+    D: 0,
+    Z: 0,
+    X: 0,
+    U: 0,
+    K: 0,
+    C: 0,
+    private: 0,
+  };
   constructor(
     private readonly ctx: DeidContext,
     private readonly patient: PatientMapping,
@@ -105,7 +133,9 @@ class Walker {
 
   mapUidValues(tag: string, el: DicomElement): DicomElement {
     if (this.ctx.profile.options.retainUids || CLASS_UID_TAGS.has(tag)) return copy(el);
-    const values = (el.Value ?? []).map((v) => (typeof v === 'string' && !uidIsKept(tag, v) ? mapUid(this.ctx.keys, v) : v));
+    const values = (el.Value ?? []).map((v) =>
+      typeof v === 'string' && !uidIsKept(tag, v) ? mapUid(this.ctx.keys, v) : v,
+    );
     return { vr: el.vr, Value: values };
   }
 
@@ -210,7 +240,6 @@ class Walker {
   }
 }
 
-
 function longitudinalState(ctx: DeidContext): string {
   if (ctx.profile.options.retainLongitudinalFullDates) return 'UNMODIFIED';
   if (ctx.profile.options.retainLongitudinalModifiedDates) return 'MODIFIED';
@@ -256,7 +285,8 @@ export function deidentify(input: DicomFile, ctx: DeidContext): DeidResult {
   const sop = dict[TAG.SOPInstanceUID];
   const mediaSop = input.meta[TAG.MediaStorageSOPInstanceUID];
   if (sop) meta[TAG.MediaStorageSOPInstanceUID] = { vr: 'UI', Value: [str(sop)] };
-  else if (mediaSop) meta[TAG.MediaStorageSOPInstanceUID] = walker.mapUidValues(TAG.MediaStorageSOPInstanceUID, mediaSop);
+  else if (mediaSop)
+    meta[TAG.MediaStorageSOPInstanceUID] = walker.mapUidValues(TAG.MediaStorageSOPInstanceUID, mediaSop);
   meta[TAG.ImplementationClassUID] = { vr: 'UI', Value: [IMPLEMENTATION_CLASS_UID] };
   meta[TAG.ImplementationVersionName] = { vr: 'SH', Value: [IMPLEMENTATION_VERSION_NAME] };
 

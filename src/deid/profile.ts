@@ -1,5 +1,11 @@
 import { PS315_TABLE } from './table.generated';
-import { OPTION_NAMES, type OptionName, type ProfileOptions, type ResolvedAction, type TableRow } from './types';
+import {
+  OPTION_NAMES,
+  type OptionName,
+  type ProfileOptions,
+  type ResolvedAction,
+  type TableRow,
+} from './types';
 
 /** A private element that may be kept under Retain Safe Private: its block's creator and element byte. */
 export interface SafePrivateEntry {
@@ -17,12 +23,18 @@ export interface DeidProfile {
   readonly maxDateShiftDays: number;
 }
 
-export const BASIC_OPTIONS: ProfileOptions = Object.fromEntries(OPTION_NAMES.map((n) => [n, false])) as ProfileOptions;
+export const BASIC_OPTIONS: ProfileOptions = Object.fromEntries(
+  OPTION_NAMES.map((n) => [n, false]),
+) as ProfileOptions;
 
 /** The bridge's default: Basic Profile + Retain Longitudinal Modified Dates + Retain Patient Characteristics. */
 export const DEFAULT_PROFILE: DeidProfile = Object.freeze({
   name: 'default',
-  options: Object.freeze({ ...BASIC_OPTIONS, retainLongitudinalModifiedDates: true, retainPatientCharacteristics: true }),
+  options: Object.freeze({
+    ...BASIC_OPTIONS,
+    retainLongitudinalModifiedDates: true,
+    retainPatientCharacteristics: true,
+  }),
   safePrivate: [],
   maxDateShiftDays: 365,
 });

@@ -49,13 +49,18 @@ export class ChangeFeed {
 
   /** Decides whether the Orthanc log is still the one our cursor points into. */
   private async detectReset(state: FeedState, orthancLast: number): Promise<string | null> {
-    if (orthancLast < state.cursor) return `change log is at ${orthancLast}, behind the cursor ${state.cursor}`;
+    if (orthancLast < state.cursor)
+      return `change log is at ${orthancLast}, behind the cursor ${state.cursor}`;
     if (state.anchorSeq === null || state.anchorSeq > orthancLast) return null;
     const page = await this.client.changes(state.anchorSeq - 1, 1);
     const first = page.Changes[0];
     // A missing anchor is a deleted resource (Orthanc drops its changes): the log is the same one.
     // The same sequence number naming another change means the log was rebuilt.
-    if (first && first.Seq === state.anchorSeq && (first.ID !== state.anchorResource || first.ChangeType !== state.anchorChange)) {
+    if (
+      first &&
+      first.Seq === state.anchorSeq &&
+      (first.ID !== state.anchorResource || first.ChangeType !== state.anchorChange)
+    ) {
       return `change ${state.anchorSeq} is not the one read before`;
     }
     return null;
@@ -67,7 +72,11 @@ export class ChangeFeed {
     const resetReason = await this.detectReset(state, orthancLast);
     let reset = false;
     if (resetReason) {
-      this.log.warn('change log reset detected; reading it again from the start', { reason: resetReason, cursor: state.cursor, orthancLast });
+      this.log.warn('change log reset detected; reading it again from the start', {
+        reason: resetReason,
+        cursor: state.cursor,
+        orthancLast,
+      });
       resetFeed(this.db, orthancLast);
       state = readFeedState(this.db);
       reset = true;

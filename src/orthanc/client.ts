@@ -57,7 +57,17 @@ export interface OrthancClientOptions {
   readonly label: string;
 }
 
-const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ECONNABORTED', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'ERR_SOCKET_CONNECTION_TIMEOUT']);
+const TRANSIENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ERR_SOCKET_CONNECTION_TIMEOUT',
+]);
 
 /**
  * Typed client for the Orthanc REST routes the bridge uses. Keep-alive agents: moving many DICOM
@@ -90,7 +100,8 @@ export class OrthancClient {
     if (err instanceof AxiosError) {
       const status = err.response?.status;
       if (status !== undefined) {
-        if (status >= 500 || status === 429 || status === 408) return new TransientError(`ORTHANC_HTTP_${status}`, `${where} answered ${status}`);
+        if (status >= 500 || status === 429 || status === 408)
+          return new TransientError(`ORTHANC_HTTP_${status}`, `${where} answered ${status}`);
         return new PermanentError(`ORTHANC_HTTP_${status}`, `${where} answered ${status}`);
       }
       const code = err.code ?? 'ERR_NETWORK';
@@ -98,7 +109,8 @@ export class OrthancClient {
         return new TransientError(`ORTHANC_${code}`, `${where} failed: ${code}`);
       return new PermanentError(`ORTHANC_${code}`, `${where} failed: ${code}`);
     }
-    if (err instanceof SyntaxError) return new TransientError('ORTHANC_BAD_JSON', `${where} returned a body that is not JSON`);
+    if (err instanceof SyntaxError)
+      return new TransientError('ORTHANC_BAD_JSON', `${where} returned a body that is not JSON`);
     return new TransientError('ORTHANC_ERROR', `${where} failed`);
   }
 
@@ -145,7 +157,9 @@ export class OrthancClient {
   }
 
   async studyInstanceIds(studyId: string): Promise<string[]> {
-    const list = await this.getJson<Array<{ ID: string }>>(`/studies/${encodeURIComponent(studyId)}/instances`);
+    const list = await this.getJson<Array<{ ID: string }>>(
+      `/studies/${encodeURIComponent(studyId)}/instances`,
+    );
     return list.map((i) => i.ID);
   }
 
@@ -159,7 +173,11 @@ export class OrthancClient {
     }
   }
 
-  async metadata(level: 'studies' | 'instances', id: string, key: string | number): Promise<string | undefined> {
+  async metadata(
+    level: 'studies' | 'instances',
+    id: string,
+    key: string | number,
+  ): Promise<string | undefined> {
     const v = await this.getOptional(`/${level}/${encodeURIComponent(id)}/metadata/${key}`, 'text');
     return v === undefined ? undefined : String(v);
   }
@@ -175,11 +193,17 @@ export class OrthancClient {
 
   async storeInstance(bytes: Buffer): Promise<StoreResult> {
     try {
-      const res = await this.http.post('/instances', bytes, { headers: { 'Content-Type': 'application/dicom' }, responseType: 'json' });
+      const res = await this.http.post('/instances', bytes, {
+        headers: { 'Content-Type': 'application/dicom' },
+        responseType: 'json',
+      });
       const r = res.data as StoreResult;
       if (!r || typeof r.ID !== 'string') throw new SyntaxError('no ID');
       if (r.Status !== Status.Success && r.Status !== Status.AlreadyStored)
-        throw new PermanentError('ORTHANC_STORE_FAILED', `${this.label} Orthanc POST /instances answered Status ${String(r.Status)}`);
+        throw new PermanentError(
+          'ORTHANC_STORE_FAILED',
+          `${this.label} Orthanc POST /instances answered Status ${String(r.Status)}`,
+        );
       return r;
     } catch (err) {
       if (err instanceof PermanentError) throw err;

@@ -7,7 +7,14 @@ import { describeFailure, type CheckFailure } from '../verify/types';
 import type { StageContext } from './context';
 
 export type InstanceOutcome =
-  | { kind: 'pushed'; researchId: string; researchStudyId: string; md5: string; already: boolean; patient: PatientMapping }
+  | {
+      kind: 'pushed';
+      researchId: string;
+      researchStudyId: string;
+      md5: string;
+      already: boolean;
+      patient: PatientMapping;
+    }
   | { kind: 'quarantined'; check: string; tag: string | null; reason: string };
 
 /** Pull stage: the original file from the clinical Orthanc. */
@@ -25,7 +32,10 @@ export interface Prepared {
  * what is checked is exactly what leaves. Returns the failures instead of throwing: a failed
  * check is an outcome, not an error.
  */
-export function deidentifyAndVerify(original: Buffer, ctx: StageContext): Prepared | { failures: CheckFailure[] } {
+export function deidentifyAndVerify(
+  original: Buffer,
+  ctx: StageContext,
+): Prepared | { failures: CheckFailure[] } {
   let parsed;
   try {
     parsed = parseDicom(original);
@@ -57,10 +67,15 @@ export async function push(prepared: Prepared, ctx: StageContext): Promise<Insta
       kind: 'quarantined',
       check: 'study',
       tag: '(0008,0018)',
-      reason: 'study: the research server holds different bytes for this SOP instance (produced under another profile or key?)',
+      reason:
+        'study: the research server holds different bytes for this SOP instance (produced under another profile or key?)',
     };
   }
-  if (remote === undefined) throw new PermanentError('RESEARCH_MISSING', 'research Orthanc does not show the instance it just accepted');
+  if (remote === undefined)
+    throw new PermanentError(
+      'RESEARCH_MISSING',
+      'research Orthanc does not show the instance it just accepted',
+    );
   return {
     kind: 'pushed',
     researchId: stored.ID,
@@ -80,11 +95,19 @@ export async function processInstance(instanceId: string, ctx: StageContext): Pr
   } catch (err) {
     // The engine threw on this file (a value dcmjs cannot write, say): quarantine, never push.
     const name = err instanceof Error ? err.name : 'error';
-    return { kind: 'quarantined', check: 'conformance', tag: null, reason: `deidentify: the engine failed on this instance (${name})` };
+    return {
+      kind: 'quarantined',
+      check: 'conformance',
+      tag: null,
+      reason: `deidentify: the engine failed on this instance (${name})`,
+    };
   }
   if ('failures' in prepared) {
     const first = prepared.failures[0]!;
-    const more = prepared.failures.length > 1 ? ` (+${prepared.failures.length - 1} more: ${prepared.failures.slice(1, 4).map(describeFailure).join('; ')})` : '';
+    const more =
+      prepared.failures.length > 1
+        ? ` (+${prepared.failures.length - 1} more: ${prepared.failures.slice(1, 4).map(describeFailure).join('; ')})`
+        : '';
     return { kind: 'quarantined', check: first.check, tag: first.tag, reason: describeFailure(first) + more };
   }
   return push(prepared, ctx);

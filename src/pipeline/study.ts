@@ -37,7 +37,6 @@ export async function processStudy(job: Job, ctx: StageContext): Promise<StudyRe
 
   let pushed = 0;
   let already = 0;
-  let quarantined = 0;
   let transient: unknown = null;
   let pseudonym: string | null = null;
   let researchStudyId: string | null = null;
@@ -64,9 +63,19 @@ export async function processStudy(job: Job, ctx: StageContext): Promise<StudyRe
         pseudonym = outcome.patient.pseudonym;
         researchStudyId = outcome.researchStudyId;
       } else {
-        recordQuarantined(ctx.db, { sourceId: instanceId, studyId: job.studyId, jobId: job.id, fingerprint, ...outcome });
-        quarantined++;
-        log.warn('instance quarantined', { stage: 'verify', instance: instanceId, check: outcome.check, tag: outcome.tag });
+        recordQuarantined(ctx.db, {
+          sourceId: instanceId,
+          studyId: job.studyId,
+          jobId: job.id,
+          fingerprint,
+          ...outcome,
+        });
+        log.warn('instance quarantined', {
+          stage: 'verify',
+          instance: instanceId,
+          check: outcome.check,
+          tag: outcome.tag,
+        });
       }
     } catch (err) {
       if (isRetryable(err)) {
@@ -75,14 +84,24 @@ export async function processStudy(job: Job, ctx: StageContext): Promise<StudyRe
       }
       // A permanent fault on this one instance (a 4xx from either server): record it, go on.
       const reason = `push: ${safeMessage(err)}`;
-      recordQuarantined(ctx.db, { sourceId: instanceId, studyId: job.studyId, jobId: job.id, fingerprint, check: 'push', tag: null, reason });
-      quarantined++;
+      recordQuarantined(ctx.db, {
+        sourceId: instanceId,
+        studyId: job.studyId,
+        jobId: job.id,
+        fingerprint,
+        check: 'push',
+        tag: null,
+        reason,
+      });
       log.warn('instance quarantined', { stage: 'push', instance: instanceId, error: safeMessage(err) });
     }
   });
 
   if (transient || ctx.signal.aborted) {
-    return { state: 'failed', transientError: transient ? safeMessage(transient) : 'stopped before the study was finished' };
+    return {
+      state: 'failed',
+      transientError: transient ? safeMessage(transient) : 'stopped before the study was finished',
+    };
   }
 
   // Study check: every source instance is on research under this fingerprint, or in quarantine.
@@ -94,7 +113,11 @@ export async function processStudy(job: Job, ctx: StageContext): Promise<StudyRe
   const totalQuarantined = ids.filter((id) => after.get(id)?.state === 'quarantined').length;
   const skipped = ids.length - todo.length;
   if (missing.length > 0) {
-    return { state: 'failed', reason: `study check: ${missing.length} instance(s) neither pushed nor quarantined`, total: ids.length };
+    return {
+      state: 'failed',
+      reason: `study check: ${missing.length} instance(s) neither pushed nor quarantined`,
+      total: ids.length,
+    };
   }
   const state = totalQuarantined > 0 ? 'quarantined' : 'done';
   const outcome: StudyResult = {
@@ -112,9 +135,25 @@ export async function processStudy(job: Job, ctx: StageContext): Promise<StudyRe
     'studies',
     job.studyId,
     ctx.processedMetadataKey,
-    JSON.stringify({ state, researchStudyId, instances: ids.length, quarantined: totalQuarantined, fingerprint, at: new Date().toISOString() }),
+    JSON.stringify({
+      state,
+      researchStudyId,
+      instances: ids.length,
+      quarantined: totalQuarantined,
+      fingerprint,
+      at: new Date().toISOString(),
+    }),
   );
-  log.info('study finished', { stage: 'done', state, pushed, already, skipped, quarantined: totalQuarantined, researchStudyId, pseudonym });
+  log.info('study finished', {
+    stage: 'done',
+    state,
+    pushed,
+    already,
+    skipped,
+    quarantined: totalQuarantined,
+    researchStudyId,
+    pseudonym,
+  });
   return outcome;
 }
 

@@ -46,10 +46,19 @@ export class Worker {
       return await runJob(
         job,
         this.stageContext(),
-        { maxAttempts: this.opts.maxAttempts, delayMs: (n) => backoffMs(n, this.opts.retryBaseMs, this.opts.retryMaxMs) },
+        {
+          maxAttempts: this.opts.maxAttempts,
+          delayMs: (n) => backoffMs(n, this.opts.retryBaseMs, this.opts.retryMaxMs),
+        },
         (j, notBefore, reason) => {
           retryJobLater(this.ctx.db, j.id, notBefore, reason);
-          this.log.warn('study will be retried', { jobId: j.id, study: j.studyId, attempt: j.attempts, reason, inMs: Math.max(0, notBefore - Date.now()) });
+          this.log.warn('study will be retried', {
+            jobId: j.id,
+            study: j.studyId,
+            attempt: j.attempts,
+            reason,
+            inMs: Math.max(0, notBefore - Date.now()),
+          });
         },
       );
     } catch (err) {
@@ -65,7 +74,11 @@ export class Worker {
   /** Runs every job that is due now, then returns what each one ended as. */
   async drainDue(): Promise<Array<{ job: Job; result: StudyResult }>> {
     const done: Array<{ job: Job; result: StudyResult }> = [];
-    for (let job = claimJob(this.ctx.db); job && !this.controller.signal.aborted; job = claimJob(this.ctx.db)) {
+    for (
+      let job = claimJob(this.ctx.db);
+      job && !this.controller.signal.aborted;
+      job = claimJob(this.ctx.db)
+    ) {
       done.push({ job, result: await this.runClaimed(job) });
     }
     return done;
@@ -83,7 +96,8 @@ export class Worker {
           throw err;
         }
         const due = nextDueAt(this.ctx.db);
-        const wait = due === undefined ? this.opts.idleMs : Math.max(10, Math.min(this.opts.idleMs, due - Date.now()));
+        const wait =
+          due === undefined ? this.opts.idleMs : Math.max(10, Math.min(this.opts.idleMs, due - Date.now()));
         await new Promise<void>((resolve) => {
           this.wakeUp = resolve;
           void abortableDelay(wait, signal).then(resolve);
@@ -109,6 +123,10 @@ export class Worker {
   }
 
   snapshot(): WorkerSnapshot {
-    return { running: this.loop !== null && !this.controller.signal.aborted, current: this.current, finished: this.finished };
+    return {
+      running: this.loop !== null && !this.controller.signal.aborted,
+      current: this.current,
+      finished: this.finished,
+    };
   }
 }

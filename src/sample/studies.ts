@@ -52,9 +52,18 @@ export function samplePatients(count: number): SamplePatient[] {
 export function plantedValues(p: SamplePatient, studyIndex: number): string[] {
   const [family = '', first = ''] = p.name.split('^');
   return [
-    p.id, family, first, p.birthDate, p.address, p.phone,
-    `ACC${p.id.slice(3)}${studyIndex}`, `Dr Referrer ${family}`, 'Saint Example Hospital', 'CTROOM-7',
-    `note about ${family}`, `${p.id}-OTHER`,
+    p.id,
+    family,
+    first,
+    p.birthDate,
+    p.address,
+    p.phone,
+    `ACC${p.id.slice(3)}${studyIndex}`,
+    `Dr Referrer ${family}`,
+    'Saint Example Hospital',
+    'CTROOM-7',
+    `note about ${family}`,
+    `${p.id}-OTHER`,
   ];
 }
 
@@ -134,7 +143,12 @@ function buildInstance(p: SamplePatient, o: SampleStudyOptions, s: InstanceSpec)
     '00101001': { vr: 'PN', Value: pn(`${family}^Née`) },
     '00101002': {
       vr: 'SQ',
-      Value: [{ '00100020': { vr: 'LO', Value: [`${p.id}-OTHER`] }, '00100021': { vr: 'LO', Value: ['OTHER-HOSP'] } }],
+      Value: [
+        {
+          '00100020': { vr: 'LO', Value: [`${p.id}-OTHER`] },
+          '00100021': { vr: 'LO', Value: ['OTHER-HOSP'] },
+        },
+      ],
     },
     '00101010': { vr: 'AS', Value: ['054Y'] },
     '00101020': { vr: 'DS', Value: [1.72] },
@@ -219,8 +233,16 @@ export function makeCtStudy(p: SamplePatient, o: SampleStudyOptions): SampleInst
       };
     }
     const spec: InstanceSpec = {
-      sopClass: CT_IMAGE, modality: 'CT', studyUid: uids.study, seriesUid: series, sopUid: sop(i),
-      seriesNumber: 1, instanceNumber: i, rows: size, columns: size, extra,
+      sopClass: CT_IMAGE,
+      modality: 'CT',
+      studyUid: uids.study,
+      seriesUid: series,
+      sopUid: sop(i),
+      seriesNumber: 1,
+      instanceNumber: i,
+      rows: size,
+      columns: size,
+      extra,
     };
     return { bytes: buildInstance(p, o, spec), sopInstanceUid: spec.sopUid };
   });
@@ -247,12 +269,26 @@ export function makeMammoStudy(p: SamplePatient, o: SampleStudyOptions): SampleI
       '00200060': { vr: 'CS', Value: [v.laterality] },
       '00082218': {
         vr: 'SQ',
-        Value: [{ '00080100': { vr: 'SH', Value: ['T-04000'] }, '00080102': { vr: 'SH', Value: ['SRT'] }, '00080104': { vr: 'LO', Value: ['Breast'] } }],
+        Value: [
+          {
+            '00080100': { vr: 'SH', Value: ['T-04000'] },
+            '00080102': { vr: 'SH', Value: ['SRT'] },
+            '00080104': { vr: 'LO', Value: ['Breast'] },
+          },
+        ],
       },
     };
     const spec: InstanceSpec = {
-      sopClass: MG_FOR_PRESENTATION, modality: 'MG', studyUid: uids.study, seriesUid: series, sopUid: `${series}.1`,
-      seriesNumber: idx + 1, instanceNumber: idx + 1, rows, columns, extra,
+      sopClass: MG_FOR_PRESENTATION,
+      modality: 'MG',
+      studyUid: uids.study,
+      seriesUid: series,
+      sopUid: `${series}.1`,
+      seriesNumber: idx + 1,
+      instanceNumber: idx + 1,
+      rows,
+      columns,
+      extra,
     };
     return { bytes: buildInstance(p, o, spec), sopInstanceUid: spec.sopUid };
   });

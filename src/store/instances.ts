@@ -41,7 +41,15 @@ export function instancesOfStudy(db: Db, studyId: string): Map<string, InstanceR
 
 export function recordPushed(
   db: Db,
-  r: { sourceId: string; studyId: string; jobId: number; researchId: string; researchStudyId: string; md5: string; fingerprint: string },
+  r: {
+    sourceId: string;
+    studyId: string;
+    jobId: number;
+    researchId: string;
+    researchStudyId: string;
+    md5: string;
+    fingerprint: string;
+  },
 ): void {
   db.transaction(() => {
     db.prepare(
@@ -68,7 +76,15 @@ export interface QuarantineEntry {
 /** Quarantines an instance. The reason names the check and the tag; callers never put values in it. */
 export function recordQuarantined(
   db: Db,
-  q: { sourceId: string; studyId: string; jobId: number; check: string; tag: string | null; reason: string; fingerprint: string },
+  q: {
+    sourceId: string;
+    studyId: string;
+    jobId: number;
+    check: string;
+    tag: string | null;
+    reason: string;
+    fingerprint: string;
+  },
 ): void {
   db.transaction(() => {
     db.prepare(
@@ -97,7 +113,9 @@ interface QRow {
 
 export function listQuarantine(db: Db, opts: { studyId?: string; limit?: number } = {}): QuarantineEntry[] {
   const rows = db
-    .prepare('SELECT * FROM quarantine WHERE (@study IS NULL OR study_id = @study) ORDER BY id DESC LIMIT @limit')
+    .prepare(
+      'SELECT * FROM quarantine WHERE (@study IS NULL OR study_id = @study) ORDER BY id DESC LIMIT @limit',
+    )
     .all({ study: opts.studyId ?? null, limit: opts.limit ?? 500 }) as QRow[];
   return rows.map((r) => ({
     id: r.id,

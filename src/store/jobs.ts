@@ -77,7 +77,12 @@ function toJob(r: JobRow): Job {
 }
 
 /** Queues a study unless it is queued already. Returns true when a new job was created. */
-export function enqueueJob(db: Db, studyId: string, trigger: JobTrigger, changeSeq: number | null = null): boolean {
+export function enqueueJob(
+  db: Db,
+  studyId: string,
+  trigger: JobTrigger,
+  changeSeq: number | null = null,
+): boolean {
   const info = db
     .prepare(
       `INSERT INTO jobs (study_id, state, trigger, change_seq, created_at) VALUES (?, 'queued', ?, ?, ?)
@@ -139,13 +144,24 @@ export function finishJob(db: Db, id: number, o: JobOutcome): void {
  */
 export function retryJobLater(db: Db, id: number, notBefore: number, reason: string): void {
   db.transaction(() => {
-    const job = db.prepare('SELECT study_id FROM jobs WHERE id = ?').get(id) as { study_id: string } | undefined;
+    const job = db.prepare('SELECT study_id FROM jobs WHERE id = ?').get(id) as
+      { study_id: string } | undefined;
     if (!job) return;
-    const queued = db.prepare(`SELECT id FROM jobs WHERE study_id = ? AND state = 'queued'`).get(job.study_id);
+    const queued = db
+      .prepare(`SELECT id FROM jobs WHERE study_id = ? AND state = 'queued'`)
+      .get(job.study_id);
     if (queued) {
-      db.prepare(`UPDATE jobs SET state = 'skipped', reason = ?, finished_at = ? WHERE id = ?`).run(`superseded after: ${reason}`, now(), id);
+      db.prepare(`UPDATE jobs SET state = 'skipped', reason = ?, finished_at = ? WHERE id = ?`).run(
+        `superseded after: ${reason}`,
+        now(),
+        id,
+      );
     } else {
-      db.prepare(`UPDATE jobs SET state = 'queued', not_before = ?, reason = ? WHERE id = ?`).run(notBefore, reason, id);
+      db.prepare(`UPDATE jobs SET state = 'queued', not_before = ?, reason = ? WHERE id = ?`).run(
+        notBefore,
+        reason,
+        id,
+      );
     }
   })();
 }
@@ -153,7 +169,9 @@ export function retryJobLater(db: Db, id: number, notBefore: number, reason: str
 /** After a crash: jobs left running are queued again (or closed when a newer one is queued). */
 export function requeueInterrupted(db: Db): number {
   return db.transaction(() => {
-    const ids = (db.prepare(`SELECT id FROM jobs WHERE state = 'running'`).all() as { id: number }[]).map((r) => r.id);
+    const ids = (db.prepare(`SELECT id FROM jobs WHERE state = 'running'`).all() as { id: number }[]).map(
+      (r) => r.id,
+    );
     for (const id of ids) retryJobLater(db, id, 0, 'interrupted by a restart');
     return ids.length;
   })();
@@ -175,8 +193,18 @@ export function listJobs(db: Db, opts: { state?: JobState; studyId?: string; lim
 }
 
 export function countJobsByState(db: Db): Record<JobState, number> {
-  const out: Record<JobState, number> = { queued: 0, running: 0, done: 0, quarantined: 0, failed: 0, skipped: 0 };
-  for (const r of db.prepare('SELECT state, COUNT(*) AS n FROM jobs GROUP BY state').all() as { state: JobState; n: number }[]) {
+  const out: Record<JobState, number> = {
+    queued: 0,
+    running: 0,
+    done: 0,
+    quarantined: 0,
+    failed: 0,
+    skipped: 0,
+  };
+  for (const r of db.prepare('SELECT state, COUNT(*) AS n FROM jobs GROUP BY state').all() as {
+    state: JobState;
+    n: number;
+  }[]) {
     out[r.state] = r.n;
   }
   return out;
@@ -189,6 +217,8 @@ export function hasOpenJobs(db: Db): boolean {
 
 /** The earliest time a queued job becomes due, or undefined when none is queued. */
 export function nextDueAt(db: Db): number | undefined {
-  const r = db.prepare(`SELECT MIN(not_before) AS t FROM jobs WHERE state = 'queued'`).get() as { t: number | null };
+  const r = db.prepare(`SELECT MIN(not_before) AS t FROM jobs WHERE state = 'queued'`).get() as {
+    t: number | null;
+  };
   return r.t ?? undefined;
 }

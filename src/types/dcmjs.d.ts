@@ -13,7 +13,13 @@ declare module 'dcmjs' {
     DicomMessage: {
       readFile(
         buffer: ArrayBuffer,
-        options?: { ignoreErrors?: boolean; untilTag?: string; includeUntilTagValue?: boolean; noCopy?: boolean; forceStoreRaw?: boolean },
+        options?: {
+          ignoreErrors?: boolean;
+          untilTag?: string;
+          includeUntilTagValue?: boolean;
+          noCopy?: boolean;
+          forceStoreRaw?: boolean;
+        },
       ): DicomDict;
     };
     DicomMetaDictionary: {

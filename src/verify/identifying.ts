@@ -7,7 +7,21 @@ const TAG_PATIENT_NAME = '00100010';
 const PIXEL_DATA = '7FE00010';
 // Coded strings are enumerated terms (YES, M, ORIGINAL...), and numbers are measurements:
 // neither identifies anyone, and searching for them would flag every output.
-const NOT_SEARCHED_VRS = new Set(['CS', 'US', 'SS', 'UL', 'SL', 'FL', 'FD', 'UV', 'SV', 'AT', 'SQ', 'IS', 'DS']);
+const NOT_SEARCHED_VRS = new Set([
+  'CS',
+  'US',
+  'SS',
+  'UL',
+  'SL',
+  'FL',
+  'FD',
+  'UV',
+  'SV',
+  'AT',
+  'SQ',
+  'IS',
+  'DS',
+]);
 const MIN_LENGTH = 4;
 
 /**
@@ -29,7 +43,10 @@ export function identifyingValues(dict: Dataset, options: Readonly<ProfileOption
       const row = rowForTag(tag);
       const action = row ? resolveAction(row, options) : 'K';
       const identifying =
-        isPrivateTag(tag) || tag === TAG_PATIENT_ID || tag === TAG_PATIENT_NAME || (action !== 'K' && !(action === 'C' && el.vr === 'TM'));
+        isPrivateTag(tag) ||
+        tag === TAG_PATIENT_ID ||
+        tag === TAG_PATIENT_NAME ||
+        (action !== 'K' && !(action === 'C' && el.vr === 'TM'));
       if (!identifying || tag === PIXEL_DATA || NOT_SEARCHED_VRS.has(el.vr)) continue;
       for (const value of el.Value ?? []) {
         if (typeof value === 'string') {
@@ -44,7 +61,10 @@ export function identifyingValues(dict: Dataset, options: Readonly<ProfileOption
         } else if (value instanceof ArrayBuffer && BINARY_VRS.has(el.vr) && value.byteLength <= 1024) {
           // Short binary values are often text in disguise: a private LO read as UN from an
           // implicit-VR file. Their printable runs are searched for like any other text.
-          Buffer.from(value).toString('latin1').split(/[^\x20-\x5b\x5d-\x7e]+/).forEach(add);
+          Buffer.from(value)
+            .toString('latin1')
+            .split(/[^\x20-\x5b\x5d-\x7e]+/)
+            .forEach(add);
         }
       }
     }

@@ -40,7 +40,8 @@ export function pixelHash(dict: Dataset): string | null {
   const h = createHash('sha256');
   for (const part of el.Value ?? []) {
     if (part instanceof ArrayBuffer) h.update(new Uint8Array(part));
-    else if (ArrayBuffer.isView(part)) h.update(new Uint8Array(part.buffer, part.byteOffset, part.byteLength));
+    else if (ArrayBuffer.isView(part))
+      h.update(new Uint8Array(part.buffer, part.byteOffset, part.byteLength));
   }
   return h.digest('hex');
 }
@@ -56,7 +57,8 @@ function rawTextOf(el: DicomElement): string[] {
     if (typeof v === 'string') out.push(v);
     else if (typeof v === 'number') out.push(String(v));
     else if (v && typeof v === 'object' && !(v instanceof ArrayBuffer) && el.vr === 'PN') {
-      for (const part of Object.values(v as Record<string, unknown>)) if (typeof part === 'string') out.push(part);
+      for (const part of Object.values(v as Record<string, unknown>))
+        if (typeof part === 'string') out.push(part);
     }
   }
   return out;
@@ -80,8 +82,10 @@ class Checker {
     o.forEach((value, i) => {
       if (typeof value !== 'string') return;
       if (uidIsKept(tag, value)) {
-        if (n[i] !== value) this.fail('conformance', tag, path, 'changed a UID that names a class, not an instance');
-      } else if (n[i] !== mapUid(this.ctx.keys, value)) this.fail('conformance', tag, path, 'is not the keyed replacement UID');
+        if (n[i] !== value)
+          this.fail('conformance', tag, path, 'changed a UID that names a class, not an instance');
+      } else if (n[i] !== mapUid(this.ctx.keys, value))
+        this.fail('conformance', tag, path, 'is not the keyed replacement UID');
     });
   }
 
@@ -91,11 +95,13 @@ class Checker {
       const o = orig[tag];
       if (depth === 0 && MARKING_TAGS.has(tag as never)) continue;
       if (isPrivateTag(tag)) {
-        if (!this.ctx.profile.options.retainSafePrivate) this.fail('conformance', tag, path, 'private element present');
+        if (!this.ctx.profile.options.retainSafePrivate)
+          this.fail('conformance', tag, path, 'private element present');
         continue;
       }
       if (tag === TAG.PatientID) {
-        if (depth === 0 && str(el) !== this.patient.pseudonym) this.fail('conformance', tag, path, 'is not the pseudonym');
+        if (depth === 0 && str(el) !== this.patient.pseudonym)
+          this.fail('conformance', tag, path, 'is not the pseudonym');
         continue;
       }
       const row = rowForTag(tag);
@@ -104,7 +110,12 @@ class Checker {
         if (action === 'X') this.fail('conformance', tag, path, 'should have been removed');
         const origItems = o?.Value ?? [];
         (el.Value ?? []).forEach((item, i) =>
-          this.conformance((origItems[i] ?? {}) as Dataset, item as Dataset, `${path ? path + '.' : ''}${formatTag(tag)}[${i}]`, depth + 1),
+          this.conformance(
+            (origItems[i] ?? {}) as Dataset,
+            item as Dataset,
+            `${path ? path + '.' : ''}${formatTag(tag)}[${i}]`,
+            depth + 1,
+          ),
         );
         continue;
       }
@@ -115,7 +126,8 @@ class Checker {
         case 'Z': {
           const allowed = tag === TAG.PatientName && depth === 0 ? [this.patient.pseudonym] : [];
           const values = textOf(el).filter((v) => v.trim() !== '');
-          if (values.some((v) => !allowed.includes(v.trim()))) this.fail('conformance', tag, path, 'should be empty');
+          if (values.some((v) => !allowed.includes(v.trim())))
+            this.fail('conformance', tag, path, 'should be empty');
           break;
         }
         case 'D':
@@ -127,11 +139,16 @@ class Checker {
           if (o) this.expectUids(tag, path, o, el);
           break;
         case 'C':
-          if (o && this.ctx.profile.options.retainLongitudinalModifiedDates && (el.vr === 'DA' || el.vr === 'DT')) {
+          if (
+            o &&
+            this.ctx.profile.options.retainLongitudinalModifiedDates &&
+            (el.vr === 'DA' || el.vr === 'DT')
+          ) {
             const fn = el.vr === 'DA' ? shiftDate : shiftDateTime;
             const expected = textOf(o).map((v) => fn(v, this.patient.dateShiftDays));
             const got = textOf(el);
-            if (got.length > 0 && got.join('\\') !== expected.join('\\')) this.fail('conformance', tag, path, 'is not shifted by the patient offset');
+            if (got.length > 0 && got.join('\\') !== expected.join('\\'))
+              this.fail('conformance', tag, path, 'is not shifted by the patient offset');
           }
           break;
         case 'K':
@@ -142,26 +159,42 @@ class Checker {
   }
 
   marking(out: Dataset): void {
-    if (str(out[TAG.PatientIdentityRemoved]) !== 'YES') this.fail('marking', TAG.PatientIdentityRemoved, '', 'is not YES');
+    if (str(out[TAG.PatientIdentityRemoved]) !== 'YES')
+      this.fail('marking', TAG.PatientIdentityRemoved, '', 'is not YES');
     const items = (out[TAG.DeidentificationMethodCodeSequence]?.Value ?? []) as Dataset[];
     const codes = items.map((item) => str(item[TAG.CodeValue])).join(',');
     if (codes !== methodCodes(this.ctx.profile.options).join(','))
-      this.fail('marking', TAG.DeidentificationMethodCodeSequence, '', 'does not list exactly the applied profile and options');
+      this.fail(
+        'marking',
+        TAG.DeidentificationMethodCodeSequence,
+        '',
+        'does not list exactly the applied profile and options',
+      );
   }
 
   residual(values: readonly string[], out: Dataset, path: string): void {
-    const needles = values.map((v) => ({ lower: v.toLowerCase(), utf8: Buffer.from(v, 'utf8'), latin1: Buffer.from(v, 'latin1') }));
+    const needles = values.map((v) => ({
+      lower: v.toLowerCase(),
+      utf8: Buffer.from(v, 'utf8'),
+      latin1: Buffer.from(v, 'latin1'),
+    }));
     const visit = (ds: Dataset, p: string): void => {
       for (const [tag, el] of Object.entries(ds)) {
         if (el.vr === 'SQ') {
-          (el.Value ?? []).forEach((item, i) => visit(item as Dataset, `${p ? p + '.' : ''}${formatTag(tag)}[${i}]`));
+          (el.Value ?? []).forEach((item, i) =>
+            visit(item as Dataset, `${p ? p + '.' : ''}${formatTag(tag)}[${i}]`),
+          );
           continue;
         }
         if (tag === TAG.PixelData) continue; // compared by hash with the original instead
         const text = textOf(el).join('\\').toLowerCase();
-        const bytes = (el.Value ?? []).filter((v): v is ArrayBuffer => v instanceof ArrayBuffer).map((v) => Buffer.from(v));
+        const bytes = (el.Value ?? [])
+          .filter((v): v is ArrayBuffer => v instanceof ArrayBuffer)
+          .map((v) => Buffer.from(v));
         const hit = needles.some(
-          (n) => (text !== '' && text.includes(n.lower)) || bytes.some((b) => b.includes(n.utf8) || b.includes(n.latin1)),
+          (n) =>
+            (text !== '' && text.includes(n.lower)) ||
+            bytes.some((b) => b.includes(n.utf8) || b.includes(n.latin1)),
         );
         if (hit) this.fail('residual-phi', tag, p, 'holds an identifying value of the original');
       }
@@ -184,7 +217,12 @@ class Checker {
  * identifying value of the original left anywhere in the output, correspondence of the elements
  * research relies on, and the de-identification marking.
  */
-export function verifyInstance(original: DicomFile, output: DicomFile, ctx: DeidContext, patient: PatientMapping): InstanceVerdict {
+export function verifyInstance(
+  original: DicomFile,
+  output: DicomFile,
+  ctx: DeidContext,
+  patient: PatientMapping,
+): InstanceVerdict {
   const checker = new Checker(ctx, patient);
   checker.conformance(original.dict, output.dict, '', 0);
   checker.marking(output.dict);
@@ -194,6 +232,7 @@ export function verifyInstance(original: DicomFile, output: DicomFile, ctx: Deid
   checker.correspondence(original.dict, output.dict);
   const before = pixelHash(original.dict);
   const after = pixelHash(output.dict);
-  if (before !== after) checker.fail('correspondence', TAG.PixelData, '', 'pixel data hash differs from the original');
+  if (before !== after)
+    checker.fail('correspondence', TAG.PixelData, '', 'pixel data hash differs from the original');
   return { ok: checker.failures.length === 0, failures: checker.failures, pixelHash: after };
 }

@@ -1,0 +1,26 @@
+import { parseDicom, type DicomFile } from '../../src/deid/dicom';
+import type { DeidContext } from '../../src/deid/engine';
+import { deriveKeys } from '../../src/deid/keys';
+import { DEFAULT_PROFILE } from '../../src/deid/profile';
+import { makeCtStudy, makeMammoStudy, samplePatients, type SamplePatient } from '../../src/sample/studies';
+
+export const TEST_SECRET = 'test-secret-0123456789abcdef-not-for-production';
+
+export function testContext(overrides: Partial<DeidContext['profile']> = {}): DeidContext {
+  return { profile: { ...DEFAULT_PROFILE, ...overrides }, keys: deriveKeys(TEST_SECRET) };
+}
+
+export function firstPatient(): SamplePatient {
+  return samplePatients(1)[0]!;
+}
+
+/** A CT slice that references the first slice (so it carries a nested UID reference). */
+export function ctSlice(p: SamplePatient = firstPatient()): { bytes: Buffer; file: DicomFile } {
+  const inst = makeCtStudy(p, { studyIndex: 1, studyDate: '20240115', slices: 2 })[1]!;
+  return { bytes: inst.bytes, file: parseDicom(inst.bytes) };
+}
+
+export function mammoView(p: SamplePatient = firstPatient()): { bytes: Buffer; file: DicomFile } {
+  const inst = makeMammoStudy(p, { studyIndex: 2, studyDate: '20240301' })[0]!;
+  return { bytes: inst.bytes, file: parseDicom(inst.bytes) };
+}

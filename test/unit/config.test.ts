@@ -1,0 +1,106 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError, loadConfig, redactedConfig } from '../../src/config';
+
+const SECRET = 'a-secret-that-is-long-enough';
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'bridge-config-'));
+
+function file(name: string, content: unknown): string {
+  const p = path.join(tmp, name);
+  writeFileSync(p, typeof content === 'string' ? content : JSON.stringify(content));
+  return p;
+}
+
+function load(env: Record<string, string>, configPath?: string) {
+  return loadConfig({ env: { BRIDGE_SECRET: SECRET, ...env }, configPath, cwd: tmp });
+}
+
+describe('loadConfig', () => {
+  it('resolves defaults, then the config file, then the environment', () => {
+    const cfgFile = file('over.json', {
+      pipeline: { concurrency: 7 },
+      research: { url: 'http://127.0.0.1:9000' },
+    });
+    const cfg = load(
+      { BRIDGE_SOURCE_URL: 'http://127.0.0.1:1234/', BRIDGE_API_PORT: '9999', BRIDGE_DATA_DIR: 'state' },
+      cfgFile,
+    );
+    expect(cfg.source.url).toBe('http://127.0.0.1:1234');
+    expect(cfg.research.url).toBe('http://127.0.0.1:9000');
+    expect(cfg.pipeline.concurrency).toBe(7);
+    expect(cfg.api.port).toBe(9999);
+    expect(cfg.dataDir).toBe(path.join(tmp, 'state'));
+    expect(Object.isFrozen(cfg) && Object.isFrozen(cfg.pipeline)).toBe(true);
+  });
+
+  it('reads BRIDGE_CONFIG when no --config is given', () => {
+    const cfgFile = file('env.json', { pipeline: { concurrency: 3 } });
+    expect(load({ BRIDGE_CONFIG: cfgFile }).pipeline.concurrency).toBe(3);
+  });
+
+  it('refuses to start without a secret', () => {
+    expect(() => loadConfig({ env: {}, cwd: tmp })).toThrow(
+      /BRIDGE_SECRET or BRIDGE_SECRET_FILE is required/,
+    );
+  });
+
+  it('reads the secret and passwords from files', () => {
+    const cfg = loadConfig({
+      env: {
+        BRIDGE_SECRET_FILE: file('secret', `${SECRET}\n`),
+        BRIDGE_SOURCE_USERNAME: 'bridge',
+        BRIDGE_SOURCE_PASSWORD_FILE: file('pw', 'pw-from-file\n'),
+      },
+      cwd: tmp,
+    });
+    expect(cfg.secret).toBe(SECRET);
+    expect(cfg.source.password).toBe('pw-from-file');
+    expect(JSON.stringify(redactedConfig(cfg))).not.toMatch(/pw-from-file|a-secret-that/);
+  });
+
+  it('names the setting and the variable when a value is wrong', () => {
+    expect(() => load({ BRIDGE_SOURCE_URL: 'not a url' })).toThrow(
+      /source\.url: .*\(from BRIDGE_SOURCE_URL\)/,
+    );
+    expect(() => load({ BRIDGE_API_PORT: 'eighty' })).toThrow(/api\.port: .*\(from BRIDGE_API_PORT\)/);
+    expect(() => load({ BRIDGE_LOG_LEVEL: 'loud' })).toThrow(/log\.level/);
+  });
+
+  it('rejects unknown settings, secrets in config files and bad cron expressions', () => {
+    expect(() => load({}, file('typo.json', { pipline: {} }))).toThrow(/pipline/);
+    expect(() => load({}, file('secret.json', { secret: 'x' }))).toThrow(
+      /"secret" may not be set in a config file/,
+    );
+    expect(() => load({}, file('pw.json', { source: { url: 'http://127.0.0.1:1', password: 'x' } }))).toThrow(
+      /"password" may not be set/,
+    );
+    expect(() => load({}, file('cron.json', { schedules: { reconcile: 'every tuesday' } }))).toThrow(
+      /schedules\.reconcile: .* not a valid cron/,
+    );
+  });
+
+  it('rejects profile options that cannot be honoured', () => {
+    expect(() =>
+      load(
+        {},
+        file('dates.json', {
+          profile: {
+            name: 'x',
+            options: { retainLongitudinalFullDates: true, retainLongitudinalModifiedDates: true },
+          },
+        }),
+      ),
+    ).toThrow(/exclude each other/);
+    expect(() =>
+      load({}, file('clean.json', { profile: { name: 'x', options: { cleanDescriptors: true } } })),
+    ).toThrow(/profile\.options\.cleanDescriptors/);
+    expect(() =>
+      load({}, file('unknown.json', { profile: { name: 'x', options: { retainEverything: true } } })),
+    ).toThrow(ConfigError);
+  });
+
+  it('says which file is not valid JSON', () => {
+    expect(() => load({}, file('broken.json', '{ "api": '))).toThrow(/broken\.json is not valid JSON/);
+  });
+});
