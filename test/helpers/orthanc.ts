@@ -1,0 +1,147 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+const ORTHANC = '/usr/sbin/Orthanc';
+const ROOT = path.resolve(__dirname, '../..');
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `check` until it returns a value, or throws after `timeoutMs`. Waits on state, not on time. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check().catch(() => undefined);
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export function request(
+  method: string,
+  url: string,
+  body?: Buffer | string,
+): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      { method, headers: body ? { 'Content-Length': Buffer.byteLength(body) } : {} },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+export async function getJson<T>(url: string): Promise<T> {
+  const r = await request('GET', url);
+  if (r.status !== 200) throw new Error(`GET ${url} answered ${r.status}`);
+  return JSON.parse(r.body.toString('utf8')) as T;
+}
+
+/** A real Orthanc process on free ports with its own temporary storage. */
+export class TestOrthanc {
+  private proc: ChildProcess | null = null;
+  port = 0;
+  readonly dir: string;
+
+  constructor(
+    readonly name: 'clinical' | 'research',
+    private readonly overrides: Record<string, unknown> = {},
+  ) {
+    this.dir = mkdtempSync(path.join(os.tmpdir(), `bridge-orthanc-${name}-`));
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<this> {
+    if (!this.port) this.port = await freePort();
+    const storage = path.join(this.dir, 'storage');
+    mkdirSync(storage, { recursive: true });
+    const template = JSON.parse(
+      readFileSync(path.join(ROOT, 'orthanc', `${this.name}.json`), 'utf8'),
+    ) as Record<string, unknown>;
+    const config = {
+      ...template,
+      HttpPort: this.port,
+      DicomServerEnabled: false,
+      DicomPort: await freePort(),
+      StorageDirectory: storage,
+      IndexDirectory: storage,
+      StableAge: 1,
+      ...this.overrides,
+    };
+    const configFile = path.join(this.dir, 'orthanc.json');
+    writeFileSync(configFile, JSON.stringify(config));
+    const log = openSync(path.join(this.dir, 'orthanc.log'), 'a');
+    this.proc = spawn(ORTHANC, [configFile], { stdio: ['ignore', log, log] });
+    const proc = this.proc;
+    await waitFor(`${this.name} Orthanc on port ${this.port}`, async () => {
+      if (proc.exitCode !== null) throw new Error(`${this.name} Orthanc exited: see ${this.dir}/orthanc.log`);
+      return (await request('GET', `${this.url}/system`)).status === 200;
+    });
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    const proc = this.proc;
+    this.proc = null;
+    if (!proc || proc.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    proc.kill('SIGTERM');
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  /** Stops, forgets every study (a reset index) and starts again on the same port. */
+  async resetAndRestart(): Promise<void> {
+    await this.stop();
+    rmSync(path.join(this.dir, 'storage'), { recursive: true, force: true });
+    await this.start();
+  }
+
+  async upload(bytes: Buffer): Promise<{ ID: string; ParentStudy: string }> {
+    const r = await request('POST', `${this.url}/instances`, bytes);
+    if (r.status !== 200) throw new Error(`upload answered ${r.status}`);
+    return JSON.parse(r.body.toString('utf8')) as { ID: string; ParentStudy: string };
+  }
+
+  async waitStable(studyIds: readonly string[]): Promise<void> {
+    for (const id of studyIds) {
+      await waitFor(
+        `study ${id} to become stable`,
+        async () => (await getJson<{ IsStable: boolean }>(`${this.url}/studies/${id}`)).IsStable,
+      );
+    }
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
