@@ -1,0 +1,22 @@
+# The bridge as a container, for docker-compose.yml. Build: docker build -t orthanc-research-bridge .
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production BRIDGE_DATA_DIR=/data BRIDGE_API_HOST=0.0.0.0
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY config ./config
+VOLUME /data
+EXPOSE 8099
+USER node
+ENTRYPOINT ["node", "dist/cli.js"]
+CMD ["run"]

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The main job on one machine: a local clinical + research Orthanc pair, a synthetic sample study
+# with identifying values planted everywhere, and the bridge carrying it across.
+#
+# Settings (environment): ORTHANC_CLINICAL_PORT (8042), ORTHANC_RESEARCH_PORT (8043),
+# ORTHANC_CLINICAL_DICOM_PORT (4242), ORTHANC_RESEARCH_DICOM_PORT (4243), DEMO_PATIENTS (2).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+scripts/ensure-deps.sh
+npm run -s build
+
+demo="$root/.data/demo"
+export ORTHANC_DATA_DIR="$demo/orthanc"
+export ORTHANC_STABLE_AGE=${ORTHANC_STABLE_AGE:-3}
+clinical="http://127.0.0.1:${ORTHANC_CLINICAL_PORT:-8042}"
+research="http://127.0.0.1:${ORTHANC_RESEARCH_PORT:-8043}"
+
+# A clean demo every time: its Orthanc pair, state and secret live only under .data/demo.
+scripts/orthanc.sh stop >/dev/null 2>&1 || true
+rm -rf "$demo"
+mkdir -p "$demo"
+scripts/orthanc.sh start
+
+if [ -z "${BRIDGE_SECRET:-}" ] && [ -z "${BRIDGE_SECRET_FILE:-}" ]; then
+  export BRIDGE_SECRET_FILE="$demo/secret"
+  node -e 'process.stdout.write(require("crypto").randomBytes(32).toString("hex"))' >"$BRIDGE_SECRET_FILE"
+  chmod 600 "$BRIDGE_SECRET_FILE"
+  echo "demo: created a demo secret in $BRIDGE_SECRET_FILE (a real deployment keeps its own, outside the repository)"
+fi
+export BRIDGE_SOURCE_URL="$clinical" BRIDGE_RESEARCH_URL="$research" BRIDGE_DATA_DIR="$demo/bridge"
+
+npx ts-node --transpile-only scripts/make-sample-study.ts --patients "${DEMO_PATIENTS:-2}" \
+  --ct-slices 20 --size 256 --mammo-rows 512 --mammo-columns 416 --upload "$clinical"
+
+echo "demo: waiting for the clinical Orthanc to call the studies stable (StableAge ${ORTHANC_STABLE_AGE} s)"
+node -e '
+  const url = process.argv[1];
+  const deadline = Date.now() + 120000;
+  const get = (p) => fetch(url + p).then((r) => r.json());
+  (async () => {
+    for (;;) {
+      const studies = await get("/studies?expand");
+      if (studies.length > 0 && studies.every((s) => s.IsStable)) return;
+      if (Date.now() > deadline) { console.error("demo: studies did not become stable in time"); process.exit(1); }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  })();
+' "$clinical"
+
+node dist/cli.js run --once
+node dist/cli.js status
+
+cat <<TXT
+
+demo: done. Where to look:
+  clinical Orthanc (originals):         $clinical/app/explorer.html
+  research Orthanc (de-identified):     $research/app/explorer.html
+  bridge state, logs:                   $BRIDGE_DATA_DIR (bridge.sqlite, logs/bridge.log)
+  status again:                         BRIDGE_DATA_DIR=$BRIDGE_DATA_DIR BRIDGE_SECRET_FILE=${BRIDGE_SECRET_FILE:-...} node dist/cli.js status
+  stop the Orthanc pair:                ORTHANC_DATA_DIR=$ORTHANC_DATA_DIR scripts/orthanc.sh stop
+TXT
