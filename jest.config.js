@@ -7,4 +7,6 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', {}] },
   // Integration tests start real Orthanc processes; give them room but never hang forever.
   testTimeout: 120000,
+  // nock patches globals that Jest's between-file cleanup would otherwise warn about.
+  testEnvironmentOptions: { globalsCleanup: 'off' },
 };
