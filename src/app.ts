@@ -8,6 +8,7 @@ import { BASIC_OPTIONS, type DeidProfile } from './deid/profile';
 import { createLogger, type Logger } from './log';
 import { ChangeFeed } from './orthanc/changeFeed';
 import { OrthancClient } from './orthanc/client';
+import type { StageContext } from './pipeline/context';
 import type { StudyResult } from './pipeline/study';
 import { Worker } from './pipeline/worker';
 import { startSchedules, type Schedules } from './schedule';
@@ -66,6 +67,8 @@ export class BridgeApp {
   readonly feed: ChangeFeed;
   readonly worker: Worker;
   readonly log: Logger;
+  /** What every pipeline stage and admin operation works with (the worker adds its stop signal). */
+  readonly stage: Omit<StageContext, 'signal'>;
   private server: Server | null = null;
   private schedules: Schedules | null = null;
 
@@ -84,16 +87,20 @@ export class BridgeApp {
     this.source = new OrthancClient({ ...cfg.source, label: 'source' });
     this.research = new OrthancClient({ ...cfg.research, label: 'research' });
     this.deid = { profile: profileFromConfig(cfg), keys: deriveKeys(cfg.secret) };
+    this.stage = {
+      db: this.db,
+      source: this.source,
+      research: this.research,
+      deid: this.deid,
+      log: this.log,
+      concurrency: cfg.pipeline.concurrency,
+      processedMetadataKey: cfg.processedMetadataKey,
+      dataDir: cfg.dataDir,
+      exportTags: cfg.export.metadataTags,
+      folderSink: cfg.research.folderSink,
+    };
     this.worker = new Worker(
-      {
-        db: this.db,
-        source: this.source,
-        research: this.research,
-        deid: this.deid,
-        log: this.log,
-        concurrency: cfg.pipeline.concurrency,
-        processedMetadataKey: cfg.processedMetadataKey,
-      },
+      this.stage,
       {
         maxAttempts: cfg.pipeline.maxAttempts,
         retryBaseMs: cfg.pipeline.retryBaseMs,

@@ -1,6 +1,18 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { writeFileSync } from 'node:fs';
 import { BridgeApp, formatSummary, type StatusReport } from './app';
+import {
+  checkConsistency,
+  discard,
+  queueReprocess,
+  releaseQuarantine,
+  type ReprocessTarget,
+} from './pipeline/admin';
+import { auditCsv, metadataCsv, metadataJson } from './reports/format';
+import { listAudit } from './store/audit';
+import { getQuarantine, instancesOfStudy, listQuarantine } from './store/instances';
+import { listMetadata } from './store/metadata';
 import { ConfigError, loadConfig, type ResolvedConfig } from './config';
 import { safeMessage } from './errors';
 import { StoreError } from './store/db';
@@ -108,6 +120,182 @@ async function main(argv: string[]): Promise<number> {
         await app.stop();
       }
     });
+
+  /** Runs `fn` with an app that does not serve or poll, and always closes it. */
+  const withApp = async (fn: (app: BridgeApp) => Promise<void> | void): Promise<void> => {
+    const app = new BridgeApp(config(program.opts()), { console: false });
+    try {
+      await fn(app);
+    } finally {
+      await app.stop();
+    }
+  };
+
+  const quarantine = program.command('quarantine').description('instances held back by a failed check');
+  quarantine
+    .command('list')
+    .description('open quarantine entries (reasons name the check and tag, never a value)')
+    .option('--all', 'include discarded entries')
+    .option('--json', 'print JSON')
+    .action((o: { all?: boolean; json?: boolean }) =>
+      withApp((app) => {
+        const entries = listQuarantine(app.db, { includeDiscarded: o.all });
+        if (o.json) return void console.log(JSON.stringify(entries, null, 2));
+        for (const q of entries)
+          console.log(`${q.id}\t${q.status}\t${q.studyId}\t${q.sourceId}\t${q.reason}`);
+        console.log(`${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}`);
+      }),
+    );
+  quarantine
+    .command('show <id>')
+    .description('one entry in full')
+    .action((id: string) =>
+      withApp((app) => {
+        const q = getQuarantine(app.db, Number(id));
+        if (!q) {
+          console.error(`bridge: no quarantine entry ${id}`);
+          exitCode = 1;
+          return;
+        }
+        console.log(JSON.stringify(q, null, 2));
+      }),
+    );
+  quarantine
+    .command('release <id>')
+    .description('run the instance again under the current config, now')
+    .action((id: string) =>
+      withApp(async (app) => {
+        const r = releaseQuarantine(app.db, Number(id));
+        if (!r.released) {
+          console.error(`bridge: no open quarantine entry ${id}`);
+          exitCode = 1;
+          return;
+        }
+        app.log.info('quarantine entry released', {
+          quarantineId: Number(id),
+          study: r.studyId,
+          instance: r.sourceId,
+          via: 'cli',
+        });
+        const summary = await app.runOnce({ poll: false });
+        const after = instancesOfStudy(app.db, r.studyId!).get(r.sourceId!);
+        const open = listQuarantine(app.db, { studyId: r.studyId }).find((q) => q.sourceId === r.sourceId);
+        console.log(
+          after?.state === 'pushed'
+            ? `released: instance ${r.sourceId} is on research as ${after.researchId}`
+            : `still quarantined: ${open?.reason ?? 'see bridge quarantine list'}`,
+        );
+        console.log(formatSummary(summary));
+        exitCode = after?.state === 'pushed' ? 0 : 1;
+      }),
+    );
+  quarantine
+    .command('discard <id>')
+    .description('leave the instance out of research for good (it stays accounted for)')
+    .action((id: string) =>
+      withApp(async (app) => {
+        const r = discard(app.db, Number(id));
+        if (!r.discarded) {
+          console.error(`bridge: no open quarantine entry ${id}`);
+          exitCode = 1;
+          return;
+        }
+        app.log.info('quarantine entry discarded', {
+          quarantineId: Number(id),
+          study: r.studyId,
+          via: 'cli',
+        });
+        console.log(formatSummary(await app.runOnce({ poll: false })));
+      }),
+    );
+
+  const formatOption = new Option('--format <format>', 'output format')
+    .choices(['json', 'csv'])
+    .default('json');
+
+  program
+    .command('report')
+    .description('audit records: one per study and job')
+    .option('--since <date>', 'only records finished at or after this date (e.g. 2026-01-31)')
+    .addOption(formatOption)
+    .action((o: { since?: string; format: 'json' | 'csv' }) =>
+      withApp((app) => {
+        if (o.since !== undefined && Number.isNaN(Date.parse(o.since)))
+          throw new Error(`--since: "${o.since}" is not a date`);
+        const records = listAudit(app.db, { since: o.since ? new Date(o.since).toISOString() : undefined });
+        process.stdout.write(
+          o.format === 'csv' ? auditCsv(records) : JSON.stringify(records, null, 2) + '\n',
+        );
+      }),
+    );
+
+  program
+    .command('export-metadata')
+    .description('the configured tags of every de-identified instance on research')
+    .option('--study <orthancStudyId>', 'one source study only')
+    .option('--out <file>', 'write to a file instead of stdout')
+    .addOption(formatOption)
+    .action((o: { study?: string; out?: string; format: 'json' | 'csv' }) =>
+      withApp((app) => {
+        const rows = listMetadata(app.db, { sourceStudyId: o.study });
+        const keywords = app.cfg.export.metadataTags.map((t) => t.keyword);
+        const text =
+          o.format === 'csv'
+            ? metadataCsv(rows, keywords)
+            : JSON.stringify(metadataJson(rows, keywords), null, 2) + '\n';
+        if (o.out) {
+          writeFileSync(o.out, text);
+          console.log(`bridge: ${rows.length} instance(s) written to ${o.out}`);
+        } else process.stdout.write(text);
+      }),
+    );
+
+  program
+    .command('reprocess')
+    .description('re-derive the research copy under the current key and profile and replace it')
+    .option('--study <orthancStudyId>', 'one source study')
+    .option('--patient <pseudonym>', 'every study of one research patient')
+    .option('--all', 'every study the bridge has carried')
+    .action((o: { study?: string; patient?: string; all?: boolean }) =>
+      withApp(async (app) => {
+        const chosen = [o.study, o.patient, o.all].filter((v) => v !== undefined).length;
+        if (chosen !== 1) throw new Error('reprocess: give exactly one of --study, --patient, --all');
+        const target: ReprocessTarget = o.study
+          ? { study: o.study }
+          : o.patient
+            ? { patient: o.patient }
+            : { all: true };
+        const studies = queueReprocess(app.db, target);
+        app.log.info('reprocess requested', {
+          studies: studies.length,
+          target: o.study ? 'study' : o.patient ? 'patient' : 'all',
+        });
+        const summary = await app.runOnce({ poll: false });
+        console.log(formatSummary(summary));
+        exitCode = summary.ok ? 0 : 1;
+      }),
+    );
+
+  program
+    .command('check-consistency')
+    .description(
+      'research studies whose pseudonym, UIDs or content disagree with the current key and profile',
+    )
+    .option('--json', 'print JSON')
+    .action((o: { json?: boolean }) =>
+      withApp(async (app) => {
+        const problems = await checkConsistency(app.stage);
+        if (o.json) console.log(JSON.stringify(problems, null, 2));
+        else {
+          for (const p of problems)
+            console.log(
+              `${p.sourceStudyId}\t${p.researchStudyId ?? '-'}\t${p.pseudonym ?? '-'}\t${p.problems.join('; ')}`,
+            );
+          console.log(`${problems.length} inconsistent stud${problems.length === 1 ? 'y' : 'ies'}`);
+        }
+        exitCode = problems.length === 0 ? 0 : 1;
+      }),
+    );
 
   await program.parseAsync(argv);
   return exitCode;

@@ -1,10 +1,27 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { BridgeApp } from '../app';
 import { safeMessage } from '../errors';
+import { discard, releaseQuarantine } from '../pipeline/admin';
+import { auditCsv, metadataCsv, metadataJson } from '../reports/format';
+import { listAudit } from '../store/audit';
+import { getQuarantine, listQuarantine } from '../store/instances';
 import { listJobs, type JobState } from '../store/jobs';
+import { listMetadata } from '../store/metadata';
 
 const ORTHANC_ID = /^[0-9a-f]{8}(-[0-9a-f]{8}){4}$/;
 const STATES = new Set(['queued', 'running', 'done', 'quarantined', 'failed', 'skipped']);
+
+function format(req: Request): 'json' | 'csv' | undefined {
+  const f = req.query.format ?? 'json';
+  return f === 'json' || f === 'csv' ? f : undefined;
+}
+
+function sinceParam(req: Request): string | null | undefined {
+  const s = req.query.since;
+  if (s === undefined) return null;
+  if (typeof s !== 'string' || Number.isNaN(Date.parse(s))) return undefined;
+  return new Date(s).toISOString();
+}
 
 /** The bridge's HTTP API. Answers carry Orthanc IDs, pseudonyms and counts, never DICOM values. */
 export function createApi(app: BridgeApp): express.Express {
@@ -48,6 +65,84 @@ export function createApi(app: BridgeApp): express.Express {
     } catch (err) {
       next(err);
     }
+  });
+
+  api.get('/api/quarantine', (req, res) => {
+    res.json(listQuarantine(app.db, { includeDiscarded: req.query.all === '1' || req.query.all === 'true' }));
+  });
+
+  const quarantineId = (req: Request, res: Response): number | undefined => {
+    const id = Number(req.params.id);
+    if (!Number.isInteger(id) || id <= 0) {
+      res.status(400).json({ error: 'id must be a quarantine entry number' });
+      return undefined;
+    }
+    return id;
+  };
+
+  api.get('/api/quarantine/:id', (req, res) => {
+    const id = quarantineId(req, res);
+    if (id === undefined) return;
+    const q = getQuarantine(app.db, id);
+    if (!q) res.status(404).json({ error: 'no such quarantine entry' });
+    else res.json(q);
+  });
+
+  api.post('/api/quarantine/:id/release', (req, res) => {
+    const id = quarantineId(req, res);
+    if (id === undefined) return;
+    const r = releaseQuarantine(app.db, id);
+    if (!r.released) {
+      res.status(404).json({ error: 'no open quarantine entry with this id' });
+      return;
+    }
+    app.log.info('quarantine entry released', {
+      quarantineId: id,
+      study: r.studyId,
+      instance: r.sourceId,
+      via: 'api',
+    });
+    app.worker.wake();
+    res.status(202).json(r);
+  });
+
+  api.post('/api/quarantine/:id/discard', (req, res) => {
+    const id = quarantineId(req, res);
+    if (id === undefined) return;
+    const r = discard(app.db, id);
+    if (!r.discarded) {
+      res.status(404).json({ error: 'no open quarantine entry with this id' });
+      return;
+    }
+    app.log.info('quarantine entry discarded', { quarantineId: id, study: r.studyId, via: 'api' });
+    app.worker.wake();
+    res.json(r);
+  });
+
+  api.get('/api/reports', (req, res) => {
+    const f = format(req);
+    const since = sinceParam(req);
+    if (!f || since === undefined) {
+      res.status(400).json({ error: 'format must be json or csv; since must be a date such as 2026-01-31' });
+      return;
+    }
+    const records = listAudit(app.db, { since: since ?? undefined });
+    if (f === 'csv') res.type('text/csv').send(auditCsv(records));
+    else res.json(records);
+  });
+
+  api.get('/api/metadata', (req, res) => {
+    const f = format(req);
+    if (!f) {
+      res.status(400).json({ error: 'format must be json or csv' });
+      return;
+    }
+    const rows = listMetadata(app.db, {
+      sourceStudyId: typeof req.query.study === 'string' ? req.query.study : undefined,
+    });
+    const keywords = app.cfg.export.metadataTags.map((t) => t.keyword);
+    if (f === 'csv') res.type('text/csv').send(metadataCsv(rows, keywords));
+    else res.json(metadataJson(rows, keywords));
   });
 
   api.use((_req, res) => {

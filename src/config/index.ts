@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import dcmjs from 'dcmjs';
 import cron from 'node-cron';
 import { z } from 'zod';
 import { fileConfigSchema, type FileConfig } from './schema';
@@ -14,12 +15,20 @@ export interface OrthancServerConfig {
   readonly username?: string;
   readonly password?: string;
   readonly timeoutMs: number;
+  readonly folderSink?: { readonly dir: string; readonly pattern: string };
+}
+
+/** A metadata export column: the DICOM keyword and its tag ("GGGGEEEE"). */
+export interface ExportTag {
+  readonly keyword: string;
+  readonly tag: string;
 }
 
 /** The one resolved configuration, validated once at start and frozen. */
-export interface ResolvedConfig extends Omit<FileConfig, 'source' | 'research'> {
+export interface ResolvedConfig extends Omit<FileConfig, 'source' | 'research' | 'export'> {
   readonly source: OrthancServerConfig;
   readonly research: OrthancServerConfig;
+  readonly export: { readonly metadataTags: readonly ExportTag[] };
   /** The project secret every key is derived from. Never logged, never shown. */
   readonly secret: string;
   /** Where the config came from, for `bridge status` and the logs (paths only). */
@@ -154,6 +163,15 @@ export function loadConfig(opts: LoadOptions): ResolvedConfig {
     throw new ConfigError(`schedules.reconcile: "${cfg.schedules.reconcile}" is not a valid cron expression`);
   }
 
+  if (cfg.source.folderSink)
+    throw new ConfigError('source.folderSink: a folder sink belongs to a research destination');
+  const metadataTags = cfg.export.metadataTags.map((keyword, i) => {
+    const entry = dcmjs.data.DicomMetaDictionary.nameMap[keyword];
+    if (!entry || !/^\([0-9A-F]{4},[0-9A-F]{4}\)$/i.test(entry.tag))
+      throw new ConfigError(`export.metadataTags.${i}: "${keyword}" is not a DICOM keyword`);
+    return { keyword, tag: entry.tag.replace(/[(),]/g, '').toUpperCase() };
+  });
+
   let secret = env.BRIDGE_SECRET;
   if (!secret && env.BRIDGE_SECRET_FILE)
     secret = readSecretFile(path.resolve(cwd, env.BRIDGE_SECRET_FILE), 'BRIDGE_SECRET_FILE');
@@ -174,7 +192,16 @@ export function loadConfig(opts: LoadOptions): ResolvedConfig {
         : undefined);
     if (password && !s.username)
       throw new ConfigError(`${prefix}_USERNAME: a password is set but no username`);
-    return Object.freeze({ url: s.url, username: s.username, password, timeoutMs: s.timeoutMs });
+    const sink = s.folderSink
+      ? { dir: path.resolve(cwd, s.folderSink.dir), pattern: s.folderSink.pattern }
+      : undefined;
+    return Object.freeze({
+      url: s.url,
+      username: s.username,
+      password,
+      timeoutMs: s.timeoutMs,
+      folderSink: sink,
+    });
   };
 
   return deepFreeze({
@@ -182,6 +209,7 @@ export function loadConfig(opts: LoadOptions): ResolvedConfig {
     dataDir: path.resolve(cwd, cfg.dataDir),
     source: server(cfg.source, 'BRIDGE_SOURCE'),
     research: server(cfg.research, 'BRIDGE_RESEARCH'),
+    export: { metadataTags },
     secret,
     sources,
   });

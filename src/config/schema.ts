@@ -6,6 +6,42 @@ const url = z
   .refine((u) => /^https?:\/\//.test(u), 'must start with http:// or https://')
   .transform((u) => u.replace(/\/+$/, ''));
 
+/** Fields a folder-sink file name may use; every value is sanitised before use. */
+export const SINK_FIELDS = [
+  'pseudonym',
+  'researchStudyId',
+  'StudyDate',
+  'StudyInstanceUID',
+  'SeriesInstanceUID',
+  'SOPInstanceUID',
+  'SeriesNumber',
+  'InstanceNumber',
+  'Modality',
+  'ViewPosition',
+  'ImageLaterality',
+  'BodyPartExamined',
+] as const;
+
+const folderSink = z
+  .object({
+    dir: z.string().min(1),
+    pattern: z
+      .string()
+      .min(1)
+      .default('{pseudonym}/{StudyDate}/{Modality}_{ViewPosition}_{ImageLaterality}_{InstanceNumber}.dcm')
+      .refine(
+        (p) =>
+          [...p.matchAll(/\{([^}]*)\}/g)].every((m) => (SINK_FIELDS as readonly string[]).includes(m[1]!)),
+        {
+          message: `may use only these fields: ${SINK_FIELDS.map((f) => `{${f}}`).join(' ')}`,
+        },
+      )
+      .refine((p) => p.endsWith('.dcm') && !p.startsWith('/') && !p.split('/').includes('..'), {
+        message: 'must be a relative path ending in .dcm, without ".."',
+      }),
+  })
+  .strict();
+
 const orthancServer = z
   .object({
     url,
@@ -13,6 +49,8 @@ const orthancServer = z
     // Passwords come from the environment or a file, never from a config file.
     passwordFile: z.string().min(1).optional(),
     timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+    /** Research only: also write each de-identified file to a folder. */
+    folderSink: folderSink.optional(),
   })
   .strict();
 
@@ -89,6 +127,27 @@ export const fileConfigSchema = z
       .strict(),
     schedules: z.object({ reconcile: cron.nullable().default(null) }).strict(),
     processedMetadataKey: z.number().int().min(1024).max(65535).default(1024),
+    export: z
+      .object({
+        metadataTags: z
+          .array(z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, 'must be DICOM keywords such as ImageLaterality'))
+          .min(1),
+      })
+      .strict()
+      .default({
+        metadataTags: [
+          'Modality',
+          'ImageLaterality',
+          'ViewPosition',
+          'StudyDate',
+          'BodyPartExamined',
+          'Manufacturer',
+          'SeriesDescription',
+          'InstanceNumber',
+          'Rows',
+          'Columns',
+        ],
+      }),
   })
   .strict();
 

@@ -216,6 +216,15 @@ export class OrthancClient {
     return v === undefined ? undefined : String(v).trim();
   }
 
+  async deleteInstance(id: string): Promise<void> {
+    const route = `/instances/${encodeURIComponent(id)}`;
+    try {
+      await this.http.delete(route);
+    } catch (err) {
+      throw this.wrap(err, 'DELETE', route);
+    }
+  }
+
   async deleteStudy(id: string): Promise<void> {
     const route = `/studies/${encodeURIComponent(id)}`;
     try {

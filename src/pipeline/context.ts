@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { ExportTag } from '../config';
 import type { DeidContext } from '../deid/engine';
 import type { Logger } from '../log';
 import type { OrthancClient } from '../orthanc/client';
@@ -14,6 +15,10 @@ export interface StageContext {
   readonly concurrency: number;
   readonly processedMetadataKey: number;
   readonly signal: AbortSignal;
+  /** Where reports and exports are written. */
+  readonly dataDir: string;
+  readonly exportTags: readonly ExportTag[];
+  readonly folderSink?: { readonly dir: string; readonly pattern: string };
 }
 
 /**

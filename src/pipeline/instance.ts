@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { DicomParseError, parseDicom, writeDicom } from '../deid/dicom';
-import { deidentify, type PatientMapping } from '../deid/engine';
+import { deidentify, str, type PatientMapping } from '../deid/engine';
+import type { Dataset } from '../deid/types';
 import { PermanentError } from '../errors';
 import { verifyInstance } from '../verify/instance';
 import { describeFailure, type CheckFailure } from '../verify/types';
 import type { StageContext } from './context';
+import { writeToSink } from './folderSink';
 
 export type InstanceOutcome =
   | {
@@ -13,62 +16,109 @@ export type InstanceOutcome =
       researchStudyId: string;
       md5: string;
       already: boolean;
+      replaced: boolean;
       patient: PatientMapping;
+      metadata: Record<string, string>;
     }
   | { kind: 'quarantined'; check: string; tag: string | null; reason: string };
 
-/** Pull stage: the original file from the clinical Orthanc. */
-export function pull(instanceId: string, ctx: StageContext): Promise<Buffer> {
-  return ctx.source.instanceFile(instanceId);
+/** Milliseconds per stage, summed over the instances of a study. */
+export type StageTimes = Record<'pull' | 'deidentify' | 'verify' | 'push', number>;
+
+export function newStageTimes(): StageTimes {
+  return { pull: 0, deidentify: 0, verify: 0, push: 0 };
+}
+
+async function timed<T>(times: StageTimes, stage: keyof StageTimes, fn: () => Promise<T> | T): Promise<T> {
+  const t0 = performance.now();
+  try {
+    return await fn();
+  } finally {
+    times[stage] += performance.now() - t0;
+  }
 }
 
 export interface Prepared {
   readonly bytes: Buffer;
+  readonly dict: Dataset;
   readonly patient: PatientMapping;
+}
+
+function parseFailure(err: unknown): CheckFailure[] {
+  const detail = err instanceof DicomParseError ? err.message : 'unreadable file';
+  return [{ check: 'conformance', tag: '(0000,0000)', path: '', detail: `parse: ${detail}` }];
 }
 
 /**
  * De-identify and verify stages. The gate runs on the bytes that will be sent, parsed back, so
- * what is checked is exactly what leaves. Returns the failures instead of throwing: a failed
- * check is an outcome, not an error.
+ * what is checked is exactly what leaves. A failed check is an outcome, not an error.
  */
-export function deidentifyAndVerify(
+export async function deidentifyAndVerify(
   original: Buffer,
   ctx: StageContext,
-): Prepared | { failures: CheckFailure[] } {
+  times: StageTimes = newStageTimes(),
+): Promise<Prepared | { failures: CheckFailure[] }> {
   let parsed;
   try {
     parsed = parseDicom(original);
   } catch (err) {
-    const detail = err instanceof DicomParseError ? err.message : 'unreadable file';
-    return { failures: [{ check: 'conformance', tag: '(0000,0000)', path: '', detail: `parse: ${detail}` }] };
+    return { failures: parseFailure(err) };
   }
-  const result = deidentify(parsed, ctx.deid);
-  const bytes = writeDicom(result.file);
-  const verdict = verifyInstance(parsed, parseDicom(bytes), ctx.deid, result.patient);
+  const source = parsed;
+  const { result, bytes } = await timed(times, 'deidentify', () => {
+    const result = deidentify(source, ctx.deid);
+    return { result, bytes: writeDicom(result.file) };
+  });
+  const verdict = await timed(times, 'verify', () =>
+    verifyInstance(source, parseDicom(bytes), ctx.deid, result.patient),
+  );
   if (!verdict.ok) return { failures: [...verdict.failures] };
-  return { bytes, patient: result.patient };
+  return { bytes, dict: result.file.dict, patient: result.patient };
 }
 
 function md5(bytes: Buffer): string {
   return createHash('md5').update(bytes).digest('hex');
 }
 
+/** The export fields of a de-identified dataset, by keyword. */
+export function exportFields(dict: Dataset, tags: StageContext['exportTags']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const { keyword, tag } of tags) {
+    const el = dict[tag];
+    if (!el || el.vr === 'SQ') continue;
+    const values = (el.Value ?? []).map((v) => str({ vr: el.vr, Value: [v] }));
+    out[keyword] = values.join('\\');
+  }
+  return out;
+}
+
 /**
  * Push stage, then confirm: the research server must hold exactly the bytes we sent. An
- * `AlreadyStored` answer is success only when the stored MD5 matches.
+ * `AlreadyStored` answer is success only when the stored MD5 matches; with `replace` (reprocess),
+ * a different stored copy is deleted and the new one pushed in its place.
  */
-export async function push(prepared: Prepared, ctx: StageContext): Promise<InstanceOutcome> {
+export async function push(
+  prepared: Prepared,
+  ctx: StageContext,
+  replace: boolean,
+): Promise<InstanceOutcome> {
   const sent = md5(prepared.bytes);
-  const stored = await ctx.research.storeInstance(prepared.bytes);
-  const remote = await ctx.research.instanceMd5(stored.ID);
+  let stored = await ctx.research.storeInstance(prepared.bytes);
+  let remote = await ctx.research.instanceMd5(stored.ID);
+  let replaced = false;
+  if (remote !== undefined && remote !== sent && replace) {
+    await ctx.research.deleteInstance(stored.ID);
+    stored = await ctx.research.storeInstance(prepared.bytes);
+    remote = await ctx.research.instanceMd5(stored.ID);
+    replaced = true;
+  }
   if (remote !== undefined && remote !== sent) {
     return {
       kind: 'quarantined',
       check: 'study',
       tag: '(0008,0018)',
       reason:
-        'study: the research server holds different bytes for this SOP instance (produced under another profile or key?)',
+        'study: the research server holds other bytes for this SOP instance (another profile or key? run reprocess)',
     };
   }
   if (remote === undefined)
@@ -76,22 +126,50 @@ export async function push(prepared: Prepared, ctx: StageContext): Promise<Insta
       'RESEARCH_MISSING',
       'research Orthanc does not show the instance it just accepted',
     );
+  const sink = ctx.folderSink;
+  if (sink) {
+    const fields = {
+      ...exportFields(prepared.dict, SINK_TAGS),
+      pseudonym: prepared.patient.pseudonym,
+      researchStudyId: stored.ParentStudy,
+    };
+    writeToSink(sink.dir, sink.pattern, fields, prepared.bytes);
+  }
   return {
     kind: 'pushed',
     researchId: stored.ID,
     researchStudyId: stored.ParentStudy,
     md5: sent,
-    already: stored.Status === 'AlreadyStored',
+    already: stored.Status === 'AlreadyStored' && !replaced,
+    replaced,
     patient: prepared.patient,
+    metadata: exportFields(prepared.dict, ctx.exportTags),
   };
 }
 
+const SINK_TAGS: StageContext['exportTags'] = [
+  { keyword: 'StudyDate', tag: '00080020' },
+  { keyword: 'StudyInstanceUID', tag: '0020000D' },
+  { keyword: 'SeriesInstanceUID', tag: '0020000E' },
+  { keyword: 'SOPInstanceUID', tag: '00080018' },
+  { keyword: 'SeriesNumber', tag: '00200011' },
+  { keyword: 'InstanceNumber', tag: '00200013' },
+  { keyword: 'Modality', tag: '00080060' },
+  { keyword: 'ViewPosition', tag: '00185101' },
+  { keyword: 'ImageLaterality', tag: '00200062' },
+  { keyword: 'BodyPartExamined', tag: '00180015' },
+];
+
 /** One instance through every stage. Transient faults propagate (the job retries); the rest is an outcome. */
-export async function processInstance(instanceId: string, ctx: StageContext): Promise<InstanceOutcome> {
-  const original = await pull(instanceId, ctx);
+export async function processInstance(
+  instanceId: string,
+  ctx: StageContext,
+  opts: { replace: boolean; times: StageTimes },
+): Promise<InstanceOutcome> {
+  const original = await timed(opts.times, 'pull', () => ctx.source.instanceFile(instanceId));
   let prepared: Prepared | { failures: CheckFailure[] };
   try {
-    prepared = deidentifyAndVerify(original, ctx);
+    prepared = await deidentifyAndVerify(original, ctx, opts.times);
   } catch (err) {
     // The engine threw on this file (a value dcmjs cannot write, say): quarantine, never push.
     const name = err instanceof Error ? err.name : 'error';
@@ -104,11 +182,11 @@ export async function processInstance(instanceId: string, ctx: StageContext): Pr
   }
   if ('failures' in prepared) {
     const first = prepared.failures[0]!;
+    const rest = prepared.failures.slice(1);
     const more =
-      prepared.failures.length > 1
-        ? ` (+${prepared.failures.length - 1} more: ${prepared.failures.slice(1, 4).map(describeFailure).join('; ')})`
-        : '';
+      rest.length > 0 ? ` (+${rest.length} more: ${rest.slice(0, 3).map(describeFailure).join('; ')})` : '';
     return { kind: 'quarantined', check: first.check, tag: first.tag, reason: describeFailure(first) + more };
   }
-  return push(prepared, ctx);
+  const ready = prepared;
+  return timed(opts.times, 'push', () => push(ready, ctx, opts.replace));
 }

@@ -1,85 +1,79 @@
+import { performance } from 'node:perf_hooks';
 import { isRetryable, safeMessage } from '../errors';
-import { instancesOfStudy, recordPushed, recordQuarantined } from '../store/instances';
+import { writeStudyExport, writeStudyReport } from '../reports/files';
+import { insertAudit, type AuditRecord } from '../store/audit';
+import {
+  forgetPushed,
+  instancesOfStudy,
+  recordPushed,
+  recordQuarantined,
+  type InstanceRecord,
+} from '../store/instances';
 import { finishJob, type Job, type JobOutcome } from '../store/jobs';
+import { listMetadata } from '../store/metadata';
 import { mapPool } from '../util/timing';
+import { checkStudy } from '../verify/study';
 import { outputFingerprint, type StageContext } from './context';
-import { processInstance } from './instance';
+import { newStageTimes, processInstance, type StageTimes } from './instance';
 
 export interface StudyResult extends JobOutcome {
   readonly transientError?: string;
 }
 
-/**
- * Carries one study across: every instance not already carried under the same fingerprint goes
- * through pull -> de-identify -> verify -> push, N at a time. Progress is saved per instance, so
- * a crash or a transient fault resumes where it stopped. Ends with the study check and the mark
- * on the clinical study.
- */
-export async function processStudy(job: Job, ctx: StageContext): Promise<StudyResult> {
+/** The checks every pushed instance passed, for the audit record. */
+const INSTANCE_CHECKS = ['conformance', 'residual-phi', 'correspondence', 'marking'] as const;
+
+interface Tally {
+  pushed: number;
+  already: number;
+  transient: unknown;
+}
+
+async function carry(
+  ids: readonly string[],
+  job: Job,
+  ctx: StageContext,
+  fingerprint: string,
+  times: StageTimes,
+  tally: Tally,
+): Promise<void> {
   const log = ctx.log.child({ jobId: job.id, study: job.studyId });
-  const study = await ctx.source.study(job.studyId);
-  if (!study) return { state: 'skipped', reason: 'the study is no longer in the clinical Orthanc' };
-  for (const key of ['AnonymizedFrom', 'ModifiedFrom']) {
-    if ((await ctx.source.metadata('studies', job.studyId, key)) !== undefined) {
-      log.info('skipping a study Orthanc made itself', { origin: key });
-      return { state: 'skipped', reason: `made by Orthanc itself (${key})` };
-    }
-  }
-
-  const fingerprint = outputFingerprint(ctx.deid);
-  const ids = await ctx.source.studyInstanceIds(job.studyId);
-  const known = instancesOfStudy(ctx.db, job.studyId);
-  const todo = ids.filter((id) => {
-    const k = known.get(id);
-    return !(k && k.state === 'pushed' && k.fingerprint === fingerprint);
-  });
-  log.info('study started', { stage: 'list', instances: ids.length, todo: todo.length });
-
-  let pushed = 0;
-  let already = 0;
-  let transient: unknown = null;
-  let pseudonym: string | null = null;
-  let researchStudyId: string | null = null;
-  for (const k of known.values()) {
-    if (k.state === 'pushed' && k.fingerprint === fingerprint) researchStudyId ??= k.researchStudyId;
-  }
-
-  await mapPool(todo, ctx.concurrency, async (instanceId) => {
-    if (transient || ctx.signal.aborted) return; // stop taking new instances; the job is retried
+  await mapPool(ids, ctx.concurrency, async (instanceId) => {
+    if (tally.transient || ctx.signal.aborted) return; // stop taking new instances; the job is retried
     try {
-      const outcome = await processInstance(instanceId, ctx);
-      if (outcome.kind === 'pushed') {
+      const o = await processInstance(instanceId, ctx, { replace: job.mode === 'reprocess', times });
+      if (o.kind === 'pushed') {
         recordPushed(ctx.db, {
           sourceId: instanceId,
           studyId: job.studyId,
           jobId: job.id,
-          researchId: outcome.researchId,
-          researchStudyId: outcome.researchStudyId,
-          md5: outcome.md5,
+          researchId: o.researchId,
+          researchStudyId: o.researchStudyId,
+          md5: o.md5,
           fingerprint,
+          pseudonym: o.patient.pseudonym,
+          metadata: o.metadata,
         });
-        if (outcome.already) already++;
-        else pushed++;
-        pseudonym = outcome.patient.pseudonym;
-        researchStudyId = outcome.researchStudyId;
+        if (o.already) tally.already++;
+        else tally.pushed++;
       } else {
         recordQuarantined(ctx.db, {
           sourceId: instanceId,
           studyId: job.studyId,
           jobId: job.id,
           fingerprint,
-          ...outcome,
+          ...o,
         });
         log.warn('instance quarantined', {
           stage: 'verify',
           instance: instanceId,
-          check: outcome.check,
-          tag: outcome.tag,
+          check: o.check,
+          tag: o.tag,
         });
       }
     } catch (err) {
       if (isRetryable(err)) {
-        transient ??= err;
+        tally.transient ??= err;
         return;
       }
       // A permanent fault on this one instance (a 4xx from either server): record it, go on.
@@ -96,41 +90,120 @@ export async function processStudy(job: Job, ctx: StageContext): Promise<StudyRe
       log.warn('instance quarantined', { stage: 'push', instance: instanceId, error: safeMessage(err) });
     }
   });
+}
 
-  if (transient || ctx.signal.aborted) {
-    return {
-      state: 'failed',
-      transientError: transient ? safeMessage(transient) : 'stopped before the study was finished',
-    };
+/** Asks the research server for the MD5 of every instance we believe is there. */
+async function researchMd5s(
+  records: ReadonlyMap<string, InstanceRecord>,
+  ctx: StageContext,
+): Promise<Map<string, string | undefined>> {
+  const ids = [...records.values()]
+    .filter((r) => r.state === 'pushed' && r.researchId)
+    .map((r) => r.researchId!);
+  const answers = await mapPool(ids, ctx.concurrency, (id) => ctx.research.instanceMd5(id));
+  return new Map(ids.map((id, i) => [id, answers[i]]));
+}
+
+/**
+ * Carries one study across: every instance not already carried under the same fingerprint (in
+ * reprocess mode: every instance) goes through pull -> de-identify -> verify -> push, N at a time.
+ * Progress is saved per instance, so a crash or a transient fault resumes where it stopped. Then
+ * the study check, the old research studies removed (reprocess), the mark on the clinical study,
+ * the audit record, the report and the metadata export.
+ */
+export async function processStudy(job: Job, ctx: StageContext): Promise<StudyResult> {
+  const t0 = performance.now();
+  const startedAt = new Date().toISOString();
+  const log = ctx.log.child({ jobId: job.id, study: job.studyId });
+  const study = await ctx.source.study(job.studyId);
+  if (!study) return { state: 'skipped', reason: 'the study is no longer in the clinical Orthanc' };
+  for (const key of ['AnonymizedFrom', 'ModifiedFrom']) {
+    if ((await ctx.source.metadata('studies', job.studyId, key)) !== undefined) {
+      log.info('skipping a study Orthanc made itself', { origin: key });
+      return { state: 'skipped', reason: `made by Orthanc itself (${key})` };
+    }
   }
 
-  // Study check: every source instance is on research under this fingerprint, or in quarantine.
-  const after = instancesOfStudy(ctx.db, job.studyId);
-  const missing = ids.filter((id) => {
-    const r = after.get(id);
-    return !r || (r.state === 'pushed' && r.fingerprint !== fingerprint);
+  const fingerprint = outputFingerprint(ctx.deid);
+  const ids = await ctx.source.studyInstanceIds(job.studyId);
+  const known = instancesOfStudy(ctx.db, job.studyId);
+  const oldResearchStudies = new Set(
+    [...known.values()].map((k) => k.researchStudyId).filter((s): s is string => !!s),
+  );
+  const todo = ids.filter((id) => {
+    const k = known.get(id);
+    if (k?.discarded) return false;
+    if (job.mode === 'reprocess') return true;
+    return !(k && k.state === 'pushed' && k.fingerprint === fingerprint);
   });
-  const totalQuarantined = ids.filter((id) => after.get(id)?.state === 'quarantined').length;
-  const skipped = ids.length - todo.length;
-  if (missing.length > 0) {
+  log.info('study started', { stage: 'list', mode: job.mode, instances: ids.length, todo: todo.length });
+
+  const times = newStageTimes();
+  const tally: Tally = { pushed: 0, already: 0, transient: null };
+  await carry(todo, job, ctx, fingerprint, times, tally);
+
+  // Study check; instances that vanished from research are carried again, once.
+  let records = instancesOfStudy(ctx.db, job.studyId);
+  let check = checkStudy(ids, records, await researchMd5s(records, ctx), fingerprint);
+  if (!tally.transient && check.absent.length > 0) {
+    log.warn('instances missing on research; pushing them again', {
+      stage: 'study-check',
+      count: check.absent.length,
+    });
+    check.absent.forEach((id) => forgetPushed(ctx.db, id));
+    await carry(check.absent, job, ctx, fingerprint, times, tally);
+    records = instancesOfStudy(ctx.db, job.studyId);
+    check = checkStudy(ids, records, await researchMd5s(records, ctx), fingerprint);
+  }
+  if (tally.transient || ctx.signal.aborted) {
     return {
       state: 'failed',
-      reason: `study check: ${missing.length} instance(s) neither pushed nor quarantined`,
+      transientError: tally.transient
+        ? safeMessage(tally.transient)
+        : 'stopped before the study was finished',
+    };
+  }
+  for (const id of check.differs) {
+    recordQuarantined(ctx.db, {
+      sourceId: id,
+      studyId: job.studyId,
+      jobId: job.id,
+      fingerprint,
+      check: 'study',
+      tag: '(0008,0018)',
+      reason:
+        'study: the research copy of this SOP instance no longer has the MD5 of the bytes sent (changed on the research side)',
+    });
+    log.warn('research copy differs from what was sent', { stage: 'study-check', instance: id });
+  }
+  if (check.unaccounted.length > 0) {
+    return {
+      state: 'failed',
+      reason: `study check: ${check.unaccounted.length} instance(s) neither pushed nor quarantined`,
       total: ids.length,
     };
   }
-  const state = totalQuarantined > 0 ? 'quarantined' : 'done';
-  const outcome: StudyResult = {
-    state,
-    researchStudyId,
-    pseudonym,
-    total: ids.length,
-    pushed,
-    already,
-    skipped,
-    quarantined: totalQuarantined,
-    reason: totalQuarantined > 0 ? `${totalQuarantined} instance(s) in quarantine` : null,
-  };
+  records = instancesOfStudy(ctx.db, job.studyId);
+  const pushedRecords = [...records.values()].filter((r) => r.state === 'pushed' && ids.includes(r.sourceId));
+  // Discarded instances are accounted for by an operator's decision: they do not hold the study back.
+  const quarantined = ids.filter(
+    (id) => records.get(id)?.state === 'quarantined' && !records.get(id)?.discarded,
+  ).length;
+  const discarded = ids.filter((id) => records.get(id)?.discarded).length;
+  const researchStudyId = pushedRecords[0]?.researchStudyId ?? null;
+  const pseudonym = pushedRecords[0]?.pseudonym ?? null;
+
+  if (job.mode === 'reprocess') {
+    const current = new Set(pushedRecords.map((r) => r.researchStudyId));
+    for (const old of oldResearchStudies) {
+      if (current.has(old)) continue;
+      await ctx.research.deleteStudy(old);
+      log.info('replaced research study removed', { stage: 'reprocess', researchStudyId: old });
+    }
+  }
+
+  const state = quarantined > 0 ? 'quarantined' : 'done';
+  const unchanged = ids.length - todo.length;
   await ctx.source.setMetadata(
     'studies',
     job.studyId,
@@ -139,22 +212,76 @@ export async function processStudy(job: Job, ctx: StageContext): Promise<StudyRe
       state,
       researchStudyId,
       instances: ids.length,
-      quarantined: totalQuarantined,
+      quarantined,
       fingerprint,
       at: new Date().toISOString(),
     }),
   );
+
+  const audit: AuditRecord = {
+    jobId: job.id,
+    sourceStudyId: job.studyId,
+    researchStudyId,
+    pseudonym,
+    state,
+    trigger: job.trigger,
+    mode: job.mode,
+    instancesTotal: ids.length,
+    instancesPushed: tally.pushed,
+    instancesAlready: tally.already,
+    instancesUnchanged: unchanged,
+    instancesQuarantined: quarantined,
+    checks: {
+      ...Object.fromEntries(INSTANCE_CHECKS.map((c) => [c, pushedRecords.length])),
+      study: pushedRecords.length - check.differs.length,
+    },
+    durations: {
+      study: Math.round(performance.now() - t0),
+      pull: Math.round(times.pull),
+      deidentify: Math.round(times.deidentify),
+      verify: Math.round(times.verify),
+      push: Math.round(times.push),
+    },
+    profile: ctx.deid.profile.name,
+    keyVersion: ctx.deid.keys.version,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+  };
+  insertAudit(ctx.db, audit);
+  writeStudyReport(ctx.dataDir, audit);
+  writeStudyExport(
+    ctx.dataDir,
+    job.studyId,
+    listMetadata(ctx.db, { sourceStudyId: job.studyId }),
+    ctx.exportTags.map((t) => t.keyword),
+  );
   log.info('study finished', {
     stage: 'done',
     state,
-    pushed,
-    already,
-    skipped,
-    quarantined: totalQuarantined,
+    pushed: tally.pushed,
+    already: tally.already,
+    unchanged,
+    quarantined,
     researchStudyId,
     pseudonym,
   });
-  return outcome;
+  return {
+    state,
+    researchStudyId,
+    pseudonym,
+    total: ids.length,
+    pushed: tally.pushed,
+    already: tally.already,
+    skipped: unchanged,
+    quarantined,
+    reason:
+      [
+        quarantined > 0 ? `${quarantined} instance(s) in quarantine` : '',
+        discarded > 0 ? `${discarded} discarded by an operator` : '',
+      ]
+        .filter(Boolean)
+        .join('; ') || null,
+  };
 }
 
 /** Runs a claimed job to its end state, or back to the queue on a transient fault. */
@@ -173,12 +300,12 @@ export async function runJob(
       : { state: 'failed', reason: safeMessage(err) };
   }
   if (result.transientError !== undefined) {
-    if (job.attempts < retry.maxAttempts && !ctx.signal.aborted) {
-      onRetry(job, Date.now() + retry.delayMs(job.attempts), result.transientError);
-      return result;
-    }
     if (ctx.signal.aborted) {
       onRetry(job, 0, 'stopped by shutdown');
+      return result;
+    }
+    if (job.attempts < retry.maxAttempts) {
+      onRetry(job, Date.now() + retry.delayMs(job.attempts), result.transientError);
       return result;
     }
     result = { ...result, reason: `gave up after ${job.attempts} attempts: ${result.transientError}` };

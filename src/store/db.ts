@@ -2,11 +2,12 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import m0001 from './migrations/0001_init';
+import m0002 from './migrations/0002_audit';
 
 export type Db = Database.Database;
 
 /** Numbered migrations; the database's version is PRAGMA user_version. */
-const MIGRATIONS: readonly string[] = [m0001];
+const MIGRATIONS: readonly string[] = [m0001, m0002];
 
 export class StoreError extends Error {
   override readonly name = 'StoreError';

@@ -8,6 +8,9 @@ export interface InstanceRecord {
   readonly researchStudyId: string | null;
   readonly md5: string | null;
   readonly fingerprint: string;
+  readonly pseudonym: string | null;
+  /** Quarantined and discarded by an operator: accounted for, never retried. */
+  readonly discarded: boolean;
 }
 
 interface Row {
@@ -18,47 +21,103 @@ interface Row {
   research_study_id: string | null;
   md5: string | null;
   fingerprint: string;
+  pseudonym: string | null;
+  q_status: string | null;
 }
 
-/** Instances of a study already carried across, keyed by source instance ID. */
+function toRecord(r: Row): InstanceRecord {
+  return {
+    sourceId: r.source_id,
+    studyId: r.study_id,
+    state: r.state,
+    researchId: r.research_id,
+    researchStudyId: r.research_study_id,
+    md5: r.md5,
+    fingerprint: r.fingerprint,
+    pseudonym: r.pseudonym,
+    discarded: r.state === 'quarantined' && r.q_status === 'discarded',
+  };
+}
+
+const SELECT = `SELECT i.*, q.status AS q_status FROM instances i LEFT JOIN quarantine q ON q.source_id = i.source_id`;
+
+/** Instances of a study already carried across (or quarantined), keyed by source instance ID. */
 export function instancesOfStudy(db: Db, studyId: string): Map<string, InstanceRecord> {
-  const rows = db.prepare('SELECT * FROM instances WHERE study_id = ?').all(studyId) as Row[];
-  return new Map(
-    rows.map((r) => [
-      r.source_id,
-      {
-        sourceId: r.source_id,
-        studyId: r.study_id,
-        state: r.state,
-        researchId: r.research_id,
-        researchStudyId: r.research_study_id,
-        md5: r.md5,
-        fingerprint: r.fingerprint,
-      },
-    ]),
-  );
+  const rows = db.prepare(`${SELECT} WHERE i.study_id = ?`).all(studyId) as Row[];
+  return new Map(rows.map((r) => [r.source_id, toRecord(r)]));
 }
 
-export function recordPushed(
-  db: Db,
-  r: {
-    sourceId: string;
-    studyId: string;
-    jobId: number;
-    researchId: string;
-    researchStudyId: string;
-    md5: string;
-    fingerprint: string;
-  },
-): void {
+/** Source studies with at least one instance carried under this pseudonym. */
+export function studiesOfPseudonym(db: Db, pseudonym: string): string[] {
+  return (
+    db.prepare('SELECT DISTINCT study_id FROM instances WHERE pseudonym = ?').all(pseudonym) as {
+      study_id: string;
+    }[]
+  ).map((r) => r.study_id);
+}
+
+/** Every source study the bridge has carried (or tried to). */
+export function knownStudies(db: Db): string[] {
+  return (
+    db.prepare('SELECT DISTINCT study_id FROM instances ORDER BY study_id').all() as { study_id: string }[]
+  ).map((r) => r.study_id);
+}
+
+export interface PushedInstance {
+  readonly sourceId: string;
+  readonly studyId: string;
+  readonly jobId: number;
+  readonly researchId: string;
+  readonly researchStudyId: string;
+  readonly md5: string;
+  readonly fingerprint: string;
+  readonly pseudonym: string;
+  /** Export fields read from the de-identified output. */
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+export function recordPushed(db: Db, r: PushedInstance): void {
   db.transaction(() => {
     db.prepare(
-      `INSERT INTO instances (source_id, study_id, job_id, state, research_id, research_study_id, md5, fingerprint, updated_at)
-       VALUES (?, ?, ?, 'pushed', ?, ?, ?, ?, ?)
+      `INSERT INTO instances (source_id, study_id, job_id, state, research_id, research_study_id, md5, fingerprint, pseudonym, updated_at)
+       VALUES (?, ?, ?, 'pushed', ?, ?, ?, ?, ?, ?)
        ON CONFLICT (source_id) DO UPDATE SET job_id = excluded.job_id, state = 'pushed', research_id = excluded.research_id,
-         research_study_id = excluded.research_study_id, md5 = excluded.md5, fingerprint = excluded.fingerprint, updated_at = excluded.updated_at`,
-    ).run(r.sourceId, r.studyId, r.jobId, r.researchId, r.researchStudyId, r.md5, r.fingerprint, now());
+         research_study_id = excluded.research_study_id, md5 = excluded.md5, fingerprint = excluded.fingerprint,
+         pseudonym = excluded.pseudonym, updated_at = excluded.updated_at`,
+    ).run(
+      r.sourceId,
+      r.studyId,
+      r.jobId,
+      r.researchId,
+      r.researchStudyId,
+      r.md5,
+      r.fingerprint,
+      r.pseudonym,
+      now(),
+    );
     db.prepare('DELETE FROM quarantine WHERE source_id = ?').run(r.sourceId);
+    db.prepare(
+      `INSERT INTO instance_metadata (source_id, source_study_id, research_id, research_study_id, pseudonym, fields, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (source_id) DO UPDATE SET research_id = excluded.research_id, research_study_id = excluded.research_study_id,
+         pseudonym = excluded.pseudonym, fields = excluded.fields, updated_at = excluded.updated_at`,
+    ).run(
+      r.sourceId,
+      r.studyId,
+      r.researchId,
+      r.researchStudyId,
+      r.pseudonym,
+      JSON.stringify(r.metadata),
+      now(),
+    );
+  })();
+}
+
+/** Forgets that an instance is on research (it is not there any more, or is about to be replaced). */
+export function forgetPushed(db: Db, sourceId: string): void {
+  db.transaction(() => {
+    db.prepare(`DELETE FROM instances WHERE source_id = ? AND state = 'pushed'`).run(sourceId);
+    db.prepare('DELETE FROM instance_metadata WHERE source_id = ?').run(sourceId);
   })();
 }
 
@@ -70,7 +129,9 @@ export interface QuarantineEntry {
   readonly check: string;
   readonly tag: string | null;
   readonly reason: string;
+  readonly status: 'open' | 'discarded';
   readonly createdAt: string;
+  readonly resolvedAt: string | null;
 }
 
 /** Quarantines an instance. The reason names the check and the tag; callers never put values in it. */
@@ -92,10 +153,11 @@ export function recordQuarantined(
        ON CONFLICT (source_id) DO UPDATE SET job_id = excluded.job_id, state = 'quarantined', research_id = NULL,
          research_study_id = NULL, md5 = NULL, fingerprint = excluded.fingerprint, updated_at = excluded.updated_at`,
     ).run(q.sourceId, q.studyId, q.jobId, q.fingerprint, now());
+    db.prepare('DELETE FROM instance_metadata WHERE source_id = ?').run(q.sourceId);
     db.prepare(
-      `INSERT INTO quarantine (source_id, study_id, job_id, check_name, tag, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO quarantine (source_id, study_id, job_id, check_name, tag, reason, created_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'open')
        ON CONFLICT (source_id) DO UPDATE SET job_id = excluded.job_id, check_name = excluded.check_name, tag = excluded.tag,
-         reason = excluded.reason, created_at = excluded.created_at`,
+         reason = excluded.reason, created_at = excluded.created_at, status = 'open', resolved_at = NULL`,
     ).run(q.sourceId, q.studyId, q.jobId, q.check, q.tag, q.reason, now());
   })();
 }
@@ -108,16 +170,13 @@ interface QRow {
   check_name: string;
   tag: string | null;
   reason: string;
+  status: 'open' | 'discarded';
   created_at: string;
+  resolved_at: string | null;
 }
 
-export function listQuarantine(db: Db, opts: { studyId?: string; limit?: number } = {}): QuarantineEntry[] {
-  const rows = db
-    .prepare(
-      'SELECT * FROM quarantine WHERE (@study IS NULL OR study_id = @study) ORDER BY id DESC LIMIT @limit',
-    )
-    .all({ study: opts.studyId ?? null, limit: opts.limit ?? 500 }) as QRow[];
-  return rows.map((r) => ({
+function toEntry(r: QRow): QuarantineEntry {
+  return {
     id: r.id,
     sourceId: r.source_id,
     studyId: r.study_id,
@@ -125,10 +184,44 @@ export function listQuarantine(db: Db, opts: { studyId?: string; limit?: number 
     check: r.check_name,
     tag: r.tag,
     reason: r.reason,
+    status: r.status,
     createdAt: r.created_at,
-  }));
+    resolvedAt: r.resolved_at,
+  };
 }
 
+export function listQuarantine(
+  db: Db,
+  opts: { studyId?: string; limit?: number; includeDiscarded?: boolean } = {},
+): QuarantineEntry[] {
+  const rows = db
+    .prepare(
+      `SELECT * FROM quarantine WHERE (@study IS NULL OR study_id = @study) AND (@all = 1 OR status = 'open')
+       ORDER BY id DESC LIMIT @limit`,
+    )
+    .all({
+      study: opts.studyId ?? null,
+      limit: opts.limit ?? 500,
+      all: opts.includeDiscarded ? 1 : 0,
+    }) as QRow[];
+  return rows.map(toEntry);
+}
+
+export function getQuarantine(db: Db, id: number): QuarantineEntry | undefined {
+  const r = db.prepare('SELECT * FROM quarantine WHERE id = ?').get(id) as QRow | undefined;
+  return r ? toEntry(r) : undefined;
+}
+
+/** An operator decided this instance will not go: it stays accounted for and is never retried. */
+export function discardQuarantine(db: Db, id: number): boolean {
+  return (
+    db
+      .prepare(`UPDATE quarantine SET status = 'discarded', resolved_at = ? WHERE id = ? AND status = 'open'`)
+      .run(now(), id).changes === 1
+  );
+}
+
+/** Open quarantine entries (discarded ones are closed). */
 export function countQuarantine(db: Db): number {
-  return (db.prepare('SELECT COUNT(*) AS n FROM quarantine').get() as { n: number }).n;
+  return (db.prepare(`SELECT COUNT(*) AS n FROM quarantine WHERE status = 'open'`).get() as { n: number }).n;
 }

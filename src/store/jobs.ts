@@ -9,13 +9,16 @@ export const JobState = {
   Skipped: 'skipped',
 } as const;
 export type JobState = (typeof JobState)[keyof typeof JobState];
-export type JobTrigger = 'change' | 'api' | 'cli' | 'reconcile';
+export type JobTrigger = 'change' | 'api' | 'cli' | 'reconcile' | 'release' | 'reprocess';
+/** normal: carry what is not on research yet; reprocess: re-derive everything and replace the research study. */
+export type JobMode = 'normal' | 'reprocess';
 
 export interface Job {
   readonly id: number;
   readonly studyId: string;
   readonly state: JobState;
   readonly trigger: JobTrigger;
+  readonly mode: JobMode;
   readonly changeSeq: number | null;
   readonly attempts: number;
   readonly notBefore: number;
@@ -37,6 +40,7 @@ interface JobRow {
   study_id: string;
   state: JobState;
   trigger: JobTrigger;
+  mode: JobMode;
   change_seq: number | null;
   attempts: number;
   not_before: number;
@@ -59,6 +63,7 @@ function toJob(r: JobRow): Job {
     studyId: r.study_id,
     state: r.state,
     trigger: r.trigger,
+    mode: r.mode,
     changeSeq: r.change_seq,
     attempts: r.attempts,
     notBefore: r.not_before,
@@ -76,20 +81,29 @@ function toJob(r: JobRow): Job {
   };
 }
 
-/** Queues a study unless it is queued already. Returns true when a new job was created. */
+/**
+ * Queues a study unless it is queued already (a queued job asked to reprocess is upgraded).
+ * Returns true when a new job was created.
+ */
 export function enqueueJob(
   db: Db,
   studyId: string,
   trigger: JobTrigger,
   changeSeq: number | null = null,
+  mode: JobMode = 'normal',
 ): boolean {
-  const info = db
-    .prepare(
-      `INSERT INTO jobs (study_id, state, trigger, change_seq, created_at) VALUES (?, 'queued', ?, ?, ?)
-       ON CONFLICT (study_id) WHERE state = 'queued' DO NOTHING`,
-    )
-    .run(studyId, trigger, changeSeq, now());
-  return info.changes === 1;
+  return db.transaction(() => {
+    if (mode === 'reprocess') {
+      db.prepare(`UPDATE jobs SET mode = 'reprocess' WHERE study_id = ? AND state = 'queued'`).run(studyId);
+    }
+    const info = db
+      .prepare(
+        `INSERT INTO jobs (study_id, state, trigger, mode, change_seq, created_at) VALUES (?, 'queued', ?, ?, ?, ?)
+         ON CONFLICT (study_id) WHERE state = 'queued' DO NOTHING`,
+      )
+      .run(studyId, trigger, mode, changeSeq, now());
+    return info.changes === 1;
+  })();
 }
 
 /** Takes the oldest due job whose study is not being worked on already. */

@@ -24,6 +24,7 @@ declare module 'dcmjs' {
     };
     DicomMetaDictionary: {
       dictionary: Record<string, { tag: string; vr: string; vm: string; name: string }>;
+      nameMap: Record<string, { tag: string; vr: string; vm: string; name: string } | undefined>;
       naturalizeDataset(dict: Dict): Record<string, unknown>;
       denaturalizeDataset(ds: Record<string, unknown>): Dict;
       uid(): string;

@@ -39,24 +39,22 @@ export function request(
   method: string,
   url: string,
   body?: Buffer | string,
+  headers: Record<string, string> = {},
 ): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(
-      url,
-      { method, headers: body ? { 'Content-Length': Buffer.byteLength(body) } : {} },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      },
-    );
+    const all = { ...headers, ...(body ? { 'Content-Length': String(Buffer.byteLength(body)) } : {}) };
+    const req = http.request(url, { method, headers: all }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+    });
     req.on('error', reject);
     req.end(body);
   });
 }
 
-export async function getJson<T>(url: string): Promise<T> {
-  const r = await request('GET', url);
+export async function getJson<T>(url: string, headers: Record<string, string> = {}): Promise<T> {
+  const r = await request('GET', url, undefined, headers);
   if (r.status !== 200) throw new Error(`GET ${url} answered ${r.status}`);
   return JSON.parse(r.body.toString('utf8')) as T;
 }
@@ -76,6 +74,23 @@ export class TestOrthanc {
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Basic auth for the first registered user, when the config enables authentication. */
+  get headers(): Record<string, string> {
+    const users = this.overrides.RegisteredUsers as Record<string, string> | undefined;
+    const first = users ? Object.entries(users)[0] : undefined;
+    return first
+      ? { Authorization: `Basic ${Buffer.from(`${first[0]}:${first[1]}`).toString('base64')}` }
+      : {};
+  }
+
+  get<T>(route: string): Promise<T> {
+    return getJson<T>(`${this.url}${route}`, this.headers);
+  }
+
+  call(method: string, route: string, body?: Buffer | string): Promise<{ status: number; body: Buffer }> {
+    return request(method, `${this.url}${route}`, body, this.headers);
   }
 
   async start(): Promise<this> {
@@ -102,7 +117,7 @@ export class TestOrthanc {
     const proc = this.proc;
     await waitFor(`${this.name} Orthanc on port ${this.port}`, async () => {
       if (proc.exitCode !== null) throw new Error(`${this.name} Orthanc exited: see ${this.dir}/orthanc.log`);
-      return (await request('GET', `${this.url}/system`)).status === 200;
+      return (await request('GET', `${this.url}/system`, undefined, this.headers)).status === 200;
     });
     return this;
   }
@@ -126,7 +141,7 @@ export class TestOrthanc {
   }
 
   async upload(bytes: Buffer): Promise<{ ID: string; ParentStudy: string }> {
-    const r = await request('POST', `${this.url}/instances`, bytes);
+    const r = await this.call('POST', '/instances', bytes);
     if (r.status !== 200) throw new Error(`upload answered ${r.status}`);
     return JSON.parse(r.body.toString('utf8')) as { ID: string; ParentStudy: string };
   }

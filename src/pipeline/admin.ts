@@ -1,0 +1,107 @@
+import { createHash } from 'node:crypto';
+import { parseDicom, writeDicom } from '../deid/dicom';
+import { deidentify, str, TAG } from '../deid/engine';
+import type { Db } from '../store/db';
+import {
+  discardQuarantine,
+  getQuarantine,
+  instancesOfStudy,
+  knownStudies,
+  studiesOfPseudonym,
+} from '../store/instances';
+import { enqueueJob } from '../store/jobs';
+import { orthancInstanceId, orthancStudyId } from '../orthanc/ids';
+import { mapPool } from '../util/timing';
+import { outputFingerprint, type StageContext } from './context';
+
+/**
+ * Release: the study is queued again; its quarantined instances are re-run under the current
+ * config (what is on research already is not touched). Returns false when no open entry exists.
+ */
+export function releaseQuarantine(
+  db: Db,
+  id: number,
+): { released: boolean; studyId?: string; sourceId?: string } {
+  const q = getQuarantine(db, id);
+  if (!q || q.status !== 'open') return { released: false };
+  enqueueJob(db, q.studyId, 'release');
+  return { released: true, studyId: q.studyId, sourceId: q.sourceId };
+}
+
+/** Discard: the instance will not go to research; it stays accounted for and is not retried. */
+export function discard(db: Db, id: number): { discarded: boolean; studyId?: string } {
+  const q = getQuarantine(db, id);
+  if (!q || !discardQuarantine(db, id)) return { discarded: false };
+  enqueueJob(db, q.studyId, 'release'); // re-evaluates the study's state with the instance set aside
+  return { discarded: true, studyId: q.studyId };
+}
+
+export type ReprocessTarget = { study: string } | { patient: string } | { all: true };
+
+/** Queues reprocess jobs; returns the source studies queued. */
+export function queueReprocess(db: Db, target: ReprocessTarget): string[] {
+  const studies =
+    'study' in target
+      ? [target.study]
+      : 'patient' in target
+        ? studiesOfPseudonym(db, target.patient)
+        : knownStudies(db);
+  for (const s of studies) enqueueJob(db, s, 'reprocess', null, 'reprocess');
+  return studies;
+}
+
+export interface ConsistencyProblem {
+  readonly sourceStudyId: string;
+  readonly researchStudyId: string | null;
+  readonly pseudonym: string | null;
+  readonly problems: readonly string[];
+}
+
+/**
+ * Lists research studies whose pseudonym, UIDs or content disagree with what the current key and
+ * profile would give. One instance per study is re-derived from its original and compared with
+ * what was recorded and what the research server holds.
+ */
+export async function checkConsistency(ctx: Omit<StageContext, 'signal'>): Promise<ConsistencyProblem[]> {
+  const fingerprint = outputFingerprint(ctx.deid);
+  const out: ConsistencyProblem[] = [];
+  await mapPool(knownStudies(ctx.db), ctx.concurrency, async (studyId) => {
+    const pushed = [...instancesOfStudy(ctx.db, studyId).values()].filter((r) => r.state === 'pushed');
+    const sample = pushed[0];
+    if (!sample?.researchId) return;
+    const problems: string[] = [];
+    if (sample.fingerprint !== fingerprint) problems.push('made under another key or profile');
+    const original = await ctx.source.instanceFile(sample.sourceId).catch(() => undefined);
+    if (!original) {
+      problems.push('original no longer in the clinical Orthanc');
+    } else {
+      const result = deidentify(parseDicom(original), ctx.deid);
+      const d = result.file.dict;
+      const pid = str(d[TAG.PatientID]);
+      if (pid !== sample.pseudonym) problems.push('pseudonym differs');
+      if (orthancStudyId(pid, str(d[TAG.StudyInstanceUID])) !== sample.researchStudyId)
+        problems.push('research study ID differs');
+      const expectedId = orthancInstanceId(
+        pid,
+        str(d[TAG.StudyInstanceUID]),
+        str(d[TAG.SeriesInstanceUID]),
+        str(d[TAG.SOPInstanceUID]),
+      );
+      if (expectedId !== sample.researchId) problems.push('UIDs differ');
+      const md5 = createHash('md5').update(writeDicom(result.file)).digest('hex');
+      if (md5 !== sample.md5) problems.push('content differs from what the current profile writes');
+    }
+    const remote = await ctx.research.instanceMd5(sample.researchId);
+    if (remote === undefined) problems.push('missing on the research server');
+    else if (remote !== sample.md5) problems.push('research copy differs from what was sent');
+    if (problems.length > 0) {
+      out.push({
+        sourceStudyId: studyId,
+        researchStudyId: sample.researchStudyId,
+        pseudonym: sample.pseudonym,
+        problems: [...new Set(problems)],
+      });
+    }
+  });
+  return out.sort((a, b) => a.sourceStudyId.localeCompare(b.sourceStudyId));
+}

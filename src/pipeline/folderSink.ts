@@ -1,0 +1,76 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Makes one file-name field safe: letters, digits, dot, dash and underscore only, at most 64
+ * characters, never "." or "..". Values come from the de-identified output already; this also
+ * keeps any value from escaping the folder or carrying spaces, slashes or accents into a path.
+ */
+export function sanitiseField(value: string | undefined): string {
+  const cleaned = (value ?? '')
+    .normalize('NFKD')
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^[._]+|_+$/g, '')
+    .slice(0, 64);
+  return cleaned === '' ? 'NA' : cleaned;
+}
+
+/** The file's path inside `dir` for a pattern such as "{pseudonym}/{StudyDate}/{Modality}_{InstanceNumber}.dcm". */
+export function sinkPath(
+  dir: string,
+  pattern: string,
+  fields: Readonly<Record<string, string | undefined>>,
+): string {
+  const relative = pattern.replace(/\{([^}]+)\}/g, (_m, name: string) => sanitiseField(fields[name]));
+  const root = path.resolve(dir);
+  const full = path.resolve(root, relative);
+  if (!full.startsWith(root + path.sep))
+    throw new Error('folder sink: the file name pattern leads outside the folder');
+  return full;
+}
+
+/**
+ * Writes a de-identified file to the folder sink. Two instances whose fields give the same name
+ * (no InstanceNumber, say) are told apart by a short hash of the SOP Instance UID; rewriting the
+ * same instance replaces its file atomically.
+ */
+export function writeToSink(
+  dir: string,
+  pattern: string,
+  fields: Readonly<Record<string, string | undefined>>,
+  bytes: Buffer,
+): string {
+  let file = sinkPath(dir, pattern, fields);
+  const own = createHash('sha256')
+    .update(fields.SOPInstanceUID ?? '')
+    .digest('hex')
+    .slice(0, 8);
+  let existing: Buffer | undefined;
+  try {
+    existing = readFileSync(file);
+  } catch {
+    existing = undefined;
+  }
+  if (existing && !existing.equals(bytes)) {
+    const other = readSop(existing);
+    if (other !== fields.SOPInstanceUID) file = file.replace(/\.dcm$/, `_${own}.dcm`);
+  }
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, file);
+  return file;
+}
+
+/** The SOP Instance UID in a file we wrote (ASCII in group 0002), to tell "same instance" from "name clash". */
+function readSop(bytes: Buffer): string | undefined {
+  const marker = Buffer.from([0x02, 0x00, 0x03, 0x00]);
+  const at = bytes.indexOf(marker);
+  if (at < 0 || at + 8 > bytes.length) return undefined;
+  const len = bytes.readUInt16LE(at + 6);
+  return bytes
+    .toString('latin1', at + 8, at + 8 + len)
+    .replace(/\0/g, '')
+    .trim();
+}

@@ -1,0 +1,99 @@
+import type { Db } from './db';
+
+/** One line of the audit trail: what happened to one source study in one job. No patient values. */
+export interface AuditRecord {
+  readonly jobId: number;
+  readonly sourceStudyId: string;
+  readonly researchStudyId: string | null;
+  readonly pseudonym: string | null;
+  readonly state: string;
+  readonly trigger: string;
+  readonly mode: string;
+  readonly instancesTotal: number;
+  readonly instancesPushed: number;
+  readonly instancesAlready: number;
+  readonly instancesUnchanged: number;
+  readonly instancesQuarantined: number;
+  /** Check name -> instances that passed it. */
+  readonly checks: Readonly<Record<string, number>>;
+  /** Stage name -> milliseconds, summed over instances; "study" is wall time. */
+  readonly durations: Readonly<Record<string, number>>;
+  readonly profile: string;
+  readonly keyVersion: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+}
+
+interface Row {
+  job_id: number;
+  source_study_id: string;
+  research_study_id: string | null;
+  pseudonym: string | null;
+  state: string;
+  trigger: string;
+  mode: string;
+  instances_total: number;
+  instances_pushed: number;
+  instances_already: number;
+  instances_unchanged: number;
+  instances_quarantined: number;
+  checks: string;
+  durations: string;
+  profile: string;
+  key_version: string;
+  started_at: string;
+  finished_at: string;
+}
+
+export function insertAudit(db: Db, a: AuditRecord): void {
+  db.prepare(
+    `INSERT INTO audit (job_id, source_study_id, research_study_id, pseudonym, state, trigger, mode, instances_total, instances_pushed,
+       instances_already, instances_unchanged, instances_quarantined, checks, durations, profile, key_version, started_at, finished_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(
+    a.jobId,
+    a.sourceStudyId,
+    a.researchStudyId,
+    a.pseudonym,
+    a.state,
+    a.trigger,
+    a.mode,
+    a.instancesTotal,
+    a.instancesPushed,
+    a.instancesAlready,
+    a.instancesUnchanged,
+    a.instancesQuarantined,
+    JSON.stringify(a.checks),
+    JSON.stringify(a.durations),
+    a.profile,
+    a.keyVersion,
+    a.startedAt,
+    a.finishedAt,
+  );
+}
+
+export function listAudit(db: Db, opts: { since?: string; limit?: number } = {}): AuditRecord[] {
+  const rows = db
+    .prepare(`SELECT * FROM audit WHERE (@since IS NULL OR finished_at >= @since) ORDER BY id LIMIT @limit`)
+    .all({ since: opts.since ?? null, limit: opts.limit ?? 100_000 }) as Row[];
+  return rows.map((r) => ({
+    jobId: r.job_id,
+    sourceStudyId: r.source_study_id,
+    researchStudyId: r.research_study_id,
+    pseudonym: r.pseudonym,
+    state: r.state,
+    trigger: r.trigger,
+    mode: r.mode,
+    instancesTotal: r.instances_total,
+    instancesPushed: r.instances_pushed,
+    instancesAlready: r.instances_already,
+    instancesUnchanged: r.instances_unchanged,
+    instancesQuarantined: r.instances_quarantined,
+    checks: JSON.parse(r.checks) as Record<string, number>,
+    durations: JSON.parse(r.durations) as Record<string, number>,
+    profile: r.profile,
+    keyVersion: r.key_version,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  }));
+}

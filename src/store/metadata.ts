@@ -1,0 +1,34 @@
+import type { Db } from './db';
+
+export interface MetadataRow {
+  readonly sourceStudyId: string;
+  readonly researchStudyId: string;
+  readonly researchId: string;
+  readonly pseudonym: string;
+  readonly fields: Readonly<Record<string, string>>;
+}
+
+interface Row {
+  source_study_id: string;
+  research_study_id: string;
+  research_id: string;
+  pseudonym: string;
+  fields: string;
+}
+
+/** Export fields of every instance on research, or of one source study. */
+export function listMetadata(db: Db, opts: { sourceStudyId?: string } = {}): MetadataRow[] {
+  const rows = db
+    .prepare(
+      `SELECT * FROM instance_metadata WHERE (@study IS NULL OR source_study_id = @study)
+       ORDER BY pseudonym, research_study_id, research_id`,
+    )
+    .all({ study: opts.sourceStudyId ?? null }) as Row[];
+  return rows.map((r) => ({
+    sourceStudyId: r.source_study_id,
+    researchStudyId: r.research_study_id,
+    researchId: r.research_id,
+    pseudonym: r.pseudonym,
+    fields: JSON.parse(r.fields) as Record<string, string>,
+  }));
+}
