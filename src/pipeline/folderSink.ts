@@ -10,6 +10,7 @@ import path from 'node:path';
 export function sanitiseField(value: string | undefined): string {
   const cleaned = (value ?? '')
     .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '') // accents go, their letters stay
     .replace(/[^A-Za-z0-9._-]+/g, '_')
     .replace(/^[._]+|_+$/g, '')
     .slice(0, 64);

@@ -79,6 +79,27 @@ describe('bridge command line', () => {
     expect(bridge(['status']).stdout).toMatch(/^jobs: queued 0, running 0, done 1/);
   });
 
+  it('prints audit reports, the metadata export, quarantine and consistency', () => {
+    const report = bridge(['report', '--format', 'csv']);
+    expect(report.code).toBe(0);
+    const lines = report.stdout.trim().split('\r\n');
+    expect(lines[0]).toMatch(/^sourceStudyId,researchStudyId,pseudonym,state,/);
+    expect(lines).toHaveLength(2);
+    expect(JSON.parse(bridge(['report', '--since', '2000-01-01']).stdout)).toHaveLength(1);
+    expect(bridge(['report', '--since', 'yesterday-ish']).code).toBe(1);
+    const exp = bridge(['export-metadata', '--format', 'csv']);
+    expect(exp.stdout.split('\r\n')[0]).toBe(
+      'pseudonym,researchStudyId,researchInstanceId,Modality,ImageLaterality,ViewPosition,StudyDate,BodyPartExamined,Manufacturer,SeriesDescription,InstanceNumber,Rows,Columns',
+    );
+    expect(exp.stdout.trim().split('\r\n')).toHaveLength(4);
+    expect(bridge(['quarantine', 'list']).stdout).toMatch(/^0 entries/);
+    expect(bridge(['quarantine', 'release', '99']).code).toBe(1);
+    const consistency = bridge(['check-consistency']);
+    expect(consistency.stdout).toMatch(/0 inconsistent studies/);
+    expect(consistency.code).toBe(0);
+    expect(bridge(['reprocess']).stderr).toMatch(/exactly one of --study, --patient, --all/);
+  });
+
   it('run --once exits non-zero when a study cannot be finished', async () => {
     await uploadStudy(2);
     const fastRetries = path.join(dataDir, 'fast-retries.json');
