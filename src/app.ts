@@ -1,16 +1,15 @@
 import type { Server } from 'node:http';
 import path from 'node:path';
 import { createApi } from './api/server';
-import type { ResolvedConfig } from './config';
-import type { DeidContext } from './deid/engine';
+import type { ProfileConfig, ResolvedConfig } from './config';
 import { deriveKeys } from './deid/keys';
 import { BASIC_OPTIONS, type DeidProfile } from './deid/profile';
 import { createLogger, type Logger } from './log';
 import { ChangeFeed } from './orthanc/changeFeed';
 import { OrthancClient } from './orthanc/client';
-import type { StageContext } from './pipeline/context';
+import type { BaseContext, Target } from './pipeline/context';
 import type { StudyResult } from './pipeline/study';
-import { Worker } from './pipeline/worker';
+import { Worker, type WorkerOptions } from './pipeline/worker';
 import { startSchedules, type Schedules } from './schedule';
 import { openDatabase, type Db } from './store/db';
 import { countQuarantine } from './store/instances';
@@ -25,13 +24,52 @@ import {
 } from './store/jobs';
 import { abortableDelay } from './util/timing';
 
-export function profileFromConfig(cfg: ResolvedConfig): DeidProfile {
+export function profileFromConfig(p: ProfileConfig): DeidProfile {
   return Object.freeze({
-    name: cfg.profile.name,
-    options: Object.freeze({ ...BASIC_OPTIONS, ...cfg.profile.options }),
+    name: p.name,
+    options: Object.freeze({ ...BASIC_OPTIONS, ...p.options }),
     safePrivate: [],
-    maxDateShiftDays: cfg.profile.maxDateShiftDays,
+    maxDateShiftDays: p.maxDateShiftDays,
   });
+}
+
+/** Everything built from one config: clients, keys, profiles and the context the pipeline runs with. */
+interface Runtime {
+  readonly cfg: ResolvedConfig;
+  readonly source: OrthancClient;
+  readonly base: BaseContext;
+}
+
+function buildRuntime(cfg: ResolvedConfig, db: Db, log: Logger): Runtime {
+  const source = new OrthancClient({ ...cfg.source, label: 'source' });
+  const keys = deriveKeys(cfg.secret);
+  const clients = new Map(
+    Object.entries(cfg.destinations).map(([name, d]) => [name, new OrthancClient({ ...d, label: name })]),
+  );
+  const profiles = new Map(
+    Object.values(cfg.profiles).map((p) => [p.name, { profile: profileFromConfig(p), keys }]),
+  );
+  const target = (destination: string, profile: string, route: string): Target | undefined => {
+    const research = clients.get(destination);
+    const deid = profiles.get(profile);
+    if (!research || !deid) return undefined;
+    return { destination, route, research, deid, folderSink: cfg.destinations[destination]?.folderSink };
+  };
+  const base: BaseContext = {
+    db,
+    source,
+    log,
+    concurrency: cfg.pipeline.concurrency,
+    processedMetadataKey: cfg.processedMetadataKey,
+    explorerMetadataKey: cfg.explorerMetadataKey,
+    dataDir: cfg.dataDir,
+    exportTags: cfg.export.metadataTags,
+    routes: cfg.routes,
+    // Config validation guarantees every route names existing destinations and profiles.
+    targetsOf: (route) => route.destinations.map((d) => target(d, route.profile, route.name)!),
+    target,
+  };
+  return { cfg, source, base };
 }
 
 export interface RunSummary {
@@ -58,24 +96,18 @@ export interface StatusReport {
   readonly worker: ReturnType<Worker['snapshot']>;
 }
 
-/** Wires config, store, clients, feed, worker, API and schedules; owns start and clean shutdown. */
+/** Wires config, store, clients, feed, worker, API and schedules; owns start, reload and clean shutdown. */
 export class BridgeApp {
   readonly db: Db;
-  readonly source: OrthancClient;
-  readonly research: OrthancClient;
-  readonly deid: DeidContext;
-  readonly feed: ChangeFeed;
   readonly worker: Worker;
   readonly log: Logger;
-  /** What every pipeline stage and admin operation works with (the worker adds its stop signal). */
-  readonly stage: Omit<StageContext, 'signal'>;
+  private runtime: Runtime;
+  private changeFeed: ChangeFeed;
   private server: Server | null = null;
   private schedules: Schedules | null = null;
+  private started = false;
 
-  constructor(
-    readonly cfg: ResolvedConfig,
-    opts: { logger?: Logger; console?: boolean } = {},
-  ) {
+  constructor(cfg: ResolvedConfig, opts: { logger?: Logger; console?: boolean } = {}) {
     this.log =
       opts.logger ??
       createLogger({
@@ -84,32 +116,50 @@ export class BridgeApp {
         console: opts.console,
       });
     this.db = openDatabase(cfg.dataDir);
-    this.source = new OrthancClient({ ...cfg.source, label: 'source' });
-    this.research = new OrthancClient({ ...cfg.research, label: 'research' });
-    this.deid = { profile: profileFromConfig(cfg), keys: deriveKeys(cfg.secret) };
-    this.stage = {
-      db: this.db,
-      source: this.source,
-      research: this.research,
-      deid: this.deid,
-      log: this.log,
-      concurrency: cfg.pipeline.concurrency,
-      processedMetadataKey: cfg.processedMetadataKey,
-      dataDir: cfg.dataDir,
-      exportTags: cfg.export.metadataTags,
-      folderSink: cfg.research.folderSink,
-    };
+    this.runtime = buildRuntime(cfg, this.db, this.log);
     this.worker = new Worker(
-      this.stage,
-      {
-        maxAttempts: cfg.pipeline.maxAttempts,
-        retryBaseMs: cfg.pipeline.retryBaseMs,
-        retryMaxMs: cfg.pipeline.retryMaxMs,
-        idleMs: cfg.feed.pollIntervalMs,
-      },
+      () => this.runtime.base,
+      () => this.workerOptions(),
       this.log,
     );
-    this.feed = new ChangeFeed(
+    this.changeFeed = this.newFeed();
+  }
+
+  get cfg(): ResolvedConfig {
+    return this.runtime.cfg;
+  }
+
+  get source(): OrthancClient {
+    return this.runtime.source;
+  }
+
+  /** What every pipeline stage and admin operation works with (the worker adds its stop signal). */
+  get stage(): BaseContext {
+    return this.runtime.base;
+  }
+
+  get feed(): ChangeFeed {
+    return this.changeFeed;
+  }
+
+  /** Public fingerprint of the current secret. */
+  keyVersion(): string {
+    return deriveKeys(this.cfg.secret).version;
+  }
+
+  private workerOptions(): WorkerOptions {
+    const p = this.cfg.pipeline;
+    return {
+      maxAttempts: p.maxAttempts,
+      retryBaseMs: p.retryBaseMs,
+      retryMaxMs: p.retryMaxMs,
+      idleMs: this.cfg.feed.pollIntervalMs,
+    };
+  }
+
+  private newFeed(): ChangeFeed {
+    const cfg = this.cfg;
+    return new ChangeFeed(
       this.db,
       this.source,
       {
@@ -120,6 +170,41 @@ export class BridgeApp {
       },
       this.log,
     );
+  }
+
+  private startSchedules(): void {
+    this.schedules = startSchedules(this.cfg.schedules, {
+      db: this.db,
+      source: this.source,
+      log: this.log,
+      dataDir: this.cfg.dataDir,
+      onJobs: () => this.worker.wake(),
+    });
+  }
+
+  /**
+   * Takes over a new, already validated config for new jobs (the study running now finishes under
+   * the old one). The data folder and the API address stay as they were until a restart.
+   */
+  async reload(next: ResolvedConfig): Promise<void> {
+    if (next.dataDir !== this.cfg.dataDir)
+      throw new Error('dataDir cannot change while running; restart the bridge to move it');
+    const apiMoved = next.api.host !== this.cfg.api.host || next.api.port !== this.cfg.api.port;
+    this.runtime = buildRuntime(next, this.db, this.log);
+    if (this.started) {
+      await this.changeFeed.stop();
+      this.changeFeed = this.newFeed();
+      this.changeFeed.start();
+      this.schedules?.stop();
+      this.startSchedules();
+    } else {
+      this.changeFeed = this.newFeed();
+    }
+    this.log.info('configuration reloaded', {
+      keyVersion: this.keyVersion(),
+      routes: next.routes.map((r) => r.name),
+    });
+    if (apiMoved) this.log.warn('the API address changes only on restart');
   }
 
   status(): StatusReport {
@@ -174,6 +259,7 @@ export class BridgeApp {
     const requeued = requeueInterrupted(this.db);
     if (requeued > 0) this.log.info('resuming interrupted jobs', { requeued });
     const api = createApi(this);
+    this.started = true;
     await new Promise<void>((resolve, reject) => {
       const server = api.listen(this.cfg.api.port, this.cfg.api.host, () => resolve());
       server.once('error', reject);
@@ -181,18 +267,13 @@ export class BridgeApp {
     });
     this.feed.start();
     this.worker.start();
-    this.schedules = startSchedules(this.cfg.schedules, {
-      db: this.db,
-      source: this.source,
-      log: this.log,
-      onJobs: () => this.worker.wake(),
-    });
+    this.startSchedules();
     this.log.info('bridge started', {
       api: this.apiAddress(),
       source: this.cfg.source.url,
-      research: this.cfg.research.url,
-      keyVersion: this.deid.keys.version,
-      profile: this.deid.profile.name,
+      destinations: Object.keys(this.cfg.destinations),
+      keyVersion: this.keyVersion(),
+      routes: this.cfg.routes.map((r) => r.name),
     });
   }
 

@@ -178,7 +178,7 @@ async function main(argv: string[]): Promise<number> {
           via: 'cli',
         });
         const summary = await app.runOnce({ poll: false });
-        const after = instancesOfStudy(app.db, r.studyId!).get(r.sourceId!);
+        const after = instancesOfStudy(app.db, r.studyId!, r.destination!).get(r.sourceId!);
         const open = listQuarantine(app.db, { studyId: r.studyId }).find((q) => q.sourceId === r.sourceId);
         console.log(
           after?.state === 'pushed'

@@ -1,9 +1,13 @@
+import path from 'node:path';
 import cron, { type ScheduledTask } from 'node-cron';
 import { safeMessage } from './errors';
 import type { Logger } from './log';
 import type { OrthancClient } from './orthanc/client';
+import { auditCsv } from './reports/format';
+import { writeAtomic } from './reports/files';
+import { listAudit } from './store/audit';
 import type { Db } from './store/db';
-import { enqueueJob, listJobs } from './store/jobs';
+import { enqueueJob, listJobs, studiesWithFailedLatestJob } from './store/jobs';
 
 /**
  * Reconcile sweep: StableStudy is a hint, not a promise (Orthanc forgets unstable studies when it
@@ -13,8 +17,7 @@ export async function reconcileSweep(db: Db, source: OrthancClient, log: Logger)
   const ids = await source.listStudies();
   let queued = 0;
   for (const id of ids) {
-    const last = listJobs(db, { studyId: id, limit: 1 })[0];
-    if (last) continue; // known: done, quarantined, skipped, queued or failed (the retry sweep's business)
+    if (listJobs(db, { studyId: id, limit: 1 })[0]) continue; // known to the bridge already
     const study = await source.study(id);
     if (!study?.IsStable) continue;
     if (enqueueJob(db, id, 'reconcile')) queued++;
@@ -23,31 +26,60 @@ export async function reconcileSweep(db: Db, source: OrthancClient, log: Logger)
   return queued;
 }
 
+/** Retry sweep: studies whose latest job failed (retries exhausted, a peer down for long) go again. */
+export function retrySweep(db: Db, log: Logger): number {
+  let queued = 0;
+  for (const id of studiesWithFailedLatestJob(db)) if (enqueueJob(db, id, 'retry')) queued++;
+  if (queued > 0) log.info('retry sweep queued failed studies', { queued });
+  return queued;
+}
+
+/** The day's audit report: `reports/daily/<YYYY-MM-DD>.csv` with the records finished that UTC day. */
+export function writeDailyReport(db: Db, dataDir: string, day: Date): string {
+  const start = new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate()));
+  const end = new Date(start.getTime() + 86_400_000).toISOString();
+  const records = listAudit(db, { since: start.toISOString() }).filter((r) => r.finishedAt < end);
+  const file = path.join(dataDir, 'reports', 'daily', `${start.toISOString().slice(0, 10)}.csv`);
+  writeAtomic(file, auditCsv(records));
+  return file;
+}
+
 export interface Schedules {
   stop(): void;
 }
 
 export function startSchedules(
-  cfg: { reconcile: string | null },
-  deps: { db: Db; source: OrthancClient; log: Logger; onJobs: () => void },
+  cfg: { reconcile: string | null; retry: string | null; report: string | null },
+  deps: { db: Db; source: OrthancClient; log: Logger; dataDir: string; onJobs: () => void },
 ): Schedules {
   const tasks: ScheduledTask[] = [];
-  if (cfg.reconcile) {
+  const every = (expr: string | null, name: string, fn: () => Promise<void> | void): void => {
+    if (!expr) return;
     let busy = false;
     tasks.push(
-      cron.schedule(cfg.reconcile, async () => {
-        if (busy) return; // never two sweeps at once
+      cron.schedule(expr, async () => {
+        if (busy) return; // never two runs of one schedule at once
         busy = true;
         try {
-          if ((await reconcileSweep(deps.db, deps.source, deps.log)) > 0) deps.onJobs();
+          await fn();
         } catch (err) {
-          deps.log.warn('reconcile sweep failed', { error: safeMessage(err) });
+          deps.log.warn(`${name} failed`, { error: safeMessage(err) });
         } finally {
           busy = false;
         }
       }),
     );
-  }
+  };
+  every(cfg.reconcile, 'reconcile sweep', async () => {
+    if ((await reconcileSweep(deps.db, deps.source, deps.log)) > 0) deps.onJobs();
+  });
+  every(cfg.retry, 'retry sweep', () => {
+    if (retrySweep(deps.db, deps.log) > 0) deps.onJobs();
+  });
+  every(cfg.report, 'daily report', () => {
+    const file = writeDailyReport(deps.db, deps.dataDir, new Date(Date.now() - 86_400_000));
+    deps.log.info('daily report written', { file });
+  });
   return {
     stop: () => {
       for (const t of tasks) void t.stop();

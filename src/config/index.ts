@@ -15,7 +15,28 @@ export interface OrthancServerConfig {
   readonly username?: string;
   readonly password?: string;
   readonly timeoutMs: number;
+  /** Where a browser reaches this Orthanc (Explorer links); `url` unless configured. */
+  readonly explorerUrl: string;
   readonly folderSink?: { readonly dir: string; readonly pattern: string };
+}
+
+export interface ProfileConfig {
+  readonly name: string;
+  readonly options: FileConfig['profile']['options'];
+  readonly maxDateShiftDays: number;
+}
+
+export interface RouteConfig {
+  readonly name: string;
+  readonly match: FileConfig['routes'][number]['match'];
+  readonly profile: string;
+  readonly destinations: readonly string[];
+}
+
+/** API credentials: an operator token for every protected route, an admin token for the sensitive ones. */
+export interface ApiCredentials {
+  readonly operatorToken?: string;
+  readonly adminToken?: string;
 }
 
 /** A metadata export column: the DICOM keyword and its tag ("GGGGEEEE"). */
@@ -25,9 +46,19 @@ export interface ExportTag {
 }
 
 /** The one resolved configuration, validated once at start and frozen. */
-export interface ResolvedConfig extends Omit<FileConfig, 'source' | 'research' | 'export'> {
+export interface ResolvedConfig extends Omit<
+  FileConfig,
+  'source' | 'research' | 'export' | 'destinations' | 'profiles' | 'routes'
+> {
   readonly source: OrthancServerConfig;
   readonly research: OrthancServerConfig;
+  /** Every research destination by name, `research` included. */
+  readonly destinations: Readonly<Record<string, OrthancServerConfig>>;
+  /** Every profile by name, the main `profile` included. */
+  readonly profiles: Readonly<Record<string, ProfileConfig>>;
+  /** Routing rules in order; without configured rules, one rule sends everything to `research`. */
+  readonly routes: readonly RouteConfig[];
+  readonly credentials: ApiCredentials;
   readonly export: { readonly metadataTags: readonly ExportTag[] };
   /** The project secret every key is derived from. Never logged, never shown. */
   readonly secret: string;
@@ -148,9 +179,6 @@ export function loadConfig(opts: LoadOptions): ResolvedConfig {
     origin.set(setting, name);
     setPath(raw, setting, kind === 'int' && /^-?\d+$/.test(value) ? Number(value) : value);
   }
-  if (env.BRIDGE_SOURCE_PASSWORD_FILE) setPath(raw, 'source.passwordFile', env.BRIDGE_SOURCE_PASSWORD_FILE);
-  if (env.BRIDGE_RESEARCH_PASSWORD_FILE)
-    setPath(raw, 'research.passwordFile', env.BRIDGE_RESEARCH_PASSWORD_FILE);
 
   const parsed = fileConfigSchema.safeParse(raw);
   if (!parsed.success) {
@@ -159,8 +187,9 @@ export function loadConfig(opts: LoadOptions): ResolvedConfig {
     );
   }
   const cfg = parsed.data;
-  if (cfg.schedules.reconcile !== null && !cron.validate(cfg.schedules.reconcile)) {
-    throw new ConfigError(`schedules.reconcile: "${cfg.schedules.reconcile}" is not a valid cron expression`);
+  for (const [name, expr] of Object.entries(cfg.schedules)) {
+    if (expr !== null && !cron.validate(expr))
+      throw new ConfigError(`schedules.${name}: "${expr}" is not a valid cron expression`);
   }
 
   if (cfg.source.folderSink)
@@ -185,11 +214,10 @@ export function loadConfig(opts: LoadOptions): ResolvedConfig {
     );
 
   const server = (s: FileConfig['source'], prefix: string): OrthancServerConfig => {
+    const passwordFile = env[`${prefix}_PASSWORD_FILE`] || s.passwordFile;
     const password =
       env[`${prefix}_PASSWORD`] ||
-      (s.passwordFile
-        ? readSecretFile(path.resolve(cwd, s.passwordFile), `${prefix}_PASSWORD_FILE`)
-        : undefined);
+      (passwordFile ? readSecretFile(path.resolve(cwd, passwordFile), `${prefix}_PASSWORD_FILE`) : undefined);
     if (password && !s.username)
       throw new ConfigError(`${prefix}_USERNAME: a password is set but no username`);
     const sink = s.folderSink
@@ -200,15 +228,61 @@ export function loadConfig(opts: LoadOptions): ResolvedConfig {
       username: s.username,
       password,
       timeoutMs: s.timeoutMs,
+      explorerUrl: s.explorerUrl ?? s.url,
       folderSink: sink,
     });
   };
+
+  const destinations: Record<string, OrthancServerConfig> = {
+    research: server(cfg.research, 'BRIDGE_RESEARCH'),
+  };
+  for (const [name, d] of Object.entries(cfg.destinations)) {
+    destinations[name] = server(d, `BRIDGE_DEST_${name.toUpperCase().replace(/-/g, '_')}`);
+  }
+  const profiles: Record<string, ProfileConfig> = { [cfg.profile.name]: cfg.profile };
+  for (const [name, p] of Object.entries(cfg.profiles)) {
+    if (name === cfg.profile.name)
+      throw new ConfigError(`profiles.${name}: the main profile already has this name`);
+    profiles[name] = { name, ...p };
+  }
+  const routes: RouteConfig[] = (
+    cfg.routes.length > 0 ? cfg.routes : [{ name: 'default', match: {}, destinations: ['research'] }]
+  ).map((r, i) => {
+    const profile = r.profile ?? cfg.profile.name;
+    if (!profiles[profile]) throw new ConfigError(`routes.${i}.profile: no profile named "${profile}"`);
+    for (const d of r.destinations) {
+      if (!destinations[d]) throw new ConfigError(`routes.${i}.destinations: no destination named "${d}"`);
+    }
+    const { minPatientAgeYears: lo, maxPatientAgeYears: hi } = r.match;
+    if (lo !== undefined && hi !== undefined && lo > hi)
+      throw new ConfigError(`routes.${i}.match: minPatientAgeYears is above maxPatientAgeYears`);
+    return { name: r.name, match: r.match, profile, destinations: [...new Set(r.destinations)] };
+  });
+  const names = routes.map((r) => r.name);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup) throw new ConfigError(`routes: two rules are named "${dup}"`);
+
+  const token = (name: string): string | undefined => {
+    const v =
+      env[name] ||
+      (env[`${name}_FILE`]
+        ? readSecretFile(path.resolve(cwd, env[`${name}_FILE`]!), `${name}_FILE`)
+        : undefined);
+    if (v !== undefined && Buffer.byteLength(v) < 16)
+      throw new ConfigError(`${name}: an API token must be at least 16 bytes`);
+    return v;
+  };
+  const credentials = { operatorToken: token('BRIDGE_API_TOKEN'), adminToken: token('BRIDGE_ADMIN_TOKEN') };
 
   return deepFreeze({
     ...cfg,
     dataDir: path.resolve(cwd, cfg.dataDir),
     source: server(cfg.source, 'BRIDGE_SOURCE'),
-    research: server(cfg.research, 'BRIDGE_RESEARCH'),
+    research: destinations.research!,
+    destinations,
+    profiles,
+    routes,
+    credentials,
     export: { metadataTags },
     secret,
     sources,
@@ -223,5 +297,15 @@ function deepFreeze<T>(value: T): T {
 /** The config as it may be shown: secrets replaced. */
 export function redactedConfig(cfg: ResolvedConfig): Json {
   const mask = (s: OrthancServerConfig): Json => ({ ...s, password: s.password ? '***' : undefined });
-  return { ...cfg, secret: '***', source: mask(cfg.source), research: mask(cfg.research) };
+  return {
+    ...cfg,
+    secret: '***',
+    credentials: {
+      operatorToken: cfg.credentials.operatorToken ? '***' : undefined,
+      adminToken: cfg.credentials.adminToken ? '***' : undefined,
+    },
+    source: mask(cfg.source),
+    research: mask(cfg.research),
+    destinations: Object.fromEntries(Object.entries(cfg.destinations).map(([k, v]) => [k, mask(v)])),
+  };
 }

@@ -49,6 +49,8 @@ const orthancServer = z
     // Passwords come from the environment or a file, never from a config file.
     passwordFile: z.string().min(1).optional(),
     timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+    /** Where a browser reaches this Orthanc's Explorer, when not at `url` (links on the admin page). */
+    explorerUrl: url.optional(),
     /** Research only: also write each de-identified file to a folder. */
     folderSink: folderSink.optional(),
   })
@@ -85,6 +87,48 @@ const profileOptions = z
 
 const cron = z.string().min(1);
 
+const profileName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,40}$/, 'must be 1-40 letters, digits, dot, dash or underscore');
+const destinationName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,30}$/, 'must be lower-case letters, digits and dashes, starting with a letter')
+  .refine((n) => n !== 'research', '"research" is the main destination; give others another name');
+
+/** A routing rule: every criterion given must hold; the first rule that matches a study decides. */
+const route = z
+  .object({
+    name: z.string().min(1).max(60),
+    match: z
+      .object({
+        modalities: z
+          .array(z.string().regex(/^[A-Z0-9]{1,16}$/, 'must be DICOM modality codes such as CT or MG'))
+          .min(1)
+          .optional(),
+        studyDescription: z
+          .string()
+          .min(1)
+          .refine((p) => {
+            try {
+              new RegExp(p, 'i');
+              return true;
+            } catch {
+              return false;
+            }
+          }, 'must be a valid regular expression')
+          .optional(),
+        sourceAets: z.array(z.string().min(1).max(16)).min(1).optional(),
+        minPatientAgeYears: z.number().min(0).max(150).optional(),
+        maxPatientAgeYears: z.number().min(0).max(150).optional(),
+        explorerRequested: z.boolean().optional(),
+      })
+      .strict()
+      .default({}),
+    profile: profileName.optional(),
+    destinations: z.array(z.string().min(1)).min(1).default(['research']),
+  })
+  .strict();
+
 export const fileConfigSchema = z
   .object({
     source: orthancServer,
@@ -118,14 +162,34 @@ export const fileConfigSchema = z
       .strict(),
     profile: z
       .object({
-        name: z
-          .string()
-          .regex(/^[A-Za-z0-9_.-]{1,40}$/, 'must be 1-40 letters, digits, dot, dash or underscore'),
+        name: profileName,
         options: profileOptions,
         maxDateShiftDays: z.number().int().min(1).max(3650).default(365),
       })
       .strict(),
-    schedules: z.object({ reconcile: cron.nullable().default(null) }).strict(),
+    /** More profiles, by name, for routing rules. */
+    profiles: z
+      .record(
+        profileName,
+        z
+          .object({
+            options: profileOptions,
+            maxDateShiftDays: z.number().int().min(1).max(3650).default(365),
+          })
+          .strict(),
+      )
+      .default({}),
+    /** More research destinations besides `research`, by name. */
+    destinations: z.record(destinationName, orthancServer).default({}),
+    routes: z.array(route).default([]),
+    schedules: z
+      .object({
+        reconcile: cron.nullable().default(null),
+        retry: cron.nullable().default(null),
+        report: cron.nullable().default(null),
+      })
+      .strict(),
+    explorerMetadataKey: z.number().int().min(1024).max(65535).default(1025),
     processedMetadataKey: z.number().int().min(1024).max(65535).default(1024),
     export: z
       .object({

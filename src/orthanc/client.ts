@@ -114,7 +114,7 @@ export class OrthancClient {
     return new TransientError('ORTHANC_ERROR', `${where} failed`);
   }
 
-  private async getJson<T>(route: string, params?: Record<string, string | number>): Promise<T> {
+  async getJson<T>(route: string, params?: Record<string, string | number>): Promise<T> {
     try {
       const res = await this.http.get(route, { params, responseType: 'json' });
       if (typeof res.data !== 'object' || res.data === null) throw new SyntaxError('not JSON');
@@ -180,6 +180,12 @@ export class OrthancClient {
   ): Promise<string | undefined> {
     const v = await this.getOptional(`/${level}/${encodeURIComponent(id)}/metadata/${key}`, 'text');
     return v === undefined ? undefined : String(v);
+  }
+
+  /** One element's raw value ("0010-1010"), or undefined when the instance has none. */
+  async instanceTag(id: string, tag: string): Promise<string | undefined> {
+    const v = await this.getOptional(`/instances/${encodeURIComponent(id)}/content/${tag}`, 'text');
+    return v === undefined ? undefined : String(v).replace(/\0/g, '').trim();
   }
 
   async setMetadata(level: 'studies', id: string, key: number, value: string): Promise<void> {

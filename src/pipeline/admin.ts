@@ -7,12 +7,14 @@ import {
   getQuarantine,
   instancesOfStudy,
   knownStudies,
+  knownStudyDestinations,
   studiesOfPseudonym,
 } from '../store/instances';
 import { enqueueJob } from '../store/jobs';
 import { orthancInstanceId, orthancStudyId } from '../orthanc/ids';
 import { mapPool } from '../util/timing';
-import { outputFingerprint, type StageContext } from './context';
+import { outputFingerprint, type BaseContext } from './context';
+import { chooseRoute, studyFacts } from './routing';
 
 /**
  * Release: the study is queued again; its quarantined instances are re-run under the current
@@ -21,11 +23,11 @@ import { outputFingerprint, type StageContext } from './context';
 export function releaseQuarantine(
   db: Db,
   id: number,
-): { released: boolean; studyId?: string; sourceId?: string } {
+): { released: boolean; studyId?: string; sourceId?: string; destination?: string } {
   const q = getQuarantine(db, id);
   if (!q || q.status !== 'open') return { released: false };
   enqueueJob(db, q.studyId, 'release');
-  return { released: true, studyId: q.studyId, sourceId: q.sourceId };
+  return { released: true, studyId: q.studyId, sourceId: q.sourceId, destination: q.destination };
 }
 
 /** Discard: the instance will not go to research; it stays accounted for and is not retried. */
@@ -52,30 +54,52 @@ export function queueReprocess(db: Db, target: ReprocessTarget): string[] {
 
 export interface ConsistencyProblem {
   readonly sourceStudyId: string;
+  readonly destination: string;
   readonly researchStudyId: string | null;
   readonly pseudonym: string | null;
   readonly problems: readonly string[];
 }
 
 /**
- * Lists research studies whose pseudonym, UIDs or content disagree with what the current key and
- * profile would give. One instance per study is re-derived from its original and compared with
- * what was recorded and what the research server holds.
+ * Lists research studies whose pseudonym, UIDs or content disagree with what the current key,
+ * routing and profile would give. One instance per study and destination is re-derived from its
+ * original and compared with what was recorded and what the research server holds.
  */
-export async function checkConsistency(ctx: Omit<StageContext, 'signal'>): Promise<ConsistencyProblem[]> {
-  const fingerprint = outputFingerprint(ctx.deid);
+export async function checkConsistency(ctx: BaseContext): Promise<ConsistencyProblem[]> {
   const out: ConsistencyProblem[] = [];
-  await mapPool(knownStudies(ctx.db), ctx.concurrency, async (studyId) => {
-    const pushed = [...instancesOfStudy(ctx.db, studyId).values()].filter((r) => r.state === 'pushed');
+  await mapPool(knownStudyDestinations(ctx.db), ctx.concurrency, async ({ studyId, destination }) => {
+    const pushed = [...instancesOfStudy(ctx.db, studyId, destination).values()].filter(
+      (r) => r.state === 'pushed',
+    );
     const sample = pushed[0];
     if (!sample?.researchId) return;
     const problems: string[] = [];
-    if (sample.fingerprint !== fingerprint) problems.push('made under another key or profile');
+    const report = (): void => {
+      out.push({
+        sourceStudyId: studyId,
+        destination,
+        researchStudyId: sample.researchStudyId,
+        pseudonym: sample.pseudonym,
+        problems: [...new Set(problems)],
+      });
+    };
+    const route = (await ctx.source.study(studyId))
+      ? chooseRoute(ctx.routes, await studyFacts(ctx.source, studyId, ctx.routes, ctx.explorerMetadataKey))
+      : undefined;
+    const target = route ? ctx.targetsOf(route).find((t) => t.destination === destination) : undefined;
+    if (!target) {
+      problems.push(
+        route ? 'no longer routed to this destination' : 'no routing rule matches the study (or it is gone)',
+      );
+      return report();
+    }
+    if (sample.fingerprint !== outputFingerprint(target.deid))
+      problems.push('made under another key or profile');
     const original = await ctx.source.instanceFile(sample.sourceId).catch(() => undefined);
     if (!original) {
       problems.push('original no longer in the clinical Orthanc');
     } else {
-      const result = deidentify(parseDicom(original), ctx.deid);
+      const result = deidentify(parseDicom(original), target.deid);
       const d = result.file.dict;
       const pid = str(d[TAG.PatientID]);
       if (pid !== sample.pseudonym) problems.push('pseudonym differs');
@@ -91,17 +115,12 @@ export async function checkConsistency(ctx: Omit<StageContext, 'signal'>): Promi
       const md5 = createHash('md5').update(writeDicom(result.file)).digest('hex');
       if (md5 !== sample.md5) problems.push('content differs from what the current profile writes');
     }
-    const remote = await ctx.research.instanceMd5(sample.researchId);
+    const remote = await target.research.instanceMd5(sample.researchId);
     if (remote === undefined) problems.push('missing on the research server');
     else if (remote !== sample.md5) problems.push('research copy differs from what was sent');
-    if (problems.length > 0) {
-      out.push({
-        sourceStudyId: studyId,
-        researchStudyId: sample.researchStudyId,
-        pseudonym: sample.pseudonym,
-        problems: [...new Set(problems)],
-      });
-    }
+    if (problems.length > 0) report();
   });
-  return out.sort((a, b) => a.sourceStudyId.localeCompare(b.sourceStudyId));
+  return out.sort(
+    (a, b) => a.sourceStudyId.localeCompare(b.sourceStudyId) || a.destination.localeCompare(b.destination),
+  );
 }

@@ -1,25 +1,44 @@
 import { createHash } from 'node:crypto';
-import type { ExportTag } from '../config';
+import type { ExportTag, RouteConfig } from '../config';
 import type { DeidContext } from '../deid/engine';
 import type { Logger } from '../log';
 import type { OrthancClient } from '../orthanc/client';
 import type { Db } from '../store/db';
 
-/** Everything a pipeline stage needs, passed explicitly. */
-export interface StageContext {
-  readonly db: Db;
-  readonly source: OrthancClient;
+/** One research destination a study goes to, with the profile its routing rule chose. */
+export interface Target {
+  readonly destination: string;
+  readonly route: string;
   readonly research: OrthancClient;
   readonly deid: DeidContext;
+  readonly folderSink?: { readonly dir: string; readonly pattern: string };
+}
+
+/** What the app hands every pipeline stage and admin operation. */
+export interface BaseContext {
+  readonly db: Db;
+  readonly source: OrthancClient;
   readonly log: Logger;
   readonly concurrency: number;
   readonly processedMetadataKey: number;
-  readonly signal: AbortSignal;
+  readonly explorerMetadataKey: number;
   /** Where reports and exports are written. */
   readonly dataDir: string;
   readonly exportTags: readonly ExportTag[];
-  readonly folderSink?: { readonly dir: string; readonly pattern: string };
+  readonly routes: readonly RouteConfig[];
+  /** The targets of a routing rule: its destinations, each with the rule's profile. */
+  targetsOf(route: RouteConfig): Target[];
+  /** Target of a destination under a profile (admin operations on what was carried before). */
+  target(destination: string, profile: string, route: string): Target | undefined;
 }
+
+/** A study job's context: the app's, plus the signal that asks it to stop. */
+export interface StageContext extends BaseContext {
+  readonly signal: AbortSignal;
+}
+
+/** An instance's context: the study job's, for one target. */
+export type TargetContext = StageContext & Target;
 
 /**
  * Identifies what produced an output: the key version and the profile. An instance pushed under

@@ -6,7 +6,7 @@ import type { Dataset } from '../deid/types';
 import { PermanentError } from '../errors';
 import { verifyInstance } from '../verify/instance';
 import { describeFailure, type CheckFailure } from '../verify/types';
-import type { StageContext } from './context';
+import type { StageContext, TargetContext } from './context';
 import { writeToSink } from './folderSink';
 
 export type InstanceOutcome =
@@ -55,7 +55,7 @@ function parseFailure(err: unknown): CheckFailure[] {
  */
 export async function deidentifyAndVerify(
   original: Buffer,
-  ctx: StageContext,
+  ctx: TargetContext,
   times: StageTimes = newStageTimes(),
 ): Promise<Prepared | { failures: CheckFailure[] }> {
   let parsed;
@@ -99,7 +99,7 @@ export function exportFields(dict: Dataset, tags: StageContext['exportTags']): R
  */
 export async function push(
   prepared: Prepared,
-  ctx: StageContext,
+  ctx: TargetContext,
   replace: boolean,
 ): Promise<InstanceOutcome> {
   const sent = md5(prepared.bytes);
@@ -163,7 +163,7 @@ const SINK_TAGS: StageContext['exportTags'] = [
 /** One instance through every stage. Transient faults propagate (the job retries); the rest is an outcome. */
 export async function processInstance(
   instanceId: string,
-  ctx: StageContext,
+  ctx: TargetContext,
   opts: { replace: boolean; times: StageTimes },
 ): Promise<InstanceOutcome> {
   const original = await timed(opts.times, 'pull', () => ctx.source.instanceFile(instanceId));

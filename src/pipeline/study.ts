@@ -9,12 +9,13 @@ import {
   recordQuarantined,
   type InstanceRecord,
 } from '../store/instances';
-import { finishJob, type Job, type JobOutcome } from '../store/jobs';
+import { finishJob, type Job, type JobOutcome, type JobState } from '../store/jobs';
 import { listMetadata } from '../store/metadata';
 import { mapPool } from '../util/timing';
 import { checkStudy } from '../verify/study';
-import { outputFingerprint, type StageContext } from './context';
+import { outputFingerprint, type StageContext, type Target, type TargetContext } from './context';
 import { newStageTimes, processInstance, type StageTimes } from './instance';
+import { chooseRoute, studyFacts } from './routing';
 
 export interface StudyResult extends JobOutcome {
   readonly transientError?: string;
@@ -29,41 +30,46 @@ interface Tally {
   transient: unknown;
 }
 
+/** Live progress of running studies, for the admin page. */
+export const progress = new Map<
+  number,
+  { studyId: string; destination: string; total: number; done: number }
+>();
+
 async function carry(
   ids: readonly string[],
   job: Job,
-  ctx: StageContext,
+  ctx: TargetContext,
   fingerprint: string,
   times: StageTimes,
   tally: Tally,
 ): Promise<void> {
-  const log = ctx.log.child({ jobId: job.id, study: job.studyId });
+  const log = ctx.log.child({ jobId: job.id, study: job.studyId, destination: ctx.destination });
+  const p = progress.get(job.id);
   await mapPool(ids, ctx.concurrency, async (instanceId) => {
     if (tally.transient || ctx.signal.aborted) return; // stop taking new instances; the job is retried
+    const base = {
+      sourceId: instanceId,
+      destination: ctx.destination,
+      studyId: job.studyId,
+      jobId: job.id,
+      fingerprint,
+    };
     try {
       const o = await processInstance(instanceId, ctx, { replace: job.mode === 'reprocess', times });
       if (o.kind === 'pushed') {
         recordPushed(ctx.db, {
-          sourceId: instanceId,
-          studyId: job.studyId,
-          jobId: job.id,
+          ...base,
           researchId: o.researchId,
           researchStudyId: o.researchStudyId,
           md5: o.md5,
-          fingerprint,
           pseudonym: o.patient.pseudonym,
           metadata: o.metadata,
         });
         if (o.already) tally.already++;
         else tally.pushed++;
       } else {
-        recordQuarantined(ctx.db, {
-          sourceId: instanceId,
-          studyId: job.studyId,
-          jobId: job.id,
-          fingerprint,
-          ...o,
-        });
+        recordQuarantined(ctx.db, { ...base, check: o.check, tag: o.tag, reason: o.reason });
         log.warn('instance quarantined', {
           stage: 'verify',
           instance: instanceId,
@@ -77,17 +83,10 @@ async function carry(
         return;
       }
       // A permanent fault on this one instance (a 4xx from either server): record it, go on.
-      const reason = `push: ${safeMessage(err)}`;
-      recordQuarantined(ctx.db, {
-        sourceId: instanceId,
-        studyId: job.studyId,
-        jobId: job.id,
-        fingerprint,
-        check: 'push',
-        tag: null,
-        reason,
-      });
+      recordQuarantined(ctx.db, { ...base, check: 'push', tag: null, reason: `push: ${safeMessage(err)}` });
       log.warn('instance quarantined', { stage: 'push', instance: instanceId, error: safeMessage(err) });
+    } finally {
+      if (p) p.done++;
     }
   });
 }
@@ -95,7 +94,7 @@ async function carry(
 /** Asks the research server for the MD5 of every instance we believe is there. */
 async function researchMd5s(
   records: ReadonlyMap<string, InstanceRecord>,
-  ctx: StageContext,
+  ctx: TargetContext,
 ): Promise<Map<string, string | undefined>> {
   const ids = [...records.values()]
     .filter((r) => r.state === 'pushed' && r.researchId)
@@ -104,29 +103,22 @@ async function researchMd5s(
   return new Map(ids.map((id, i) => [id, answers[i]]));
 }
 
-/**
- * Carries one study across: every instance not already carried under the same fingerprint (in
- * reprocess mode: every instance) goes through pull -> de-identify -> verify -> push, N at a time.
- * Progress is saved per instance, so a crash or a transient fault resumes where it stopped. Then
- * the study check, the old research studies removed (reprocess), the mark on the clinical study,
- * the audit record, the report and the metadata export.
- */
-export async function processStudy(job: Job, ctx: StageContext): Promise<StudyResult> {
-  const t0 = performance.now();
-  const startedAt = new Date().toISOString();
-  const log = ctx.log.child({ jobId: job.id, study: job.studyId });
-  const study = await ctx.source.study(job.studyId);
-  if (!study) return { state: 'skipped', reason: 'the study is no longer in the clinical Orthanc' };
-  for (const key of ['AnonymizedFrom', 'ModifiedFrom']) {
-    if ((await ctx.source.metadata('studies', job.studyId, key)) !== undefined) {
-      log.info('skipping a study Orthanc made itself', { origin: key });
-      return { state: 'skipped', reason: `made by Orthanc itself (${key})` };
-    }
-  }
+interface TargetResult extends StudyResult {
+  readonly destination: string;
+}
 
+/** Carries one study to one destination, then runs the study check and writes the audit. */
+async function carryStudyTo(
+  job: Job,
+  ctx: TargetContext,
+  ids: readonly string[],
+  t0: number,
+  startedAt: string,
+): Promise<TargetResult> {
+  const dest = ctx.destination;
+  const log = ctx.log.child({ jobId: job.id, study: job.studyId, destination: dest });
   const fingerprint = outputFingerprint(ctx.deid);
-  const ids = await ctx.source.studyInstanceIds(job.studyId);
-  const known = instancesOfStudy(ctx.db, job.studyId);
+  const known = instancesOfStudy(ctx.db, job.studyId, dest);
   const oldResearchStudies = new Set(
     [...known.values()].map((k) => k.researchStudyId).filter((s): s is string => !!s),
   );
@@ -136,27 +128,35 @@ export async function processStudy(job: Job, ctx: StageContext): Promise<StudyRe
     if (job.mode === 'reprocess') return true;
     return !(k && k.state === 'pushed' && k.fingerprint === fingerprint);
   });
-  log.info('study started', { stage: 'list', mode: job.mode, instances: ids.length, todo: todo.length });
+  log.info('study started', {
+    stage: 'list',
+    mode: job.mode,
+    route: ctx.route,
+    instances: ids.length,
+    todo: todo.length,
+  });
+  progress.set(job.id, { studyId: job.studyId, destination: dest, total: todo.length, done: 0 });
 
   const times = newStageTimes();
   const tally: Tally = { pushed: 0, already: 0, transient: null };
   await carry(todo, job, ctx, fingerprint, times, tally);
 
   // Study check; instances that vanished from research are carried again, once.
-  let records = instancesOfStudy(ctx.db, job.studyId);
+  let records = instancesOfStudy(ctx.db, job.studyId, dest);
   let check = checkStudy(ids, records, await researchMd5s(records, ctx), fingerprint);
   if (!tally.transient && check.absent.length > 0) {
     log.warn('instances missing on research; pushing them again', {
       stage: 'study-check',
       count: check.absent.length,
     });
-    check.absent.forEach((id) => forgetPushed(ctx.db, id));
+    check.absent.forEach((id) => forgetPushed(ctx.db, id, dest));
     await carry(check.absent, job, ctx, fingerprint, times, tally);
-    records = instancesOfStudy(ctx.db, job.studyId);
+    records = instancesOfStudy(ctx.db, job.studyId, dest);
     check = checkStudy(ids, records, await researchMd5s(records, ctx), fingerprint);
   }
   if (tally.transient || ctx.signal.aborted) {
     return {
+      destination: dest,
       state: 'failed',
       transientError: tally.transient
         ? safeMessage(tally.transient)
@@ -166,6 +166,7 @@ export async function processStudy(job: Job, ctx: StageContext): Promise<StudyRe
   for (const id of check.differs) {
     recordQuarantined(ctx.db, {
       sourceId: id,
+      destination: dest,
       studyId: job.studyId,
       jobId: job.id,
       fingerprint,
@@ -178,12 +179,13 @@ export async function processStudy(job: Job, ctx: StageContext): Promise<StudyRe
   }
   if (check.unaccounted.length > 0) {
     return {
+      destination: dest,
       state: 'failed',
       reason: `study check: ${check.unaccounted.length} instance(s) neither pushed nor quarantined`,
       total: ids.length,
     };
   }
-  records = instancesOfStudy(ctx.db, job.studyId);
+  records = instancesOfStudy(ctx.db, job.studyId, dest);
   const pushedRecords = [...records.values()].filter((r) => r.state === 'pushed' && ids.includes(r.sourceId));
   // Discarded instances are accounted for by an operator's decision: they do not hold the study back.
   const quarantined = ids.filter(
@@ -203,23 +205,10 @@ export async function processStudy(job: Job, ctx: StageContext): Promise<StudyRe
   }
 
   const state = quarantined > 0 ? 'quarantined' : 'done';
-  const unchanged = ids.length - todo.length;
-  await ctx.source.setMetadata(
-    'studies',
-    job.studyId,
-    ctx.processedMetadataKey,
-    JSON.stringify({
-      state,
-      researchStudyId,
-      instances: ids.length,
-      quarantined,
-      fingerprint,
-      at: new Date().toISOString(),
-    }),
-  );
-
   const audit: AuditRecord = {
     jobId: job.id,
+    destination: dest,
+    route: ctx.route,
     sourceStudyId: job.studyId,
     researchStudyId,
     pseudonym,
@@ -229,7 +218,7 @@ export async function processStudy(job: Job, ctx: StageContext): Promise<StudyRe
     instancesTotal: ids.length,
     instancesPushed: tally.pushed,
     instancesAlready: tally.already,
-    instancesUnchanged: unchanged,
+    instancesUnchanged: ids.length - todo.length,
     instancesQuarantined: quarantined,
     checks: {
       ...Object.fromEntries(INSTANCE_CHECKS.map((c) => [c, pushedRecords.length])),
@@ -251,8 +240,8 @@ export async function processStudy(job: Job, ctx: StageContext): Promise<StudyRe
   writeStudyReport(ctx.dataDir, audit);
   writeStudyExport(
     ctx.dataDir,
-    job.studyId,
-    listMetadata(ctx.db, { sourceStudyId: job.studyId }),
+    dest === 'research' ? job.studyId : `${job.studyId}.${dest}`,
+    listMetadata(ctx.db, { sourceStudyId: job.studyId, destination: dest }),
     ctx.exportTags.map((t) => t.keyword),
   );
   log.info('study finished', {
@@ -260,19 +249,19 @@ export async function processStudy(job: Job, ctx: StageContext): Promise<StudyRe
     state,
     pushed: tally.pushed,
     already: tally.already,
-    unchanged,
     quarantined,
     researchStudyId,
     pseudonym,
   });
   return {
+    destination: dest,
     state,
     researchStudyId,
     pseudonym,
     total: ids.length,
     pushed: tally.pushed,
     already: tally.already,
-    skipped: unchanged,
+    skipped: ids.length - todo.length,
     quarantined,
     reason:
       [
@@ -281,6 +270,86 @@ export async function processStudy(job: Job, ctx: StageContext): Promise<StudyRe
       ]
         .filter(Boolean)
         .join('; ') || null,
+  };
+}
+
+const SEVERITY: Record<Exclude<JobState, 'queued' | 'running'>, number> = {
+  skipped: 0,
+  done: 1,
+  quarantined: 2,
+  failed: 3,
+};
+
+/**
+ * Carries one study across: its routing rule decides the destinations and the profile; every
+ * instance not already carried under the same fingerprint (in reprocess mode: every instance)
+ * goes through pull -> de-identify -> verify -> push, N at a time, to each destination. Progress
+ * is saved per instance, so a crash or a transient fault resumes where it stopped.
+ */
+export async function processStudy(job: Job, ctx: StageContext): Promise<StudyResult> {
+  const t0 = performance.now();
+  const startedAt = new Date().toISOString();
+  const log = ctx.log.child({ jobId: job.id, study: job.studyId });
+  const study = await ctx.source.study(job.studyId);
+  if (!study) return { state: 'skipped', reason: 'the study is no longer in the clinical Orthanc' };
+  for (const key of ['AnonymizedFrom', 'ModifiedFrom']) {
+    if ((await ctx.source.metadata('studies', job.studyId, key)) !== undefined) {
+      log.info('skipping a study Orthanc made itself', { origin: key });
+      return { state: 'skipped', reason: `made by Orthanc itself (${key})` };
+    }
+  }
+  const route = chooseRoute(
+    ctx.routes,
+    await studyFacts(ctx.source, job.studyId, ctx.routes, ctx.explorerMetadataKey),
+  );
+  if (!route) {
+    log.info('no routing rule matches; study skipped', { stage: 'route' });
+    return { state: 'skipped', reason: 'no routing rule matches this study' };
+  }
+  const targets: Target[] = ctx.targetsOf(route);
+  const ids = await ctx.source.studyInstanceIds(job.studyId);
+  const results: TargetResult[] = [];
+  try {
+    for (const target of targets)
+      results.push(await carryStudyTo(job, { ...ctx, ...target }, ids, t0, startedAt));
+  } finally {
+    progress.delete(job.id);
+  }
+  const transient = results.find((r) => r.transientError !== undefined);
+  if (transient) return transient;
+  const worst = results.reduce((a, b) => (SEVERITY[b.state] > SEVERITY[a.state] ? b : a));
+  const main = results[0]!;
+  await ctx.source.setMetadata(
+    'studies',
+    job.studyId,
+    ctx.processedMetadataKey,
+    JSON.stringify({
+      state: worst.state,
+      route: route.name,
+      researchStudyId: main.researchStudyId,
+      destinations: Object.fromEntries(
+        results.map((r) => [r.destination, { state: r.state, researchStudyId: r.researchStudyId }]),
+      ),
+      instances: ids.length,
+      quarantined: results.reduce((n, r) => n + (r.quarantined ?? 0), 0),
+      at: new Date().toISOString(),
+    }),
+  );
+  const sum = (k: 'pushed' | 'already' | 'skipped' | 'quarantined'): number =>
+    results.reduce((n, r) => n + (r[k] ?? 0), 0);
+  return {
+    state: worst.state,
+    researchStudyId: main.researchStudyId,
+    pseudonym: main.pseudonym,
+    total: ids.length,
+    pushed: sum('pushed'),
+    already: sum('already'),
+    skipped: sum('skipped'),
+    quarantined: sum('quarantined'),
+    reason:
+      results.length > 1
+        ? results.map((r) => `${r.destination}: ${r.state}${r.reason ? ` (${r.reason})` : ''}`).join('; ')
+        : worst.reason,
   };
 }
 

@@ -2,7 +2,7 @@ import { safeMessage } from '../errors';
 import type { Logger } from '../log';
 import { claimJob, nextDueAt, retryJobLater, type Job } from '../store/jobs';
 import { abortableDelay, backoffMs } from '../util/timing';
-import type { StageContext } from './context';
+import type { BaseContext, StageContext } from './context';
 import { runJob, type StudyResult } from './study';
 
 export interface WorkerOptions {
@@ -30,11 +30,20 @@ export class Worker {
   private current: WorkerSnapshot['current'] = null;
   private finished = 0;
 
+  /** Context and options are read per job, so a reloaded config applies to the next study. */
   constructor(
-    private readonly ctx: Omit<StageContext, 'signal'>,
-    private readonly opts: WorkerOptions,
+    private readonly context: () => BaseContext,
+    private readonly options: () => WorkerOptions,
     private readonly log: Logger,
   ) {}
+
+  private get ctx(): BaseContext {
+    return this.context();
+  }
+
+  private get opts(): WorkerOptions {
+    return this.options();
+  }
 
   private stageContext(): StageContext {
     return { ...this.ctx, signal: this.controller.signal };

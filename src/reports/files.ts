@@ -4,7 +4,7 @@ import type { AuditRecord } from '../store/audit';
 import type { MetadataRow } from '../store/metadata';
 import { AUDIT_COLUMNS, auditRow, csvLine, metadataCsv, metadataJson, toCsv } from './format';
 
-function writeAtomic(file: string, text: string): void {
+export function writeAtomic(file: string, text: string): void {
   mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, text);

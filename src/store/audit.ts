@@ -3,6 +3,9 @@ import type { Db } from './db';
 /** One line of the audit trail: what happened to one source study in one job. No patient values. */
 export interface AuditRecord {
   readonly jobId: number;
+  readonly destination: string;
+  /** The routing rule that sent the study there. */
+  readonly route: string | null;
   readonly sourceStudyId: string;
   readonly researchStudyId: string | null;
   readonly pseudonym: string | null;
@@ -26,6 +29,8 @@ export interface AuditRecord {
 
 interface Row {
   job_id: number;
+  destination: string;
+  route: string | null;
   source_study_id: string;
   research_study_id: string | null;
   pseudonym: string | null;
@@ -47,11 +52,13 @@ interface Row {
 
 export function insertAudit(db: Db, a: AuditRecord): void {
   db.prepare(
-    `INSERT INTO audit (job_id, source_study_id, research_study_id, pseudonym, state, trigger, mode, instances_total, instances_pushed,
+    `INSERT INTO audit (job_id, destination, route, source_study_id, research_study_id, pseudonym, state, trigger, mode, instances_total, instances_pushed,
        instances_already, instances_unchanged, instances_quarantined, checks, durations, profile, key_version, started_at, finished_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(
     a.jobId,
+    a.destination,
+    a.route,
     a.sourceStudyId,
     a.researchStudyId,
     a.pseudonym,
@@ -78,6 +85,8 @@ export function listAudit(db: Db, opts: { since?: string; limit?: number } = {})
     .all({ since: opts.since ?? null, limit: opts.limit ?? 100_000 }) as Row[];
   return rows.map((r) => ({
     jobId: r.job_id,
+    destination: r.destination,
+    route: r.route,
     sourceStudyId: r.source_study_id,
     researchStudyId: r.research_study_id,
     pseudonym: r.pseudonym,

@@ -3,11 +3,12 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import m0001 from './migrations/0001_init';
 import m0002 from './migrations/0002_audit';
+import m0003 from './migrations/0003_destinations';
 
 export type Db = Database.Database;
 
 /** Numbered migrations; the database's version is PRAGMA user_version. */
-const MIGRATIONS: readonly string[] = [m0001, m0002];
+const MIGRATIONS: readonly string[] = [m0001, m0002, m0003];
 
 export class StoreError extends Error {
   override readonly name = 'StoreError';

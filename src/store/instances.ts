@@ -2,6 +2,7 @@ import { now, type Db } from './db';
 
 export interface InstanceRecord {
   readonly sourceId: string;
+  readonly destination: string;
   readonly studyId: string;
   readonly state: 'pushed' | 'quarantined';
   readonly researchId: string | null;
@@ -15,6 +16,7 @@ export interface InstanceRecord {
 
 interface Row {
   source_id: string;
+  destination: string;
   study_id: string;
   state: 'pushed' | 'quarantined';
   research_id: string | null;
@@ -28,6 +30,7 @@ interface Row {
 function toRecord(r: Row): InstanceRecord {
   return {
     sourceId: r.source_id,
+    destination: r.destination,
     studyId: r.study_id,
     state: r.state,
     researchId: r.research_id,
@@ -39,11 +42,14 @@ function toRecord(r: Row): InstanceRecord {
   };
 }
 
-const SELECT = `SELECT i.*, q.status AS q_status FROM instances i LEFT JOIN quarantine q ON q.source_id = i.source_id`;
+const SELECT = `SELECT i.*, q.status AS q_status FROM instances i
+  LEFT JOIN quarantine q ON q.source_id = i.source_id AND q.destination = i.destination`;
 
-/** Instances of a study already carried across (or quarantined), keyed by source instance ID. */
-export function instancesOfStudy(db: Db, studyId: string): Map<string, InstanceRecord> {
-  const rows = db.prepare(`${SELECT} WHERE i.study_id = ?`).all(studyId) as Row[];
+/** Instances of a study already carried to a destination (or quarantined), keyed by source instance ID. */
+export function instancesOfStudy(db: Db, studyId: string, destination: string): Map<string, InstanceRecord> {
+  const rows = db
+    .prepare(`${SELECT} WHERE i.study_id = ? AND i.destination = ?`)
+    .all(studyId, destination) as Row[];
   return new Map(rows.map((r) => [r.source_id, toRecord(r)]));
 }
 
@@ -56,6 +62,18 @@ export function studiesOfPseudonym(db: Db, pseudonym: string): string[] {
   ).map((r) => r.study_id);
 }
 
+/** Every (source study, destination) pair the bridge has carried (or tried to). */
+export function knownStudyDestinations(db: Db): Array<{ studyId: string; destination: string }> {
+  return (
+    db
+      .prepare('SELECT DISTINCT study_id, destination FROM instances ORDER BY study_id, destination')
+      .all() as {
+      study_id: string;
+      destination: string;
+    }[]
+  ).map((r) => ({ studyId: r.study_id, destination: r.destination }));
+}
+
 /** Every source study the bridge has carried (or tried to). */
 export function knownStudies(db: Db): string[] {
   return (
@@ -65,6 +83,7 @@ export function knownStudies(db: Db): string[] {
 
 export interface PushedInstance {
   readonly sourceId: string;
+  readonly destination: string;
   readonly studyId: string;
   readonly jobId: number;
   readonly researchId: string;
@@ -77,53 +96,43 @@ export interface PushedInstance {
 }
 
 export function recordPushed(db: Db, r: PushedInstance): void {
+  const p = { ...r, metadata: JSON.stringify(r.metadata), now: now() };
   db.transaction(() => {
     db.prepare(
-      `INSERT INTO instances (source_id, study_id, job_id, state, research_id, research_study_id, md5, fingerprint, pseudonym, updated_at)
-       VALUES (?, ?, ?, 'pushed', ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (source_id) DO UPDATE SET job_id = excluded.job_id, state = 'pushed', research_id = excluded.research_id,
+      `INSERT INTO instances (source_id, destination, study_id, job_id, state, research_id, research_study_id, md5, fingerprint, pseudonym, updated_at)
+       VALUES (@sourceId, @destination, @studyId, @jobId, 'pushed', @researchId, @researchStudyId, @md5, @fingerprint, @pseudonym, @now)
+       ON CONFLICT (source_id, destination) DO UPDATE SET job_id = excluded.job_id, state = 'pushed', research_id = excluded.research_id,
          research_study_id = excluded.research_study_id, md5 = excluded.md5, fingerprint = excluded.fingerprint,
          pseudonym = excluded.pseudonym, updated_at = excluded.updated_at`,
-    ).run(
-      r.sourceId,
-      r.studyId,
-      r.jobId,
-      r.researchId,
-      r.researchStudyId,
-      r.md5,
-      r.fingerprint,
-      r.pseudonym,
-      now(),
-    );
-    db.prepare('DELETE FROM quarantine WHERE source_id = ?').run(r.sourceId);
+    ).run(p);
+    db.prepare('DELETE FROM quarantine WHERE source_id = @sourceId AND destination = @destination').run(p);
     db.prepare(
-      `INSERT INTO instance_metadata (source_id, source_study_id, research_id, research_study_id, pseudonym, fields, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (source_id) DO UPDATE SET research_id = excluded.research_id, research_study_id = excluded.research_study_id,
+      `INSERT INTO instance_metadata (source_id, destination, source_study_id, research_id, research_study_id, pseudonym, fields, updated_at)
+       VALUES (@sourceId, @destination, @studyId, @researchId, @researchStudyId, @pseudonym, @metadata, @now)
+       ON CONFLICT (source_id, destination) DO UPDATE SET research_id = excluded.research_id, research_study_id = excluded.research_study_id,
          pseudonym = excluded.pseudonym, fields = excluded.fields, updated_at = excluded.updated_at`,
-    ).run(
-      r.sourceId,
-      r.studyId,
-      r.researchId,
-      r.researchStudyId,
-      r.pseudonym,
-      JSON.stringify(r.metadata),
-      now(),
-    );
+    ).run(p);
   })();
 }
 
 /** Forgets that an instance is on research (it is not there any more, or is about to be replaced). */
-export function forgetPushed(db: Db, sourceId: string): void {
+export function forgetPushed(db: Db, sourceId: string, destination: string): void {
   db.transaction(() => {
-    db.prepare(`DELETE FROM instances WHERE source_id = ? AND state = 'pushed'`).run(sourceId);
-    db.prepare('DELETE FROM instance_metadata WHERE source_id = ?').run(sourceId);
+    db.prepare(`DELETE FROM instances WHERE source_id = ? AND destination = ? AND state = 'pushed'`).run(
+      sourceId,
+      destination,
+    );
+    db.prepare('DELETE FROM instance_metadata WHERE source_id = ? AND destination = ?').run(
+      sourceId,
+      destination,
+    );
   })();
 }
 
 export interface QuarantineEntry {
   readonly id: number;
   readonly sourceId: string;
+  readonly destination: string;
   readonly studyId: string;
   readonly jobId: number;
   readonly check: string;
@@ -139,6 +148,7 @@ export function recordQuarantined(
   db: Db,
   q: {
     sourceId: string;
+    destination: string;
     studyId: string;
     jobId: number;
     check: string;
@@ -147,24 +157,30 @@ export function recordQuarantined(
     fingerprint: string;
   },
 ): void {
+  const p = { ...q, now: now() };
   db.transaction(() => {
     db.prepare(
-      `INSERT INTO instances (source_id, study_id, job_id, state, fingerprint, updated_at) VALUES (?, ?, ?, 'quarantined', ?, ?)
-       ON CONFLICT (source_id) DO UPDATE SET job_id = excluded.job_id, state = 'quarantined', research_id = NULL,
+      `INSERT INTO instances (source_id, destination, study_id, job_id, state, fingerprint, updated_at)
+       VALUES (@sourceId, @destination, @studyId, @jobId, 'quarantined', @fingerprint, @now)
+       ON CONFLICT (source_id, destination) DO UPDATE SET job_id = excluded.job_id, state = 'quarantined', research_id = NULL,
          research_study_id = NULL, md5 = NULL, fingerprint = excluded.fingerprint, updated_at = excluded.updated_at`,
-    ).run(q.sourceId, q.studyId, q.jobId, q.fingerprint, now());
-    db.prepare('DELETE FROM instance_metadata WHERE source_id = ?').run(q.sourceId);
+    ).run(p);
     db.prepare(
-      `INSERT INTO quarantine (source_id, study_id, job_id, check_name, tag, reason, created_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'open')
-       ON CONFLICT (source_id) DO UPDATE SET job_id = excluded.job_id, check_name = excluded.check_name, tag = excluded.tag,
+      'DELETE FROM instance_metadata WHERE source_id = @sourceId AND destination = @destination',
+    ).run(p);
+    db.prepare(
+      `INSERT INTO quarantine (source_id, destination, study_id, job_id, check_name, tag, reason, created_at, status)
+       VALUES (@sourceId, @destination, @studyId, @jobId, @check, @tag, @reason, @now, 'open')
+       ON CONFLICT (source_id, destination) DO UPDATE SET job_id = excluded.job_id, check_name = excluded.check_name, tag = excluded.tag,
          reason = excluded.reason, created_at = excluded.created_at, status = 'open', resolved_at = NULL`,
-    ).run(q.sourceId, q.studyId, q.jobId, q.check, q.tag, q.reason, now());
+    ).run(p);
   })();
 }
 
 interface QRow {
   id: number;
   source_id: string;
+  destination: string;
   study_id: string;
   job_id: number;
   check_name: string;
@@ -179,6 +195,7 @@ function toEntry(r: QRow): QuarantineEntry {
   return {
     id: r.id,
     sourceId: r.source_id,
+    destination: r.destination,
     studyId: r.study_id,
     jobId: r.job_id,
     check: r.check_name,

@@ -9,7 +9,7 @@ export const JobState = {
   Skipped: 'skipped',
 } as const;
 export type JobState = (typeof JobState)[keyof typeof JobState];
-export type JobTrigger = 'change' | 'api' | 'cli' | 'reconcile' | 'release' | 'reprocess';
+export type JobTrigger = 'change' | 'api' | 'cli' | 'reconcile' | 'retry' | 'release' | 'reprocess';
 /** normal: carry what is not on research yet; reprocess: re-derive everything and replace the research study. */
 export type JobMode = 'normal' | 'reprocess';
 
@@ -222,6 +222,18 @@ export function countJobsByState(db: Db): Record<JobState, number> {
     out[r.state] = r.n;
   }
   return out;
+}
+
+/** Studies whose latest job ended failed: the retry sweep queues them again. */
+export function studiesWithFailedLatestJob(db: Db): string[] {
+  return (
+    db
+      .prepare(
+        `SELECT j.study_id FROM jobs j
+         WHERE j.id = (SELECT MAX(id) FROM jobs k WHERE k.study_id = j.study_id) AND j.state = 'failed'`,
+      )
+      .all() as { study_id: string }[]
+  ).map((r) => r.study_id);
 }
 
 /** Whether anything is still to do now or later (queued or running). */

@@ -1,6 +1,7 @@
 import type { Db } from './db';
 
 export interface MetadataRow {
+  readonly destination: string;
   readonly sourceStudyId: string;
   readonly researchStudyId: string;
   readonly researchId: string;
@@ -9,6 +10,7 @@ export interface MetadataRow {
 }
 
 interface Row {
+  destination: string;
   source_study_id: string;
   research_study_id: string;
   research_id: string;
@@ -17,14 +19,18 @@ interface Row {
 }
 
 /** Export fields of every instance on research, or of one source study. */
-export function listMetadata(db: Db, opts: { sourceStudyId?: string } = {}): MetadataRow[] {
+export function listMetadata(
+  db: Db,
+  opts: { sourceStudyId?: string; destination?: string } = {},
+): MetadataRow[] {
   const rows = db
     .prepare(
-      `SELECT * FROM instance_metadata WHERE (@study IS NULL OR source_study_id = @study)
-       ORDER BY pseudonym, research_study_id, research_id`,
+      `SELECT * FROM instance_metadata WHERE (@study IS NULL OR source_study_id = @study) AND (@dest IS NULL OR destination = @dest)
+       ORDER BY destination, pseudonym, research_study_id, research_id`,
     )
-    .all({ study: opts.sourceStudyId ?? null }) as Row[];
+    .all({ study: opts.sourceStudyId ?? null, dest: opts.destination ?? null }) as Row[];
   return rows.map((r) => ({
+    destination: r.destination,
     sourceStudyId: r.source_study_id,
     researchStudyId: r.research_study_id,
     researchId: r.research_id,

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { sanitiseField, sinkPath, writeToSink } from '../../src/pipeline/folderSink';
 import { csvLine, metadataCsv } from '../../src/reports/format';
-import { checkStudy } from '../../src/verify/study';
+import { checkStudy, type StudyCheckRecord } from '../../src/verify/study';
 
 describe('folder sink names', () => {
   it('keeps letters, digits, dot, dash and underscore only', () => {
@@ -53,9 +53,9 @@ describe('study check', () => {
   });
 
   it('passes when every instance is on research with the MD5 sent, or quarantined', () => {
-    const records = new Map([
+    const records = new Map<string, StudyCheckRecord>([
       ['a', rec('m1', 'r1')],
-      ['b', { state: 'quarantined' as const, fingerprint: 'f', researchId: null, md5: null }],
+      ['b', { state: 'quarantined', fingerprint: 'f', researchId: null, md5: null }],
     ]);
     expect(checkStudy(['a', 'b'], records, new Map([['r1', 'm1']]), 'f').ok).toBe(true);
   });
@@ -80,6 +80,7 @@ describe('CSV', () => {
     const csv = metadataCsv(
       [
         {
+          destination: 'research',
           sourceStudyId: 's',
           researchStudyId: 'rs',
           researchId: 'ri',
