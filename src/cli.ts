@@ -66,6 +66,11 @@ async function main(argv: string[]): Promise<number> {
       const app = new BridgeApp(cfg);
       await app.start();
       console.error(`bridge: running; API on ${app.apiAddress()}; data in ${cfg.dataDir}`);
+      if (!cfg.credentials.operatorToken && !cfg.credentials.adminToken) {
+        console.error(
+          'bridge: API access is not configured (BRIDGE_API_TOKEN / BRIDGE_ADMIN_TOKEN): protected routes answer 503',
+        );
+      }
       await new Promise<void>((resolve) => {
         let stopping = false;
         const stop = (signal: string): void => {
@@ -76,6 +81,19 @@ async function main(argv: string[]): Promise<number> {
         };
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
+        // SIGHUP: read the configuration again; a valid one takes over for new jobs, an invalid
+        // one is refused and the running configuration stays.
+        process.on('SIGHUP', () => {
+          void (async () => {
+            try {
+              await app.reload(config(program.opts()));
+            } catch (err) {
+              app.log.error('configuration reload rejected; the running configuration stays', {
+                error: err instanceof Error ? err.message : 'unknown error',
+              });
+            }
+          })();
+        });
       });
     });
 

@@ -1,11 +1,16 @@
+import { randomBytes } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { BridgeApp } from '../app';
+import { registerGauges, registry } from '../metrics';
+import { renderAdminPage } from './adminPage';
+import { FailureThrottle, requireRole, sameSecret, type Role } from './auth';
+import { studyState } from './studyState';
 import { safeMessage } from '../errors';
 import { discard, releaseQuarantine } from '../pipeline/admin';
 import { auditCsv, metadataCsv, metadataJson } from '../reports/format';
 import { listAudit } from '../store/audit';
-import { getQuarantine, listQuarantine } from '../store/instances';
-import { listJobs, type JobState } from '../store/jobs';
+import { countQuarantine, getQuarantine, listQuarantine } from '../store/instances';
+import { countJobsByState, listJobs, type JobState } from '../store/jobs';
 import { listMetadata } from '../store/metadata';
 
 const ORTHANC_ID = /^[0-9a-f]{8}(-[0-9a-f]{8}){4}$/;
@@ -27,9 +32,86 @@ function sinceParam(req: Request): string | null | undefined {
 export function createApi(app: BridgeApp): express.Express {
   const api = express();
   api.disable('x-powered-by');
+  const throttle = new FailureThrottle();
+  const creds = (): BridgeApp['cfg']['credentials'] => app.cfg.credentials;
+  const operator = requireRole('operator', creds, throttle, () => app.log);
+  const admin = requireRole('admin', creds, throttle, () => app.log);
+  // Anti-CSRF token for the admin page's forms: a cross-site page cannot read it.
+  const csrf = randomBytes(24).toString('hex');
+  registerGauges(() => {
+    const j = countJobsByState(app.db);
+    return {
+      queueDepth: j.queued + j.running,
+      quarantineOpen: countQuarantine(app.db),
+      feedLag: app.feed.snapshot().lag,
+    };
+  });
 
-  api.get('/healthz', (_req, res) => {
-    res.json({ ok: true });
+  api.get(
+    '/healthz',
+    (req, res, next) => (app.cfg.api.openHealth ? next() : operator(req, res, next)),
+    (_req, res) => {
+      res.json({ ok: true });
+    },
+  );
+
+  api.get(
+    '/metrics',
+    (req, res, next) => (app.cfg.api.openMetrics ? next() : operator(req, res, next)),
+    async (_req, res) => {
+      res.type(registry.contentType).send(await registry.metrics());
+    },
+  );
+
+  api.use(['/api', '/admin'], operator);
+  api.post(
+    ['/api/quarantine/:id/release', '/api/quarantine/:id/discard', '/admin/quarantine/:id/:action'],
+    admin,
+  );
+
+  api.get('/admin', (req, res) => {
+    res.set('Cache-Control', 'no-store');
+    res.set(
+      'Content-Security-Policy',
+      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    );
+    res.type('html').send(renderAdminPage(app, csrf, (req as Request & { role?: Role }).role ?? 'operator'));
+  });
+
+  api.post(
+    '/admin/quarantine/:id/:action',
+    express.urlencoded({ extended: false, limit: '4kb' }),
+    (req, res) => {
+      const token = typeof req.body?.csrf === 'string' ? (req.body.csrf as string) : '';
+      if (!sameSecret(token, csrf)) {
+        res.status(403).json({ error: 'the form is stale or not from the admin page; reload it' });
+        return;
+      }
+      const id = Number(req.params.id);
+      const action = req.params.action;
+      if (!Number.isInteger(id) || (action !== 'release' && action !== 'discard')) {
+        res.status(400).json({ error: 'unknown action' });
+        return;
+      }
+      const ok =
+        action === 'release' ? releaseQuarantine(app.db, id).released : discard(app.db, id).discarded;
+      app.log.info(`quarantine entry ${action === 'release' ? 'released' : 'discarded'}`, {
+        quarantineId: id,
+        via: 'admin page',
+        done: ok,
+      });
+      app.worker.wake();
+      res.redirect(303, '../../../admin');
+    },
+  );
+
+  api.get('/api/studies/:orthancId', (req, res) => {
+    const id = String(req.params.orthancId);
+    if (!ORTHANC_ID.test(id)) {
+      res.status(400).json({ error: 'orthancId must be an Orthanc study ID (five groups of 8 hex digits)' });
+      return;
+    }
+    res.json(studyState(app.db, app.cfg, id));
   });
 
   api.get('/api/status', (_req, res) => {

@@ -138,6 +138,10 @@ export const fileConfigSchema = z
       .object({
         host: z.string().min(1).default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(8099),
+        /** /healthz without a credential (load balancers, Docker health checks). */
+        openHealth: z.boolean().default(true),
+        /** /metrics without a credential (a Prometheus on a trusted network). */
+        openMetrics: z.boolean().default(false),
       })
       .strict(),
     log: z

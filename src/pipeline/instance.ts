@@ -8,6 +8,7 @@ import { verifyInstance } from '../verify/instance';
 import { describeFailure, type CheckFailure } from '../verify/types';
 import type { StageContext, TargetContext } from './context';
 import { writeToSink } from './folderSink';
+import { bytesTotal, stageSeconds } from '../metrics';
 
 export type InstanceOutcome =
   | {
@@ -34,7 +35,9 @@ async function timed<T>(times: StageTimes, stage: keyof StageTimes, fn: () => Pr
   try {
     return await fn();
   } finally {
-    times[stage] += performance.now() - t0;
+    const ms = performance.now() - t0;
+    times[stage] += ms;
+    stageSeconds.observe({ stage }, ms / 1000);
   }
 }
 
@@ -104,6 +107,7 @@ export async function push(
 ): Promise<InstanceOutcome> {
   const sent = md5(prepared.bytes);
   let stored = await ctx.research.storeInstance(prepared.bytes);
+  bytesTotal.inc({ direction: 'pushed' }, prepared.bytes.length);
   let remote = await ctx.research.instanceMd5(stored.ID);
   let replaced = false;
   if (remote !== undefined && remote !== sent && replace) {
@@ -167,6 +171,7 @@ export async function processInstance(
   opts: { replace: boolean; times: StageTimes },
 ): Promise<InstanceOutcome> {
   const original = await timed(opts.times, 'pull', () => ctx.source.instanceFile(instanceId));
+  bytesTotal.inc({ direction: 'pulled' }, original.length);
   let prepared: Prepared | { failures: CheckFailure[] };
   try {
     prepared = await deidentifyAndVerify(original, ctx, opts.times);

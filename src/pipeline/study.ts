@@ -16,6 +16,7 @@ import { checkStudy } from '../verify/study';
 import { outputFingerprint, type StageContext, type Target, type TargetContext } from './context';
 import { newStageTimes, processInstance, type StageTimes } from './instance';
 import { chooseRoute, studyFacts } from './routing';
+import { instancesTotal, studiesTotal } from '../metrics';
 
 export interface StudyResult extends JobOutcome {
   readonly transientError?: string;
@@ -68,8 +69,10 @@ async function carry(
         });
         if (o.already) tally.already++;
         else tally.pushed++;
+        instancesTotal.inc({ outcome: o.already ? 'already' : 'pushed', destination: ctx.destination });
       } else {
         recordQuarantined(ctx.db, { ...base, check: o.check, tag: o.tag, reason: o.reason });
+        instancesTotal.inc({ outcome: 'quarantined', destination: ctx.destination });
         log.warn('instance quarantined', {
           stage: 'verify',
           instance: instanceId,
@@ -84,6 +87,7 @@ async function carry(
       }
       // A permanent fault on this one instance (a 4xx from either server): record it, go on.
       recordQuarantined(ctx.db, { ...base, check: 'push', tag: null, reason: `push: ${safeMessage(err)}` });
+      instancesTotal.inc({ outcome: 'quarantined', destination: ctx.destination });
       log.warn('instance quarantined', { stage: 'push', instance: instanceId, error: safeMessage(err) });
     } finally {
       if (p) p.done++;
@@ -380,5 +384,6 @@ export async function runJob(
     result = { ...result, reason: `gave up after ${job.attempts} attempts: ${result.transientError}` };
   }
   finishJob(ctx.db, job.id, result);
+  studiesTotal.inc({ state: result.state });
   return result;
 }

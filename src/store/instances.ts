@@ -74,6 +74,15 @@ export function knownStudyDestinations(db: Db): Array<{ studyId: string; destina
   ).map((r) => ({ studyId: r.study_id, destination: r.destination }));
 }
 
+/** Instances pushed (first time or again) since an ISO time, for throughput figures. */
+export function pushedSince(db: Db, sinceIso: string): number {
+  return (
+    db
+      .prepare(`SELECT COUNT(*) AS n FROM instances WHERE state = 'pushed' AND updated_at >= ?`)
+      .get(sinceIso) as { n: number }
+  ).n;
+}
+
 /** Every source study the bridge has carried (or tried to). */
 export function knownStudies(db: Db): string[] {
   return (

@@ -24,3 +24,7 @@ export function mammoView(p: SamplePatient = firstPatient()): { bytes: Buffer; f
   const inst = makeMammoStudy(p, { studyIndex: 2, studyDate: '20240301' })[0]!;
   return { bytes: inst.bytes, file: parseDicom(inst.bytes) };
 }
+
+export const OPERATOR_TOKEN = 'operator-token-for-tests-0123456789';
+export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789ab';
+export const bearer = (token: string): Record<string, string> => ({ Authorization: `Bearer ${token}` });

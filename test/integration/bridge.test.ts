@@ -17,7 +17,7 @@ import {
 } from '../../src/sample/studies';
 import { pixelHash } from '../../src/verify/instance';
 import { TestOrthanc, getJson, request, waitFor } from '../helpers/orthanc';
-import { TEST_SECRET } from '../helpers/samples';
+import { OPERATOR_TOKEN, TEST_SECRET, bearer } from '../helpers/samples';
 
 const clinical = new TestOrthanc('clinical');
 const research = new TestOrthanc('research');
@@ -35,6 +35,7 @@ function appWith(dataDir: string, extraEnv: Record<string, string> = {}): Bridge
       BRIDGE_SECRET: TEST_SECRET,
       BRIDGE_LOG_LEVEL: 'debug',
       BRIDGE_POLL_INTERVAL_MS: '200',
+      BRIDGE_API_TOKEN: OPERATOR_TOKEN,
       ...extraEnv,
     },
   });
@@ -256,24 +257,35 @@ describe('bridge end to end on a real Orthanc pair', () => {
     await app.start();
     try {
       const api = app.apiAddress()!;
+      const auth = bearer(OPERATOR_TOKEN);
       expect(await getJson(`${api}/healthz`)).toEqual({ ok: true });
       const status = await getJson<{ jobs: Record<string, number>; feed: { cursor: number } }>(
         `${api}/api/status`,
+        auth,
       );
       expect(status.jobs.done).toBeGreaterThan(0);
-      expect((await getJson<unknown[]>(`${api}/api/jobs?state=done`)).length).toBeGreaterThan(0);
-      expect((await request('GET', `${api}/api/jobs?state=bogus`)).status).toBe(400);
-      expect((await request('POST', `${api}/api/studies/not-an-id/process`)).status).toBe(400);
+      expect((await getJson<unknown[]>(`${api}/api/jobs?state=done`, auth)).length).toBeGreaterThan(0);
+      expect((await request('GET', `${api}/api/jobs?state=bogus`, undefined, auth)).status).toBe(400);
+      expect((await request('POST', `${api}/api/studies/not-an-id/process`, undefined, auth)).status).toBe(
+        400,
+      );
       expect(
-        (await request('POST', `${api}/api/studies/00000000-00000000-00000000-00000000-00000000/process`))
-          .status,
+        (
+          await request(
+            'POST',
+            `${api}/api/studies/00000000-00000000-00000000-00000000-00000000/process`,
+            undefined,
+            auth,
+          )
+        ).status,
       ).toBe(404);
       const studyId = (await getJson<string[]>(`${clinical.url}/studies`))[0]!;
-      const r = await request('POST', `${api}/api/studies/${studyId}/process`);
+      const r = await request('POST', `${api}/api/studies/${studyId}/process`, undefined, auth);
       expect(r.status).toBe(202);
       await waitFor('the API-queued job to finish', async () => {
         const jobs = await getJson<Array<{ trigger: string; state: string }>>(
           `${api}/api/jobs?study=${studyId}`,
+          auth,
         );
         return jobs.find((j) => j.trigger === 'api' && j.state === 'done');
       });

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { makeCtStudy, samplePatients } from '../../src/sample/studies';
 import { TestOrthanc, freePort, getJson, request, waitFor } from '../helpers/orthanc';
-import { TEST_SECRET } from '../helpers/samples';
+import { OPERATOR_TOKEN, TEST_SECRET, bearer } from '../helpers/samples';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
 const clinical = new TestOrthanc('clinical');
@@ -19,6 +19,7 @@ function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     BRIDGE_DATA_DIR: dataDir,
     BRIDGE_SECRET: TEST_SECRET,
     BRIDGE_POLL_INTERVAL_MS: '200',
+    BRIDGE_API_TOKEN: OPERATOR_TOKEN,
     ...extra,
   };
 }
@@ -136,6 +137,7 @@ describe('bridge command line', () => {
       await waitFor('the daemon to carry the new study', async () => {
         const jobs = await getJson<Array<{ studyId: string; state: string }>>(
           `${api}/api/jobs?study=${study}`,
+          bearer(OPERATOR_TOKEN),
         );
         return jobs.some((j) => j.state === 'done');
       });

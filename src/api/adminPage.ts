@@ -1,0 +1,102 @@
+import { redactedConfig } from '../config';
+import type { BridgeApp } from '../app';
+import { progress } from '../pipeline/study';
+import { countQuarantine, listQuarantine, pushedSince } from '../store/instances';
+import { countJobsByState, listJobs } from '../store/jobs';
+import { explorerStudyUrl, studyState } from './studyState';
+
+function esc(v: unknown): string {
+  return String(v ?? '').replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
+}
+
+const STYLE = `
+body{font:14px system-ui,sans-serif;margin:1.5rem;color:#1d2733;background:#f7f8fa}
+h1{font-size:1.4rem;margin:0 0 1rem} h2{font-size:1.05rem;margin:1.6rem 0 .5rem}
+.cards{display:flex;gap:.8rem;flex-wrap:wrap}.card{background:#fff;border:1px solid #dde2e8;border-radius:6px;padding:.6rem .9rem;min-width:8rem}
+.card b{display:block;font-size:1.3rem}table{border-collapse:collapse;background:#fff;width:100%}
+td,th{border:1px solid #dde2e8;padding:.3rem .5rem;text-align:left;vertical-align:top}th{background:#eef1f5}
+.state-done{color:#17803d}.state-quarantined,.state-failed{color:#b42318}.state-running,.state-queued{color:#175cd3}
+form{display:inline}button{cursor:pointer}pre{background:#fff;border:1px solid #dde2e8;padding:.6rem;overflow:auto;max-height:24rem}
+code{font-size:12px}`;
+
+/** The admin page: what the bridge did and why, at a glance. Server-rendered; no patient values. */
+export function renderAdminPage(app: BridgeApp, csrf: string, role: string): string {
+  const cfg = app.cfg;
+  const jobs = countJobsByState(app.db);
+  const feed = app.feed.snapshot();
+  const lastHour = pushedSince(app.db, new Date(Date.now() - 3_600_000).toISOString());
+  const running = [...progress.entries()];
+  const recent = listJobs(app.db, { limit: 25 });
+  const quarantine = listQuarantine(app.db, { limit: 200 });
+  const canAct = role === 'admin';
+  const card = (label: string, value: unknown, id: string): string =>
+    `<div class="card" id="${id}">${esc(label)}<b>${esc(value)}</b></div>`;
+  const researchLinks = (studyId: string): string =>
+    studyState(app.db, cfg, studyId)
+      .destinations.map((d) => `<a href="${esc(d.explorerUrl)}">${esc(d.destination)}</a>`)
+      .join(' ');
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>orthanc-research-bridge</title>
+<meta name="viewport" content="width=device-width,initial-scale=1"><style>${STYLE}</style></head><body>
+<h1>orthanc-research-bridge</h1>
+<div class="cards">
+${card('change feed cursor', `${feed.cursor} / ${feed.orthancLast ?? '?'}`, 'feed-cursor')}
+${card('feed lag (changes)', feed.lag ?? '?', 'feed-lag')}
+${card('queued', jobs.queued, 'jobs-queued')}${card('running', jobs.running, 'jobs-running')}
+${card('done', jobs.done, 'jobs-done')}${card('quarantined studies', jobs.quarantined, 'jobs-quarantined')}
+${card('failed', jobs.failed, 'jobs-failed')}${card('skipped', jobs.skipped, 'jobs-skipped')}
+${card('instances in quarantine', countQuarantine(app.db), 'quarantine-open')}
+${card('pushed in the last hour', `${lastHour} (${(lastHour / 60).toFixed(1)}/min)`, 'throughput')}
+</div>
+${feed.lastError ? `<p class="state-failed">Last change-log error: ${esc(feed.lastError)}</p>` : ''}
+<h2>Running</h2>
+${
+  running.length === 0
+    ? '<p>Nothing running.</p>'
+    : `<table id="running"><tr><th>job</th><th>study</th><th>destination</th><th>progress</th></tr>${running
+        .map(
+          ([id, p]) =>
+            `<tr><td>${id}</td><td><code>${esc(p.studyId)}</code></td><td>${esc(p.destination)}</td><td>${p.done} / ${p.total}</td></tr>`,
+        )
+        .join('')}</table>`
+}
+<h2>Recent studies</h2>
+<table id="recent"><tr><th>job</th><th>state</th><th>trigger</th><th>clinical study</th><th>research</th><th>pseudonym</th><th>instances</th><th>reason</th><th>finished</th></tr>
+${recent
+  .map(
+    (
+      j,
+    ) => `<tr><td>${j.id}</td><td class="state-${esc(j.state)}">${esc(j.state)}</td><td>${esc(j.trigger)}${j.mode === 'reprocess' ? ' (reprocess)' : ''}</td>
+<td><a href="${esc(explorerStudyUrl(cfg.source.explorerUrl, j.studyId))}"><code>${esc(j.studyId)}</code></a></td><td>${researchLinks(j.studyId)}</td>
+<td><code>${esc(j.pseudonym ?? '')}</code></td><td>${j.instancesTotal ?? ''}</td><td>${esc(j.reason ?? '')}</td><td>${esc(j.finishedAt ?? '')}</td></tr>`,
+  )
+  .join('')}
+</table>
+<h2>Quarantine</h2>
+${
+  quarantine.length === 0
+    ? '<p id="quarantine-empty">No instance in quarantine.</p>'
+    : `<table id="quarantine"><tr><th>#</th><th>clinical study</th><th>instance</th><th>destination</th><th>check</th><th>reason</th><th></th></tr>${quarantine
+        .map(
+          (
+            q,
+          ) => `<tr data-id="${q.id}"><td>${q.id}</td><td><code>${esc(q.studyId)}</code></td><td><code>${esc(q.sourceId)}</code></td><td>${esc(q.destination)}</td>
+<td>${esc(q.check)} ${esc(q.tag ?? '')}</td><td>${esc(q.reason)}</td><td>${
+            canAct
+              ? `<form method="post" action="admin/quarantine/${q.id}/release"><input type="hidden" name="csrf" value="${esc(csrf)}"><button name="release">Release</button></form>
+<form method="post" action="admin/quarantine/${q.id}/discard"><input type="hidden" name="csrf" value="${esc(csrf)}"><button name="discard">Discard</button></form>`
+              : 'admin only'
+          }</td></tr>`,
+        )
+        .join('')}</table>`
+}
+<h2>Downloads</h2>
+<p><a href="api/reports?format=csv">audit report (CSV)</a> · <a href="api/reports?format=json">audit report (JSON)</a> ·
+<a href="api/metadata?format=csv">metadata export (CSV)</a> · <a href="api/metadata?format=json">metadata export (JSON)</a></p>
+<h2>Active configuration</h2>
+<pre id="config">${esc(JSON.stringify(redactedConfig(cfg), null, 2))}</pre>
+<p><small>Signed in as ${esc(role)}. Key version ${esc(app.keyVersion())}.</small></p>
+</body></html>`;
+}

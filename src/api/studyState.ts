@@ -1,0 +1,62 @@
+import type { ResolvedConfig } from '../config';
+import type { Db } from '../store/db';
+import { instancesOfStudy, listQuarantine } from '../store/instances';
+import { listJobs, type Job } from '../store/jobs';
+
+export type StudyStateName =
+  'not-sent' | 'queued' | 'running' | 'done' | 'quarantined' | 'failed' | 'skipped';
+
+export interface StudyState {
+  readonly studyId: string;
+  readonly state: StudyStateName;
+  readonly reason: string | null;
+  readonly job: Job | null;
+  readonly destinations: ReadonlyArray<{ destination: string; researchStudyId: string; explorerUrl: string }>;
+  readonly quarantine: ReadonlyArray<{
+    id: number;
+    destination: string;
+    check: string;
+    tag: string | null;
+    reason: string;
+  }>;
+}
+
+export function explorerStudyUrl(base: string, studyId: string): string {
+  return `${base}/app/explorer.html#study?uuid=${encodeURIComponent(studyId)}`;
+}
+
+/** What the Explorer button and the admin page show for one clinical study. */
+export function studyState(db: Db, cfg: ResolvedConfig, studyId: string): StudyState {
+  const jobs = listJobs(db, { studyId, limit: 2 });
+  const open = jobs.find((j) => j.state === 'running') ?? jobs.find((j) => j.state === 'queued');
+  const job = open ?? jobs[0] ?? null;
+  const destinations = Object.entries(cfg.destinations).flatMap(([name, d]) => {
+    const first = [...instancesOfStudy(db, studyId, name).values()].find(
+      (r) => r.state === 'pushed' && r.researchStudyId,
+    );
+    return first
+      ? [
+          {
+            destination: name,
+            researchStudyId: first.researchStudyId!,
+            explorerUrl: explorerStudyUrl(d.explorerUrl, first.researchStudyId!),
+          },
+        ]
+      : [];
+  });
+  const quarantine = listQuarantine(db, { studyId }).map((q) => ({
+    id: q.id,
+    destination: q.destination,
+    check: q.check,
+    tag: q.tag,
+    reason: q.reason,
+  }));
+  return {
+    studyId,
+    state: job ? job.state : 'not-sent',
+    reason: job?.reason ?? null,
+    job,
+    destinations,
+    quarantine,
+  };
+}
