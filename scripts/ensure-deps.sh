@@ -4,12 +4,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -x /usr/sbin/Orthanc ]; then
-  echo "ensure-deps: installing Debian's orthanc and orthanc-python" >&2
+# Debian packages: Orthanc and its Python plugin always; Chromium only for the browser tests
+# (`scripts/ensure-deps.sh --browser`).
+packages=()
+[ -x /usr/sbin/Orthanc ] || packages+=(orthanc)
+[ -e /usr/share/orthanc/plugins/libOrthancPython.so ] || packages+=(orthanc-python)
+if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then packages+=(chromium); fi
+if [ ${#packages[@]} -gt 0 ]; then
+  echo "ensure-deps: installing Debian's ${packages[*]}" >&2
   sudo=""
   if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq orthanc orthanc-python >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -10,6 +10,8 @@
 #   ORTHANC_RESEARCH_PORT   research HTTP port                (default: 8043)
 #   ORTHANC_CLINICAL_DICOM_PORT / ORTHANC_RESEARCH_DICOM_PORT (default: 4242 / 4243)
 #   ORTHANC_STABLE_AGE      seconds before a study is stable  (default: 60)
+#   BRIDGE_API_PORT         where the Explorer button finds the bridge (default: 8099)
+#   RESEARCH_BRIDGE_TOKEN   the bridge operator token the Explorer button uses (passed to Orthanc)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,6 +40,8 @@ write_config() { # name port dicomPort
     const [template, out, dir, port, dicom, stable] = process.argv.slice(1);
     const c = JSON.parse(fs.readFileSync(template, "utf8"));
     Object.assign(c, { HttpPort: +port, DicomPort: +dicom, StorageDirectory: dir, IndexDirectory: dir, StableAge: +stable });
+    if (c.PythonScript) c.PythonScript = require("path").resolve(c.PythonScript);
+    if (c.ResearchBridge && process.env.BRIDGE_API_PORT) c.ResearchBridge.Url = "http://127.0.0.1:" + process.env.BRIDGE_API_PORT;
     fs.writeFileSync(out, JSON.stringify(c, null, 2));
   ' "orthanc/$name.json" "$DATA_DIR/$name.json" "$DATA_DIR/$name" "$port" "$dicom" "$STABLE_AGE"
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs, then typecheck, lint, build, unit and
-# integration tests (the integration tests start their own Orthanc processes on free ports).
+# integration tests (they start their own Orthanc processes on free ports) and browser tests
+# (Debian's Chromium driven by playwright-core; screenshots in test-output/screenshots).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/ensure-deps.sh
+scripts/ensure-deps.sh --browser
 npm test

@@ -68,6 +68,8 @@ export class TestOrthanc {
   constructor(
     readonly name: 'clinical' | 'research',
     private readonly overrides: Record<string, unknown> = {},
+    /** Extra environment for the Orthanc process (the Explorer plugin reads its token there). */
+    private readonly env: Record<string, string> = {},
   ) {
     this.dir = mkdtempSync(path.join(os.tmpdir(), `bridge-orthanc-${name}-`));
   }
@@ -100,6 +102,8 @@ export class TestOrthanc {
     const template = JSON.parse(
       readFileSync(path.join(ROOT, 'orthanc', `${this.name}.json`), 'utf8'),
     ) as Record<string, unknown>;
+    if (typeof template.PythonScript === 'string')
+      template.PythonScript = path.resolve(ROOT, template.PythonScript);
     const config = {
       ...template,
       HttpPort: this.port,
@@ -113,7 +117,10 @@ export class TestOrthanc {
     const configFile = path.join(this.dir, 'orthanc.json');
     writeFileSync(configFile, JSON.stringify(config));
     const log = openSync(path.join(this.dir, 'orthanc.log'), 'a');
-    this.proc = spawn(ORTHANC, [configFile], { stdio: ['ignore', log, log] });
+    this.proc = spawn(ORTHANC, [configFile], {
+      stdio: ['ignore', log, log],
+      env: { ...process.env, ...this.env },
+    });
     const proc = this.proc;
     await waitFor(`${this.name} Orthanc on port ${this.port}`, async () => {
       if (proc.exitCode !== null) throw new Error(`${this.name} Orthanc exited: see ${this.dir}/orthanc.log`);
