@@ -32,7 +32,7 @@ function sinceParam(req: Request): string | null | undefined {
 export function createApi(app: BridgeApp): express.Express {
   const api = express();
   api.disable('x-powered-by');
-  const throttle = new FailureThrottle();
+  const throttle = new FailureThrottle(app.cfg.api.failureDelayMs, app.cfg.api.failureDelayMaxMs);
   const creds = (): BridgeApp['cfg']['credentials'] => app.cfg.credentials;
   const operator = requireRole('operator', creds, throttle, () => app.log);
   const admin = requireRole('admin', creds, throttle, () => app.log);

@@ -142,6 +142,9 @@ export const fileConfigSchema = z
         openHealth: z.boolean().default(true),
         /** /metrics without a credential (a Prometheus on a trusted network). */
         openMetrics: z.boolean().default(false),
+        /** Delay before answering a failed attempt: doubles per failure from one address, up to the max. */
+        failureDelayMs: z.number().int().min(0).max(60_000).default(200),
+        failureDelayMaxMs: z.number().int().min(0).max(600_000).default(5000),
       })
       .strict(),
     log: z

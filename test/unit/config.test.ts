@@ -103,4 +103,63 @@ describe('loadConfig', () => {
   it('says which file is not valid JSON', () => {
     expect(() => load({}, file('broken.json', '{ "api": '))).toThrow(/broken\.json is not valid JSON/);
   });
+
+  it('checks routing rules against the destinations and profiles that exist', () => {
+    const routes = (r: unknown[]) => file(`routes-${Math.random()}.json`, { routes: r });
+    expect(() => load({}, routes([{ name: 'a', destinations: ['nowhere'] }]))).toThrow(
+      /routes\.0\.destinations: no destination named "nowhere"/,
+    );
+    expect(() => load({}, routes([{ name: 'a', profile: 'strict' }]))).toThrow(
+      /routes\.0\.profile: no profile named "strict"/,
+    );
+    expect(() => load({}, routes([{ name: 'a' }, { name: 'a' }]))).toThrow(/two rules are named "a"/);
+    expect(() =>
+      load({}, routes([{ name: 'a', match: { minPatientAgeYears: 60, maxPatientAgeYears: 40 } }])),
+    ).toThrow(/minPatientAgeYears is above maxPatientAgeYears/);
+    expect(() => load({}, routes([{ name: 'a', match: { studyDescription: '(' } }]))).toThrow(
+      /valid regular expression/,
+    );
+    const ok = load(
+      {},
+      file('routes-ok.json', {
+        destinations: { archive: { url: 'http://127.0.0.1:9' } },
+        profiles: { basic: { options: {} } },
+        routes: [
+          {
+            name: 'a',
+            match: { modalities: ['MG'] },
+            profile: 'basic',
+            destinations: ['research', 'archive'],
+          },
+        ],
+      }),
+    );
+    expect(ok.routes).toEqual([
+      { name: 'a', match: { modalities: ['MG'] }, profile: 'basic', destinations: ['research', 'archive'] },
+    ]);
+    expect(Object.keys(ok.destinations)).toEqual(['research', 'archive']);
+  });
+
+  it('sends every study to research when no rule is configured', () => {
+    expect(load({}).routes).toEqual([
+      { name: 'default', match: {}, profile: 'default', destinations: ['research'] },
+    ]);
+  });
+
+  it('reads API tokens from the environment or files and refuses short ones', () => {
+    const cfg = load({
+      BRIDGE_API_TOKEN: 'operator-token-long-enough',
+      BRIDGE_ADMIN_TOKEN_FILE: file('admin-token', 'admin-token-long-enough\n'),
+    });
+    expect(cfg.credentials).toEqual({
+      operatorToken: 'operator-token-long-enough',
+      adminToken: 'admin-token-long-enough',
+    });
+    expect(() => load({ BRIDGE_API_TOKEN: 'short' })).toThrow(
+      /BRIDGE_API_TOKEN: an API token must be at least 16 bytes/,
+    );
+    expect(() => load({}, file('retry.json', { schedules: { retry: '61 * * * *' } }))).toThrow(
+      /schedules\.retry/,
+    );
+  });
 });
