@@ -21,14 +21,20 @@ research="http://127.0.0.1:${ORTHANC_RESEARCH_PORT:-8043}"
 scripts/orthanc.sh stop >/dev/null 2>&1 || true
 rm -rf "$demo"
 mkdir -p "$demo"
-scripts/orthanc.sh start
-
+random_file() { # path: 32 random bytes as hex, readable by this user only
+  node -e 'process.stdout.write(require("crypto").randomBytes(32).toString("hex"))' >"$1"
+  chmod 600 "$1"
+}
 if [ -z "${BRIDGE_SECRET:-}" ] && [ -z "${BRIDGE_SECRET_FILE:-}" ]; then
   export BRIDGE_SECRET_FILE="$demo/secret"
-  node -e 'process.stdout.write(require("crypto").randomBytes(32).toString("hex"))' >"$BRIDGE_SECRET_FILE"
-  chmod 600 "$BRIDGE_SECRET_FILE"
+  random_file "$BRIDGE_SECRET_FILE"
   echo "demo: created a demo secret in $BRIDGE_SECRET_FILE (a real deployment keeps its own, outside the repository)"
 fi
+# API tokens: the operator token is also what the Explorer button's plugin uses.
+export BRIDGE_API_TOKEN_FILE="$demo/operator-token" BRIDGE_ADMIN_TOKEN_FILE="$demo/admin-token"
+random_file "$BRIDGE_API_TOKEN_FILE"
+random_file "$BRIDGE_ADMIN_TOKEN_FILE"
+RESEARCH_BRIDGE_TOKEN=$(cat "$BRIDGE_API_TOKEN_FILE") scripts/orthanc.sh start
 export BRIDGE_SOURCE_URL="$clinical" BRIDGE_RESEARCH_URL="$research" BRIDGE_DATA_DIR="$demo/bridge"
 
 npx ts-node --transpile-only scripts/make-sample-study.ts --patients "${DEMO_PATIENTS:-2}" \
@@ -49,15 +55,26 @@ node -e '
   })();
 ' "$clinical"
 
+cat >"$demo/env" <<ENV
+export BRIDGE_SOURCE_URL=$BRIDGE_SOURCE_URL BRIDGE_RESEARCH_URL=$BRIDGE_RESEARCH_URL BRIDGE_DATA_DIR=$BRIDGE_DATA_DIR
+export BRIDGE_SECRET_FILE=${BRIDGE_SECRET_FILE:-} BRIDGE_API_TOKEN_FILE=$BRIDGE_API_TOKEN_FILE BRIDGE_ADMIN_TOKEN_FILE=$BRIDGE_ADMIN_TOKEN_FILE
+export BRIDGE_API_PORT=${BRIDGE_API_PORT:-8099}
+ENV
+
 node dist/cli.js run --once
 node dist/cli.js status
 
+api_port=${BRIDGE_API_PORT:-8099}
 cat <<TXT
 
 demo: done. Where to look:
   clinical Orthanc (originals):         $clinical/app/explorer.html
   research Orthanc (de-identified):     $research/app/explorer.html
-  bridge state, logs:                   $BRIDGE_DATA_DIR (bridge.sqlite, logs/bridge.log)
-  status again:                         BRIDGE_DATA_DIR=$BRIDGE_DATA_DIR BRIDGE_SECRET_FILE=${BRIDGE_SECRET_FILE:-...} node dist/cli.js status
+  bridge state, reports, logs:          $BRIDGE_DATA_DIR (bridge.sqlite, reports/, exports/, logs/bridge.log)
+  the same settings for more commands:  source .data/demo/env
+  audit report, metadata export:        node dist/cli.js report --format csv; node dist/cli.js export-metadata --format csv
+  run the daemon (admin page, Explorer "Send to research" button):
+                                        node dist/cli.js run
+                                        then http://127.0.0.1:$api_port/admin (user: admin, password: contents of $BRIDGE_ADMIN_TOKEN_FILE)
   stop the Orthanc pair:                ORTHANC_DATA_DIR=$ORTHANC_DATA_DIR scripts/orthanc.sh stop
 TXT

@@ -124,6 +124,8 @@ const ENV_SETTINGS: ReadonlyArray<[string, string, 'string' | 'int']> = [
   ['BRIDGE_SOURCE_USERNAME', 'source.username', 'string'],
   ['BRIDGE_RESEARCH_URL', 'research.url', 'string'],
   ['BRIDGE_RESEARCH_USERNAME', 'research.username', 'string'],
+  ['BRIDGE_SOURCE_EXPLORER_URL', 'source.explorerUrl', 'string'],
+  ['BRIDGE_RESEARCH_EXPLORER_URL', 'research.explorerUrl', 'string'],
   ['BRIDGE_DATA_DIR', 'dataDir', 'string'],
   ['BRIDGE_API_PORT', 'api.port', 'int'],
   ['BRIDGE_API_HOST', 'api.host', 'string'],
