@@ -22,6 +22,7 @@ import {
   type Job,
   type JobState,
 } from './store/jobs';
+import { ByteBudget } from './util/budget';
 import { abortableDelay } from './util/timing';
 
 export function profileFromConfig(p: ProfileConfig): DeidProfile {
@@ -65,6 +66,7 @@ function buildRuntime(cfg: ResolvedConfig, db: Db, log: Logger): Runtime {
     dataDir: cfg.dataDir,
     exportTags: cfg.export.metadataTags,
     routes: cfg.routes,
+    budget: new ByteBudget(cfg.pipeline.memoryBudgetMb * 1024 * 1024),
     // Config validation guarantees every route names existing destinations and profiles.
     targetsOf: (route) => route.destinations.map((d) => target(d, route.profile, route.name)!),
     target,

@@ -165,6 +165,8 @@ export const fileConfigSchema = z
         maxAttempts: z.number().int().min(1).max(100).default(5),
         retryBaseMs: z.number().int().min(1).max(3_600_000).default(1000),
         retryMaxMs: z.number().int().min(1).max(86_400_000).default(60_000),
+        /** DICOM bytes in flight at once (pulled, not yet pushed); an instance larger than this runs alone. */
+        memoryBudgetMb: z.number().int().min(16).max(65_536).default(256),
       })
       .strict(),
     profile: z

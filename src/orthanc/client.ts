@@ -1,6 +1,7 @@
 import axios, { AxiosError, type AxiosInstance } from 'axios';
 import http from 'node:http';
 import https from 'node:https';
+import { Readable } from 'node:stream';
 import { PermanentError, TransientError } from '../errors';
 
 /** Orthanc's change types we act on, named as Orthanc names them. */
@@ -157,18 +158,56 @@ export class OrthancClient {
   }
 
   async studyInstanceIds(studyId: string): Promise<string[]> {
-    const list = await this.getJson<Array<{ ID: string }>>(
-      `/studies/${encodeURIComponent(studyId)}/instances`,
-    );
-    return list.map((i) => i.ID);
+    return (await this.studyInstances(studyId)).map((i) => i.id);
   }
 
+  /** The study's instances with their stored sizes (what a pull will cost in memory). */
+  async studyInstances(studyId: string): Promise<Array<{ id: string; size: number }>> {
+    const list = await this.getJson<Array<{ ID: string; FileSize?: number }>>(
+      `/studies/${encodeURIComponent(studyId)}/instances`,
+    );
+    return list.map((i) => ({ id: i.ID, size: typeof i.FileSize === 'number' ? i.FileSize : 0 }));
+  }
+
+  /**
+   * The stored file. Read into one buffer of the announced size: no chunk list and no second
+   * copy, so a 200 MB instance costs 200 MB. A body shorter than announced is a transient fault.
+   */
   async instanceFile(id: string): Promise<Buffer> {
     const route = `/instances/${encodeURIComponent(id)}/file`;
     try {
-      const res = await this.http.get(route, { responseType: 'arraybuffer' });
-      return Buffer.from(res.data as ArrayBuffer);
+      // identity: DICOM barely compresses, and gzip would cost Orthanc CPU and hide the real length.
+      const res = await this.http.get(route, {
+        responseType: 'stream',
+        headers: { 'Accept-Encoding': 'identity' },
+      });
+      const stream = res.data as Readable;
+      const announced = Number(res.headers['content-length']);
+      if (!Number.isSafeInteger(announced) || announced < 0) {
+        const chunks: Buffer[] = [];
+        for await (const chunk of stream) chunks.push(chunk as Buffer);
+        return Buffer.concat(chunks);
+      }
+      const out = Buffer.allocUnsafe(announced);
+      let at = 0;
+      for await (const chunk of stream) {
+        const c = chunk as Buffer;
+        if (at + c.length > announced)
+          throw new TransientError(
+            'ORTHANC_BAD_LENGTH',
+            `${this.label} Orthanc GET ${route} sent more than announced`,
+          );
+        c.copy(out, at);
+        at += c.length;
+      }
+      if (at !== announced)
+        throw new TransientError(
+          'ORTHANC_TRUNCATED',
+          `${this.label} Orthanc GET ${route} ended after ${at} of ${announced} bytes`,
+        );
+      return out;
     } catch (err) {
+      if (err instanceof TransientError) throw err;
       throw this.wrap(err, 'GET', route);
     }
   }
@@ -197,10 +236,13 @@ export class OrthancClient {
     }
   }
 
-  async storeInstance(bytes: Buffer): Promise<StoreResult> {
+  /** Stores a file given in parts (header, pixel data): streamed, never concatenated. */
+  async storeInstance(parts: Buffer | readonly Buffer[]): Promise<StoreResult> {
+    const list = Buffer.isBuffer(parts) ? [parts] : [...parts];
+    const length = list.reduce((n, p) => n + p.length, 0);
     try {
-      const res = await this.http.post('/instances', bytes, {
-        headers: { 'Content-Type': 'application/dicom' },
+      const res = await this.http.post('/instances', Readable.from(list, { objectMode: false }), {
+        headers: { 'Content-Type': 'application/dicom', 'Content-Length': String(length) },
         responseType: 'json',
       });
       const r = res.data as StoreResult;

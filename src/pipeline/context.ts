@@ -4,6 +4,7 @@ import type { DeidContext } from '../deid/engine';
 import type { Logger } from '../log';
 import type { OrthancClient } from '../orthanc/client';
 import type { Db } from '../store/db';
+import type { ByteBudget } from '../util/budget';
 
 /** One research destination a study goes to, with the profile its routing rule chose. */
 export interface Target {
@@ -26,6 +27,8 @@ export interface BaseContext {
   readonly dataDir: string;
   readonly exportTags: readonly ExportTag[];
   readonly routes: readonly RouteConfig[];
+  /** Bytes of DICOM in flight across all jobs: bounds memory whatever the study size. */
+  readonly budget: ByteBudget;
   /** The targets of a routing rule: its destinations, each with the rule's profile. */
   targetsOf(route: RouteConfig): Target[];
   /** Target of a destination under a profile (admin operations on what was carried before). */

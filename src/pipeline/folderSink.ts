@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -32,34 +32,44 @@ export function sinkPath(
 }
 
 /**
- * Writes a de-identified file to the folder sink. Two instances whose fields give the same name
- * (no InstanceNumber, say) are told apart by a short hash of the SOP Instance UID; rewriting the
- * same instance replaces its file atomically.
+ * Writes a de-identified file (in parts: header, pixel data) to the folder sink. Two instances
+ * whose fields give the same name (no InstanceNumber, say) are told apart by a short hash of the
+ * SOP Instance UID; rewriting the same instance replaces its file atomically.
  */
 export function writeToSink(
   dir: string,
   pattern: string,
   fields: Readonly<Record<string, string | undefined>>,
-  bytes: Buffer,
+  parts: Buffer | readonly Buffer[],
 ): string {
   let file = sinkPath(dir, pattern, fields);
-  const own = createHash('sha256')
-    .update(fields.SOPInstanceUID ?? '')
-    .digest('hex')
-    .slice(0, 8);
-  let existing: Buffer | undefined;
+  let existingSop: string | undefined | null; // null: no file there
   try {
-    existing = readFileSync(file);
+    const fd = openSync(file, 'r');
+    try {
+      const head = Buffer.alloc(4096);
+      existingSop = readSop(head.subarray(0, readSync(fd, head, 0, head.length, 0)));
+    } finally {
+      closeSync(fd);
+    }
   } catch {
-    existing = undefined;
+    existingSop = null;
   }
-  if (existing && !existing.equals(bytes)) {
-    const other = readSop(existing);
-    if (other !== fields.SOPInstanceUID) file = file.replace(/\.dcm$/, `_${own}.dcm`);
+  if (existingSop !== null && existingSop !== fields.SOPInstanceUID) {
+    const own = createHash('sha256')
+      .update(fields.SOPInstanceUID ?? '')
+      .digest('hex')
+      .slice(0, 8);
+    file = file.replace(/\.dcm$/, `_${own}.dcm`);
   }
   mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, bytes);
+  const fd = openSync(tmp, 'w');
+  try {
+    for (const part of Buffer.isBuffer(parts) ? [parts] : parts) writeSync(fd, part);
+  } finally {
+    closeSync(fd);
+  }
   renameSync(tmp, file);
   return file;
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { DicomParseError, parseDicom, writeDicom } from '../deid/dicom';
+import { locatePixelData } from '../deid/scan';
 import { deidentify, str, type PatientMapping } from '../deid/engine';
 import type { Dataset } from '../deid/types';
 import { PermanentError } from '../errors';
@@ -42,7 +43,12 @@ async function timed<T>(times: StageTimes, stage: keyof StageTimes, fn: () => Pr
 }
 
 export interface Prepared {
-  readonly bytes: Buffer;
+  /**
+   * The file to send, in parts: the de-identified header and, when the engine could splice, the
+   * original Pixel Data element byte for byte (never re-encoded, never copied).
+   */
+  readonly parts: readonly Buffer[];
+  readonly length: number;
   readonly dict: Dataset;
   readonly patient: PatientMapping;
 }
@@ -53,17 +59,31 @@ function parseFailure(err: unknown): CheckFailure[] {
 }
 
 /**
- * De-identify and verify stages. The gate runs on the bytes that will be sent, parsed back, so
- * what is checked is exactly what leaves. A failed check is an outcome, not an error.
+ * Splits a file into the part the engine reads (everything before the top-level Pixel Data) and
+ * the Pixel Data element, when Pixel Data is the last element and the layout can be walked.
+ */
+export function splitAtPixelData(original: Buffer): { head: Buffer; pixel: Buffer | null } {
+  const loc = locatePixelData(original);
+  if (!loc || loc.end !== original.length) return { head: original, pixel: null };
+  return { head: original.subarray(0, loc.start), pixel: original.subarray(loc.start, loc.end) };
+}
+
+/**
+ * De-identify and verify stages. The gate runs on the header that will be sent, written and
+ * parsed back, so what is checked is exactly what leaves. The pixel element after it is the
+ * original's own bytes (spliced), so its correspondence holds by construction; on the full-parse
+ * path (no splice possible) the gate compares pixel hashes. A failed check is an outcome, not an
+ * error.
  */
 export async function deidentifyAndVerify(
   original: Buffer,
   ctx: TargetContext,
   times: StageTimes = newStageTimes(),
 ): Promise<Prepared | { failures: CheckFailure[] }> {
+  const { head, pixel } = splitAtPixelData(original);
   let parsed;
   try {
-    parsed = parseDicom(original);
+    parsed = parseDicom(head);
   } catch (err) {
     return { failures: parseFailure(err) };
   }
@@ -76,11 +96,19 @@ export async function deidentifyAndVerify(
     verifyInstance(source, parseDicom(bytes), ctx.deid, result.patient),
   );
   if (!verdict.ok) return { failures: [...verdict.failures] };
-  return { bytes, dict: result.file.dict, patient: result.patient };
+  const parts = pixel ? [bytes, pixel] : [bytes];
+  return {
+    parts,
+    length: bytes.length + (pixel?.length ?? 0),
+    dict: result.file.dict,
+    patient: result.patient,
+  };
 }
 
-function md5(bytes: Buffer): string {
-  return createHash('md5').update(bytes).digest('hex');
+function md5(parts: readonly Buffer[]): string {
+  const h = createHash('md5');
+  for (const p of parts) h.update(p);
+  return h.digest('hex');
 }
 
 /** The export fields of a de-identified dataset, by keyword. */
@@ -105,14 +133,14 @@ export async function push(
   ctx: TargetContext,
   replace: boolean,
 ): Promise<InstanceOutcome> {
-  const sent = md5(prepared.bytes);
-  let stored = await ctx.research.storeInstance(prepared.bytes);
-  bytesTotal.inc({ direction: 'pushed' }, prepared.bytes.length);
+  const sent = md5(prepared.parts);
+  let stored = await ctx.research.storeInstance(prepared.parts);
+  bytesTotal.inc({ direction: 'pushed' }, prepared.length);
   let remote = await ctx.research.instanceMd5(stored.ID);
   let replaced = false;
   if (remote !== undefined && remote !== sent && replace) {
     await ctx.research.deleteInstance(stored.ID);
-    stored = await ctx.research.storeInstance(prepared.bytes);
+    stored = await ctx.research.storeInstance(prepared.parts);
     remote = await ctx.research.instanceMd5(stored.ID);
     replaced = true;
   }
@@ -137,7 +165,7 @@ export async function push(
       pseudonym: prepared.patient.pseudonym,
       researchStudyId: stored.ParentStudy,
     };
-    writeToSink(sink.dir, sink.pattern, fields, prepared.bytes);
+    writeToSink(sink.dir, sink.pattern, fields, prepared.parts);
   }
   return {
     kind: 'pushed',

@@ -39,6 +39,7 @@ export const progress = new Map<
 
 async function carry(
   ids: readonly string[],
+  sizes: ReadonlyMap<string, number>,
   job: Job,
   ctx: TargetContext,
   fingerprint: string,
@@ -49,6 +50,8 @@ async function carry(
   const p = progress.get(job.id);
   await mapPool(ids, ctx.concurrency, async (instanceId) => {
     if (tally.transient || ctx.signal.aborted) return; // stop taking new instances; the job is retried
+    const release = await ctx.budget.acquire(sizes.get(instanceId) ?? 0);
+    if (tally.transient || ctx.signal.aborted) return release();
     const base = {
       sourceId: instanceId,
       destination: ctx.destination,
@@ -90,6 +93,7 @@ async function carry(
       instancesTotal.inc({ outcome: 'quarantined', destination: ctx.destination });
       log.warn('instance quarantined', { stage: 'push', instance: instanceId, error: safeMessage(err) });
     } finally {
+      release();
       if (p) p.done++;
     }
   });
@@ -116,6 +120,7 @@ async function carryStudyTo(
   job: Job,
   ctx: TargetContext,
   ids: readonly string[],
+  sizes: ReadonlyMap<string, number>,
   t0: number,
   startedAt: string,
 ): Promise<TargetResult> {
@@ -143,7 +148,7 @@ async function carryStudyTo(
 
   const times = newStageTimes();
   const tally: Tally = { pushed: 0, already: 0, transient: null };
-  await carry(todo, job, ctx, fingerprint, times, tally);
+  await carry(todo, sizes, job, ctx, fingerprint, times, tally);
 
   // Study check; instances that vanished from research are carried again, once.
   let records = instancesOfStudy(ctx.db, job.studyId, dest);
@@ -154,7 +159,7 @@ async function carryStudyTo(
       count: check.absent.length,
     });
     check.absent.forEach((id) => forgetPushed(ctx.db, id, dest));
-    await carry(check.absent, job, ctx, fingerprint, times, tally);
+    await carry(check.absent, sizes, job, ctx, fingerprint, times, tally);
     records = instancesOfStudy(ctx.db, job.studyId, dest);
     check = checkStudy(ids, records, await researchMd5s(records, ctx), fingerprint);
   }
@@ -311,11 +316,13 @@ export async function processStudy(job: Job, ctx: StageContext): Promise<StudyRe
     return { state: 'skipped', reason: 'no routing rule matches this study' };
   }
   const targets: Target[] = ctx.targetsOf(route);
-  const ids = await ctx.source.studyInstanceIds(job.studyId);
+  const instances = await ctx.source.studyInstances(job.studyId);
+  const ids = instances.map((i) => i.id);
+  const sizes = new Map(instances.map((i) => [i.id, i.size]));
   const results: TargetResult[] = [];
   try {
     for (const target of targets)
-      results.push(await carryStudyTo(job, { ...ctx, ...target }, ids, t0, startedAt));
+      results.push(await carryStudyTo(job, { ...ctx, ...target }, ids, sizes, t0, startedAt));
   } finally {
     progress.delete(job.id);
   }

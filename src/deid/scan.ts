@@ -1,0 +1,131 @@
+/**
+ * Finds the top-level Pixel Data element of a Part 10 file without parsing values, so the
+ * engine can de-identify the header and pass the pixel data through byte for byte (no re-encoding,
+ * no copy). Returns undefined whenever the layout is not one it can walk with certainty (deflated
+ * syntax, no preamble, inconsistent lengths): callers then take the full parse path.
+ */
+
+export interface PixelDataLocation {
+  /** Offset of the element's tag. */
+  readonly start: number;
+  /** Offset just after the element (after the sequence delimiter when encapsulated). */
+  readonly end: number;
+}
+
+const UNDEFINED = 0xffffffff;
+const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'UC', 'UN', 'UR', 'UT', 'SV', 'UV']);
+const IMPLICIT_LE = '1.2.840.10008.1.2';
+const EXPLICIT_BE = '1.2.840.10008.1.2.2';
+const DEFLATED = new Set(['1.2.840.10008.1.2.1.99', '1.2.840.10008.1.2.8.1']);
+const MAX_DEPTH = 64;
+
+class Reader {
+  constructor(
+    readonly b: Buffer,
+    readonly littleEndian: boolean,
+    readonly implicit: boolean,
+  ) {}
+  u16(at: number): number {
+    return this.littleEndian ? this.b.readUInt16LE(at) : this.b.readUInt16BE(at);
+  }
+  u32(at: number): number {
+    return this.littleEndian ? this.b.readUInt32LE(at) : this.b.readUInt32BE(at);
+  }
+}
+
+interface Header {
+  tag: number; // group << 16 | element
+  valueStart: number;
+  length: number;
+}
+
+function header(r: Reader, at: number): Header | undefined {
+  if (at + 8 > r.b.length) return undefined;
+  const group = r.u16(at);
+  const element = r.u16(at + 2);
+  const tag = ((group << 16) | element) >>> 0;
+  // Item and delimiter tags carry no VR, whatever the transfer syntax.
+  if (group === 0xfffe || r.implicit) return { tag, valueStart: at + 8, length: r.u32(at + 4) };
+  const vr = r.b.toString('latin1', at + 4, at + 6);
+  if (!/^[A-Z]{2}$/.test(vr)) return undefined;
+  if (LONG_VRS.has(vr)) {
+    if (at + 12 > r.b.length) return undefined;
+    return { tag, valueStart: at + 12, length: r.u32(at + 8) };
+  }
+  return { tag, valueStart: at + 8, length: r.u16(at + 6) };
+}
+
+/** Skips the items of an undefined-length sequence (or encapsulated pixel data); returns the offset after its delimiter. */
+function skipItems(r: Reader, at: number, depth: number): number | undefined {
+  if (depth > MAX_DEPTH) return undefined;
+  let pos = at;
+  for (;;) {
+    const h = header(r, pos);
+    if (!h) return undefined;
+    if (h.tag === 0xfffee0dd) return h.valueStart; // sequence delimiter
+    if (h.tag !== 0xfffee000) return undefined;
+    if (h.length !== UNDEFINED) {
+      pos = h.valueStart + h.length;
+      if (pos > r.b.length) return undefined;
+      continue;
+    }
+    const next = skipElements(r, h.valueStart, 0xfffee00d, depth + 1);
+    if (next === undefined) return undefined;
+    pos = next;
+  }
+}
+
+/** Walks elements until `until` (an item delimiter); returns the offset after it. */
+function skipElements(r: Reader, at: number, until: number, depth: number): number | undefined {
+  let pos = at;
+  for (;;) {
+    const h = header(r, pos);
+    if (!h) return undefined;
+    if (h.tag === until) return h.valueStart;
+    if (h.length === UNDEFINED) {
+      const next = skipItems(r, h.valueStart, depth + 1);
+      if (next === undefined) return undefined;
+      pos = next;
+    } else {
+      pos = h.valueStart + h.length;
+      if (pos > r.b.length) return undefined;
+    }
+  }
+}
+
+export function locatePixelData(bytes: Buffer): PixelDataLocation | undefined {
+  if (bytes.length < 132 || bytes.toString('latin1', 128, 132) !== 'DICM') return undefined;
+  // File meta: always explicit VR little endian.
+  const meta = new Reader(bytes, true, false);
+  let pos = 132;
+  let syntax: string | undefined;
+  for (;;) {
+    if (pos + 8 > bytes.length) return undefined;
+    if (meta.u16(pos) !== 0x0002) break;
+    const h = header(meta, pos);
+    if (!h || h.length === UNDEFINED || h.valueStart + h.length > bytes.length) return undefined;
+    if (h.tag === 0x00020010)
+      syntax = bytes.toString('latin1', h.valueStart, h.valueStart + h.length).replace(/[\0 ]+$/, '');
+    pos = h.valueStart + h.length;
+  }
+  if (!syntax || DEFLATED.has(syntax)) return undefined;
+  const r = new Reader(bytes, syntax !== EXPLICIT_BE, syntax === IMPLICIT_LE);
+  while (pos < bytes.length) {
+    const h = header(r, pos);
+    if (!h) return undefined;
+    if (h.tag === 0x7fe00010) {
+      const end = h.length === UNDEFINED ? skipItems(r, h.valueStart, 0) : h.valueStart + h.length;
+      return end !== undefined && end <= bytes.length ? { start: pos, end } : undefined;
+    }
+    if (h.tag > 0x7fe00010) return undefined; // no pixel data at the top level
+    if (h.length === UNDEFINED) {
+      const next = skipItems(r, h.valueStart, 0);
+      if (next === undefined) return undefined;
+      pos = next;
+    } else {
+      pos = h.valueStart + h.length;
+      if (pos > bytes.length) return undefined;
+    }
+  }
+  return undefined;
+}
