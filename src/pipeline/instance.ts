@@ -5,6 +5,7 @@ import { locatePixelData } from '../deid/scan';
 import { deidentify, str, type PatientMapping } from '../deid/engine';
 import type { Dataset } from '../deid/types';
 import { PermanentError } from '../errors';
+import { Status } from '../orthanc/client';
 import { verifyInstance } from '../verify/instance';
 import { describeFailure, type CheckFailure } from '../verify/types';
 import type { StageContext, TargetContext } from './context';
@@ -136,28 +137,32 @@ export async function push(
   const sent = md5(prepared.parts);
   let stored = await ctx.research.storeInstance(prepared.parts);
   bytesTotal.inc({ direction: 'pushed' }, prepared.length);
-  let remote = await ctx.research.instanceMd5(stored.ID);
+  // `Success` means Orthanc stored these very bytes; the study check confirms every MD5 at the end.
+  // `AlreadyStored` may hide another version of the instance: look now.
   let replaced = false;
-  if (remote !== undefined && remote !== sent && replace) {
-    await ctx.research.deleteInstance(stored.ID);
-    stored = await ctx.research.storeInstance(prepared.parts);
-    remote = await ctx.research.instanceMd5(stored.ID);
-    replaced = true;
+  if (stored.Status === Status.AlreadyStored) {
+    let remote = await ctx.research.instanceMd5(stored.ID);
+    if (remote !== undefined && remote !== sent && replace) {
+      await ctx.research.deleteInstance(stored.ID);
+      stored = await ctx.research.storeInstance(prepared.parts);
+      remote = await ctx.research.instanceMd5(stored.ID);
+      replaced = true;
+    }
+    if (remote !== undefined && remote !== sent) {
+      return {
+        kind: 'quarantined',
+        check: 'study',
+        tag: '(0008,0018)',
+        reason:
+          'study: the research server holds other bytes for this SOP instance (another profile or key? run reprocess)',
+      };
+    }
+    if (remote === undefined)
+      throw new PermanentError(
+        'RESEARCH_MISSING',
+        'research Orthanc does not show the instance it just accepted',
+      );
   }
-  if (remote !== undefined && remote !== sent) {
-    return {
-      kind: 'quarantined',
-      check: 'study',
-      tag: '(0008,0018)',
-      reason:
-        'study: the research server holds other bytes for this SOP instance (another profile or key? run reprocess)',
-    };
-  }
-  if (remote === undefined)
-    throw new PermanentError(
-      'RESEARCH_MISSING',
-      'research Orthanc does not show the instance it just accepted',
-    );
   const sink = ctx.folderSink;
   if (sink) {
     const fields = {

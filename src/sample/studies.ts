@@ -293,3 +293,36 @@ export function makeMammoStudy(p: SamplePatient, o: SampleStudyOptions): SampleI
     return { bytes: buildInstance(p, o, spec), sopInstanceUid: spec.sopUid };
   });
 }
+
+/**
+ * One multi-frame instance (Multi-frame Grayscale Word Secondary Capture) of `frames` frames of
+ * rows x columns 16-bit: the large-instance case for memory measurements (100 frames of 1024x1024
+ * is 200 MiB of pixel data).
+ */
+export function makeMultiframeInstance(
+  p: SamplePatient,
+  o: SampleStudyOptions & { frames: number; rows: number; columns: number },
+): SampleInstance {
+  const uids = uidsFor(p, o);
+  const series = uids.series(1);
+  const frameBytes = o.rows * o.columns * 2;
+  const pixelData = new Uint8Array(frameBytes * o.frames);
+  const one = new Uint8Array(pixels(o.rows, o.columns, 4242));
+  for (let f = 0; f < o.frames; f++) pixelData.set(one, f * frameBytes);
+  const spec: InstanceSpec = {
+    sopClass: '1.2.840.10008.5.1.4.1.1.7.3',
+    modality: 'OT',
+    studyUid: uids.study,
+    seriesUid: series,
+    sopUid: `${series}.1`,
+    seriesNumber: 1,
+    instanceNumber: 1,
+    rows: o.rows,
+    columns: o.columns,
+    extra: {
+      '00280008': { vr: 'IS', Value: [o.frames] },
+      '7FE00010': { vr: 'OW', Value: [pixelData.buffer] },
+    },
+  };
+  return { bytes: buildInstance(p, o, spec), sopInstanceUid: spec.sopUid };
+}
