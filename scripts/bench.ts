@@ -100,15 +100,22 @@ async function runBridge(
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (code !== 0) throw new Error(`bridge exited ${code}: ${out}`);
   // Where the time went, summed over instances (stages overlap: N instances are in flight).
-  const csv = readFileSync(path.join(dataDir, 'reports', 'audit.csv'), 'utf8').trim().split('\r\n');
+  const csv = readFileSync(path.join(dataDir, 'reports', 'audit.csv'), 'utf8')
+    .trim()
+    .split('\r\n');
   const header = csv[0]!.split(',');
   const stages: Record<string, number> = {};
   for (const line of csv.slice(1)) {
     const cells = line.split(',');
-    for (const k of ['durationMs', 'pullMs', 'deidentifyMs', 'verifyMs', 'pushMs']) stages[k] = (stages[k] ?? 0) + Number(cells[header.indexOf(k)]);
+    for (const k of ['durationMs', 'pullMs', 'deidentifyMs', 'verifyMs', 'pushMs'])
+      stages[k] = (stages[k] ?? 0) + Number(cells[header.indexOf(k)]);
   }
   rmSync(dataDir, { recursive: true, force: true });
-  return { seconds, peakRss: peak, out: `${out.trim()}\n  stage totals (ms, summed over instances): ${JSON.stringify(stages)}` };
+  return {
+    seconds,
+    peakRss: peak,
+    out: `${out.trim()}\n  stage totals (ms, summed over instances): ${JSON.stringify(stages)}`,
+  };
 }
 
 async function upload(clinical: TestOrthanc, files: Buffer[]): Promise<string[]> {

@@ -67,6 +67,7 @@ function buildRuntime(cfg: ResolvedConfig, db: Db, log: Logger): Runtime {
     exportTags: cfg.export.metadataTags,
     routes: cfg.routes,
     budget: new ByteBudget(cfg.pipeline.memoryBudgetMb * 1024 * 1024),
+    slots: new ByteBudget(cfg.pipeline.concurrency),
     // Config validation guarantees every route names existing destinations and profiles.
     targetsOf: (route) => route.destinations.map((d) => target(d, route.profile, route.name)!),
     target,
@@ -156,6 +157,7 @@ export class BridgeApp {
       retryBaseMs: p.retryBaseMs,
       retryMaxMs: p.retryMaxMs,
       idleMs: this.cfg.feed.pollIntervalMs,
+      studyConcurrency: p.studyConcurrency,
     };
   }
 

@@ -132,6 +132,7 @@ const ENV_SETTINGS: ReadonlyArray<[string, string, 'string' | 'int']> = [
   ['BRIDGE_LOG_LEVEL', 'log.level', 'string'],
   ['BRIDGE_CONCURRENCY', 'pipeline.concurrency', 'int'],
   ['BRIDGE_MEMORY_BUDGET_MB', 'pipeline.memoryBudgetMb', 'int'],
+  ['BRIDGE_STUDY_CONCURRENCY', 'pipeline.studyConcurrency', 'int'],
   ['BRIDGE_POLL_INTERVAL_MS', 'feed.pollIntervalMs', 'int'],
 ];
 

@@ -162,6 +162,8 @@ export const fileConfigSchema = z
     pipeline: z
       .object({
         concurrency: z.number().int().min(1).max(64).default(4),
+        /** Studies worked on at once; their instances share the `concurrency` slots. */
+        studyConcurrency: z.number().int().min(1).max(16).default(2),
         maxAttempts: z.number().int().min(1).max(100).default(5),
         retryBaseMs: z.number().int().min(1).max(3_600_000).default(1000),
         retryMaxMs: z.number().int().min(1).max(86_400_000).default(60_000),

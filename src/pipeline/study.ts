@@ -50,7 +50,12 @@ async function carry(
   const p = progress.get(job.id);
   await mapPool(ids, ctx.concurrency, async (instanceId) => {
     if (tally.transient || ctx.signal.aborted) return; // stop taking new instances; the job is retried
-    const release = await ctx.budget.acquire(sizes.get(instanceId) ?? 0);
+    const slot = await ctx.slots.acquire(1);
+    const bytes = await ctx.budget.acquire(sizes.get(instanceId) ?? 0);
+    const release = (): void => {
+      bytes();
+      slot();
+    };
     if (tally.transient || ctx.signal.aborted) return release();
     const base = {
       sourceId: instanceId,

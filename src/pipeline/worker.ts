@@ -11,11 +11,13 @@ export interface WorkerOptions {
   readonly retryMaxMs: number;
   /** How long to sleep when the queue is empty and nobody wakes us. */
   readonly idleMs: number;
+  /** Studies worked on at once. */
+  readonly studyConcurrency: number;
 }
 
 export interface WorkerSnapshot {
   readonly running: boolean;
-  readonly current: { jobId: number; studyId: string; startedAt: string } | null;
+  readonly current: ReadonlyArray<{ jobId: number; studyId: string; startedAt: string }>;
   readonly finished: number;
 }
 
@@ -27,7 +29,7 @@ export class Worker {
   private controller = new AbortController();
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
-  private current: WorkerSnapshot['current'] = null;
+  private readonly current = new Map<number, { jobId: number; studyId: string; startedAt: string }>();
   private finished = 0;
 
   /** Context and options are read per job, so a reloaded config applies to the next study. */
@@ -50,7 +52,7 @@ export class Worker {
   }
 
   private async runClaimed(job: Job): Promise<StudyResult> {
-    this.current = { jobId: job.id, studyId: job.studyId, startedAt: new Date().toISOString() };
+    this.current.set(job.id, { jobId: job.id, studyId: job.studyId, startedAt: new Date().toISOString() });
     try {
       return await runJob(
         job,
@@ -75,20 +77,28 @@ export class Worker {
       this.log.error('job could not be recorded', { jobId: job.id, error: safeMessage(err) });
       throw err;
     } finally {
-      this.current = null;
+      this.current.delete(job.id);
       this.finished++;
     }
   }
 
-  /** Runs every job that is due now, then returns what each one ended as. */
+  /**
+   * Runs every job that is due now, up to `studyConcurrency` studies at once (instances of all
+   * of them share the instance slots and the memory budget), then returns what each ended as.
+   */
   async drainDue(): Promise<Array<{ job: Job; result: StudyResult }>> {
     const done: Array<{ job: Job; result: StudyResult }> = [];
-    for (
-      let job = claimJob(this.ctx.db);
-      job && !this.controller.signal.aborted;
-      job = claimJob(this.ctx.db)
-    ) {
-      done.push({ job, result: await this.runClaimed(job) });
+    const running = new Set<Promise<void>>();
+    for (;;) {
+      while (running.size < Math.max(1, this.opts.studyConcurrency) && !this.controller.signal.aborted) {
+        const job = claimJob(this.ctx.db);
+        if (!job) break;
+        const run: Promise<void> = this.runClaimed(job).then((result) => void done.push({ job, result }));
+        running.add(run);
+        void run.finally(() => running.delete(run)).catch(() => undefined);
+      }
+      if (running.size === 0) break;
+      await Promise.race(running);
     }
     return done;
   }
@@ -134,7 +144,7 @@ export class Worker {
   snapshot(): WorkerSnapshot {
     return {
       running: this.loop !== null && !this.controller.signal.aborted,
-      current: this.current,
+      current: [...this.current.values()],
       finished: this.finished,
     };
   }

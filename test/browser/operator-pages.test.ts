@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { BridgeApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
+import { listJobs } from '../../src/store/jobs';
 import { makeCtStudy, makeMammoStudy, samplePatients } from '../../src/sample/studies';
 import { launchChromium, SCREENSHOTS } from '../helpers/browser';
 import { TestOrthanc, freePort, waitFor } from '../helpers/orthanc';
@@ -112,9 +113,21 @@ describe('Orthanc Explorer button and admin page, in a real browser', () => {
     await app.reload(config('not-the-research-password'));
     const [, p] = samplePatients(2);
     const studyId = await uploadStudy(makeCtStudy(p!, { studyIndex: 1, studyDate: '20240406', slices: 2 }));
+    // Let the change feed see the study first (it skips it: nobody asked for it yet).
+    await waitFor('the feed to skip the study', async () =>
+      listJobs(app.db, { studyId }).some((j) => j.trigger === 'change' && j.state === 'skipped'),
+    );
     const r = await fetch(`${clinical.url}/research-bridge/studies/${studyId}/send`, { method: 'POST' });
     expect(r.ok).toBe(true); // the plugin forwards the bridge's 202 as a plain success
-    await waitFor('the study to be quarantined', async () => app.status().quarantinedInstances === 2, 60_000);
+    // Both the Explorer request and the change feed queue the study; wait until neither is open.
+    await waitFor(
+      'the study to be quarantined',
+      async () => {
+        const s = app.status();
+        return s.quarantinedInstances === 2 && s.jobs.queued + s.jobs.running === 0;
+      },
+      60_000,
+    );
 
     await app.reload(config(RESEARCH_PASSWORD)); // the fix
     const context = await browser.newContext({
