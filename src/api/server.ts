@@ -170,35 +170,23 @@ export function createApi(app: BridgeApp): express.Express {
     else res.json(q);
   });
 
-  api.post('/api/quarantine/:id/release', (req, res) => {
+  // Release queues the study again (202: the work follows); discard is done at once.
+  api.post(['/api/quarantine/:id/release', '/api/quarantine/:id/discard'], (req, res) => {
     const id = quarantineId(req, res);
     if (id === undefined) return;
-    const r = releaseQuarantine(app.db, id);
-    if (!r.released) {
+    const release = req.path.endsWith('/release');
+    const r = release ? releaseQuarantine(app.db, id) : discard(app.db, id);
+    if (!('released' in r ? r.released : r.discarded)) {
       res.status(404).json({ error: 'no open quarantine entry with this id' });
       return;
     }
-    app.log.info('quarantine entry released', {
+    app.log.info(`quarantine entry ${release ? 'released' : 'discarded'}`, {
       quarantineId: id,
       study: r.studyId,
-      instance: r.sourceId,
       via: 'api',
     });
     app.worker.wake();
-    res.status(202).json(r);
-  });
-
-  api.post('/api/quarantine/:id/discard', (req, res) => {
-    const id = quarantineId(req, res);
-    if (id === undefined) return;
-    const r = discard(app.db, id);
-    if (!r.discarded) {
-      res.status(404).json({ error: 'no open quarantine entry with this id' });
-      return;
-    }
-    app.log.info('quarantine entry discarded', { quarantineId: id, study: r.studyId, via: 'api' });
-    app.worker.wake();
-    res.json(r);
+    res.status(release ? 202 : 200).json(r);
   });
 
   api.get('/api/reports', (req, res) => {

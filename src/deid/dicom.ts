@@ -11,13 +11,21 @@ export class DicomParseError extends Error {
   override readonly name = 'DicomParseError';
 }
 
-// dcmjs logs through loglevel to the console; its warnings can quote element values, so
-// silence them: a parse problem surfaces as a DicomParseError without the data.
-try {
-  dcmjs.log.setLevel('silent');
-} catch {
-  /* older dcmjs without a settable log: nothing to silence */
+// dcmjs logs through loglevel (a root logger and named children such as "validation.dcmjs");
+// its warnings can quote bytes of the file, so every one of them is silenced: a parse problem
+// surfaces as a DicomParseError without the data. Children created before setLevel keep their own
+// level, hence the loop.
+function silenceDcmjs(): void {
+  const root = dcmjs.log as unknown as {
+    setLevel(l: string): void;
+    getLoggers?(): Record<string, { setLevel(l: string): void }>;
+    getLogger?(n: string): { setLevel(l: string): void };
+  };
+  root.setLevel('silent');
+  for (const child of Object.values(root.getLoggers?.() ?? {})) child.setLevel('silent');
+  for (const name of ['validation.dcmjs', 'AsyncDicomReader']) root.getLogger?.(name).setLevel('silent');
 }
+silenceDcmjs();
 
 const PREAMBLE = 128;
 

@@ -264,17 +264,15 @@ export class OrthancClient {
     return v === undefined ? undefined : String(v).trim();
   }
 
-  async deleteInstance(id: string): Promise<void> {
-    const route = `/instances/${encodeURIComponent(id)}`;
-    try {
-      await this.http.delete(route);
-    } catch (err) {
-      throw this.wrap(err, 'DELETE', route);
-    }
+  deleteInstance(id: string): Promise<void> {
+    return this.delete(`/instances/${encodeURIComponent(id)}`);
   }
 
-  async deleteStudy(id: string): Promise<void> {
-    const route = `/studies/${encodeURIComponent(id)}`;
+  deleteStudy(id: string): Promise<void> {
+    return this.delete(`/studies/${encodeURIComponent(id)}`);
+  }
+
+  private async delete(route: string): Promise<void> {
     try {
       await this.http.delete(route);
     } catch (err) {

@@ -197,17 +197,20 @@ const SINK_TAGS: StageContext['exportTags'] = [
   { keyword: 'BodyPartExamined', tag: '00180015' },
 ];
 
-/** One instance through every stage. Transient faults propagate (the job retries); the rest is an outcome. */
-export async function processInstance(
-  instanceId: string,
+type Quarantined = Extract<InstanceOutcome, { kind: 'quarantined' }>;
+
+/**
+ * De-identify + verify for one file, never throwing: either the prepared output or the
+ * quarantine outcome with a reason that names the check and the tag.
+ */
+export async function prepare(
+  original: Buffer,
   ctx: TargetContext,
-  opts: { replace: boolean; times: StageTimes },
-): Promise<InstanceOutcome> {
-  const original = await timed(opts.times, 'pull', () => ctx.source.instanceFile(instanceId));
-  bytesTotal.inc({ direction: 'pulled' }, original.length);
+  times: StageTimes = newStageTimes(),
+): Promise<Prepared | Quarantined> {
   let prepared: Prepared | { failures: CheckFailure[] };
   try {
-    prepared = await deidentifyAndVerify(original, ctx, opts.times);
+    prepared = await deidentifyAndVerify(original, ctx, times);
   } catch (err) {
     // The engine threw on this file (a value dcmjs cannot write, say): quarantine, never push.
     const name = err instanceof Error ? err.name : 'error';
@@ -218,13 +221,23 @@ export async function processInstance(
       reason: `deidentify: the engine failed on this instance (${name})`,
     };
   }
-  if ('failures' in prepared) {
-    const first = prepared.failures[0]!;
-    const rest = prepared.failures.slice(1);
-    const more =
-      rest.length > 0 ? ` (+${rest.length} more: ${rest.slice(0, 3).map(describeFailure).join('; ')})` : '';
-    return { kind: 'quarantined', check: first.check, tag: first.tag, reason: describeFailure(first) + more };
-  }
-  const ready = prepared;
-  return timed(opts.times, 'push', () => push(ready, ctx, opts.replace));
+  if (!('failures' in prepared)) return prepared;
+  const first = prepared.failures[0]!;
+  const rest = prepared.failures.slice(1);
+  const more =
+    rest.length > 0 ? ` (+${rest.length} more: ${rest.slice(0, 3).map(describeFailure).join('; ')})` : '';
+  return { kind: 'quarantined', check: first.check, tag: first.tag, reason: describeFailure(first) + more };
+}
+
+/** One instance through every stage. Transient faults propagate (the job retries); the rest is an outcome. */
+export async function processInstance(
+  instanceId: string,
+  ctx: TargetContext,
+  opts: { replace: boolean; times: StageTimes },
+): Promise<InstanceOutcome> {
+  const original = await timed(opts.times, 'pull', () => ctx.source.instanceFile(instanceId));
+  bytesTotal.inc({ direction: 'pulled' }, original.length);
+  const prepared = await prepare(original, ctx, opts.times);
+  if ('kind' in prepared) return prepared;
+  return timed(opts.times, 'push', () => push(prepared, ctx, opts.replace));
 }
