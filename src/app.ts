@@ -31,6 +31,7 @@ export function profileFromConfig(p: ProfileConfig): DeidProfile {
     options: Object.freeze({ ...BASIC_OPTIONS, ...p.options }),
     safePrivate: [],
     maxDateShiftDays: p.maxDateShiftDays,
+    pixelPolicy: p.pixelPolicy,
   });
 }
 

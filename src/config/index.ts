@@ -24,6 +24,7 @@ export interface ProfileConfig {
   readonly name: string;
   readonly options: FileConfig['profile']['options'];
   readonly maxDateShiftDays: number;
+  readonly pixelPolicy: FileConfig['profile']['pixelPolicy'];
 }
 
 export interface RouteConfig {

@@ -87,6 +87,21 @@ const profileOptions = z
 
 const cron = z.string().min(1);
 
+/**
+ * Pixel data policy: the engine does not clean pixels, so instances likely to carry burned-in
+ * identifying text are quarantined unless the profile allows them.
+ */
+const pixelPolicy = z
+  .object({
+    /** Let instances whose BurnedInAnnotation is YES through (their pixels are not cleaned). */
+    allowBurnedInAnnotation: z.boolean().default(false),
+    /** Modalities or SOP class UIDs, from the risky lists, to let through anyway. */
+    allowModalities: z.array(z.string().regex(/^[A-Z0-9]{1,16}$/)).default([]),
+    allowSopClasses: z.array(z.string().regex(/^[0-9.]{1,64}$/)).default([]),
+  })
+  .strict()
+  .default({ allowBurnedInAnnotation: false, allowModalities: [], allowSopClasses: [] });
+
 const profileName = z
   .string()
   .regex(/^[A-Za-z0-9_.-]{1,40}$/, 'must be 1-40 letters, digits, dot, dash or underscore');
@@ -176,6 +191,7 @@ export const fileConfigSchema = z
         name: profileName,
         options: profileOptions,
         maxDateShiftDays: z.number().int().min(1).max(3650).default(365),
+        pixelPolicy,
       })
       .strict(),
     /** More profiles, by name, for routing rules. */
@@ -186,6 +202,7 @@ export const fileConfigSchema = z
           .object({
             options: profileOptions,
             maxDateShiftDays: z.number().int().min(1).max(3650).default(365),
+            pixelPolicy,
           })
           .strict(),
       )

@@ -21,7 +21,20 @@ export interface DeidProfile {
   readonly safePrivate: readonly SafePrivateEntry[];
   /** Largest per-patient date shift in days (Retain Longitudinal Modified Dates). */
   readonly maxDateShiftDays: number;
+  readonly pixelPolicy: PixelPolicy;
 }
+
+export interface PixelPolicy {
+  readonly allowBurnedInAnnotation: boolean;
+  readonly allowModalities: readonly string[];
+  readonly allowSopClasses: readonly string[];
+}
+
+export const STRICT_PIXEL_POLICY: PixelPolicy = Object.freeze({
+  allowBurnedInAnnotation: false,
+  allowModalities: [],
+  allowSopClasses: [],
+});
 
 export const BASIC_OPTIONS: ProfileOptions = Object.fromEntries(
   OPTION_NAMES.map((n) => [n, false]),
@@ -37,6 +50,7 @@ export const DEFAULT_PROFILE: DeidProfile = Object.freeze({
   }),
   safePrivate: [],
   maxDateShiftDays: 365,
+  pixelPolicy: STRICT_PIXEL_POLICY,
 });
 
 const BY_TAG = new Map<string, TableRow>();

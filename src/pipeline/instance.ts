@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { DicomParseError, parseDicom, writeDicom } from '../deid/dicom';
+import { pixelPolicyVerdict } from '../deid/pixelPolicy';
 import { locatePixelData } from '../deid/scan';
 import { deidentify, str, type PatientMapping } from '../deid/engine';
 import type { Dataset } from '../deid/types';
@@ -89,6 +90,9 @@ export async function deidentifyAndVerify(
     return { failures: parseFailure(err) };
   }
   const source = parsed;
+  // The engine does not clean pixels: instances likely to show identity in them stop here.
+  const risk = pixelPolicyVerdict(source.dict, ctx.deid.profile.pixelPolicy);
+  if (risk) return { failures: [{ check: 'pixel-policy', tag: risk.tag, path: '', detail: risk.reason }] };
   const { result, bytes } = await timed(times, 'deidentify', () => {
     const result = deidentify(source, ctx.deid);
     return { result, bytes: writeDicom(result.file) };

@@ -295,7 +295,7 @@ export function makeMammoStudy(p: SamplePatient, o: SampleStudyOptions): SampleI
 }
 
 /**
- * One multi-frame instance (Multi-frame Grayscale Word Secondary Capture) of `frames` frames of
+ * One multi-frame X-ray angiography instance of `frames` frames of
  * rows x columns 16-bit: the large-instance case for memory measurements (100 frames of 1024x1024
  * is 200 MiB of pixel data).
  */
@@ -310,8 +310,8 @@ export function makeMultiframeInstance(
   const one = new Uint8Array(pixels(o.rows, o.columns, 4242));
   for (let f = 0; f < o.frames; f++) pixelData.set(one, f * frameBytes);
   const spec: InstanceSpec = {
-    sopClass: '1.2.840.10008.5.1.4.1.1.7.3',
-    modality: 'OT',
+    sopClass: '1.2.840.10008.5.1.4.1.1.12.1',
+    modality: 'XA',
     studyUid: uids.study,
     seriesUid: series,
     sopUid: `${series}.1`,

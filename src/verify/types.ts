@@ -1,4 +1,5 @@
-export type CheckName = 'conformance' | 'residual-phi' | 'correspondence' | 'marking' | 'study';
+export type CheckName =
+  'conformance' | 'residual-phi' | 'correspondence' | 'marking' | 'study' | 'pixel-policy';
 
 /** One failed check. Names the check and the tag (and where it sits), never a value. */
 export interface CheckFailure {
