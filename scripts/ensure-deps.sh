@@ -10,6 +10,7 @@ packages=()
 [ -x /usr/sbin/Orthanc ] || packages+=(orthanc)
 [ -e /usr/share/orthanc/plugins/libOrthancPython.so ] || packages+=(orthanc-python)
 if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then packages+=(chromium); fi
+if [ "${1:-}" = "--browser" ] && ! command -v openssl >/dev/null; then packages+=(openssl); fi # TLS tests make certificates
 if [ ${#packages[@]} -gt 0 ]; then
   echo "ensure-deps: installing Debian's ${packages[*]}" >&2
   sudo=""

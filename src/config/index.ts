@@ -15,6 +15,8 @@ export interface OrthancServerConfig {
   readonly username?: string;
   readonly password?: string;
   readonly timeoutMs: number;
+  /** Extra trusted CA certificates (PEM) for HTTPS to this Orthanc. */
+  readonly ca?: string;
   /** Where a browser reaches this Orthanc (Explorer links); `url` unless configured. */
   readonly explorerUrl: string;
   readonly folderSink?: { readonly dir: string; readonly pattern: string };
@@ -126,6 +128,8 @@ const ENV_SETTINGS: ReadonlyArray<[string, string, 'string' | 'int']> = [
   ['BRIDGE_RESEARCH_URL', 'research.url', 'string'],
   ['BRIDGE_RESEARCH_USERNAME', 'research.username', 'string'],
   ['BRIDGE_SOURCE_EXPLORER_URL', 'source.explorerUrl', 'string'],
+  ['BRIDGE_SOURCE_CA_FILE', 'source.caFile', 'string'],
+  ['BRIDGE_RESEARCH_CA_FILE', 'research.caFile', 'string'],
   ['BRIDGE_RESEARCH_EXPLORER_URL', 'research.explorerUrl', 'string'],
   ['BRIDGE_DATA_DIR', 'dataDir', 'string'],
   ['BRIDGE_API_PORT', 'api.port', 'int'],
@@ -228,10 +232,17 @@ export function loadConfig(opts: LoadOptions): ResolvedConfig {
     const sink = s.folderSink
       ? { dir: path.resolve(cwd, s.folderSink.dir), pattern: s.folderSink.pattern }
       : undefined;
+    let ca: string | undefined;
+    if (s.caFile) {
+      ca = readSecretFile(path.resolve(cwd, s.caFile), `${prefix}_CA_FILE`);
+      if (!ca.includes('-----BEGIN CERTIFICATE-----'))
+        throw new ConfigError(`${prefix}_CA_FILE: ${s.caFile} holds no PEM certificate`);
+    }
     return Object.freeze({
       url: s.url,
       username: s.username,
       password,
+      ca,
       timeoutMs: s.timeoutMs,
       explorerUrl: s.explorerUrl ?? s.url,
       folderSink: sink,
@@ -301,7 +312,11 @@ function deepFreeze<T>(value: T): T {
 
 /** The config as it may be shown: secrets replaced. */
 export function redactedConfig(cfg: ResolvedConfig): Json {
-  const mask = (s: OrthancServerConfig): Json => ({ ...s, password: s.password ? '***' : undefined });
+  const mask = (s: OrthancServerConfig): Json => ({
+    ...s,
+    password: s.password ? '***' : undefined,
+    ca: s.ca ? '(PEM)' : undefined,
+  });
   return {
     ...cfg,
     secret: '***',

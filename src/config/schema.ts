@@ -49,6 +49,8 @@ const orthancServer = z
     // Passwords come from the environment or a file, never from a config file.
     passwordFile: z.string().min(1).optional(),
     timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+    /** PEM file of the CA that signed this Orthanc's HTTPS certificate (besides the system CAs). */
+    caFile: z.string().min(1).optional(),
     /** Where a browser reaches this Orthanc's Explorer, when not at `url` (links on the admin page). */
     explorerUrl: url.optional(),
     /** Research only: also write each de-identified file to a folder. */

@@ -1,6 +1,7 @@
 import axios, { AxiosError, type AxiosInstance } from 'axios';
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import { Readable } from 'node:stream';
 import { PermanentError, TransientError } from '../errors';
 
@@ -54,6 +55,8 @@ export interface OrthancClientOptions {
   readonly username?: string;
   readonly password?: string;
   readonly timeoutMs: number;
+  /** Extra trusted CA certificates (PEM). */
+  readonly ca?: string;
   /** Shown in errors and logs: "source" or "research". */
   readonly label: string;
 }
@@ -88,7 +91,12 @@ export class OrthancClient {
       timeout: opts.timeoutMs,
       auth: opts.username ? { username: opts.username, password: opts.password ?? '' } : undefined,
       httpAgent: new http.Agent({ keepAlive: true, maxSockets: 16 }),
-      httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 16 }),
+      // Extra CAs are added to the system's, never replace certificate checking.
+      httpsAgent: new https.Agent({
+        keepAlive: true,
+        maxSockets: 16,
+        ...(opts.ca ? { ca: [...tls.rootCertificates, opts.ca] } : {}),
+      }),
       maxBodyLength: Infinity,
       maxContentLength: Infinity,
       // axios would otherwise read proxy settings from the environment.
