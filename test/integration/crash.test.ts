@@ -1,0 +1,104 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseDicom } from '../../src/deid/dicom';
+import { str } from '../../src/deid/engine';
+import { deriveKeys, mapUid } from '../../src/deid/keys';
+import { makeCtStudy, makeMammoStudy, samplePatients } from '../../src/sample/studies';
+import { TestOrthanc, request, waitFor } from '../helpers/orthanc';
+import { TEST_SECRET } from '../helpers/samples';
+
+const CLI = path.resolve(__dirname, '../../dist/cli.js');
+const SEED = 424242;
+const clinical = new TestOrthanc('clinical', { Plugins: [] });
+const research = new TestOrthanc('research');
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bridge-crash-'));
+const expectedSops: string[] = [];
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function bridge(args: string[]): ChildProcess {
+  return spawn(process.execPath, [CLI, ...args], {
+    env: {
+      PATH: process.env.PATH,
+      BRIDGE_SOURCE_URL: clinical.url,
+      BRIDGE_RESEARCH_URL: research.url,
+      BRIDGE_DATA_DIR: dataDir,
+      BRIDGE_SECRET: TEST_SECRET,
+      BRIDGE_POLL_INTERVAL_MS: '100',
+      BRIDGE_CONCURRENCY: '2',
+      BRIDGE_API_PORT: '0',
+    },
+    stdio: 'ignore',
+  });
+}
+
+const researchCount = async (): Promise<number> => (await research.get<string[]>('/instances')).length;
+
+beforeAll(async () => {
+  await Promise.all([clinical.start(), research.start()]);
+  const studies = new Set<string>();
+  for (const [i, p] of samplePatients(3).entries()) {
+    for (const inst of [
+      ...makeCtStudy(p, { studyIndex: 1, studyDate: `2024020${i + 1}`, slices: 12 }),
+      ...makeMammoStudy(p, { studyIndex: 2, studyDate: `2024030${i + 1}` }),
+    ]) {
+      studies.add((await clinical.upload(inst.bytes)).ParentStudy);
+      expectedSops.push(inst.sopInstanceUid);
+    }
+  }
+  await clinical.waitStable([...studies]);
+});
+afterAll(async () => {
+  await Promise.all([clinical.destroy(), research.destroy()]);
+});
+
+describe('crash safety', () => {
+  it('loses and duplicates nothing when killed with SIGKILL at seeded moments of a multi-study run', async () => {
+    const r = rng(SEED);
+    const total = expectedSops.length; // 48 instances in 6 studies
+    let kills = 0;
+    // Kill points are states, not times: after a seeded number of instances reached research.
+    const killAt = Array.from({ length: 4 }, (_, k) => Math.floor(((k + r()) / 5) * total)).sort(
+      (a, b) => a - b,
+    );
+    for (const threshold of killAt) {
+      const child = bridge(['run']);
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      const reached = await waitFor(
+        `${threshold} instances on research`,
+        async () => (await researchCount()) >= threshold || undefined,
+        60_000,
+        5,
+      ).catch(() => false);
+      child.kill('SIGKILL');
+      await exited;
+      if (reached) kills++;
+    }
+    const finish = bridge(['run', '--once']);
+    const code = await new Promise<number | null>((resolve) => finish.once('exit', resolve));
+    expect(code).toBe(0);
+    expect(kills).toBeGreaterThanOrEqual(3);
+
+    // Every source instance is on research exactly once, under its keyed UID; nothing else is there.
+    const ids = await research.get<string[]>('/instances');
+    expect(ids).toHaveLength(total);
+    const keys = deriveKeys(TEST_SECRET);
+    const sops = new Set<string>();
+    for (const id of ids)
+      sops.add(
+        str(parseDicom((await request('GET', `${research.url}/instances/${id}/file`)).body).dict['00080018']),
+      );
+    expect([...sops].sort()).toEqual(expectedSops.map((u) => mapUid(keys, u)).sort());
+    expect((await research.get<string[]>('/studies')).length).toBe(6);
+  });
+});
