@@ -133,6 +133,16 @@ export class TestOrthanc {
     return this;
   }
 
+  /** Kills the process at once (SIGKILL): no graceful shutdown, as in a power cut. */
+  async kill(): Promise<void> {
+    const proc = this.proc;
+    this.proc = null;
+    if (!proc || proc.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    proc.kill('SIGKILL');
+    await exited;
+  }
+
   async stop(): Promise<void> {
     const proc = this.proc;
     this.proc = null;
