@@ -11,7 +11,7 @@ import type { BaseContext, Target } from './pipeline/context';
 import type { StudyResult } from './pipeline/study';
 import { Worker, type WorkerOptions } from './pipeline/worker';
 import { startSchedules, type Schedules } from './schedule';
-import { openDatabase, type Db } from './store/db';
+import { isStoreFailure, openDatabase, storeFailure, type Db } from './store/db';
 import { countQuarantine } from './store/instances';
 import {
   countJobsByState,
@@ -110,6 +110,18 @@ export class BridgeApp {
   private server: Server | null = null;
   private schedules: Schedules | null = null;
   private started = false;
+  private readonly fatalHandlers: Array<(err: Error) => void> = [];
+
+  private fatal(err: unknown): void {
+    const failure = storeFailure(err, this.cfg.dataDir);
+    this.log.error('stopping', { error: failure.message });
+    for (const handler of this.fatalHandlers.splice(0)) handler(failure);
+  }
+
+  /** Registers what to do when the bridge must stop on its own (its state database failed). */
+  onFatal(handler: (err: Error) => void): void {
+    this.fatalHandlers.push(handler);
+  }
 
   constructor(cfg: ResolvedConfig, opts: { logger?: Logger; console?: boolean } = {}) {
     this.log =
@@ -172,6 +184,7 @@ export class BridgeApp {
         retryBaseMs: cfg.pipeline.retryBaseMs,
         retryMaxMs: cfg.pipeline.retryMaxMs,
         onJobs: () => this.worker.wake(),
+        onFatal: (err) => this.fatal(err),
       },
       this.log,
     );
@@ -241,7 +254,11 @@ export class BridgeApp {
     if (opts.poll !== false) await this.feed.pollOnce();
     const results: Array<{ job: Job; result: StudyResult }> = [];
     while (hasOpenJobs(this.db)) {
-      results.push(...(await this.worker.drainDue()));
+      try {
+        results.push(...(await this.worker.drainDue()));
+      } catch (err) {
+        throw isStoreFailure(err) ? storeFailure(err, this.cfg.dataDir) : err;
+      }
       const due = nextDueAt(this.db);
       if (due !== undefined && due > Date.now()) await abortableDelay(due - Date.now());
     }
@@ -271,6 +288,7 @@ export class BridgeApp {
       this.server = server;
     });
     this.feed.start();
+    this.worker.onFatal = (err) => this.fatal(err);
     this.worker.start();
     this.startSchedules();
     this.log.info('bridge started', {

@@ -79,6 +79,11 @@ async function main(argv: string[]): Promise<number> {
           app.log.info('shutdown requested', { signal });
           void app.stop().then(resolve, resolve);
         };
+        app.onFatal((err) => {
+          console.error(`bridge: ${err.message}`);
+          exitCode = 2;
+          stop('store failure');
+        });
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
         // SIGHUP: read the configuration again; a valid one takes over for new jobs, an invalid

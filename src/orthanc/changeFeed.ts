@@ -1,6 +1,6 @@
 import { safeMessage } from '../errors';
 import type { Logger } from '../log';
-import type { Db } from '../store/db';
+import { isStoreFailure, type Db } from '../store/db';
 import { commitFeedBatch, readFeedState, recordOrthancLast, resetFeed, type FeedState } from '../store/feed';
 import { abortableDelay, backoffMs } from '../util/timing';
 import { ChangeType, type Change, type OrthancClient } from './client';
@@ -12,6 +12,8 @@ export interface ChangeFeedOptions {
   readonly retryMaxMs: number;
   /** Called after a poll that queued jobs, so the worker can start at once. */
   readonly onJobs?: (count: number) => void;
+  /** Called when the state database failed: the feed stops instead of retrying. */
+  readonly onFatal?: (err: unknown) => void;
 }
 
 export interface ChangeFeedSnapshot extends FeedState {
@@ -126,6 +128,11 @@ export class ChangeFeed {
           await this.pollOnce();
           failures = 0;
         } catch (err) {
+          if (isStoreFailure(err)) {
+            this.log.error('change feed stopped: the state database failed', { error: safeMessage(err) });
+            this.opts.onFatal?.(err);
+            return;
+          }
           failures++;
           this.lastError = safeMessage(err);
           wait = backoffMs(failures, this.opts.retryBaseMs, this.opts.retryMaxMs);

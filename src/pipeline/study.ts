@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { isRetryable, safeMessage } from '../errors';
 import { writeStudyExport, writeStudyReport } from '../reports/files';
 import { insertAudit, type AuditRecord } from '../store/audit';
+import { isStoreFailure } from '../store/db';
 import {
   forgetPushed,
   instancesOfStudy,
@@ -89,6 +90,7 @@ async function carry(
         });
       }
     } catch (err) {
+      if (isStoreFailure(err)) throw err; // cannot record anything: stop, do not quarantine
       if (isRetryable(err)) {
         tally.transient ??= err;
         return;
@@ -380,6 +382,7 @@ export async function runJob(
   try {
     result = await processStudy(job, ctx);
   } catch (err) {
+    if (isStoreFailure(err)) throw err;
     result = isRetryable(err)
       ? { state: 'failed', transientError: safeMessage(err) }
       : { state: 'failed', reason: safeMessage(err) };

@@ -32,6 +32,9 @@ export class Worker {
   private readonly current = new Map<number, { jobId: number; studyId: string; startedAt: string }>();
   private finished = 0;
 
+  /** Called when the worker had to stop because the state database failed. */
+  onFatal?: (err: unknown) => void;
+
   /** Context and options are read per job, so a reloaded config applies to the next study. */
   constructor(
     private readonly context: () => BaseContext,
@@ -111,8 +114,10 @@ export class Worker {
         try {
           await this.drainDue();
         } catch (err) {
-          this.log.error('worker stopped by a store failure', { error: safeMessage(err) });
-          throw err;
+          // Only a store failure gets here (every other outcome is recorded by runJob).
+          this.log.error('worker stopped: the state database failed', { error: safeMessage(err) });
+          this.onFatal?.(err);
+          return;
         }
         const due = nextDueAt(this.ctx.db);
         const wait =

@@ -45,6 +45,29 @@ function migrate(db: Db): void {
   })();
 }
 
+const STORE_FAILURES = /^SQLITE_(FULL|IOERR|CORRUPT|READONLY|CANTOPEN|NOTADB|NOMEM)/;
+
+/**
+ * True when the state database itself failed (disk full, I/O error, corruption): the bridge must
+ * stop rather than go on without being able to record what it did.
+ */
+export function isStoreFailure(err: unknown): boolean {
+  if (err instanceof StoreError) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && STORE_FAILURES.test(code);
+}
+
+/** A store failure as a StoreError with a message that says what to do. */
+export function storeFailure(err: unknown, dataDir: string): StoreError {
+  if (err instanceof StoreError) return err;
+  const code = String((err as { code?: unknown }).code ?? 'SQLITE_ERROR');
+  const what = (err as Error).message?.split('\n')[0] ?? '';
+  return new StoreError(
+    `the state database in ${dataDir} cannot be written (${code}: ${what}); the bridge stops. ` +
+      'Free space or repair the folder and start it again: unfinished work resumes, nothing already pushed is pushed twice.',
+  );
+}
+
 export function now(): string {
   return new Date().toISOString();
 }

@@ -173,9 +173,11 @@ describe('faults', () => {
       console: false,
     });
     try {
-      const summary = await app.runOnce();
-      expect(summary).toMatchObject({ ok: true, studies: { done: 1 } });
-      expect(summary.instances.pushed + summary.instances.already + summary.instances.skipped).toBe(40);
+      // (the daemon read the whole change log, so other studies of this file may finish here too)
+      expect((await app.runOnce()).ok).toBe(true);
+      const job = listJobs(app.db, { studyId: study })[0]!;
+      expect(job.state).toBe('done');
+      expect((await research.get<string[]>(`/studies/${job.researchStudyId}/instances`)).length).toBe(40);
     } finally {
       await app.stop();
     }
@@ -273,5 +275,57 @@ describe('faults', () => {
       const lower = t.toLowerCase();
       expect(planted.filter((v) => lower.includes(v))).toEqual([]);
     }
+  });
+
+  it('stops with a clear message when its state database is full, and a restart loses and duplicates nothing', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bridge-full-'));
+    const cfg = loadConfig({ env: env(dataDir), configPath: fastConfig(dataDir) });
+    const p = samplePatients(8)[7]!;
+    const a = await upload(makeCtStudy(p, { studyIndex: 1, studyDate: '20240810', slices: 3 }));
+    await clinical.waitStable([a]);
+    const first = new BridgeApp(cfg, { console: false });
+    try {
+      await first.runOnce(); // whatever the change log holds, up to study a
+    } finally {
+      await first.stop();
+    }
+    // enough instances that their rows need new pages
+    const b = await upload(makeCtStudy(p, { studyIndex: 2, studyDate: '20240811', slices: 60, size: 16 }));
+    await clinical.waitStable([b]);
+    const full = new BridgeApp(cfg, { console: false });
+    try {
+      // The database may not grow by a single page: the same SQLITE_FULL a full disk gives.
+      full.db.exec('CREATE TABLE IF NOT EXISTS test_filler (x BLOB)');
+      full.db.pragma(`max_page_count = ${full.db.pragma('page_count', { simple: true }) as number}`);
+      for (let i = 0; i < 10_000; i++) {
+        try {
+          full.db.prepare('INSERT INTO test_filler VALUES (randomblob(512))').run();
+        } catch {
+          break; // no free page left
+        }
+      }
+      await expect(full.runOnce()).rejects.toThrow(/state database in .* cannot be written \(SQLITE_FULL/);
+    } finally {
+      await full.stop().catch(() => undefined);
+    }
+    const again = new BridgeApp(cfg, { console: false });
+    let pseudonym: string | null | undefined;
+    try {
+      expect((await again.runOnce()).ok).toBe(true);
+      for (const id of [a, b]) expect(listJobs(again.db, { studyId: id })[0]?.state).toBe('done');
+      pseudonym = listJobs(again.db, { studyId: b })[0]?.pseudonym;
+    } finally {
+      await again.stop();
+    }
+    // exactly the source instances, once: a study of 3 and one of 60 under the patient's pseudonym
+    const onResearch =
+      await research.get<Array<{ ID: string; PatientMainDicomTags: { PatientID: string } }>>(
+        '/studies?expand',
+      );
+    const counts: number[] = [];
+    for (const st of onResearch.filter((x) => x.PatientMainDicomTags.PatientID === pseudonym)) {
+      counts.push((await research.get<string[]>(`/studies/${st.ID}/instances`)).length);
+    }
+    expect(counts.sort((x, y) => x - y)).toEqual([3, 60]);
   });
 });
