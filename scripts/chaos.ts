@@ -16,6 +16,7 @@ import { str } from '../src/deid/engine';
 import { deriveKeys, mapUid } from '../src/deid/keys';
 import { makeCtStudy, makeMammoStudy, plantedValues, samplePatients } from '../src/sample/studies';
 import { TestOrthanc, request, waitFor } from '../test/helpers/orthanc';
+import { seededRandom as rng } from '../test/helpers/random';
 
 const { values: args } = parseArgs({
   options: {
@@ -30,16 +31,6 @@ const SECRET = 'chaos-run-secret-not-for-production';
 const CLI = path.resolve(__dirname, '../dist/cli.js');
 const deadline = Date.now() + Number(args['deadline-seconds']) * 1000;
 const left = (): number => Math.max(1000, deadline - Date.now());
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function main(): Promise<void> {
   const clinical = await new TestOrthanc('clinical', { Plugins: [] }).start();

@@ -8,6 +8,7 @@ import { deriveKeys, mapUid } from '../../src/deid/keys';
 import { makeCtStudy, makeMammoStudy, samplePatients } from '../../src/sample/studies';
 import { TestOrthanc, request, waitFor } from '../helpers/orthanc';
 import { TEST_SECRET } from '../helpers/samples';
+import { seededRandom as rng } from '../helpers/random';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
 const SEED = 424242;
@@ -15,16 +16,6 @@ const clinical = new TestOrthanc('clinical', { Plugins: [] });
 const research = new TestOrthanc('research');
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bridge-crash-'));
 const expectedSops: string[] = [];
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function bridge(args: string[]): ChildProcess {
   return spawn(process.execPath, [CLI, ...args], {

@@ -3,18 +3,7 @@ import type { TargetContext } from '../../src/pipeline/context';
 import { prepare } from '../../src/pipeline/instance';
 import { plantedValues } from '../../src/sample/studies';
 import { ctSlice, firstPatient, mammoView, testContext } from '../helpers/samples';
-
-/** mulberry32: a small seeded PRNG, so every run mutates the same way. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as rng } from '../helpers/random';
 
 const ctx = { deid: testContext() } as unknown as TargetContext;
 const SEED = 20261128;
