@@ -102,48 +102,6 @@ async function main(argv: string[]): Promise<number> {
       });
     });
 
-  program
-    .command('process <orthancStudyId>')
-    .description('carry one clinical study across now')
-    .action(async (studyId: string) => {
-      const app = new BridgeApp(config(program.opts()), { console: false });
-      try {
-        const r = await app.queueStudy(studyId, 'cli');
-        if (!r.known) {
-          console.error(`bridge: no study ${studyId} in the clinical Orthanc`);
-          exitCode = 1;
-          return;
-        }
-        const summary = await app.runOnce({ poll: false });
-        console.log(formatSummary(summary));
-        exitCode = summary.ok ? 0 : 1;
-      } finally {
-        await app.stop();
-      }
-    });
-
-  program
-    .command('status')
-    .description('counts of jobs per state, quarantine and the change feed position')
-    .option('--json', 'print JSON')
-    .action(async (o: { json?: boolean }) => {
-      const app = new BridgeApp(config(program.opts()), { console: false });
-      try {
-        const s = app.status();
-        if (o.json)
-          console.log(
-            JSON.stringify(
-              { jobs: s.jobs, quarantinedInstances: s.quarantinedInstances, feed: s.feed },
-              null,
-              2,
-            ),
-          );
-        else printStatus(s);
-      } finally {
-        await app.stop();
-      }
-    });
-
   /** Runs `fn` with an app that does not serve or poll, and always closes it. */
   const withApp = async (fn: (app: BridgeApp) => Promise<void> | void): Promise<void> => {
     const app = new BridgeApp(config(program.opts()), { console: false });
@@ -153,6 +111,41 @@ async function main(argv: string[]): Promise<number> {
       await app.stop();
     }
   };
+
+  program
+    .command('process <orthancStudyId>')
+    .description('carry one clinical study across now')
+    .action((studyId: string) =>
+      withApp(async (app) => {
+        const r = await app.queueStudy(studyId, 'cli');
+        if (!r.known) {
+          console.error(`bridge: no study ${studyId} in the clinical Orthanc`);
+          exitCode = 1;
+          return;
+        }
+        const summary = await app.runOnce({ poll: false });
+        console.log(formatSummary(summary));
+        exitCode = summary.ok ? 0 : 1;
+      }),
+    );
+
+  program
+    .command('status')
+    .description('counts of jobs per state, quarantine and the change feed position')
+    .option('--json', 'print JSON')
+    .action((o: { json?: boolean }) =>
+      withApp((app) => {
+        const s = app.status();
+        if (!o.json) return printStatus(s);
+        console.log(
+          JSON.stringify(
+            { jobs: s.jobs, quarantinedInstances: s.quarantinedInstances, feed: s.feed },
+            null,
+            2,
+          ),
+        );
+      }),
+    );
 
   const quarantine = program.command('quarantine').description('instances held back by a failed check');
   quarantine

@@ -143,10 +143,6 @@ export class OrthancClient {
     }
   }
 
-  system(): Promise<{ Version: string; DatabaseVersion: number; Name: string }> {
-    return this.getJson('/system');
-  }
-
   changes(since: number, limit: number): Promise<ChangesPage> {
     return this.getJson('/changes', { since, limit });
   }
@@ -163,10 +159,6 @@ export class OrthancClient {
 
   listStudies(): Promise<string[]> {
     return this.getJson('/studies');
-  }
-
-  async studyInstanceIds(studyId: string): Promise<string[]> {
-    return (await this.studyInstances(studyId)).map((i) => i.id);
   }
 
   /** The study's instances with their stored sizes (what a pull will cost in memory). */
