@@ -3,7 +3,7 @@ import path from 'node:path';
 import { createApi } from './api/server';
 import type { ProfileConfig, ResolvedConfig } from './config';
 import { deriveKeys } from './deid/keys';
-import { BASIC_OPTIONS, type DeidProfile } from './deid/profile';
+import { BASIC_OPTIONS, safePrivateSet, type DeidProfile } from './deid/profile';
 import { createLogger, type Logger } from './log';
 import { ChangeFeed } from './orthanc/changeFeed';
 import { OrthancClient } from './orthanc/client';
@@ -29,7 +29,8 @@ export function profileFromConfig(p: ProfileConfig): DeidProfile {
   return Object.freeze({
     name: p.name,
     options: Object.freeze({ ...BASIC_OPTIONS, ...p.options }),
-    safePrivate: [],
+    safePrivate: safePrivateSet(p.safePrivate),
+    overrides: new Map(Object.entries(p.overrides)),
     maxDateShiftDays: p.maxDateShiftDays,
     pixelPolicy: p.pixelPolicy,
   });

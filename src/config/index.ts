@@ -3,7 +3,8 @@ import path from 'node:path';
 import dcmjs from 'dcmjs';
 import cron from 'node-cron';
 import { z } from 'zod';
-import { fileConfigSchema, type FileConfig } from './schema';
+import { buildProfile, findProfileFile, ProfileError, type ProfileConfig } from './profiles';
+import { fileConfigSchema, profileBody, type FileConfig } from './schema';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -22,12 +23,7 @@ export interface OrthancServerConfig {
   readonly folderSink?: { readonly dir: string; readonly pattern: string };
 }
 
-export interface ProfileConfig {
-  readonly name: string;
-  readonly options: FileConfig['profile']['options'];
-  readonly maxDateShiftDays: number;
-  readonly pixelPolicy: FileConfig['profile']['pixelPolicy'];
-}
+export type { ProfileConfig };
 
 export interface RouteConfig {
   readonly name: string;
@@ -51,8 +47,10 @@ export interface ExportTag {
 /** The one resolved configuration, validated once at start and frozen. */
 export interface ResolvedConfig extends Omit<
   FileConfig,
-  'source' | 'research' | 'export' | 'destinations' | 'profiles' | 'routes'
+  'source' | 'research' | 'export' | 'destinations' | 'profiles' | 'routes' | 'profile'
 > {
+  /** The main profile's name. */
+  readonly profile: string;
   readonly source: OrthancServerConfig;
   readonly research: OrthancServerConfig;
   /** Every research destination by name, `research` included. */
@@ -255,17 +253,54 @@ export function loadConfig(opts: LoadOptions): ResolvedConfig {
   for (const [name, d] of Object.entries(cfg.destinations)) {
     destinations[name] = server(d, `BRIDGE_DEST_${name.toUpperCase().replace(/-/g, '_')}`);
   }
-  const profiles: Record<string, ProfileConfig> = { [cfg.profile.name]: cfg.profile };
-  for (const [name, p] of Object.entries(cfg.profiles)) {
-    if (name === cfg.profile.name)
-      throw new ConfigError(`profiles.${name}: the main profile already has this name`);
-    profiles[name] = { name, ...p };
+  const profileDirs = [
+    ...(cfg.profilesDir ? [path.resolve(cwd, cfg.profilesDir)] : []),
+    path.join(defaultsDir, 'profiles'),
+  ];
+  const profiles: Record<string, ProfileConfig> = {};
+  const guard = <T>(fn: () => T): T => {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof ProfileError) throw new ConfigError(err.message);
+      throw err;
+    }
+  };
+  /** A named profile: inline in `profiles`, else a file in the profile folders; undefined if none. */
+  const profileByName = (name: string): ProfileConfig | undefined => {
+    if (profiles[name]) return profiles[name];
+    const inline = cfg.profiles[name];
+    if (inline) return (profiles[name] = guard(() => buildProfile(name, inline, 'inline')));
+    const file = findProfileFile(name, profileDirs);
+    if (!file) return undefined;
+    const parsed = profileBody.safeParse(readJson(file, `profile "${name}"`));
+    if (!parsed.success)
+      throw new ConfigError(
+        `profile "${name}" (${file}) is invalid:\n  ` +
+          parsed.error.issues.map((i) => formatIssue(i, new Map())).join('\n  '),
+      );
+    return (profiles[name] = guard(() => buildProfile(name, parsed.data, file)));
+  };
+  let mainProfile: string;
+  if (typeof cfg.profile === 'string') {
+    mainProfile = cfg.profile;
+    if (!profileByName(mainProfile))
+      throw new ConfigError(
+        `profile: no profile named "${mainProfile}" in ${profileDirs.join(' or ')} (nor under profiles)`,
+      );
+  } else {
+    const { name, ...body } = cfg.profile;
+    mainProfile = name;
+    if (cfg.profiles[name]) throw new ConfigError(`profiles.${name}: the main profile already has this name`);
+    profiles[name] = guard(() => buildProfile(name, body, 'inline'));
   }
+  for (const name of Object.keys(cfg.profiles)) profileByName(name);
   const routes: RouteConfig[] = (
     cfg.routes.length > 0 ? cfg.routes : [{ name: 'default', match: {}, destinations: ['research'] }]
   ).map((r, i) => {
-    const profile = r.profile ?? cfg.profile.name;
-    if (!profiles[profile]) throw new ConfigError(`routes.${i}.profile: no profile named "${profile}"`);
+    const profile = r.profile ?? mainProfile;
+    if (!profileByName(profile))
+      throw new ConfigError(`routes.${i}.profile: no profile named "${profile}" (inline or as a file)`);
     for (const d of r.destinations) {
       if (!destinations[d]) throw new ConfigError(`routes.${i}.destinations: no destination named "${d}"`);
     }
@@ -292,6 +327,7 @@ export function loadConfig(opts: LoadOptions): ResolvedConfig {
 
   return deepFreeze({
     ...cfg,
+    profile: mainProfile,
     dataDir: path.resolve(cwd, cfg.dataDir),
     source: server(cfg.source, 'BRIDGE_SOURCE'),
     research: destinations.research!,

@@ -67,20 +67,9 @@ const profileOptions = z
     retainPatientCharacteristics: z.boolean().default(false),
     retainLongitudinalFullDates: z.boolean().default(false),
     retainLongitudinalModifiedDates: z.boolean().default(false),
-    cleanDescriptors: z
-      .literal(false, {
-        message:
-          'automatic cleaning of descriptors is not available yet; leave it false (descriptors are then removed as the basic profile says)',
-      })
-      .default(false),
-    cleanStructuredContent: z
-      .literal(false, {
-        message: 'automatic cleaning of structured content is not available yet; leave it false',
-      })
-      .default(false),
-    cleanGraphics: z
-      .literal(false, { message: 'automatic cleaning of graphics is not available yet; leave it false' })
-      .default(false),
+    cleanDescriptors: z.boolean().default(false),
+    cleanStructuredContent: z.boolean().default(false),
+    cleanGraphics: z.boolean().default(false),
   })
   .strict()
   .refine((o) => !(o.retainLongitudinalFullDates && o.retainLongitudinalModifiedDates), {
@@ -104,9 +93,48 @@ const pixelPolicy = z
   .strict()
   .default({ allowBurnedInAnnotation: false, allowModalities: [], allowSopClasses: [] });
 
-const profileName = z
+export const profileName = z
   .string()
   .regex(/^[A-Za-z0-9_.-]{1,40}$/, 'must be 1-40 letters, digits, dot, dash or underscore');
+
+/** A per-tag override: the tag by keyword or as "(GGGG,EEEE)". Checked further in config/profiles.ts. */
+const tagOverride = z
+  .object({
+    tag: z.string().min(1).max(64),
+    action: z.enum(['keep', 'remove', 'empty', 'replace']),
+    value: z.string().max(10240).optional(),
+    allowIdentifying: z.boolean().optional(),
+    /** Why the override exists, for the next admin (not used by the engine). */
+    reason: z.string().max(500).optional(),
+  })
+  .strict();
+
+const hexByte = z.union([
+  z.number().int().min(0).max(255),
+  z.string().regex(/^(0x)?[0-9A-Fa-f]{1,2}$/, 'must be the element byte in hex, such as "23" or "0x9E"'),
+]);
+
+/** A safe-private entry added by the profile: private creator, odd group and element byte. */
+const safePrivateEntry = z
+  .object({
+    creator: z.string().min(1).max(64),
+    group: z.string().regex(/^(0x)?[0-9A-Fa-f]{3}[13579BDFbdf]$/, 'must be an odd group in hex, such as "0019"'),
+    element: hexByte,
+  })
+  .strict();
+
+/** A profile's content, inline in the config or in config/profiles/<name>.json. */
+export const profileBody = z
+  .object({
+    description: z.string().max(500).optional(),
+    options: profileOptions,
+    maxDateShiftDays: z.number().int().min(1).max(3650).default(365),
+    pixelPolicy,
+    overrides: z.array(tagOverride).default([]),
+    safePrivate: z.array(safePrivateEntry).default([]),
+  })
+  .strict();
+export type ProfileBody = z.infer<typeof profileBody>;
 const destinationName = z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,30}$/, 'must be lower-case letters, digits and dashes, starting with a letter')
@@ -188,27 +216,12 @@ export const fileConfigSchema = z
         memoryBudgetMb: z.number().int().min(16).max(65_536).default(256),
       })
       .strict(),
-    profile: z
-      .object({
-        name: profileName,
-        options: profileOptions,
-        maxDateShiftDays: z.number().int().min(1).max(3650).default(365),
-        pixelPolicy,
-      })
-      .strict(),
-    /** More profiles, by name, for routing rules. */
-    profiles: z
-      .record(
-        profileName,
-        z
-          .object({
-            options: profileOptions,
-            maxDateShiftDays: z.number().int().min(1).max(3650).default(365),
-            pixelPolicy,
-          })
-          .strict(),
-      )
-      .default({}),
+    /** The main profile: a name (a file in profilesDir or the built-in profiles) or inline. */
+    profile: z.union([profileName, profileBody.extend({ name: profileName }).strict()]),
+    /** Where admins keep profile files (<name>.json); the built-in config/profiles is searched after it. */
+    profilesDir: z.string().min(1).optional(),
+    /** More inline profiles, by name, for routing rules (files in profilesDir need no entry here). */
+    profiles: z.record(profileName, profileBody).default({}),
     /** More research destinations besides `research`, by name. */
     destinations: z.record(destinationName, orthancServer).default({}),
     routes: z.array(route).default([]),

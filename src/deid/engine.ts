@@ -1,16 +1,21 @@
 import { CID_7050 } from './cid7050';
+import { makeScrubber, type Scrub } from './clean';
+import { identifyingValues } from './identifying';
 import type { DicomFile } from './dicom';
 import { dateShiftFor, mapUid, pseudonymFor, type DerivedKeys } from './keys';
 import {
   BASIC_OPTIONS,
+  decide,
   isPrivateTag,
   methodCodes,
   resolveAction,
   rowForTag,
   type DeidProfile,
 } from './profile';
+import { safePrivateKey } from './safePrivate';
 import { TABLE_REVISION } from './table.generated';
-import type { Dataset, DicomElement, ResolvedAction } from './types';
+import type { Dataset, DicomElement, ResolvedAction, TableRow } from './types';
+import { applyOverride } from './override';
 import { dummyValue, shiftDate, shiftDateTime } from './values';
 
 export interface DeidContext {
@@ -116,6 +121,13 @@ function copy(el: DicomElement): DicomElement {
   return out;
 }
 
+/** VRs whose text a C action keeps, cleaned (see clean.ts). */
+const CLEANABLE_TEXT_VRS = new Set(['AE', 'LO', 'LT', 'SH', 'ST', 'UC', 'UT']);
+/** Sequences whose D action (without the matching Clean option) is an empty sequence: free content. */
+function isContentSequence(row: TableRow | undefined): boolean {
+  return !!row && row.vr === 'SQ' && (!!row.options.cleanStructuredContent || !!row.options.cleanGraphics);
+}
+
 class Walker {
   readonly counts: Record<ResolvedAction | 'private', number> = {
     D: 0,
@@ -126,10 +138,15 @@ class Walker {
     C: 0,
     private: 0,
   };
+  private readonly sopClass: string;
   constructor(
     private readonly ctx: DeidContext,
     private readonly patient: PatientMapping,
-  ) {}
+    private readonly scrub: Scrub,
+    dict: Dataset,
+  ) {
+    this.sopClass = str(dict[TAG.SOPClassUID]);
+  }
 
   mapUidValues(tag: string, el: DicomElement): DicomElement {
     if (this.ctx.profile.options.retainUids || CLASS_UID_TAGS.has(tag)) return copy(el);
@@ -141,7 +158,7 @@ class Walker {
 
   private keptPrivateTags(ds: Dataset): Set<string> {
     const kept = new Set<string>();
-    if (!this.ctx.profile.options.retainSafePrivate || this.ctx.profile.safePrivate.length === 0) return kept;
+    if (!this.ctx.profile.options.retainSafePrivate) return kept;
     for (const tag of Object.keys(ds)) {
       if (!isPrivateTag(tag)) continue;
       const group = parseInt(tag.slice(0, 4), 16);
@@ -149,10 +166,8 @@ class Walker {
       if (element < 0x1000) continue;
       const creatorTag = tag.slice(0, 4) + '00' + tag.slice(4, 6);
       const creator = str(ds[creatorTag]);
-      const safe = this.ctx.profile.safePrivate.some(
-        (e) => e.group === group && e.creator === creator && e.element === (element & 0xff),
-      );
-      if (safe) {
+      if (creator === '') continue;
+      if (this.ctx.profile.safePrivate.has(safePrivateKey(group, creator, element))) {
         kept.add(tag);
         kept.add(creatorTag);
       }
@@ -160,7 +175,7 @@ class Walker {
     return kept;
   }
 
-  dataset(ds: Dataset, depth: number): Dataset {
+  dataset(ds: Dataset, depth: number, cleaning: boolean): Dataset {
     const out: Dataset = {};
     const keptPrivate = this.keptPrivateTags(ds);
     for (const tag of Object.keys(ds).sort()) {
@@ -168,29 +183,32 @@ class Walker {
       if (!el) continue;
       if (tag.endsWith('0000')) continue; // group lengths: retired, and wrong once values change
       if (isPrivateTag(tag)) {
-        if (keptPrivate.has(tag)) out[tag] = el.vr === 'SQ' ? this.sequence(el, depth) : copy(el);
+        if (keptPrivate.has(tag)) out[tag] = el.vr === 'SQ' ? this.sequence(el, depth, cleaning) : copy(el);
         else this.counts.private++;
         continue;
       }
-      const next = this.element(tag, el, depth);
+      const next = this.element(tag, el, depth, cleaning);
       if (next) out[tag] = next;
     }
     return out;
   }
 
-  private sequence(el: DicomElement, depth: number): DicomElement {
-    const items = (el.Value ?? []).map((item) => this.dataset(item as Dataset, depth + 1));
+  private sequence(el: DicomElement, depth: number, cleaning: boolean): DicomElement {
+    const items = (el.Value ?? []).map((item) => this.dataset(item as Dataset, depth + 1, cleaning));
     return { vr: 'SQ', Value: items };
   }
 
-  private element(tag: string, el: DicomElement, depth: number): DicomElement | undefined {
-    const row = rowForTag(tag);
-    const action: ResolvedAction = row ? resolveAction(row, this.ctx.profile.options) : 'K';
-    this.counts[action]++;
+  private element(tag: string, el: DicomElement, depth: number, cleaning: boolean): DicomElement | undefined {
     if (tag === TAG.PatientID) {
+      this.counts.D++;
       const own = depth === 0 ? this.patient.pseudonym : undefined;
       return { vr: el.vr, Value: [own ?? pseudonymFor(this.ctx.keys, str(el), '')] };
     }
+    // Every text value of the output is UTF-8 (see marking), in nested items too.
+    if (tag === TAG.SpecificCharacterSet) return { vr: 'CS', Value: ['ISO_IR 192'] };
+    const { action, override } = decide(tag, this.ctx.profile, this.sopClass, depth);
+    this.counts[action]++;
+    if (override) return applyOverride(el, override);
     if (tag === TAG.PatientName && action !== 'K') {
       // Z allows a dummy: the pseudonym is the one name a researcher can use.
       return { vr: el.vr, Value: depth === 0 ? [{ Alphabetic: this.patient.pseudonym }] : [] };
@@ -201,26 +219,42 @@ class Walker {
       case 'Z':
         return { vr: el.vr, Value: [] };
       case 'D':
-        if (el.vr === 'SQ') return this.sequence(el, depth);
+        if (el.vr === 'SQ')
+          return isContentSequence(rowForTag(tag)) ? { vr: 'SQ', Value: [] } : this.sequence(el, depth, cleaning);
         if (el.vr === 'UI') return this.mapUidValues(tag, el);
         return { vr: el.vr, Value: dummyValue(el.vr, el.Value) };
       case 'U':
-        if (el.vr === 'SQ') return this.sequence(el, depth);
+        if (el.vr === 'SQ') return this.sequence(el, depth, cleaning);
         return this.mapUidValues(tag, el);
       case 'C':
         return this.clean(tag, el, depth);
       case 'K':
-        if (el.vr === 'SQ') return this.sequence(el, depth);
+        if (el.vr === 'SQ') return this.sequence(el, depth, cleaning);
         if (el.vr === 'UI') return this.mapUidValues(tag, el);
+        if (cleaning && CLEANABLE_TEXT_VRS.has(el.vr)) return this.cleanText(el);
         return copy(el);
     }
   }
 
-  /** C under Retain Longitudinal Modified Dates: dates move by the patient's shift, times stay. */
+  private cleanText(el: DicomElement): DicomElement {
+    return {
+      vr: el.vr,
+      Value: (el.Value ?? []).map((v) => (typeof v === 'string' ? this.scrub(v) : v)),
+    };
+  }
+
+  /**
+   * C: dates move by the patient's shift (Retain Longitudinal Modified Dates), times and UTC
+   * offsets stay; sequences are kept with their content cleaned; text is kept, scrubbed of every
+   * identifying value. Anything else (bitmaps such as Overlay Data, curves, binary values) has no
+   * automatic cleaning the engine can prove, so the basic profile's action applies.
+   */
   private clean(tag: string, el: DicomElement, depth: number): DicomElement | undefined {
     const shift = this.patient.dateShiftDays;
     const values = el.Value ?? [];
-    if (this.ctx.profile.options.retainLongitudinalModifiedDates) {
+    const row = rowForTag(tag);
+    const dateOption = !!row?.options.retainLongitudinalModifiedDates;
+    if (dateOption && this.ctx.profile.options.retainLongitudinalModifiedDates) {
       if (el.vr === 'DA' || el.vr === 'DT') {
         const fn = el.vr === 'DA' ? shiftDate : shiftDateTime;
         const shifted = values.map((v) => (typeof v === 'string' ? fn(v, shift) : undefined));
@@ -229,9 +263,8 @@ class Walker {
       }
       if (el.vr === 'TM' || tag === TIMEZONE_OFFSET) return copy(el); // whole-day shifts leave times and UTC offsets alone
     }
-    if (el.vr === 'SQ') return this.sequence(el, depth);
-    // No automatic cleaning exists for this element: apply the basic profile's action instead.
-    const row = rowForTag(tag);
+    if (el.vr === 'SQ') return this.sequence(el, depth, true);
+    if (CLEANABLE_TEXT_VRS.has(el.vr)) return this.cleanText(el);
     const basic = row ? resolveAction(row, BASIC_OPTIONS) : 'X';
     if (basic === 'X') return undefined;
     if (basic === 'Z') return { vr: el.vr, Value: [] };
@@ -274,8 +307,10 @@ function marking(ctx: DeidContext): Dataset {
  */
 export function deidentify(input: DicomFile, ctx: DeidContext): DeidResult {
   const patient = patientMapping(input.dict, ctx);
-  const walker = new Walker(ctx, patient);
-  const dict = { ...walker.dataset(input.dict, 0), ...marking(ctx) };
+  const sopClass = str(input.dict[TAG.SOPClassUID]);
+  const found = identifyingValues(input.dict, ctx.profile, sopClass);
+  const walker = new Walker(ctx, patient, makeScrubber(found.values, found.words), input.dict);
+  const dict = { ...walker.dataset(input.dict, 0, false), ...marking(ctx) };
 
   const meta: Dataset = {};
   for (const tag of Object.keys(input.meta)) {

@@ -1,3 +1,5 @@
+import { attributeType, type AttributeType } from './iodTypes';
+import { SAFE_PRIVATE_DICTIONARY, safePrivateKey, type SafePrivateEntry } from './safePrivate';
 import { PS315_TABLE } from './table.generated';
 import {
   OPTION_NAMES,
@@ -7,18 +9,25 @@ import {
   type TableRow,
 } from './types';
 
-/** A private element that may be kept under Retain Safe Private: its block's creator and element byte. */
-export interface SafePrivateEntry {
-  group: number;
-  creator: string;
-  /** The low byte of the element number (the part after the block), 0x00-0xFF. */
-  element: number;
+
+export type { SafePrivateEntry };
+
+/** What an admin's per-tag override does: keep the original, remove, empty, or replace with a value. */
+export interface TagOverride {
+  readonly action: 'keep' | 'remove' | 'empty' | 'replace';
+  /** The replacement, for `replace` (text as DICOM writes it; numbers for binary numeric VRs). */
+  readonly value?: string;
+  /** Set on a `keep` of an attribute the profile would otherwise remove or change. */
+  readonly allowIdentifying?: boolean;
 }
 
 export interface DeidProfile {
   readonly name: string;
   readonly options: Readonly<ProfileOptions>;
-  readonly safePrivate: readonly SafePrivateEntry[];
+  /** Keys (see safePrivateKey) of the private elements kept under Retain Safe Private. */
+  readonly safePrivate: ReadonlySet<string>;
+  /** Per-tag overrides from the profile file, by tag ("GGGGEEEE"); they win over the table. */
+  readonly overrides: ReadonlyMap<string, TagOverride>;
   /** Largest per-patient date shift in days (Retain Longitudinal Modified Dates). */
   readonly maxDateShiftDays: number;
   readonly pixelPolicy: PixelPolicy;
@@ -48,10 +57,16 @@ export const DEFAULT_PROFILE: DeidProfile = Object.freeze({
     retainLongitudinalModifiedDates: true,
     retainPatientCharacteristics: true,
   }),
-  safePrivate: [],
+  safePrivate: safePrivateSet([]),
+  overrides: new Map(),
   maxDateShiftDays: 365,
   pixelPolicy: STRICT_PIXEL_POLICY,
 });
+
+/** The dictionary's entries plus the profile's own. */
+export function safePrivateSet(extra: readonly SafePrivateEntry[]): ReadonlySet<string> {
+  return new Set([...SAFE_PRIVATE_DICTIONARY, ...extra].map((e) => safePrivateKey(e.group, e.creator, e.element)));
+}
 
 const BY_TAG = new Map<string, TableRow>();
 const WILDCARDS: TableRow[] = [];
@@ -86,11 +101,16 @@ export function rowForTag(tag: string): TableRow | undefined {
 /**
  * Resolves a row to one action under the enabled options.
  * Options first: when several enabled options name the row, C (clean) wins over K (keep), the
- * safer of the two. Combined basic codes take the stronger action (X > Z > D) because the engine
- * does not know the IOD's attribute types, except X/Z/U* which keeps the sequence and remaps the
- * UIDs inside it: the remapped references carry no identity and keep the study self-consistent.
+ * safer of the two. Combined basic codes resolve by the attribute's type in the IOD when the
+ * caller knows it (Type 1 needs a value: D; Type 2 may be empty: Z; Type 3 may go: X), and to the
+ * stronger action (X > Z > D) when it does not. X/Z/U* keeps the sequence and remaps the UIDs
+ * inside it: the remapped references carry no identity and keep the study self-consistent.
  */
-export function resolveAction(row: TableRow, options: Readonly<ProfileOptions>): ResolvedAction {
+export function resolveAction(
+  row: TableRow,
+  options: Readonly<ProfileOptions>,
+  type?: AttributeType,
+): ResolvedAction {
   let optionAction: ResolvedAction | undefined;
   for (const name of OPTION_NAMES) {
     const a = row.options[name as OptionName];
@@ -98,6 +118,13 @@ export function resolveAction(row: TableRow, options: Readonly<ProfileOptions>):
     if (a === 'C' || optionAction === undefined) optionAction = a;
   }
   if (optionAction) return optionAction;
+  if (type !== undefined && row.basic.includes('/') && row.basic !== 'X/Z/U*') {
+    const allowed = row.basic.split('/') as ResolvedAction[];
+    const wanted: ResolvedAction = type === 1 ? 'D' : type === 2 ? 'Z' : 'X';
+    if (allowed.includes(wanted)) return wanted;
+    // The type asks for an action the code does not offer (X/D on a Type 2): the non-removing one.
+    return allowed.includes('D') ? 'D' : 'Z';
+  }
   switch (row.basic) {
     case 'X/Z/U*':
       return 'U';
@@ -110,6 +137,32 @@ export function resolveAction(row: TableRow, options: Readonly<ProfileOptions>):
     default:
       return row.basic;
   }
+}
+
+/** How the profile treats one public element: the table's action, and the admin's override if any. */
+export interface Decision {
+  readonly action: ResolvedAction;
+  readonly override?: TagOverride;
+}
+
+const OVERRIDE_ACTION: Record<TagOverride['action'], ResolvedAction> = {
+  keep: 'K',
+  remove: 'X',
+  empty: 'Z',
+  replace: 'D',
+};
+
+/**
+ * The decision for a public element of an instance of `sopClass`, at nesting `depth`: an override
+ * wins; otherwise the table row under the options, with the IOD's attribute type at the top level.
+ */
+export function decide(tag: string, profile: DeidProfile, sopClass: string, depth: number): Decision {
+  const override = profile.overrides.get(tag);
+  if (override) return { action: OVERRIDE_ACTION[override.action], override };
+  const row = rowForTag(tag);
+  if (!row) return { action: 'K' };
+  const type = depth === 0 ? attributeType(sopClass, tag) : undefined;
+  return { action: resolveAction(row, profile.options, type) };
 }
 
 /** CID 7050 codes for the profile: the basic profile plus each option that is on. */

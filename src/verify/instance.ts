@@ -2,10 +2,13 @@ import { createHash } from 'node:crypto';
 import type { DicomFile } from '../deid/dicom';
 import { str, TAG, uidIsKept, type DeidContext, type PatientMapping } from '../deid/engine';
 import { mapUid } from '../deid/keys';
-import { isPrivateTag, methodCodes, resolveAction, rowForTag } from '../deid/profile';
+import { makeScrubber, type Scrub } from '../deid/clean';
+import { identifyingValues } from '../deid/identifying';
+import { replacementValues } from '../deid/override';
+import { decide, isPrivateTag, methodCodes, rowForTag } from '../deid/profile';
+import { safePrivateKey } from '../deid/safePrivate';
 import type { Dataset, DicomElement } from '../deid/types';
 import { shiftDate, shiftDateTime } from '../deid/values';
-import { identifyingValues } from './identifying';
 import { formatTag, type CheckFailure, type CheckName } from './types';
 
 /** Elements whose value must be the same before and after, for research to trust the images. */
@@ -64,12 +67,27 @@ function rawTextOf(el: DicomElement): string[] {
   return out;
 }
 
+const CLEANABLE_TEXT_VRS = new Set(['AE', 'LO', 'LT', 'SH', 'ST', 'UC', 'UT']);
+
+function sameText(a: readonly string[], b: readonly string[]): boolean {
+  return a.join('\\') === b.join('\\');
+}
+
 class Checker {
   readonly failures: CheckFailure[] = [];
   constructor(
     private readonly ctx: DeidContext,
     private readonly patient: PatientMapping,
+    private readonly sopClass: string,
+    private readonly scrub: Scrub,
   ) {}
+
+  private privateIsSafe(tag: string, out: Dataset): boolean {
+    const element = parseInt(tag.slice(4), 16);
+    if (element >= 0x10 && element <= 0xff) return true; // a creator: kept only beside a safe element
+    const creator = str(out[tag.slice(0, 4) + '00' + tag.slice(4, 6)]);
+    return this.ctx.profile.safePrivate.has(safePrivateKey(parseInt(tag.slice(0, 4), 16), creator, element));
+  }
 
   fail(check: CheckName, tag: string, path: string, detail: string): void {
     this.failures.push({ check, tag: formatTag(tag), path, detail });
@@ -90,13 +108,15 @@ class Checker {
   }
 
   /** Walks the output beside the original at the same path and checks each element's action. */
-  conformance(orig: Dataset, out: Dataset, path: string, depth: number): void {
+  conformance(orig: Dataset, out: Dataset, path: string, depth: number, cleaning: boolean): void {
     for (const [tag, el] of Object.entries(out)) {
       const o = orig[tag];
       if (depth === 0 && MARKING_TAGS.has(tag as never)) continue;
       if (isPrivateTag(tag)) {
         if (!this.ctx.profile.options.retainSafePrivate)
           this.fail('conformance', tag, path, 'private element present');
+        else if (!this.privateIsSafe(tag, out))
+          this.fail('conformance', tag, path, 'private element not in the safe-private dictionary');
         continue;
       }
       if (tag === TAG.PatientID) {
@@ -104,10 +124,21 @@ class Checker {
           this.fail('conformance', tag, path, 'is not the pseudonym');
         continue;
       }
-      const row = rowForTag(tag);
-      const action = row ? resolveAction(row, this.ctx.profile.options) : 'K';
+      if (tag === TAG.SpecificCharacterSet) {
+        if (str(el) !== 'ISO_IR 192') this.fail('conformance', tag, path, 'is not ISO_IR 192 (UTF-8)');
+        continue;
+      }
+      const { action, override } = decide(tag, this.ctx.profile, this.sopClass, depth);
+      if (override) {
+        this.checkOverride(tag, path, o, el, override);
+        continue;
+      }
       if (el.vr === 'SQ') {
         if (action === 'X') this.fail('conformance', tag, path, 'should have been removed');
+        const row = rowForTag(tag);
+        const content = !!row && (!!row.options.cleanStructuredContent || !!row.options.cleanGraphics);
+        if (action === 'D' && content && (el.Value ?? []).length > 0)
+          this.fail('conformance', tag, path, 'free content kept without the matching Clean option');
         const origItems = o?.Value ?? [];
         (el.Value ?? []).forEach((item, i) =>
           this.conformance(
@@ -115,6 +146,7 @@ class Checker {
             item as Dataset,
             `${path ? path + '.' : ''}${formatTag(tag)}[${i}]`,
             depth + 1,
+            cleaning || action === 'C',
           ),
         );
         continue;
@@ -132,29 +164,65 @@ class Checker {
         }
         case 'D':
           if (el.vr === 'UI' && o) this.expectUids(tag, path, o, el);
-          else if (o && textOf(o).length > 0 && textOf(o).join('\\') === textOf(el).join('\\'))
+          else if (o && textOf(o).length > 0 && sameText(textOf(o), textOf(el)))
             this.fail('conformance', tag, path, 'still holds the original value');
           break;
         case 'U':
           if (o) this.expectUids(tag, path, o, el);
           break;
         case 'C':
+          if (!o) break;
           if (
-            o &&
             this.ctx.profile.options.retainLongitudinalModifiedDates &&
+            rowForTag(tag)?.options.retainLongitudinalModifiedDates &&
             (el.vr === 'DA' || el.vr === 'DT')
           ) {
             const fn = el.vr === 'DA' ? shiftDate : shiftDateTime;
             const expected = textOf(o).map((v) => fn(v, this.patient.dateShiftDays));
             const got = textOf(el);
-            if (got.length > 0 && got.join('\\') !== expected.join('\\'))
+            if (got.length > 0 && !sameText(got, expected.map((v) => v ?? '')))
               this.fail('conformance', tag, path, 'is not shifted by the patient offset');
-          }
+          } else if (CLEANABLE_TEXT_VRS.has(el.vr)) this.expectCleaned(tag, path, o, el);
           break;
         case 'K':
           if (el.vr === 'UI' && o) this.expectUids(tag, path, o, el);
+          else if (cleaning && o && CLEANABLE_TEXT_VRS.has(el.vr)) this.expectCleaned(tag, path, o, el);
           break;
       }
+    }
+  }
+
+  private expectCleaned(tag: string, path: string, orig: DicomElement, out: DicomElement): void {
+    const expected = textOf(orig).map((v) => this.scrub(v).replace(/[\s\0]+$/, ''));
+    if (!sameText(textOf(out), expected))
+      this.fail('conformance', tag, path, 'is not the cleaned original text');
+  }
+
+  private checkOverride(
+    tag: string,
+    path: string,
+    orig: DicomElement | undefined,
+    out: DicomElement,
+    override: { action: string; value?: string },
+  ): void {
+    const got = textOf(out);
+    switch (override.action) {
+      case 'remove':
+        this.fail('conformance', tag, path, 'should have been removed (profile override)');
+        break;
+      case 'empty':
+        if (got.some((v) => v.trim() !== '')) this.fail('conformance', tag, path, 'should be empty (profile override)');
+        break;
+      case 'replace': {
+        const expected = textOf({ vr: out.vr, Value: replacementValues(out.vr, override.value ?? '') });
+        if (!sameText(got, expected))
+          this.fail('conformance', tag, path, 'is not the replacement value (profile override)');
+        break;
+      }
+      case 'keep':
+        if (orig && out.vr !== 'SQ' && !sameText(got, textOf(orig)))
+          this.fail('conformance', tag, path, 'is not the original value (profile override keep)');
+        break;
     }
   }
 
@@ -223,12 +291,13 @@ export function verifyInstance(
   ctx: DeidContext,
   patient: PatientMapping,
 ): InstanceVerdict {
-  const checker = new Checker(ctx, patient);
-  checker.conformance(original.dict, output.dict, '', 0);
+  const sopClass = str(original.dict[TAG.SOPClassUID]);
+  const found = identifyingValues(original.dict, ctx.profile, sopClass);
+  const checker = new Checker(ctx, patient, sopClass, makeScrubber(found.values, found.words));
+  checker.conformance(original.dict, output.dict, '', 0, false);
   checker.marking(output.dict);
-  const values = identifyingValues(original.dict, ctx.profile.options);
-  checker.residual(values, output.dict, '');
-  checker.residual(values, output.meta, '');
+  checker.residual(found.values, output.dict, '');
+  checker.residual(found.values, output.meta, '');
   checker.correspondence(original.dict, output.dict);
   const before = pixelHash(original.dict);
   const after = pixelHash(output.dict);

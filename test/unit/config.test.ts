@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig, redactedConfig } from '../../src/config';
@@ -93,11 +93,74 @@ describe('loadConfig', () => {
       ),
     ).toThrow(/exclude each other/);
     expect(() =>
-      load({}, file('clean.json', { profile: { name: 'x', options: { cleanDescriptors: true } } })),
-    ).toThrow(/profile\.options\.cleanDescriptors/);
-    expect(() =>
       load({}, file('unknown.json', { profile: { name: 'x', options: { retainEverything: true } } })),
     ).toThrow(ConfigError);
+  });
+
+  it('selects a profile file by name, the admin folder before the built-in profiles', () => {
+    const dir = path.join(tmp, 'profiles');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      path.join(dir, 'site.json'),
+      JSON.stringify({
+        options: { cleanDescriptors: true },
+        overrides: [
+          { tag: 'SeriesDescription', action: 'replace', value: 'RESEARCH SERIES' },
+          { tag: '(0008,1030)', action: 'keep', allowIdentifying: true, reason: 'checked by the site' },
+        ],
+        safePrivate: [{ creator: 'ACME 1.0', group: '0029', element: '0x10' }],
+      }),
+    );
+    const cfg = load({}, file('site-main.json', { profile: 'site', profilesDir: 'profiles' }));
+    expect(cfg.profile).toBe('site');
+    const site = cfg.profiles.site!;
+    expect(site.source).toBe(path.join(dir, 'site.json'));
+    expect(site.options.cleanDescriptors).toBe(true);
+    expect(site.overrides['0008103E']).toMatchObject({ action: 'replace', value: 'RESEARCH SERIES' });
+    expect(site.overrides['00081030']).toMatchObject({ action: 'keep', keyword: 'StudyDescription' });
+    expect(site.safePrivate).toEqual([{ creator: 'ACME 1.0', group: 0x29, element: 0x10 }]);
+    // Built-in profiles resolve without a folder of one's own.
+    expect(load({}, file('basic-main.json', { profile: 'basic' })).profiles.basic!.options.retainUids).toBe(false);
+    expect(() => load({}, file('missing-main.json', { profile: 'nowhere' }))).toThrow(
+      /profile: no profile named "nowhere"/,
+    );
+  });
+
+  it('refuses profile overrides that are unknown, malformed or keep identity without saying so', () => {
+    const withOverride = (o: unknown, i = Math.random()) =>
+      file(`ov-${i}.json`, { profile: { name: 'x', options: {}, overrides: [o] } });
+    expect(() => load({}, withOverride({ tag: 'PatientNickname', action: 'remove' }))).toThrow(
+      /overrides\.0: "PatientNickname" is not a DICOM keyword/,
+    );
+    expect(() => load({}, withOverride({ tag: '(0009,1001)', action: 'remove' }))).toThrow(/is private/);
+    expect(() => load({}, withOverride({ tag: 'InstitutionName', action: 'keep' }))).toThrow(
+      /keeping InstitutionName .* set "allowIdentifying": true/,
+    );
+    expect(() =>
+      load({}, withOverride({ tag: 'InstitutionName', action: 'keep', allowIdentifying: true })),
+    ).not.toThrow();
+    expect(() => load({}, withOverride({ tag: 'PatientID', action: 'keep', allowIdentifying: true }))).toThrow(
+      /PatientID cannot be overridden/,
+    );
+    expect(() => load({}, withOverride({ tag: 'StudyDate', action: 'replace', value: '2023-05-07' }))).toThrow(
+      /"2023-05-07" is not a valid DA value/,
+    );
+    expect(() => load({}, withOverride({ tag: 'StudyDate', action: 'replace' }))).toThrow(/replace needs a "value"/);
+    expect(() => load({}, withOverride({ tag: 'SeriesInstanceUID', action: 'replace', value: '1.2.3' }))).toThrow(
+      /a UID cannot be replaced/,
+    );
+    expect(() => load({}, withOverride({ tag: 'Modality', action: 'drop' }))).toThrow(/overrides\.0\.action/);
+    const twice = file('twice.json', {
+      profile: {
+        name: 'x',
+        options: {},
+        overrides: [
+          { tag: 'StudyID', action: 'remove' },
+          { tag: '(0020,0010)', action: 'empty' },
+        ],
+      },
+    });
+    expect(() => load({}, twice)).toThrow(/StudyID is overridden twice/);
   });
 
   it('says which file is not valid JSON', () => {

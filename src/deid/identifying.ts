@@ -1,6 +1,6 @@
-import { isPrivateTag, resolveAction, rowForTag } from '../deid/profile';
-import type { ProfileOptions, Dataset } from '../deid/types';
-import { BINARY_VRS } from '../deid/values';
+import { decide, isPrivateTag, type DeidProfile } from './profile';
+import type { Dataset } from './types';
+import { BINARY_VRS } from './values';
 
 const TAG_PATIENT_ID = '00100020';
 const TAG_PATIENT_NAME = '00100010';
@@ -23,30 +23,40 @@ const NOT_SEARCHED_VRS = new Set([
   'DS',
 ]);
 const MIN_LENGTH = 4;
+/** VRs whose C action keeps the text, cleaned: the text itself is then not an identifying value. */
+const CLEANED_TEXT_VRS = new Set(['AE', 'LO', 'LT', 'SH', 'ST', 'UC', 'UT', 'PN']);
+
+export interface IdentifyingValues {
+  /** Values of at least four characters, searched for anywhere. */
+  readonly values: string[];
+  /** Shorter parts of person names (two or three characters), searched for as whole words. */
+  readonly words: string[];
+}
 
 /**
  * The values of the original that the profile removes or replaces: names and their components,
- * IDs, dates, addresses, UIDs, free text, and everything in private groups.
+ * IDs, dates, addresses, UIDs, free text, and everything in private groups. Not included: what the
+ * profile keeps (K, an override's keep) and text it keeps cleaned (C on a text element).
  */
-export function identifyingValues(dict: Dataset, options: Readonly<ProfileOptions>): string[] {
+export function identifyingValues(dict: Dataset, profile: DeidProfile, sopClass: string): IdentifyingValues {
   const found = new Set<string>();
+  const words = new Set<string>();
   const add = (raw: string): void => {
     const v = raw.replace(/\0/g, '').trim();
     if (v.length >= MIN_LENGTH) found.add(v);
   };
-  const visit = (ds: Dataset): void => {
+  const visit = (ds: Dataset, depth: number): void => {
     for (const [tag, el] of Object.entries(ds)) {
       if (el.vr === 'SQ') {
-        for (const item of el.Value ?? []) visit(item as Dataset);
+        for (const item of el.Value ?? []) visit(item as Dataset, depth + 1);
         continue;
       }
-      const row = rowForTag(tag);
-      const action = row ? resolveAction(row, options) : 'K';
+      const { action } = isPrivateTag(tag) ? { action: 'X' } : decide(tag, profile, sopClass, depth);
       const identifying =
         isPrivateTag(tag) ||
         tag === TAG_PATIENT_ID ||
         tag === TAG_PATIENT_NAME ||
-        (action !== 'K' && !(action === 'C' && el.vr === 'TM'));
+        (action !== 'K' && !(action === 'C' && (el.vr === 'TM' || CLEANED_TEXT_VRS.has(el.vr))));
       if (!identifying || tag === PIXEL_DATA || NOT_SEARCHED_VRS.has(el.vr)) continue;
       for (const value of el.Value ?? []) {
         if (typeof value === 'string') {
@@ -56,7 +66,11 @@ export function identifyingValues(dict: Dataset, options: Readonly<ProfileOption
           for (const part of Object.values(value as Record<string, unknown>)) {
             if (typeof part !== 'string') continue;
             add(part);
-            part.split(/[\^=]/).forEach(add);
+            for (const piece of part.split(/[\^=\s]/)) {
+              add(piece);
+              const p = piece.trim();
+              if (p.length >= 2 && p.length < MIN_LENGTH) words.add(p);
+            }
           }
         } else if (value instanceof ArrayBuffer && BINARY_VRS.has(el.vr) && value.byteLength <= 1024) {
           // Short binary values are often text in disguise: a private LO read as UN from an
@@ -69,6 +83,6 @@ export function identifyingValues(dict: Dataset, options: Readonly<ProfileOption
       }
     }
   };
-  visit(dict);
-  return [...found];
+  visit(dict, 0);
+  return { values: [...found], words: [...words] };
 }
