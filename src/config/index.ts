@@ -4,7 +4,7 @@ import dcmjs from 'dcmjs';
 import cron from 'node-cron';
 import { z } from 'zod';
 import { buildProfile, findProfileFile, ProfileError, type ProfileConfig } from './profiles';
-import { fileConfigSchema, profileBody, type FileConfig } from './schema';
+import { fileConfigSchema, inlineProfile, profileBody, profileName, type FileConfig } from './schema';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -282,14 +282,22 @@ export function loadConfig(opts: LoadOptions): ResolvedConfig {
     return (profiles[name] = guard(() => buildProfile(name, parsed.data, file)));
   };
   let mainProfile: string;
-  if (typeof cfg.profile === 'string') {
-    mainProfile = cfg.profile;
+  const parsedMain = (typeof cfg.profile === 'string' ? profileName : inlineProfile).safeParse(cfg.profile);
+  if (!parsedMain.success)
+    throw new ConfigError(
+      'invalid configuration:\n  ' +
+        parsedMain.error.issues
+          .map((i) => formatIssue({ ...i, path: ['profile', ...i.path] }, origin))
+          .join('\n  '),
+    );
+  if (typeof parsedMain.data === 'string') {
+    mainProfile = parsedMain.data;
     if (!profileByName(mainProfile))
       throw new ConfigError(
         `profile: no profile named "${mainProfile}" in ${profileDirs.join(' or ')} (nor under profiles)`,
       );
   } else {
-    const { name, ...body } = cfg.profile;
+    const { name, ...body } = parsedMain.data;
     mainProfile = name;
     if (cfg.profiles[name]) throw new ConfigError(`profiles.${name}: the main profile already has this name`);
     profiles[name] = guard(() => buildProfile(name, body, 'inline'));

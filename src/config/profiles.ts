@@ -78,7 +78,8 @@ export function buildProfile(name: string, body: ProfileBody, source: string): P
       throw new ProfileError(`${where(i)}: ${o.tag} is private; list private elements under safePrivate`);
     if (tag.startsWith('0002')) throw new ProfileError(`${where(i)}: ${o.tag} is file meta information`);
     const protectedWhy = PROTECTED[tag];
-    if (protectedWhy) throw new ProfileError(`${where(i)}: ${keyword} cannot be overridden (${protectedWhy})`);
+    if (protectedWhy)
+      throw new ProfileError(`${where(i)}: ${keyword} cannot be overridden (${protectedWhy})`);
     if (overrides[tag]) throw new ProfileError(`${where(i)}: ${keyword} is overridden twice`);
     if (o.action === 'replace') {
       if (o.value === undefined) throw new ProfileError(`${where(i)}: replace needs a "value"`);

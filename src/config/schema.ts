@@ -118,7 +118,9 @@ const hexByte = z.union([
 const safePrivateEntry = z
   .object({
     creator: z.string().min(1).max(64),
-    group: z.string().regex(/^(0x)?[0-9A-Fa-f]{3}[13579BDFbdf]$/, 'must be an odd group in hex, such as "0019"'),
+    group: z
+      .string()
+      .regex(/^(0x)?[0-9A-Fa-f]{3}[13579BDFbdf]$/, 'must be an odd group in hex, such as "0019"'),
     element: hexByte,
   })
   .strict();
@@ -135,6 +137,9 @@ export const profileBody = z
   })
   .strict();
 export type ProfileBody = z.infer<typeof profileBody>;
+/** An inline main profile: a body with its name. Parsed by loadConfig, which reports its own paths. */
+export const inlineProfile = profileBody.extend({ name: profileName }).strict();
+export type InlineProfile = z.infer<typeof inlineProfile>;
 const destinationName = z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,30}$/, 'must be lower-case letters, digits and dashes, starting with a letter')
@@ -217,7 +222,7 @@ export const fileConfigSchema = z
       })
       .strict(),
     /** The main profile: a name (a file in profilesDir or the built-in profiles) or inline. */
-    profile: z.union([profileName, profileBody.extend({ name: profileName }).strict()]),
+    profile: z.custom<string | InlineProfile>((v) => v !== undefined && v !== null, 'is required'),
     /** Where admins keep profile files (<name>.json); the built-in config/profiles is searched after it. */
     profilesDir: z.string().min(1).optional(),
     /** More inline profiles, by name, for routing rules (files in profilesDir need no entry here). */

@@ -220,7 +220,9 @@ class Walker {
         return { vr: el.vr, Value: [] };
       case 'D':
         if (el.vr === 'SQ')
-          return isContentSequence(rowForTag(tag)) ? { vr: 'SQ', Value: [] } : this.sequence(el, depth, cleaning);
+          return isContentSequence(rowForTag(tag))
+            ? { vr: 'SQ', Value: [] }
+            : this.sequence(el, depth, cleaning);
         if (el.vr === 'UI') return this.mapUidValues(tag, el);
         return { vr: el.vr, Value: dummyValue(el.vr, el.Value) };
       case 'U':
@@ -230,7 +232,9 @@ class Walker {
         return this.clean(tag, el, depth);
       case 'K':
         if (el.vr === 'SQ') return this.sequence(el, depth, cleaning);
-        if (el.vr === 'UI') return this.mapUidValues(tag, el);
+        // A K the table gives (an option such as Retain Device Identity) keeps the UID; a UID the
+        // table does not list is still remapped, since it may name this patient's instances.
+        if (el.vr === 'UI') return rowForTag(tag) ? copy(el) : this.mapUidValues(tag, el);
         if (cleaning && CLEANABLE_TEXT_VRS.has(el.vr)) return this.cleanText(el);
         return copy(el);
     }

@@ -37,16 +37,19 @@ const FORMAT: Readonly<Record<string, RegExp>> = {
  */
 export function replacementError(vr: string, value: string): string | undefined {
   if (vr === 'SQ') return 'a sequence cannot be replaced with a value; use remove or empty';
-  if (vr === 'UI') return 'a UID cannot be replaced with a fixed value (references would break); use remove or keep';
-  if (NUMERIC_VRS.has(vr)) return Number.isFinite(Number(value)) ? undefined : `"${value}" is not a number (VR ${vr})`;
+  if (vr === 'UI')
+    return 'a UID cannot be replaced with a fixed value (references would break); use remove or keep';
+  if (NUMERIC_VRS.has(vr))
+    return Number.isFinite(Number(value)) ? undefined : `"${value}" is not a number (VR ${vr})`;
   const max = MAX_LENGTH[vr];
   if (max === undefined) return `values of VR ${vr} cannot be replaced with text`;
   if (value.includes('\\') && (vr === 'LT' || vr === 'ST' || vr === 'UT'))
     return `VR ${vr} holds one value; the backslash is not allowed`;
   for (const part of value.split('\\')) {
-    if (part.length > max) return `"${part.slice(0, 20)}..." is longer than ${max} characters (VR ${vr})`;
     const format = FORMAT[vr];
-    if (format && part !== '' && !format.test(part)) return `"${part}" is not a valid ${vr} value`;
+    if (format && part !== '' && !format.test(part))
+      return `"${part.slice(0, 40)}" is not a valid ${vr} value`;
+    if (part.length > max) return `"${part.slice(0, 20)}..." is longer than ${max} characters (VR ${vr})`;
   }
   return undefined;
 }

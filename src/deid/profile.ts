@@ -9,7 +9,6 @@ import {
   type TableRow,
 } from './types';
 
-
 export type { SafePrivateEntry };
 
 /** What an admin's per-tag override does: keep the original, remove, empty, or replace with a value. */
@@ -65,7 +64,9 @@ export const DEFAULT_PROFILE: DeidProfile = Object.freeze({
 
 /** The dictionary's entries plus the profile's own. */
 export function safePrivateSet(extra: readonly SafePrivateEntry[]): ReadonlySet<string> {
-  return new Set([...SAFE_PRIVATE_DICTIONARY, ...extra].map((e) => safePrivateKey(e.group, e.creator, e.element)));
+  return new Set(
+    [...SAFE_PRIVATE_DICTIONARY, ...extra].map((e) => safePrivateKey(e.group, e.creator, e.element)),
+  );
 }
 
 const BY_TAG = new Map<string, TableRow>();

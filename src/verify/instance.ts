@@ -180,13 +180,22 @@ class Checker {
             const fn = el.vr === 'DA' ? shiftDate : shiftDateTime;
             const expected = textOf(o).map((v) => fn(v, this.patient.dateShiftDays));
             const got = textOf(el);
-            if (got.length > 0 && !sameText(got, expected.map((v) => v ?? '')))
+            if (
+              got.length > 0 &&
+              !sameText(
+                got,
+                expected.map((v) => v ?? ''),
+              )
+            )
               this.fail('conformance', tag, path, 'is not shifted by the patient offset');
           } else if (CLEANABLE_TEXT_VRS.has(el.vr)) this.expectCleaned(tag, path, o, el);
           break;
         case 'K':
-          if (el.vr === 'UI' && o) this.expectUids(tag, path, o, el);
-          else if (cleaning && o && CLEANABLE_TEXT_VRS.has(el.vr)) this.expectCleaned(tag, path, o, el);
+          if (el.vr === 'UI' && o) {
+            if (!rowForTag(tag)) this.expectUids(tag, path, o, el);
+            else if (!sameText(textOf(o), textOf(el)))
+              this.fail('conformance', tag, path, 'is not the original UID the profile keeps');
+          } else if (cleaning && o && CLEANABLE_TEXT_VRS.has(el.vr)) this.expectCleaned(tag, path, o, el);
           break;
       }
     }
@@ -211,7 +220,8 @@ class Checker {
         this.fail('conformance', tag, path, 'should have been removed (profile override)');
         break;
       case 'empty':
-        if (got.some((v) => v.trim() !== '')) this.fail('conformance', tag, path, 'should be empty (profile override)');
+        if (got.some((v) => v.trim() !== ''))
+          this.fail('conformance', tag, path, 'should be empty (profile override)');
         break;
       case 'replace': {
         const expected = textOf({ vr: out.vr, Value: replacementValues(out.vr, override.value ?? '') });

@@ -120,7 +120,9 @@ describe('loadConfig', () => {
     expect(site.overrides['00081030']).toMatchObject({ action: 'keep', keyword: 'StudyDescription' });
     expect(site.safePrivate).toEqual([{ creator: 'ACME 1.0', group: 0x29, element: 0x10 }]);
     // Built-in profiles resolve without a folder of one's own.
-    expect(load({}, file('basic-main.json', { profile: 'basic' })).profiles.basic!.options.retainUids).toBe(false);
+    expect(load({}, file('basic-main.json', { profile: 'basic' })).profiles.basic!.options.retainUids).toBe(
+      false,
+    );
     expect(() => load({}, file('missing-main.json', { profile: 'nowhere' }))).toThrow(
       /profile: no profile named "nowhere"/,
     );
@@ -139,16 +141,18 @@ describe('loadConfig', () => {
     expect(() =>
       load({}, withOverride({ tag: 'InstitutionName', action: 'keep', allowIdentifying: true })),
     ).not.toThrow();
-    expect(() => load({}, withOverride({ tag: 'PatientID', action: 'keep', allowIdentifying: true }))).toThrow(
-      /PatientID cannot be overridden/,
+    expect(() =>
+      load({}, withOverride({ tag: 'PatientID', action: 'keep', allowIdentifying: true })),
+    ).toThrow(/PatientID cannot be overridden/);
+    expect(() =>
+      load({}, withOverride({ tag: 'StudyDate', action: 'replace', value: '2023-05-07' })),
+    ).toThrow(/"2023-05-07" is not a valid DA value/);
+    expect(() => load({}, withOverride({ tag: 'StudyDate', action: 'replace' }))).toThrow(
+      /replace needs a "value"/,
     );
-    expect(() => load({}, withOverride({ tag: 'StudyDate', action: 'replace', value: '2023-05-07' }))).toThrow(
-      /"2023-05-07" is not a valid DA value/,
-    );
-    expect(() => load({}, withOverride({ tag: 'StudyDate', action: 'replace' }))).toThrow(/replace needs a "value"/);
-    expect(() => load({}, withOverride({ tag: 'SeriesInstanceUID', action: 'replace', value: '1.2.3' }))).toThrow(
-      /a UID cannot be replaced/,
-    );
+    expect(() =>
+      load({}, withOverride({ tag: 'SeriesInstanceUID', action: 'replace', value: '1.2.3' })),
+    ).toThrow(/a UID cannot be replaced/);
     expect(() => load({}, withOverride({ tag: 'Modality', action: 'drop' }))).toThrow(/overrides\.0\.action/);
     const twice = file('twice.json', {
       profile: {
