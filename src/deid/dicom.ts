@@ -1,4 +1,7 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import dcmjs from 'dcmjs';
+import { CharsetError } from './charset';
+import { HIDDEN_CHARSET, walkText, type Layout, type WalkResult } from './textWalk';
 import type { Dataset } from './types';
 
 /** A parsed DICOM Part 10 file: file meta information and the dataset. */
@@ -49,17 +52,118 @@ export function parseDicom(bytes: Buffer): DicomFile {
     }
   }
   try {
-    const parsed = dcmjs.data.DicomMessage.readFile(toArrayBuffer(input));
-    return { meta: parsed.meta as Dataset, dict: parsed.dict as Dataset };
+    return parseParts(input);
   } catch (err) {
+    if (err instanceof DicomParseError) throw err;
     // dcmjs messages name tags and offsets, not values; keep only the first line.
     const message = err instanceof Error ? err.message.split('\n')[0] : 'unknown error';
     throw new DicomParseError(`dcmjs could not parse the file: ${message}`);
   }
 }
 
+const EXPLICIT_LE = '1.2.840.10008.1.2.1';
+const IMPLICIT_LE = '1.2.840.10008.1.2';
+const EXPLICIT_BE = '1.2.840.10008.1.2.2';
+/** Deflated Explicit VR Little Endian, and the deflated image frame compression syntax (JPIP referenced deflate). */
+export const DEFLATED_SYNTAXES = new Set(['1.2.840.10008.1.2.1.99', '1.2.840.10008.1.2.4.95']);
+const READ_OPTIONS = {
+  ignoreErrors: false,
+  untilTag: null,
+  includeUntilTagValue: false,
+  stopOnGreaterTag: false,
+};
+
+interface DcmjsInternals {
+  _read(stream: unknown, syntax: string, options: typeof READ_OPTIONS): Dataset;
+}
+const message = dcmjs.data.DicomMessage as unknown as DcmjsInternals;
+const ReadStream = (dcmjs.data as unknown as { ReadBufferStream: new (buffer: ArrayBuffer) => unknown })
+  .ReadBufferStream;
+
+/** The syntax the dataset is encoded in (after inflation): how dcmjs and the text walk read it. */
+function datasetSyntax(ts: string): { syntax: string; layout: Layout } {
+  if (ts === IMPLICIT_LE) return { syntax: IMPLICIT_LE, layout: { implicit: true, little: true } };
+  if (ts === EXPLICIT_BE) return { syntax: EXPLICIT_BE, layout: { implicit: false, little: false } };
+  return { syntax: EXPLICIT_LE, layout: { implicit: false, little: true } };
+}
+
+/**
+ * Reads the file meta and the dataset separately: the dataset bytes (inflated for deflated
+ * syntaxes) are copied once, their Specific Character Set hidden from dcmjs, parsed by dcmjs, and
+ * every text value then decoded by the engine under the set in force for its item (charset.ts).
+ */
+function parseParts(input: Buffer): DicomFile {
+  if (
+    input.length < PREAMBLE + 16 ||
+    input.readUInt16LE(PREAMBLE + 4) !== 0x0002 ||
+    input.readUInt16LE(PREAMBLE + 6) !== 0x0000
+  )
+    throw new DicomParseError('the file meta information has no group length (0002,0000)');
+  const metaEnd = PREAMBLE + 4 + 12 + input.readUInt32LE(PREAMBLE + 12);
+  if (metaEnd > input.length) throw new DicomParseError('the file meta information is longer than the file');
+  const meta = message._read(
+    new ReadStream(toArrayBuffer(input.subarray(PREAMBLE + 4, metaEnd))),
+    EXPLICIT_LE,
+    READ_OPTIONS,
+  );
+  const ts = String(meta['00020010']?.Value?.[0] ?? '')
+    .replace(/\0/g, '')
+    .trim();
+  if (!ts) throw new DicomParseError('the file meta information has no transfer syntax (0002,0010)');
+  let body = input.subarray(metaEnd);
+  if (DEFLATED_SYNTAXES.has(ts)) {
+    try {
+      body = inflateRawSync(body);
+    } catch {
+      throw new DicomParseError('the deflated dataset cannot be inflated');
+    }
+  }
+  const ab = new ArrayBuffer(body.length);
+  const data = Buffer.from(ab);
+  body.copy(data);
+  const { syntax, layout } = datasetSyntax(ts);
+  let walked: boolean;
+  try {
+    walked = walkText(data, layout, undefined, { decoded: 0 });
+  } catch (err) {
+    if (err instanceof CharsetError) throw new DicomParseError(err.message);
+    throw err;
+  }
+  const dict = message._read(new ReadStream(ab), syntax, READ_OPTIONS);
+  const result: WalkResult = { decoded: 0 };
+  if (walked) walkText(data, layout, dict, result);
+  restoreCharsets(dict);
+  return { meta, dict };
+}
+
+/** Puts each hidden Specific Character Set back under its tag, as the terms the file gave. */
+function restoreCharsets(ds: Dataset): void {
+  const hidden = ds[HIDDEN_CHARSET];
+  if (hidden) {
+    delete ds[HIDDEN_CHARSET];
+    const v = hidden.Value?.[0];
+    const text =
+      v instanceof ArrayBuffer
+        ? Buffer.from(v).toString('latin1')
+        : (hidden.Value ?? []).map((x) => String(x)).join('\\');
+    ds['00080005'] = { vr: 'CS', Value: text.split('\\').map((t) => t.replace(/[ \0]+$/, '').trim()) };
+  }
+  for (const el of Object.values(ds)) {
+    if (el.vr !== 'SQ') continue;
+    for (const item of el.Value ?? []) restoreCharsets(item as Dataset);
+  }
+}
+
+/**
+ * Writes a Part 10 file in the transfer syntax its meta names. dcmjs writes deflated syntaxes
+ * uncompressed while declaring them deflated, so the dataset is deflated here.
+ */
 export function writeDicom(file: DicomFile): Buffer {
+  const ts = String(file.meta['00020010']?.Value?.[0] ?? '');
   const dd = new dcmjs.data.DicomDict(file.meta);
   dd.dict = file.dict;
-  return Buffer.from(dd.write());
+  const bytes = Buffer.from(dd.write());
+  if (!DEFLATED_SYNTAXES.has(ts)) return bytes;
+  const metaEnd = PREAMBLE + 4 + 12 + bytes.readUInt32LE(PREAMBLE + 12);
+  return Buffer.concat([bytes.subarray(0, metaEnd), deflateRawSync(bytes.subarray(metaEnd))]);
 }

@@ -12,7 +12,7 @@ import {
   rowForTag,
   type DeidProfile,
 } from './profile';
-import { safePrivateKey } from './safePrivate';
+import { keptPrivateTags } from './safePrivate';
 import { TABLE_REVISION } from './table.generated';
 import type { Dataset, DicomElement, ResolvedAction, TableRow } from './types';
 import { applyOverride } from './override';
@@ -156,28 +156,9 @@ class Walker {
     return { vr: el.vr, Value: values };
   }
 
-  private keptPrivateTags(ds: Dataset): Set<string> {
-    const kept = new Set<string>();
-    if (!this.ctx.profile.options.retainSafePrivate) return kept;
-    for (const tag of Object.keys(ds)) {
-      if (!isPrivateTag(tag)) continue;
-      const group = parseInt(tag.slice(0, 4), 16);
-      const element = parseInt(tag.slice(4), 16);
-      if (element < 0x1000) continue;
-      const creatorTag = tag.slice(0, 4) + '00' + tag.slice(4, 6);
-      const creator = str(ds[creatorTag]);
-      if (creator === '') continue;
-      if (this.ctx.profile.safePrivate.has(safePrivateKey(group, creator, element))) {
-        kept.add(tag);
-        kept.add(creatorTag);
-      }
-    }
-    return kept;
-  }
-
   dataset(ds: Dataset, depth: number, cleaning: boolean): Dataset {
     const out: Dataset = {};
-    const keptPrivate = this.keptPrivateTags(ds);
+    const keptPrivate = keptPrivateTags(ds, this.ctx.profile);
     for (const tag of Object.keys(ds).sort()) {
       const el = ds[tag];
       if (!el) continue;

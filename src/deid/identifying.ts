@@ -1,4 +1,5 @@
 import { decide, isPrivateTag, type DeidProfile } from './profile';
+import { keptPrivateTags } from './safePrivate';
 import type { Dataset } from './types';
 import { BINARY_VRS } from './values';
 
@@ -46,7 +47,9 @@ export function identifyingValues(dict: Dataset, profile: DeidProfile, sopClass:
     if (v.length >= MIN_LENGTH) found.add(v);
   };
   const visit = (ds: Dataset, depth: number): void => {
+    const keptPrivate = keptPrivateTags(ds, profile);
     for (const [tag, el] of Object.entries(ds)) {
+      if (keptPrivate.has(tag)) continue; // kept by Retain Safe Private: not identifying by the dictionary
       if (el.vr === 'SQ') {
         for (const item of el.Value ?? []) visit(item as Dataset, depth + 1);
         continue;

@@ -9,6 +9,8 @@
  * ClinicalTrialsAttributes.isSafePrivateAttribute, which implements the same table.
  * A profile may add entries (`safePrivate` in the profile file); it cannot remove these.
  */
+import type { Dataset } from './types';
+
 export interface SafePrivateEntry {
   readonly group: number;
   readonly creator: string;
@@ -67,4 +69,37 @@ export const SAFE_PRIVATE_DICTIONARY: readonly SafePrivateEntry[] = Object.freez
 /** A lookup key for an entry: "GGGG|creator|EE". */
 export function safePrivateKey(group: number, creator: string, element: number): string {
   return `${group.toString(16).padStart(4, '0')}|${creator.trim()}|${(element & 0xff).toString(16).padStart(2, '0')}`;
+}
+
+/** The creator of a private element's block, read from the same dataset. */
+function creatorOf(ds: Dataset, tag: string): string {
+  const v = ds[tag.slice(0, 4) + '00' + tag.slice(4, 6)]?.Value?.[0];
+  return typeof v === 'string' ? v.trim() : '';
+}
+
+/**
+ * The private elements of one dataset (one item) kept under Retain Safe Private: those the profile's
+ * set lists, with their creator elements. Empty when the option is off.
+ */
+export function keptPrivateTags(
+  ds: Dataset,
+  profile: {
+    readonly options: { readonly retainSafePrivate: boolean };
+    readonly safePrivate: ReadonlySet<string>;
+  },
+): Set<string> {
+  const kept = new Set<string>();
+  if (!profile.options.retainSafePrivate) return kept;
+  for (const tag of Object.keys(ds)) {
+    if ((parseInt(tag.slice(0, 4), 16) & 1) !== 1) continue;
+    const element = parseInt(tag.slice(4), 16);
+    if (element < 0x1000) continue;
+    const creator = creatorOf(ds, tag);
+    if (creator === '') continue;
+    if (profile.safePrivate.has(safePrivateKey(parseInt(tag.slice(0, 4), 16), creator, element))) {
+      kept.add(tag);
+      kept.add(tag.slice(0, 4) + '00' + tag.slice(4, 6));
+    }
+  }
+  return kept;
 }

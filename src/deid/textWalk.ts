@@ -1,0 +1,177 @@
+import { CharsetError, decodeText, parseCharset, type Charset } from './charset';
+import type { Dataset, DicomElement } from './types';
+
+/**
+ * Walks a dataset's bytes (explicit or implicit VR, little or big endian) element by element,
+ * into sequence items. Two uses, see dicom.ts: before dcmjs reads the bytes, every Specific
+ * Character Set element is renamed to (0008,0004) so that dcmjs decodes nothing itself (it would
+ * throw on multi-valued sets, and decodes nested items as Latin-1); after, each text value of the
+ * parsed dataset is replaced by its decoding under the set in force for its item.
+ */
+
+const UNDEFINED = 0xffffffff;
+const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'UC', 'UN', 'UR', 'UT', 'SV', 'UV']);
+export const ENCODED_VRS = new Set(['SH', 'LO', 'ST', 'LT', 'UC', 'UT', 'PN']);
+const SINGLE_VALUED = new Set(['ST', 'LT', 'UT']);
+/** Where the renamed Specific Character Set sits while dcmjs reads. */
+export const HIDDEN_CHARSET = '00080004';
+const MAX_DEPTH = 64;
+
+export interface Layout {
+  readonly implicit: boolean;
+  readonly little: boolean;
+}
+
+class Misaligned extends Error {}
+
+function values(text: string, vr: string): unknown[] {
+  const parts = SINGLE_VALUED.has(vr) ? [text.replace(/[ \0]+$/, '')] : text.split('\\');
+  if (vr === 'PN') {
+    return parts.map((p) => {
+      const [alphabetic = '', ideographic, phonetic] = p.replace(/[ \0]+$/, '').split('=');
+      const name: Record<string, string> = { Alphabetic: alphabetic };
+      if (ideographic) name.Ideographic = ideographic;
+      if (phonetic) name.Phonetic = phonetic;
+      return name;
+    });
+  }
+  if (SINGLE_VALUED.has(vr)) return parts;
+  return parts.map((p) => p.replace(/^[ ]+|[ \0]+$/g, ''));
+}
+
+/** The terms of a Specific Character Set value in the file (always default repertoire). */
+function charsetTerms(bytes: Uint8Array): string[] {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    .toString('latin1')
+    .split('\\')
+    .map((t) => t.replace(/[ \0]+$/, '').trim());
+}
+
+export interface WalkResult {
+  /** The top-level Specific Character Set terms found, if any. */
+  readonly topCharset?: string[];
+  /** Elements decoded (second pass). */
+  decoded: number;
+}
+
+/**
+ * Walks `b` from `start`. With `ds` undefined: renames every (0008,0005) to (0008,0004) in place.
+ * With `ds`: replaces the text values in `ds` (and nested items) with their decoding.
+ * Returns false when the bytes could not be walked to the end with certainty (nothing is then
+ * guaranteed beyond the point reached).
+ */
+export function walkText(b: Buffer, layout: Layout, ds: Dataset | undefined, result: WalkResult): boolean {
+  try {
+    walkDataset(b, 0, b.length, false, ds, layout, parseCharset([]), 0, result);
+    return true;
+  } catch (err) {
+    if (err instanceof CharsetError) throw err;
+    if (err instanceof Misaligned || err instanceof RangeError) return false;
+    throw err;
+  }
+}
+
+function walkDataset(
+  b: Buffer,
+  start: number,
+  end: number,
+  inItem: boolean,
+  ds: Dataset | undefined,
+  layout: Layout,
+  inherited: Charset,
+  depth: number,
+  result: { topCharset?: string[]; decoded: number },
+): number {
+  if (depth > MAX_DEPTH) throw new Misaligned();
+  const u16 = (at: number) => (layout.little ? b.readUInt16LE(at) : b.readUInt16BE(at));
+  const u32 = (at: number) => (layout.little ? b.readUInt32LE(at) : b.readUInt32BE(at));
+  let charset = inherited;
+  let pos = start;
+  while (pos < end) {
+    if (pos + 8 > b.length) throw new Misaligned();
+    const group = u16(pos);
+    const element = u16(pos + 2);
+    if (group === 0xfffe) {
+      if (element === 0xe00d && inItem) return pos + 8;
+      throw new Misaligned();
+    }
+    const key = (group.toString(16).padStart(4, '0') + element.toString(16).padStart(4, '0')).toUpperCase();
+    const el: DicomElement | undefined = ds?.[key];
+    let vr: string;
+    let length: number;
+    let valueStart: number;
+    if (layout.implicit) {
+      length = u32(pos + 4);
+      valueStart = pos + 8;
+      const startsItem =
+        length !== 0 &&
+        valueStart + 4 <= b.length &&
+        u16(valueStart) === 0xfffe &&
+        u16(valueStart + 2) === 0xe000;
+      vr = el?.vr ?? (length === UNDEFINED || startsItem ? 'SQ' : 'UN');
+      if (vr !== 'SQ' && startsItem && length === UNDEFINED) vr = 'SQ';
+    } else {
+      vr = b.toString('latin1', pos + 4, pos + 6);
+      if (!/^[A-Z]{2}$/.test(vr)) throw new Misaligned();
+      if (LONG_VRS.has(vr)) {
+        length = u32(pos + 8);
+        valueStart = pos + 12;
+      } else {
+        length = u16(pos + 6);
+        valueStart = pos + 8;
+      }
+      if (vr === 'UN' && length === UNDEFINED) vr = 'SQ'; // an undefined-length UN is a sequence (PS3.5 6.2.2)
+    }
+    if (group === 0x0008 && (element === 0x0005 || element === 0x0004) && length !== UNDEFINED) {
+      if (element === 0x0005 && !ds) {
+        // Rename in place: dcmjs then reads it as an unknown element and decodes nothing.
+        if (layout.little) b.writeUInt16LE(0x0004, pos + 2);
+        else b.writeUInt16BE(0x0004, pos + 2);
+      }
+      const terms = charsetTerms(b.subarray(valueStart, valueStart + length));
+      charset = parseCharset(terms);
+      if (depth === 0) result.topCharset = terms;
+    }
+    if (vr === 'SQ') {
+      const items = (el?.Value ?? []) as Dataset[];
+      const seqEnd = length === UNDEFINED ? b.length : valueStart + length;
+      let p = valueStart;
+      let index = 0;
+      while (p < seqEnd) {
+        if (p + 8 > b.length) throw new Misaligned();
+        const ig = u16(p);
+        const ie = u16(p + 2);
+        if (ig === 0xfffe && ie === 0xe0dd) {
+          p += 8;
+          break;
+        }
+        if (ig !== 0xfffe || ie !== 0xe000) throw new Misaligned();
+        const itemLength = u32(p + 4);
+        const item = ds ? items[index] : undefined;
+        if (ds && !item) throw new Misaligned();
+        if (itemLength === UNDEFINED)
+          p = walkDataset(b, p + 8, b.length, true, item, layout, charset, depth + 1, result);
+        else {
+          walkDataset(b, p + 8, p + 8 + itemLength, false, item, layout, charset, depth + 1, result);
+          p = p + 8 + itemLength;
+        }
+        index++;
+      }
+      pos = p;
+      continue;
+    }
+    if (length === UNDEFINED) {
+      if (key === '7FE00010') return b.length; // encapsulated pixel data: nothing to decode after it
+      throw new Misaligned();
+    }
+    if (valueStart + length > b.length) throw new Misaligned();
+    if (ds && el && ENCODED_VRS.has(vr)) {
+      el.Value = values(decodeText(b.subarray(valueStart, valueStart + length), charset, vr === 'PN'), vr);
+      delete el._rawValue;
+      result.decoded++;
+    }
+    pos = valueStart + length;
+  }
+  if (inItem) throw new Misaligned();
+  return pos;
+}
