@@ -1,0 +1,128 @@
+/**
+ * Engine benchmark: MB/s of the de-identification engine against a bare dcmjs read + write of
+ * the same files, in one run. The files: sample CT and mammography studies (realistic sizes) and
+ * the generated corpus (every charset and transfer syntax). Each measurement takes the best of
+ * `--rounds` passes over all files, after a warm-up pass.
+ *
+ *   npm run bench:deid -- [--rounds 5] [--ct-slices 40] [--mammo-rows 2294] [--mammo-columns 1914]
+ */
+import { parseArgs } from 'node:util';
+import dcmjs from 'dcmjs';
+import { parseDicom, writeDicom } from '../src/deid/dicom';
+import { deidentify } from '../src/deid/engine';
+import { deriveKeys } from '../src/deid/keys';
+import { DEFAULT_PROFILE } from '../src/deid/profile';
+import { splitAtPixelData } from '../src/pipeline/instance';
+import { corpus } from '../src/sample/corpus';
+import { makeCtStudy, makeMammoStudy, samplePatients } from '../src/sample/studies';
+import { verifyInstance } from '../src/verify/instance';
+
+const { values: args } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '5' },
+    'ct-slices': { type: 'string', default: '40' },
+    'mammo-rows': { type: 'string', default: '2294' },
+    'mammo-columns': { type: 'string', default: '1914' },
+  },
+});
+
+function toArrayBuffer(b: Buffer): ArrayBuffer {
+  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+}
+
+const patient = samplePatients(1)[0]!;
+const sampleFiles: Buffer[] = [
+  ...makeCtStudy(patient, {
+    studyIndex: 1,
+    studyDate: '20240115',
+    slices: Number(args['ct-slices']),
+    size: 512,
+  }).map((i) => i.bytes),
+  ...makeMammoStudy(patient, {
+    studyIndex: 2,
+    studyDate: '20240301',
+    mammoRows: Number(args['mammo-rows']),
+    mammoColumns: Number(args['mammo-columns']),
+  }).map((i) => i.bytes),
+];
+let files: Buffer[] = [...sampleFiles, ...corpus().map((f) => f.bytes)];
+// dcmjs alone cannot read some corpus files (multi-valued ISO 2022 character sets): both sides
+// are measured on the files it can read, and the others are counted.
+const readable = (f: Buffer): boolean => {
+  try {
+    dcmjs.data.DicomMessage.readFile(toArrayBuffer(f));
+    return true;
+  } catch {
+    return false;
+  }
+};
+const unreadable = files.filter((f) => !readable(f)).length;
+files = files.filter(readable);
+const totalBytes = files.reduce((n, f) => n + f.length, 0);
+const ctx = { profile: DEFAULT_PROFILE, keys: deriveKeys('benchmark-secret-0123456789abcdef') };
+
+const passes: Record<string, (f: Buffer) => number> = {
+  'dcmjs read + write': (f) => {
+    const dict = dcmjs.data.DicomMessage.readFile(toArrayBuffer(f));
+    return dict.write().byteLength;
+  },
+  'engine (parse, de-identify, write; pixel data spliced)': (f) => {
+    const { head, pixel } = splitAtPixelData(f);
+    const out = writeDicom(deidentify(parseDicom(head), ctx).file);
+    return out.length + (pixel?.length ?? 0);
+  },
+  'engine + gate (as the bridge runs it)': (f) => {
+    const { head, pixel } = splitAtPixelData(f);
+    const source = parseDicom(head);
+    const result = deidentify(source, ctx);
+    const out = writeDicom(result.file);
+    const verdict = verifyInstance(source, parseDicom(out), ctx, result.patient);
+    if (!verdict.ok) throw new Error('the gate refused a benchmark file');
+    return out.length + (pixel?.length ?? 0);
+  },
+};
+
+function best(fn: (f: Buffer) => number, rounds: number, set: readonly Buffer[] = files): number {
+  for (const f of set) fn(f); // warm-up
+  let bestMs = Infinity;
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now();
+    for (const f of set) fn(f);
+    bestMs = Math.min(bestMs, performance.now() - t0);
+  }
+  return bestMs;
+}
+
+const rounds = Number(args.rounds);
+console.log(
+  `bench:deid: ${files.length} files, ${(totalBytes / 1e6).toFixed(1)} MB, best of ${rounds} rounds, Node ${process.version}` +
+    ` (${unreadable} corpus files left out: bare dcmjs cannot read them, the engine can)`,
+);
+const results: Record<string, number> = {};
+for (const [name, fn] of Object.entries(passes)) {
+  const ms = best(fn, rounds);
+  results[name] = ms;
+  console.log(
+    `  ${name.padEnd(58)} ${(ms / 1000).toFixed(3)} s  ${(totalBytes / 1e6 / (ms / 1000)).toFixed(1)} MB/s`,
+  );
+}
+const bare = results['dcmjs read + write']!;
+const engine = results['engine (parse, de-identify, write; pixel data spliced)']!;
+const gated = results['engine + gate (as the bridge runs it)']!;
+console.log(`  engine speed / dcmjs round trip: ${(bare / engine).toFixed(2)}x (target >= 0.80x)`);
+console.log(`  engine + gate speed / dcmjs round trip: ${(bare / gated).toFixed(2)}x`);
+
+// The same ratio on each half: large images (pixel data dominates) and the small corpus files
+// (headers dominate, so per-file costs show).
+const small = files.filter((f) => !sampleFiles.includes(f));
+for (const [label, set] of [
+  ['sample images', sampleFiles],
+  ['corpus files', small],
+] as const) {
+  const mb = set.reduce((n, f) => n + f.length, 0) / 1e6;
+  const b = best(passes['dcmjs read + write']!, rounds, set);
+  const e = best(passes['engine (parse, de-identify, write; pixel data spliced)']!, rounds, set);
+  console.log(
+    `  ${label}: ${set.length} files, ${mb.toFixed(1)} MB: dcmjs ${(mb / (b / 1000)).toFixed(1)} MB/s, engine ${(mb / (e / 1000)).toFixed(1)} MB/s, ratio ${(b / e).toFixed(2)}x`,
+  );
+}
