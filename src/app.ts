@@ -3,6 +3,7 @@ import path from 'node:path';
 import { createApi } from './api/server';
 import type { ProfileConfig, ResolvedConfig } from './config';
 import { deriveKeys } from './deid/keys';
+import { loadPublicKey } from './deid/reid';
 import { BASIC_OPTIONS, safePrivateSet, type DeidProfile } from './deid/profile';
 import { createLogger, type Logger } from './log';
 import { ChangeFeed } from './orthanc/changeFeed';
@@ -46,11 +47,12 @@ interface Runtime {
 function buildRuntime(cfg: ResolvedConfig, db: Db, log: Logger): Runtime {
   const source = new OrthancClient({ ...cfg.source, label: 'source' });
   const keys = deriveKeys(cfg.secret);
+  const reidPublicKey = cfg.reidPublicKeyPem ? loadPublicKey(cfg.reidPublicKeyPem) : undefined;
   const clients = new Map(
     Object.entries(cfg.destinations).map(([name, d]) => [name, new OrthancClient({ ...d, label: name })]),
   );
   const profiles = new Map(
-    Object.values(cfg.profiles).map((p) => [p.name, { profile: profileFromConfig(p), keys }]),
+    Object.values(cfg.profiles).map((p) => [p.name, { profile: profileFromConfig(p), keys, reidPublicKey }]),
   );
   const target = (destination: string, profile: string, route: string): Target | undefined => {
     const research = clients.get(destination);

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
-import { writeFileSync } from 'node:fs';
+import { createPublicKey } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { BridgeApp, formatSummary, type StatusReport } from './app';
 import {
   checkConsistency,
@@ -13,6 +16,16 @@ import { auditCsv, metadataCsv, metadataJson } from './reports/format';
 import { listAudit } from './store/audit';
 import { getQuarantine, instancesOfStudy, listQuarantine } from './store/instances';
 import { listMetadata } from './store/metadata';
+import { allSealed, auditAdmin, saveSealed, sealedFor } from './store/reid';
+import { deriveKeys, pseudonymFor } from './deid/keys';
+import {
+  generateReidKeyPair,
+  keyIdOf,
+  loadPrivateKey,
+  loadPublicKey,
+  openIdentity,
+  sealIdentity,
+} from './deid/reid';
 import { ConfigError, loadConfig, type ResolvedConfig } from './config';
 import { safeMessage } from './errors';
 import { StoreError } from './store/db';
@@ -21,6 +34,15 @@ function config(opts: { config?: string }): ResolvedConfig {
   // The one place the process environment is handed over; everything else gets the resolved config.
   // eslint-disable-next-line no-restricted-properties
   return loadConfig({ env: process.env, configPath: opts.config });
+}
+
+/** Who ran an admin command, for the audit: the operating-system account. */
+function actor(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return 'unknown';
+  }
 }
 
 function printStatus(s: StatusReport): void {
@@ -289,6 +311,103 @@ async function main(argv: string[]): Promise<number> {
         const summary = await app.runOnce({ poll: false });
         console.log(formatSummary(summary));
         exitCode = summary.ok ? 0 : 1;
+      }),
+    );
+
+  program
+    .command('reid-keygen')
+    .description(
+      'create the re-identification key pair: give the daemon the public key, keep the private key offline',
+    )
+    .requiredOption('--out <dir>', 'folder for reid-public.pem and reid-private.pem')
+    .action((o: { out: string }) => {
+      const pub = path.join(o.out, 'reid-public.pem');
+      const priv = path.join(o.out, 'reid-private.pem');
+      if (existsSync(pub) || existsSync(priv)) {
+        console.error(`bridge: ${o.out} already holds a re-identification key; move it away first`);
+        exitCode = 1;
+        return;
+      }
+      mkdirSync(o.out, { recursive: true });
+      const pair = generateReidKeyPair();
+      writeFileSync(pub, pair.publicPem, { mode: 0o644 });
+      writeFileSync(priv, pair.privatePem, { mode: 0o600 });
+      console.log(`public key (set reidentification.publicKeyFile or BRIDGE_REID_PUBLIC_KEY_FILE): ${pub}`);
+      console.log(`private key (keep offline; needed only by bridge reidentify): ${priv}`);
+      console.log(`key id: ${keyIdOf(loadPublicKey(pair.publicPem))}`);
+    });
+
+  program
+    .command('pseudonym <patientId>')
+    .description('the pseudonym the bridge gives a patient (audited)')
+    .option('--issuer <issuer>', 'IssuerOfPatientID, when the clinical data has one', '')
+    .action((patientId: string, o: { issuer: string }) =>
+      withApp((app) => {
+        const p = pseudonymFor(deriveKeys(app.cfg.secret), patientId, o.issuer);
+        auditAdmin(app.db, { action: 'pseudonym', pseudonym: p, actor: actor(), outcome: 'computed' });
+        console.log(p);
+      }),
+    );
+
+  program
+    .command('reidentify <pseudonym>')
+    .description(
+      'the PatientID (and issuer) behind a pseudonym, with the re-identification private key (audited)',
+    )
+    .requiredOption('--private-key <file>', 'PEM file of the re-identification private key')
+    .action((pseudonym: string, o: { privateKey: string }) =>
+      withApp((app) => {
+        const key = loadPrivateKey(readFileSync(o.privateKey, 'utf8'));
+        const keyId = keyIdOf(createPublicKey(key));
+        const records = sealedFor(app.db, pseudonym);
+        const record = records.find((r) => r.keyId === keyId);
+        const outcome = record ? 'opened' : records.length > 0 ? 'other-key' : 'unknown';
+        if (!record) {
+          auditAdmin(app.db, { action: 'reidentify', pseudonym, actor: actor(), outcome });
+          console.error(
+            records.length > 0
+              ? `bridge: ${pseudonym} is sealed to key(s) ${records.map((r) => r.keyId).join(', ')}, not to ${keyId}`
+              : `bridge: no sealed identity for ${pseudonym} (unknown pseudonym, or carried before a key was configured)`,
+          );
+          exitCode = 1;
+          return;
+        }
+        const identity = openIdentity(key, pseudonym, record);
+        auditAdmin(app.db, { action: 'reidentify', pseudonym, actor: actor(), outcome });
+        console.log(`PatientID: ${identity.patientId}`);
+        console.log(`IssuerOfPatientID: ${identity.issuer}`);
+      }),
+    );
+
+  program
+    .command('reid-rewrap')
+    .description('key rotation: re-seal every identity sealed to the old key to the configured public key')
+    .requiredOption('--old-private-key <file>', 'PEM file of the old re-identification private key')
+    .action((o: { oldPrivateKey: string }) =>
+      withApp((app) => {
+        if (!app.cfg.reidPublicKeyPem)
+          throw new ConfigError('reidentification.publicKeyFile: set the new public key first');
+        const oldKey = loadPrivateKey(readFileSync(o.oldPrivateKey, 'utf8'));
+        const newKey = loadPublicKey(app.cfg.reidPublicKeyPem);
+        const oldId = keyIdOf(createPublicKey(oldKey));
+        let n = 0;
+        for (const r of allSealed(app.db, oldId)) {
+          saveSealed(
+            app.db,
+            r.pseudonym,
+            sealIdentity(newKey, r.pseudonym, openIdentity(oldKey, r.pseudonym, r)),
+          );
+          n++;
+        }
+        auditAdmin(app.db, {
+          action: 'reid-rewrap',
+          pseudonym: '*',
+          actor: actor(),
+          outcome: `${n} resealed ${oldId}->${keyIdOf(newKey)}`,
+        });
+        console.log(
+          `${n} identit${n === 1 ? 'y' : 'ies'} re-sealed from key ${oldId} to key ${keyIdOf(newKey)}`,
+        );
       }),
     );
 

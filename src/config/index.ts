@@ -60,6 +60,8 @@ export interface ResolvedConfig extends Omit<
   /** Routing rules in order; without configured rules, one rule sends everything to `research`. */
   readonly routes: readonly RouteConfig[];
   readonly credentials: ApiCredentials;
+  /** The re-identification public key (PEM), when reversible pseudonyms are configured. */
+  readonly reidPublicKeyPem?: string;
   readonly export: { readonly metadataTags: readonly ExportTag[] };
   /** The project secret every key is derived from. Never logged, never shown. */
   readonly secret: string;
@@ -137,6 +139,7 @@ const ENV_SETTINGS: ReadonlyArray<[string, string, 'string' | 'int']> = [
   ['BRIDGE_MEMORY_BUDGET_MB', 'pipeline.memoryBudgetMb', 'int'],
   ['BRIDGE_STUDY_CONCURRENCY', 'pipeline.studyConcurrency', 'int'],
   ['BRIDGE_POLL_INTERVAL_MS', 'feed.pollIntervalMs', 'int'],
+  ['BRIDGE_REID_PUBLIC_KEY_FILE', 'reidentification.publicKeyFile', 'string'],
 ];
 
 function readSecretFile(file: string, setting: string): string {
@@ -331,11 +334,23 @@ export function loadConfig(opts: LoadOptions): ResolvedConfig {
       throw new ConfigError(`${name}: an API token must be at least 16 bytes`);
     return v;
   };
+  let reidPem: string | undefined;
+  if (cfg.reidentification.publicKeyFile) {
+    reidPem = readSecretFile(
+      path.resolve(cwd, cfg.reidentification.publicKeyFile),
+      'reidentification.publicKeyFile',
+    );
+    if (!reidPem.includes('-----BEGIN PUBLIC KEY-----'))
+      throw new ConfigError(
+        `reidentification.publicKeyFile: ${cfg.reidentification.publicKeyFile} holds no PEM public key${reidPem.includes('PRIVATE KEY') ? ' (it holds a PRIVATE key: keep that one offline and give the daemon the public key)' : ''}`,
+      );
+  }
   const credentials = { operatorToken: token('BRIDGE_API_TOKEN'), adminToken: token('BRIDGE_ADMIN_TOKEN') };
 
   return deepFreeze({
     ...cfg,
     profile: mainProfile,
+    reidPublicKeyPem: reidPem,
     dataDir: path.resolve(cwd, cfg.dataDir),
     source: server(cfg.source, 'BRIDGE_SOURCE'),
     research: destinations.research!,

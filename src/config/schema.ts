@@ -225,6 +225,11 @@ export const fileConfigSchema = z
     profile: z.custom<string | InlineProfile>((v) => v !== undefined && v !== null, 'is required'),
     /** Where admins keep profile files (<name>.json); the built-in config/profiles is searched after it. */
     profilesDir: z.string().min(1).optional(),
+    /** Reversible pseudonyms: the PEM file of the X25519 public key identities are sealed to. */
+    reidentification: z
+      .object({ publicKeyFile: z.string().min(1).optional() })
+      .strict()
+      .default({}),
     /** More inline profiles, by name, for routing rules (files in profilesDir need no entry here). */
     profiles: z.record(profileName, profileBody).default({}),
     /** More research destinations besides `research`, by name. */

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { CID_7050 } from './cid7050';
 import { makeScrubber, type Scrub } from './clean';
 import { identifyingValues } from './identifying';
@@ -21,6 +22,8 @@ import { dummyValue, shiftDate, shiftDateTime } from './values';
 export interface DeidContext {
   readonly profile: DeidProfile;
   readonly keys: DerivedKeys;
+  /** The re-identification public key: with it, each pseudonym's identity is sealed (reid.ts). */
+  readonly reidPublicKey?: KeyObject;
 }
 
 /** Who the instance belongs to, derived once from its top-level identity. */

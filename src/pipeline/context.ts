@@ -50,6 +50,10 @@ export type TargetContext = StageContext & Target;
  * the same fingerprint is not pushed again.
  */
 export function outputFingerprint(deid: DeidContext): string {
-  const profile = createHash('sha256').update(JSON.stringify(deid.profile)).digest('hex').slice(0, 12);
+  // Maps and sets (overrides, safe-private keys) serialise as their entries, so they count.
+  const json = JSON.stringify(deid.profile, (_k, v: unknown) =>
+    v instanceof Map ? [...v.entries()] : v instanceof Set ? [...v].sort() : v,
+  );
+  const profile = createHash('sha256').update(json).digest('hex').slice(0, 12);
   return `${deid.keys.version}:${profile}`;
 }

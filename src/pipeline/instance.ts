@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { DicomParseError, parseDicom, writeDicom } from '../deid/dicom';
 import { pixelPolicyVerdict } from '../deid/pixelPolicy';
+import { keyIdOf, sealIdentity } from '../deid/reid';
 import { locatePixelData } from '../deid/scan';
+import { hasSealed, saveSealed } from '../store/reid';
 import { deidentify, str, type PatientMapping } from '../deid/engine';
 import type { Dataset } from '../deid/types';
 import { PermanentError } from '../errors';
@@ -101,6 +103,7 @@ export async function deidentifyAndVerify(
     verifyInstance(source, parseDicom(bytes), ctx.deid, result.patient),
   );
   if (!verdict.ok) return { failures: [...verdict.failures] };
+  sealOnce(ctx, result.patient.pseudonym, source.dict);
   const parts = pixel ? [bytes, pixel] : [bytes];
   return {
     parts,
@@ -108,6 +111,23 @@ export async function deidentifyAndVerify(
     dict: result.file.dict,
     patient: result.patient,
   };
+}
+
+/** Pseudonyms whose identity this process has sealed (or found sealed), per key. */
+const sealed = new Set<string>();
+
+/** With a re-identification key configured, stores the pseudonym's identity sealed to it, once. */
+function sealOnce(ctx: TargetContext, pseudonym: string, dict: Dataset): void {
+  const key = ctx.deid.reidPublicKey;
+  if (!key) return;
+  const keyId = keyIdOf(key);
+  const memo = `${keyId}:${pseudonym}`;
+  if (sealed.has(memo)) return;
+  if (!hasSealed(ctx.db, pseudonym, keyId)) {
+    const identity = { patientId: str(dict['00100020']), issuer: str(dict['00100021']) };
+    saveSealed(ctx.db, pseudonym, sealIdentity(key, pseudonym, identity));
+  }
+  sealed.add(memo);
 }
 
 function md5(parts: readonly Buffer[]): string {

@@ -4,11 +4,12 @@ import path from 'node:path';
 import m0001 from './migrations/0001_init';
 import m0002 from './migrations/0002_audit';
 import m0003 from './migrations/0003_destinations';
+import m0004 from './migrations/0004_reidentification';
 
 export type Db = Database.Database;
 
 /** Numbered migrations; the database's version is PRAGMA user_version. */
-const MIGRATIONS: readonly string[] = [m0001, m0002, m0003];
+const MIGRATIONS: readonly string[] = [m0001, m0002, m0003, m0004];
 
 export class StoreError extends Error {
   override readonly name = 'StoreError';
