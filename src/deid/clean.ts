@@ -7,6 +7,16 @@
  * recomputes the expected text from the original and compares.
  */
 
+import type { TableRow } from './types';
+
+/** VRs whose text a C action keeps, cleaned; any other VR under C takes the basic action. */
+export const CLEANABLE_TEXT_VRS: ReadonlySet<string> = new Set(['AE', 'LO', 'LT', 'SH', 'ST', 'UC', 'UT']);
+
+/** Sequences of free content (SR content, graphic annotations...): their D, without the matching Clean option, is an empty sequence. */
+export function isContentSequence(row: TableRow | undefined): boolean {
+  return !!row && row.vr === 'SQ' && (!!row.options.cleanStructuredContent || !!row.options.cleanGraphics);
+}
+
 const PATTERNS = [
   /\b\d{4}[-./]\d{1,2}[-./]\d{1,2}\b/g, // 2023-05-07
   /\b\d{1,2}[-./]\d{1,2}[-./]\d{2,4}\b/g, // 07.05.2023, 5/7/23

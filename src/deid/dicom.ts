@@ -1,7 +1,7 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import dcmjs from 'dcmjs';
 import { CharsetError } from './charset';
-import { HIDDEN_CHARSET, walkText, type Layout, type WalkResult } from './textWalk';
+import { HIDDEN_CHARSET, walkText, type Layout } from './textWalk';
 import type { Dataset } from './types';
 
 /** A parsed DICOM Part 10 file: file meta information and the dataset. */
@@ -124,14 +124,13 @@ function parseParts(input: Buffer): DicomFile {
   const { syntax, layout } = datasetSyntax(ts);
   let walked: boolean;
   try {
-    walked = walkText(data, layout, undefined, { decoded: 0 });
+    walked = walkText(data, layout, undefined);
   } catch (err) {
     if (err instanceof CharsetError) throw new DicomParseError(err.message);
     throw err;
   }
   const dict = message._read(new ReadStream(ab), syntax, READ_OPTIONS);
-  const result: WalkResult = { decoded: 0 };
-  if (walked) walkText(data, layout, dict, result);
+  if (walked) walkText(data, layout, dict);
   restoreCharsets(dict);
   return { meta, dict };
 }

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { CID_7050 } from './cid7050';
-import { makeScrubber, type Scrub } from './clean';
+import { CLEANABLE_TEXT_VRS, isContentSequence, makeScrubber, type Scrub } from './clean';
 import { identifyingValues } from './identifying';
 import type { DicomFile } from './dicom';
 import { dateShiftFor, mapUid, pseudonymFor, type DerivedKeys } from './keys';
@@ -15,7 +15,7 @@ import {
 } from './profile';
 import { keptPrivateTags } from './safePrivate';
 import { TABLE_REVISION } from './table.generated';
-import type { Dataset, DicomElement, ResolvedAction, TableRow } from './types';
+import type { Dataset, DicomElement, ResolvedAction } from './types';
 import { applyOverride } from './override';
 import { dummyValue, shiftDate, shiftDateTime } from './values';
 
@@ -122,13 +122,6 @@ function copy(el: DicomElement): DicomElement {
   if (el.Value !== undefined) out.Value = el.Value;
   if (el._rawValue !== undefined) out._rawValue = el._rawValue;
   return out;
-}
-
-/** VRs whose text a C action keeps, cleaned (see clean.ts). */
-const CLEANABLE_TEXT_VRS = new Set(['AE', 'LO', 'LT', 'SH', 'ST', 'UC', 'UT']);
-/** Sequences whose D action (without the matching Clean option) is an empty sequence: free content. */
-function isContentSequence(row: TableRow | undefined): boolean {
-  return !!row && row.vr === 'SQ' && (!!row.options.cleanStructuredContent || !!row.options.cleanGraphics);
 }
 
 class Walker {

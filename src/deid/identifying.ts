@@ -1,3 +1,4 @@
+import { CLEANABLE_TEXT_VRS } from './clean';
 import { decide, isPrivateTag, type DeidProfile } from './profile';
 import { keptPrivateTags } from './safePrivate';
 import type { Dataset } from './types';
@@ -24,8 +25,6 @@ const NOT_SEARCHED_VRS = new Set([
   'DS',
 ]);
 const MIN_LENGTH = 4;
-/** VRs whose C action keeps the text, cleaned: the text itself is then not an identifying value. */
-const CLEANED_TEXT_VRS = new Set(['AE', 'LO', 'LT', 'SH', 'ST', 'UC', 'UT', 'PN']);
 
 export interface IdentifyingValues {
   /** Values of at least four characters, searched for anywhere. */
@@ -59,7 +58,7 @@ export function identifyingValues(dict: Dataset, profile: DeidProfile, sopClass:
         isPrivateTag(tag) ||
         tag === TAG_PATIENT_ID ||
         tag === TAG_PATIENT_NAME ||
-        (action !== 'K' && !(action === 'C' && (el.vr === 'TM' || CLEANED_TEXT_VRS.has(el.vr))));
+        (action !== 'K' && !(action === 'C' && (el.vr === 'TM' || CLEANABLE_TEXT_VRS.has(el.vr))));
       if (!identifying || tag === PIXEL_DATA || NOT_SEARCHED_VRS.has(el.vr)) continue;
       for (const value of el.Value ?? []) {
         if (typeof value === 'string') {

@@ -47,22 +47,15 @@ function charsetTerms(bytes: Uint8Array): string[] {
     .map((t) => t.replace(/[ \0]+$/, '').trim());
 }
 
-export interface WalkResult {
-  /** The top-level Specific Character Set terms found, if any. */
-  readonly topCharset?: string[];
-  /** Elements decoded (second pass). */
-  decoded: number;
-}
-
 /**
  * Walks `b` from `start`. With `ds` undefined: renames every (0008,0005) to (0008,0004) in place.
  * With `ds`: replaces the text values in `ds` (and nested items) with their decoding.
  * Returns false when the bytes could not be walked to the end with certainty (nothing is then
  * guaranteed beyond the point reached).
  */
-export function walkText(b: Buffer, layout: Layout, ds: Dataset | undefined, result: WalkResult): boolean {
+export function walkText(b: Buffer, layout: Layout, ds: Dataset | undefined): boolean {
   try {
-    walkDataset(b, 0, b.length, false, ds, layout, parseCharset([]), 0, result);
+    walkDataset(b, 0, b.length, false, ds, layout, parseCharset([]), 0);
     return true;
   } catch (err) {
     if (err instanceof CharsetError) throw err;
@@ -80,7 +73,6 @@ function walkDataset(
   layout: Layout,
   inherited: Charset,
   depth: number,
-  result: { topCharset?: string[]; decoded: number },
 ): number {
   if (depth > MAX_DEPTH) throw new Misaligned();
   const u16 = (at: number) => (layout.little ? b.readUInt16LE(at) : b.readUInt16BE(at));
@@ -130,7 +122,6 @@ function walkDataset(
       }
       const terms = charsetTerms(b.subarray(valueStart, valueStart + length));
       charset = parseCharset(terms);
-      if (depth === 0) result.topCharset = terms;
     }
     if (vr === 'SQ') {
       const items = (el?.Value ?? []) as Dataset[];
@@ -150,9 +141,9 @@ function walkDataset(
         const item = ds ? items[index] : undefined;
         if (ds && !item) throw new Misaligned();
         if (itemLength === UNDEFINED)
-          p = walkDataset(b, p + 8, b.length, true, item, layout, charset, depth + 1, result);
+          p = walkDataset(b, p + 8, b.length, true, item, layout, charset, depth + 1);
         else {
-          walkDataset(b, p + 8, p + 8 + itemLength, false, item, layout, charset, depth + 1, result);
+          walkDataset(b, p + 8, p + 8 + itemLength, false, item, layout, charset, depth + 1);
           p = p + 8 + itemLength;
         }
         index++;
@@ -168,7 +159,6 @@ function walkDataset(
     if (ds && el && ENCODED_VRS.has(vr)) {
       el.Value = values(decodeText(b.subarray(valueStart, valueStart + length), charset, vr === 'PN'), vr);
       delete el._rawValue;
-      result.decoded++;
     }
     pos = valueStart + length;
   }

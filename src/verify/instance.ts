@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import type { DicomFile } from '../deid/dicom';
 import { str, TAG, uidIsKept, type DeidContext, type PatientMapping } from '../deid/engine';
 import { mapUid } from '../deid/keys';
-import { makeScrubber, type Scrub } from '../deid/clean';
+import { CLEANABLE_TEXT_VRS, isContentSequence, makeScrubber, type Scrub } from '../deid/clean';
 import { identifyingValues } from '../deid/identifying';
 import { replacementValues } from '../deid/override';
 import { decide, isPrivateTag, methodCodes, rowForTag } from '../deid/profile';
-import { safePrivateKey } from '../deid/safePrivate';
+import { keptPrivateTags } from '../deid/safePrivate';
 import type { Dataset, DicomElement } from '../deid/types';
 import { shiftDate, shiftDateTime } from '../deid/values';
 import { formatTag, type CheckFailure, type CheckName } from './types';
@@ -67,8 +67,6 @@ function rawTextOf(el: DicomElement): string[] {
   return out;
 }
 
-const CLEANABLE_TEXT_VRS = new Set(['AE', 'LO', 'LT', 'SH', 'ST', 'UC', 'UT']);
-
 function sameText(a: readonly string[], b: readonly string[]): boolean {
   return a.join('\\') === b.join('\\');
 }
@@ -81,13 +79,6 @@ class Checker {
     private readonly sopClass: string,
     private readonly scrub: Scrub,
   ) {}
-
-  private privateIsSafe(tag: string, out: Dataset): boolean {
-    const element = parseInt(tag.slice(4), 16);
-    if (element >= 0x10 && element <= 0xff) return true; // a creator: kept only beside a safe element
-    const creator = str(out[tag.slice(0, 4) + '00' + tag.slice(4, 6)]);
-    return this.ctx.profile.safePrivate.has(safePrivateKey(parseInt(tag.slice(0, 4), 16), creator, element));
-  }
 
   fail(check: CheckName, tag: string, path: string, detail: string): void {
     this.failures.push({ check, tag: formatTag(tag), path, detail });
@@ -109,13 +100,14 @@ class Checker {
 
   /** Walks the output beside the original at the same path and checks each element's action. */
   conformance(orig: Dataset, out: Dataset, path: string, depth: number, cleaning: boolean): void {
+    const safePrivate = keptPrivateTags(out, this.ctx.profile);
     for (const [tag, el] of Object.entries(out)) {
       const o = orig[tag];
       if (depth === 0 && MARKING_TAGS.has(tag as never)) continue;
       if (isPrivateTag(tag)) {
         if (!this.ctx.profile.options.retainSafePrivate)
           this.fail('conformance', tag, path, 'private element present');
-        else if (!this.privateIsSafe(tag, out))
+        else if (!safePrivate.has(tag))
           this.fail('conformance', tag, path, 'private element not in the safe-private dictionary');
         continue;
       }
@@ -135,9 +127,7 @@ class Checker {
       }
       if (el.vr === 'SQ') {
         if (action === 'X') this.fail('conformance', tag, path, 'should have been removed');
-        const row = rowForTag(tag);
-        const content = !!row && (!!row.options.cleanStructuredContent || !!row.options.cleanGraphics);
-        if (action === 'D' && content && (el.Value ?? []).length > 0)
+        if (action === 'D' && isContentSequence(rowForTag(tag)) && (el.Value ?? []).length > 0)
           this.fail('conformance', tag, path, 'free content kept without the matching Clean option');
         const origItems = o?.Value ?? [];
         (el.Value ?? []).forEach((item, i) =>
