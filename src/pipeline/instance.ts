@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { DicomParseError, parseDicom, writeDicom } from '../deid/dicom';
 import { pixelPolicyVerdict } from '../deid/pixelPolicy';
@@ -115,12 +115,15 @@ export async function deidentifyAndVerify(
 
 /** Pseudonyms whose identity this process has sealed (or found sealed), per key. */
 const sealed = new Set<string>();
+/** Key ids by key object: the fingerprint is a hash, computed once per key, not per instance. */
+const keyIds = new WeakMap<KeyObject, string>();
 
 /** With a re-identification key configured, stores the pseudonym's identity sealed to it, once. */
 function sealOnce(ctx: TargetContext, pseudonym: string, dict: Dataset): void {
   const key = ctx.deid.reidPublicKey;
   if (!key) return;
-  const keyId = keyIdOf(key);
+  let keyId = keyIds.get(key);
+  if (!keyId) keyIds.set(key, (keyId = keyIdOf(key)));
   const memo = `${keyId}:${pseudonym}`;
   if (sealed.has(memo)) return;
   if (!hasSealed(ctx.db, pseudonym, keyId)) {
