@@ -6,6 +6,7 @@
  */
 import { parseDicom, writeDicom } from '../../src/deid/dicom';
 import { deidentify, str } from '../../src/deid/engine';
+import { rowForTag } from '../../src/deid/profile';
 import { locatePixelData } from '../../src/deid/scan';
 import { corpus, TRANSFER_SYNTAXES } from '../../src/sample/corpus';
 import { verifyInstance } from '../../src/verify/instance';
@@ -66,4 +67,93 @@ describe('engine over the corpus', () => {
       }
     },
   );
+});
+
+const LONG_VRS = ['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'UC', 'UN', 'UR', 'UT', 'SV', 'UV'];
+
+/** Walks explicit VR little endian elements from `pos` to `end` (or an item delimiter); returns tag -> bytes of each and the end offset. */
+function walkElements(
+  bytes: Buffer,
+  pos: number,
+  end: number,
+): { elements: Map<string, Buffer>; next: number } {
+  const elements = new Map<string, Buffer>();
+  while (pos + 8 <= end) {
+    const group = bytes.readUInt16LE(pos);
+    const element = bytes.readUInt16LE(pos + 2);
+    if (group === 0xfffe) return { elements, next: pos + 8 }; // item delimiter
+    const tag = (group.toString(16).padStart(4, '0') + element.toString(16).padStart(4, '0')).toUpperCase();
+    const vr = bytes.toString('latin1', pos + 4, pos + 6);
+    const long = LONG_VRS.includes(vr);
+    const length = long ? bytes.readUInt32LE(pos + 8) : bytes.readUInt16LE(pos + 6);
+    let next = pos + (long ? 12 : 8);
+    if (length === 0xffffffff) {
+      // Sequence items up to the sequence delimiter, each of defined or undefined length.
+      for (;;) {
+        const itemLength = bytes.readUInt32LE(next + 4);
+        const isDelimiter = bytes.readUInt16LE(next + 2) === 0xe0dd;
+        next += 8;
+        if (isDelimiter) break;
+        next = itemLength === 0xffffffff ? walkElements(bytes, next, end).next : next + itemLength;
+      }
+    } else next += length;
+    elements.set(tag, bytes.subarray(pos, next));
+    pos = next;
+  }
+  return { elements, next: pos };
+}
+
+const topLevelElements = (bytes: Buffer) => walkElements(bytes, 132, bytes.length).elements;
+
+/**
+ * The elements inside a sequence element, as bytes, in order. Item framing is left out: dcmjs
+ * writes items with undefined length where the original may give lengths, which is an encoding of
+ * the same content.
+ */
+function nestedLeaves(el: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let pos = 12;
+  while (pos + 8 <= el.length && el.readUInt16LE(pos + 2) !== 0xe0dd) {
+    const itemLength = el.readUInt32LE(pos + 4);
+    const end = itemLength === 0xffffffff ? el.length : pos + 8 + itemLength;
+    const { elements, next } = walkElements(el, pos + 8, end);
+    for (const child of elements.values())
+      out.push(...(child.toString('latin1', 4, 6) === 'SQ' ? nestedLeaves(child) : [child]));
+    pos = itemLength === 0xffffffff ? next : end;
+  }
+  return out;
+}
+
+function sameBytes(a: Buffer | undefined, b: Buffer): boolean {
+  if (!a) return false;
+  if (b.toString('latin1', 4, 6) !== 'SQ') return a.equals(b);
+  const x = nestedLeaves(a);
+  const y = nestedLeaves(b);
+  return x.length === y.length && x.every((leaf, i) => leaf.equals(y[i]!));
+}
+
+describe('round trip', () => {
+  it('leaves every element outside the profile byte for byte as it was (UTF-8 and default repertoire files)', () => {
+    const ctx = testContext();
+    for (const f of files.filter((x) => x.syntax === 'explicitLE' && /UTF-8|default/.test(x.charset.name))) {
+      const out = writeDicom(deidentify(parseDicom(f.bytes), ctx).file);
+      const before = topLevelElements(f.bytes);
+      const after = topLevelElements(out);
+      // Outside the profile: not in Table E.1-1, not a UID (remapped), not group 0002/0008,0005
+      // (file meta and character set are rewritten on purpose), not private (removed).
+      const outside = [...before.keys()].filter(
+        (tag) =>
+          !tag.startsWith('0002') &&
+          tag !== '00080005' &&
+          parseInt(tag.slice(0, 4), 16) % 2 === 0 &&
+          !rowForTag(tag) &&
+          before.get(tag)!.toString('latin1', 4, 6) !== 'UI',
+      );
+      expect(outside.length).toBeGreaterThanOrEqual(8);
+      for (const tag of outside) {
+        const same = sameBytes(after.get(tag), before.get(tag)!);
+        expect({ tag, same }).toEqual({ tag, same: true });
+      }
+    }
+  });
 });
