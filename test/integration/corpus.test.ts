@@ -1,0 +1,156 @@
+/**
+ * The generated corpus (every character set, transfer syntax, nested private sequences, odd VRs)
+ * through real Orthanc servers and the bridge: every instance the clinical Orthanc accepts comes
+ * out in the research Orthanc de-identified, in its own transfer syntax, with its pixel data byte
+ * for byte, or is quarantined with a specific reason. With a re-identification key configured,
+ * `bridge pseudonym` and `bridge reidentify` map between a patient and the pseudonym, audited.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { BridgeApp } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { parseDicom } from '../../src/deid/dicom';
+import { str } from '../../src/deid/engine';
+import { generateReidKeyPair } from '../../src/deid/reid';
+import { locatePixelData } from '../../src/deid/scan';
+import { corpus, TRANSFER_SYNTAXES } from '../../src/sample/corpus';
+import { openDatabase } from '../../src/store/db';
+import { listQuarantine } from '../../src/store/instances';
+import { listAdminAudit } from '../../src/store/reid';
+import { TEST_SECRET } from '../helpers/samples';
+import { TestOrthanc } from '../helpers/orthanc';
+
+const CLI = path.resolve(__dirname, '../../dist/cli.js');
+const clinical = new TestOrthanc('clinical');
+const research = new TestOrthanc('research');
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bridge-corpus-'));
+const keyDir = mkdtempSync(path.join(os.tmpdir(), 'bridge-reid-'));
+const files = corpus();
+const accepted: Array<{ file: (typeof files)[number]; studyId: string }> = [];
+const rejected: string[] = [];
+
+function env(): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    BRIDGE_SOURCE_URL: clinical.url,
+    BRIDGE_RESEARCH_URL: research.url,
+    BRIDGE_DATA_DIR: dataDir,
+    BRIDGE_SECRET: TEST_SECRET,
+    BRIDGE_REID_PUBLIC_KEY_FILE: path.join(keyDir, 'reid-public.pem'),
+  };
+}
+
+function bridge(args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { env: env(), encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+beforeAll(async () => {
+  const pair = generateReidKeyPair();
+  writeFileSync(path.join(keyDir, 'reid-public.pem'), pair.publicPem);
+  writeFileSync(path.join(keyDir, 'reid-private.pem'), pair.privatePem, { mode: 0o600 });
+  await Promise.all([clinical.start(), research.start()]);
+  for (const file of files) {
+    const r = await clinical.call('POST', '/instances', file.bytes);
+    if (r.status === 200)
+      accepted.push({
+        file,
+        studyId: (JSON.parse(r.body.toString()) as { ParentStudy: string }).ParentStudy,
+      });
+    else rejected.push(`${file.name}: HTTP ${r.status}`);
+  }
+  await clinical.waitStable(accepted.map((a) => a.studyId));
+  const app = new BridgeApp(loadConfig({ env: env() }), { console: false });
+  try {
+    await app.runOnce();
+  } finally {
+    await app.stop();
+  }
+}, 240_000);
+
+afterAll(async () => {
+  await Promise.all([clinical.destroy(), research.destroy()]);
+});
+
+describe('the corpus through Orthanc and the bridge', () => {
+  it('is accepted by the clinical Orthanc, every file of it', () => {
+    expect(rejected).toEqual([]);
+    expect(accepted).toHaveLength(files.length);
+  });
+
+  it('arrives in research de-identified, in its own transfer syntax, pixel data byte for byte, or is quarantined with a specific reason', async () => {
+    const db = openDatabase(dataDir);
+    const quarantined = listQuarantine(db);
+    db.close();
+    // Not one instance fails to parse: a parser failure is a reason only for a broken file.
+    expect(quarantined.map((q) => q.reason).filter((r) => /parse/.test(r))).toEqual([]);
+    expect(quarantined).toEqual([]);
+    const ids = await research.get<string[]>('/instances');
+    expect(ids).toHaveLength(files.length);
+    const bySop = new Map<string, Buffer>();
+    for (const id of ids) {
+      const bytes = (await research.call('GET', `/instances/${id}/file`)).body;
+      const d = parseDicom(bytes);
+      bySop.set(str(d.meta['00020003']), bytes);
+    }
+    let checked = 0;
+    for (const { file } of accepted) {
+      const pixel = file.pixelValue;
+      const match = [...bySop.values()].find((b) => {
+        const loc = locatePixelData(b) ?? undefined;
+        const inflated = file.syntax === 'deflated';
+        if (inflated)
+          return (
+            parseDicom(b).meta['00020010']!.Value![0] === TRANSFER_SYNTAXES.deflated &&
+            Buffer.from(parseDicom(b).dict['7FE00010']!.Value![0] as ArrayBuffer).equals(pixel)
+          );
+        return !!loc && b.subarray(loc.end - pixel.length, loc.end).equals(pixel);
+      });
+      expect({ file: file.name, found: !!match }).toEqual({ file: file.name, found: true });
+      const out = parseDicom(match!);
+      expect(out.meta['00020010']!.Value![0]).toBe(TRANSFER_SYNTAXES[file.syntax]);
+      expect(str(out.dict['00080070'])).toBe(file.charset.manufacturer);
+      const text = [match!.toString('latin1'), match!.toString('utf8')].join('\n').toLowerCase();
+      for (const v of file.planted)
+        expect({ file: file.name, v: v.length, found: text.includes(v.toLowerCase()) }).toEqual({
+          file: file.name,
+          v: v.length,
+          found: false,
+        });
+      checked++;
+    }
+    expect(checked).toBe(files.length);
+  });
+
+  it('maps a patient to the pseudonym and back with the offline private key, and audits both', async () => {
+    const patientId = 'SYN000011'; // one of the corpus's synthetic patients (Japanese set)
+    const p = bridge(['pseudonym', patientId]);
+    expect(p.code).toBe(0);
+    const pseudonym = p.stdout.trim();
+    expect(pseudonym).toMatch(/^RB[A-Z2-7]{20}$/);
+    const studies =
+      await research.get<Array<{ PatientMainDicomTags: { PatientID: string } }>>('/studies?expand');
+    expect(studies.map((s) => s.PatientMainDicomTags.PatientID)).toContain(pseudonym);
+
+    const r = bridge(['reidentify', pseudonym, '--private-key', path.join(keyDir, 'reid-private.pem')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`PatientID: ${patientId}`);
+    const other = mkdtempSync(path.join(os.tmpdir(), 'bridge-reid-other-'));
+    writeFileSync(path.join(other, 'k.pem'), generateReidKeyPair().privatePem);
+    const wrong = bridge(['reidentify', pseudonym, '--private-key', path.join(other, 'k.pem')]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/is sealed to key\(s\) [0-9a-f]{16}, not to [0-9a-f]{16}/);
+
+    const db = openDatabase(dataDir);
+    const audit = listAdminAudit(db);
+    db.close();
+    expect(audit.map((a) => [a.action, a.pseudonym, a.outcome])).toEqual([
+      ['pseudonym', pseudonym, 'computed'],
+      ['reidentify', pseudonym, 'opened'],
+      ['reidentify', pseudonym, 'other-key'],
+    ]);
+    expect(JSON.stringify(audit)).not.toContain(patientId);
+  });
+});
