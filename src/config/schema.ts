@@ -78,9 +78,40 @@ const profileOptions = z
 
 const cron = z.string().min(1);
 
+/** Rectangles to blank for one manufacturer, model and image size (Clean Pixel Data). */
+const blankRule = z
+  .object({
+    manufacturer: z.string().min(1).max(64),
+    model: z.string().min(1).max(64).optional(),
+    rows: z.number().int().min(1).max(65535),
+    columns: z.number().int().min(1).max(65535),
+    /** [x, y, width, height] from the top-left corner, inside the image. */
+    rectangles: z
+      .array(
+        z.tuple([
+          z.number().int().min(0),
+          z.number().int().min(0),
+          z.number().int().min(1),
+          z.number().int().min(1),
+        ]),
+      )
+      .min(1),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    r.rectangles.forEach(([x, y, w, h], i) => {
+      if (x + w > r.columns || y + h > r.rows)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rectangles', i],
+          message: `[${x}, ${y}, ${w}, ${h}] reaches outside the ${r.columns} x ${r.rows} image`,
+        });
+    });
+  });
+
 /**
- * Pixel data policy: the engine does not clean pixels, so instances likely to carry burned-in
- * identifying text are quarantined unless the profile allows them.
+ * Pixel data policy: instances likely to carry burned-in identifying text are quarantined unless
+ * the profile allows them, or blanks configured rectangles for their manufacturer, model and size.
  */
 const pixelPolicy = z
   .object({
@@ -89,9 +120,10 @@ const pixelPolicy = z
     /** Modalities or SOP class UIDs, from the risky lists, to let through anyway. */
     allowModalities: z.array(z.string().regex(/^[A-Z0-9]{1,16}$/)).default([]),
     allowSopClasses: z.array(z.string().regex(/^[0-9.]{1,64}$/)).default([]),
+    blank: z.array(blankRule).default([]),
   })
   .strict()
-  .default({ allowBurnedInAnnotation: false, allowModalities: [], allowSopClasses: [] });
+  .default({ allowBurnedInAnnotation: false, allowModalities: [], allowSopClasses: [], blank: [] });
 
 export const profileName = z
   .string()

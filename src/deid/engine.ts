@@ -260,8 +260,8 @@ function longitudinalState(ctx: DeidContext): string {
   return 'REMOVED';
 }
 
-function marking(ctx: DeidContext): Dataset {
-  const codes = methodCodes(ctx.profile.options);
+function marking(ctx: DeidContext, pixelsCleaned: boolean): Dataset {
+  const codes = methodCodes(ctx.profile.options, pixelsCleaned);
   return {
     // dcmjs writes every text value as UTF-8, so the output always declares it.
     [TAG.SpecificCharacterSet]: { vr: 'CS', Value: ['ISO_IR 192'] },
@@ -286,12 +286,16 @@ function marking(ctx: DeidContext): Dataset {
  * De-identifies one instance under the profile. Pure: the input is never changed (bulk values
  * such as pixel data are shared, not copied, and never written to).
  */
-export function deidentify(input: DicomFile, ctx: DeidContext): DeidResult {
+export function deidentify(
+  input: DicomFile,
+  ctx: DeidContext,
+  opts: { readonly pixelsCleaned?: boolean } = {},
+): DeidResult {
   const patient = patientMapping(input.dict, ctx);
   const sopClass = str(input.dict[TAG.SOPClassUID]);
   const found = identifyingValues(input.dict, ctx.profile, sopClass);
   const walker = new Walker(ctx, patient, makeScrubber(found.values, found.words), input.dict);
-  const dict = { ...walker.dataset(input.dict, 0, false), ...marking(ctx) };
+  const dict = { ...walker.dataset(input.dict, 0, false), ...marking(ctx, opts.pixelsCleaned ?? false) };
 
   const meta: Dataset = {};
   for (const tag of Object.keys(input.meta)) {

@@ -1,4 +1,5 @@
 import { attributeType, type AttributeType } from './iodTypes';
+import type { BlankRule } from './pixels';
 import { SAFE_PRIVATE_DICTIONARY, safePrivateKey, type SafePrivateEntry } from './safePrivate';
 import { PS315_TABLE } from './table.generated';
 import {
@@ -36,12 +37,15 @@ export interface PixelPolicy {
   readonly allowBurnedInAnnotation: boolean;
   readonly allowModalities: readonly string[];
   readonly allowSopClasses: readonly string[];
+  /** Rectangles to blank per manufacturer, model and size (Clean Pixel Data); see pixels.ts. */
+  readonly blank: readonly BlankRule[];
 }
 
 export const STRICT_PIXEL_POLICY: PixelPolicy = Object.freeze({
   allowBurnedInAnnotation: false,
   allowModalities: [],
   allowSopClasses: [],
+  blank: [],
 });
 
 export const BASIC_OPTIONS: ProfileOptions = Object.fromEntries(
@@ -166,8 +170,11 @@ export function decide(tag: string, profile: DeidProfile, sopClass: string, dept
   return { action: resolveAction(row, profile.options, type) };
 }
 
-/** CID 7050 codes for the profile: the basic profile plus each option that is on. */
-export function methodCodes(options: Readonly<ProfileOptions>): string[] {
+/**
+ * CID 7050 codes for what was applied: the basic profile, Clean Pixel Data when the instance's
+ * pixels were blanked, and each option that is on.
+ */
+export function methodCodes(options: Readonly<ProfileOptions>, pixelsCleaned = false): string[] {
   const byOption: Record<OptionName, string> = {
     cleanGraphics: '113103',
     cleanStructuredContent: '113104',
@@ -180,5 +187,9 @@ export function methodCodes(options: Readonly<ProfileOptions>): string[] {
     retainSafePrivate: '113111',
     retainInstitutionIdentity: '113112',
   };
-  return ['113100', ...OPTION_NAMES.filter((n) => options[n]).map((n) => byOption[n])];
+  return [
+    '113100',
+    ...(pixelsCleaned ? ['113101'] : []),
+    ...OPTION_NAMES.filter((n) => options[n]).map((n) => byOption[n]),
+  ];
 }

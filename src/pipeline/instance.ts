@@ -1,6 +1,7 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { DicomParseError, parseDicom, writeDicom } from '../deid/dicom';
+import { DicomParseError, parseDicom, writeDicom, type DicomFile } from '../deid/dicom';
+import { blankPixels, matchBlankRule, type BlankRule } from '../deid/pixels';
 import { pixelPolicyVerdict } from '../deid/pixelPolicy';
 import { keyIdOf, sealIdentity } from '../deid/reid';
 import { locatePixelData } from '../deid/scan';
@@ -73,6 +74,26 @@ export function splitAtPixelData(original: Buffer): { head: Buffer; pixel: Buffe
 }
 
 /**
+ * The instance with the rule's rectangles blanked and BurnedInAnnotation set to NO (the text the
+ * rule covers is gone), or why its pixels cannot be blanked.
+ */
+function cleanPixels(
+  file: DicomFile,
+  rule: BlankRule,
+): { source: DicomFile; blanked: { rule: BlankRule; syntax: string } } | string {
+  const syntax = str(file.meta['00020010']);
+  const pixels = blankPixels(file.dict, rule, syntax);
+  if (typeof pixels === 'string')
+    return `${pixels}; the instance matches a blanking rule but stays quarantined`;
+  const dict: Dataset = {
+    ...file.dict,
+    '00280301': { vr: 'CS', Value: ['NO'] },
+    '7FE00010': { ...file.dict['7FE00010']!, Value: [pixels] },
+  };
+  return { source: { meta: file.meta, dict }, blanked: { rule, syntax } };
+}
+
+/**
  * De-identify and verify stages. The gate runs on the header that will be sent, written and
  * parsed back, so what is checked is exactly what leaves. The pixel element after it is the
  * original's own bytes (spliced), so its correspondence holds by construction; on the full-parse
@@ -84,23 +105,36 @@ export async function deidentifyAndVerify(
   ctx: TargetContext,
   times: StageTimes = newStageTimes(),
 ): Promise<Prepared | { failures: CheckFailure[] }> {
-  const { head, pixel } = splitAtPixelData(original);
-  let parsed;
+  const split = splitAtPixelData(original);
+  let pixel = split.pixel;
+  let source: DicomFile;
   try {
-    parsed = parseDicom(head);
+    source = parseDicom(split.head);
   } catch (err) {
     return { failures: parseFailure(err) };
   }
-  const source = parsed;
-  // The engine does not clean pixels: instances likely to show identity in them stop here.
-  const risk = pixelPolicyVerdict(source.dict, ctx.deid.profile.pixelPolicy);
-  if (risk) return { failures: [{ check: 'pixel-policy', tag: risk.tag, path: '', detail: risk.reason }] };
+  const policy = ctx.deid.profile.pixelPolicy;
+  const rule = matchBlankRule(source.dict, policy.blank);
+  let blanked: { rule: BlankRule; syntax: string } | undefined;
+  if (rule) {
+    // Configured rectangles to blank: the pixels are read (no splice), blanked, and the instance
+    // then passes the policy as cleaned. A failure to blank is a pixel-policy quarantine.
+    const cleaned = cleanPixels(pixel ? parseDicom(original) : source, rule);
+    if (typeof cleaned === 'string')
+      return { failures: [{ check: 'pixel-policy', tag: '(7FE0,0010)', path: '', detail: cleaned }] };
+    ({ source, blanked } = cleaned);
+    pixel = null; // the blanked pixels are written with the header
+  } else {
+    // Without a rule the engine does not touch pixels: instances likely to show identity in them stop here.
+    const risk = pixelPolicyVerdict(source.dict, policy);
+    if (risk) return { failures: [{ check: 'pixel-policy', tag: risk.tag, path: '', detail: risk.reason }] };
+  }
   const { result, bytes } = await timed(times, 'deidentify', () => {
-    const result = deidentify(source, ctx.deid);
+    const result = deidentify(source, ctx.deid, { pixelsCleaned: !!blanked });
     return { result, bytes: writeDicom(result.file) };
   });
   const verdict = await timed(times, 'verify', () =>
-    verifyInstance(source, parseDicom(bytes), ctx.deid, result.patient),
+    verifyInstance(source, parseDicom(bytes), ctx.deid, result.patient, blanked),
   );
   if (!verdict.ok) return { failures: [...verdict.failures] };
   sealOnce(ctx, result.patient.pseudonym, source.dict);

@@ -5,6 +5,7 @@ import { mapUid } from '../deid/keys';
 import { CLEANABLE_TEXT_VRS, isContentSequence, makeScrubber, type Scrub } from '../deid/clean';
 import { identifyingValues } from '../deid/identifying';
 import { replacementValues } from '../deid/override';
+import { rectanglesBlank, type BlankRule } from '../deid/pixels';
 import { decide, isPrivateTag, methodCodes, rowForTag } from '../deid/profile';
 import { keptPrivateTags } from '../deid/safePrivate';
 import type { Dataset, DicomElement } from '../deid/types';
@@ -226,12 +227,12 @@ class Checker {
     }
   }
 
-  marking(out: Dataset): void {
+  marking(out: Dataset, pixelsCleaned: boolean): void {
     if (str(out[TAG.PatientIdentityRemoved]) !== 'YES')
       this.fail('marking', TAG.PatientIdentityRemoved, '', 'is not YES');
     const items = (out[TAG.DeidentificationMethodCodeSequence]?.Value ?? []) as Dataset[];
     const codes = items.map((item) => str(item[TAG.CodeValue])).join(',');
-    if (codes !== methodCodes(this.ctx.profile.options).join(','))
+    if (codes !== methodCodes(this.ctx.profile.options, pixelsCleaned).join(','))
       this.fail(
         'marking',
         TAG.DeidentificationMethodCodeSequence,
@@ -290,12 +291,16 @@ export function verifyInstance(
   output: DicomFile,
   ctx: DeidContext,
   patient: PatientMapping,
+  /** When the pixels were blanked: the rule and the transfer syntax. `original` then holds the blanked pixels. */
+  blanked?: { readonly rule: BlankRule; readonly syntax: string },
 ): InstanceVerdict {
   const sopClass = str(original.dict[TAG.SOPClassUID]);
   const found = identifyingValues(original.dict, ctx.profile, sopClass);
   const checker = new Checker(ctx, patient, sopClass, makeScrubber(found.values, found.words));
   checker.conformance(original.dict, output.dict, '', 0, false);
-  checker.marking(output.dict);
+  checker.marking(output.dict, !!blanked);
+  if (blanked && !rectanglesBlank(output.dict, blanked.rule, blanked.syntax))
+    checker.fail('clean-pixels', TAG.PixelData, '', 'a configured rectangle is not blank in the output');
   checker.residual(found.values, output.dict, '');
   checker.residual(found.values, output.meta, '');
   checker.correspondence(original.dict, output.dict);

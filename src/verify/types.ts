@@ -1,5 +1,5 @@
 export type CheckName =
-  'conformance' | 'residual-phi' | 'correspondence' | 'marking' | 'study' | 'pixel-policy';
+  'conformance' | 'residual-phi' | 'correspondence' | 'marking' | 'study' | 'pixel-policy' | 'clean-pixels';
 
 /** One failed check. Names the check and the tag (and where it sits), never a value. */
 export interface CheckFailure {

@@ -167,6 +167,21 @@ describe('loadConfig', () => {
     expect(() => load({}, twice)).toThrow(/StudyID is overridden twice/);
   });
 
+  it('refuses a blanking rectangle that reaches outside the image, naming it', () => {
+    const cfg = file('blank.json', {
+      profile: {
+        name: 'x',
+        options: {},
+        pixelPolicy: {
+          blank: [{ manufacturer: 'Synth', rows: 480, columns: 640, rectangles: [[600, 0, 80, 40]] }],
+        },
+      },
+    });
+    expect(() => load({}, cfg)).toThrow(
+      /profile\.pixelPolicy\.blank\.0\.rectangles\.0: \[600, 0, 80, 40\] reaches outside the 640 x 480 image/,
+    );
+  });
+
   it('says which file is not valid JSON', () => {
     expect(() => load({}, file('broken.json', '{ "api": '))).toThrow(/broken\.json is not valid JSON/);
   });

@@ -38,6 +38,7 @@ describe('pixel data policy', () => {
         allowBurnedInAnnotation: false,
         allowModalities: ['US'],
         allowSopClasses: ['1.2.840.10008.5.1.4.1.1.6.1'],
+        blank: [],
       }),
     );
     expect('kind' in allowed).toBe(false);
@@ -50,5 +51,73 @@ describe('pixel data policy', () => {
     expect('kind' in out).toBe(false);
     if (!('kind' in out))
       expect(parseDicom(Buffer.concat(out.parts)).dict['00080060']?.Value).toEqual(['CT']);
+  });
+
+  describe('blanking configured rectangles', () => {
+    const US: Dataset = {
+      '00080060': { vr: 'CS', Value: ['US'] },
+      '00080016': { vr: 'UI', Value: ['1.2.840.10008.5.1.4.1.1.6.1'] },
+      '00080070': { vr: 'LO', Value: ['Synth Sonics'] },
+      '00081090': { vr: 'LO', Value: ['S-1'] },
+      '00280301': { vr: 'CS', Value: ['YES'] },
+    };
+    const size = () => {
+      const d = ctSlice().file.dict;
+      return { rows: d['00280010']!.Value![0] as number, columns: d['00280011']!.Value![0] as number };
+    };
+    const rule = () => ({
+      manufacturer: 'SYNTH SONICS',
+      model: 's-1',
+      ...size(),
+      rectangles: [[0, 0, 16, 8]] as [number, number, number, number][],
+    });
+
+    it('blanks the rectangles of a matching instance, marks it cleaned and lets it through', async () => {
+      const bytes = variant(US);
+      const out = await prepare(bytes, ctxWith({ ...STRICT_PIXEL_POLICY, blank: [rule()] }));
+      expect('kind' in out).toBe(false);
+      if ('kind' in out) return;
+      const d = parseDicom(Buffer.concat(out.parts)).dict;
+      const before = new Uint16Array(parseDicom(bytes).dict['7FE00010']!.Value![0] as ArrayBuffer);
+      const after = new Uint16Array(d['7FE00010']!.Value![0] as ArrayBuffer);
+      const { columns } = size();
+      let blankInside = true;
+      let sameOutside = true;
+      for (let i = 0; i < after.length; i++) {
+        const inside = i % columns < 16 && Math.floor(i / columns) < 8;
+        if (inside && after[i] !== 0) blankInside = false;
+        if (!inside && after[i] !== before[i]) sameOutside = false;
+      }
+      expect({ blankInside, sameOutside }).toEqual({ blankInside: true, sameOutside: true });
+      expect(before.slice(0, 16).some((v) => v !== 0)).toBe(true); // there was something to blank
+      expect(d['00280301']?.Value).toEqual(['NO']);
+      const codes = (d['00120064']!.Value as Dataset[]).map((item) => item['00080100']!.Value![0]);
+      expect(codes).toEqual(['113100', '113101', '113108', '113107']);
+    });
+
+    it('keeps quarantining an instance no rule names (another model or size)', async () => {
+      const other = { ...rule(), model: 'S-2' };
+      const out = await prepare(variant(US), ctxWith({ ...STRICT_PIXEL_POLICY, blank: [other] }));
+      expect(out).toMatchObject({ kind: 'quarantined', check: 'pixel-policy', tag: '(0028,0301)' });
+    });
+
+    it('quarantines a matching instance whose pixel data is compressed, saying why', async () => {
+      const { file } = ctSlice();
+      const dd = new dcmjs.data.DicomDict({
+        ...file.meta,
+        '00020010': { vr: 'UI', Value: ['1.2.840.10008.1.2.4.50'] },
+      });
+      dd.dict = {
+        ...file.dict,
+        ...US,
+        '7FE00010': { vr: 'OB', Value: [new Uint8Array([0xff, 0xd8, 0xff, 0xd9]).buffer] },
+      };
+      const out = await prepare(
+        Buffer.from(dd.write()),
+        ctxWith({ ...STRICT_PIXEL_POLICY, blank: [rule()] }),
+      );
+      expect(out).toMatchObject({ kind: 'quarantined', check: 'pixel-policy', tag: '(7FE0,0010)' });
+      expect((out as { reason: string }).reason).toMatch(/compressed .* no codec/);
+    });
   });
 });
