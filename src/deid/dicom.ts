@@ -3,6 +3,7 @@ import dcmjs from 'dcmjs';
 import { CharsetError } from './charset';
 import { HIDDEN_CHARSET, walkText, type Layout } from './textWalk';
 import type { Dataset } from './types';
+import { writePart10 } from './writer';
 
 /** A parsed DICOM Part 10 file: file meta information and the dataset. */
 export interface DicomFile {
@@ -153,15 +154,20 @@ function restoreCharsets(ds: Dataset): void {
   }
 }
 
+/** dcmjs's writer: big endian and encapsulated pixel data (see writer.ts). */
+function dcmjsWrite(file: DicomFile): Buffer {
+  const dd = new dcmjs.data.DicomDict(file.meta);
+  dd.dict = file.dict;
+  return Buffer.from(dd.write());
+}
+
 /**
  * Writes a Part 10 file in the transfer syntax its meta names. dcmjs writes deflated syntaxes
  * uncompressed while declaring them deflated, so the dataset is deflated here.
  */
 export function writeDicom(file: DicomFile): Buffer {
   const ts = String(file.meta['00020010']?.Value?.[0] ?? '');
-  const dd = new dcmjs.data.DicomDict(file.meta);
-  dd.dict = file.dict;
-  const bytes = Buffer.from(dd.write());
+  const bytes = writePart10(file.meta, file.dict) ?? dcmjsWrite(file);
   if (!DEFLATED_SYNTAXES.has(ts)) return bytes;
   const metaEnd = PREAMBLE + 4 + 12 + bytes.readUInt32LE(PREAMBLE + 12);
   return Buffer.concat([bytes.subarray(0, metaEnd), deflateRawSync(bytes.subarray(metaEnd))]);

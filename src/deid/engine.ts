@@ -155,7 +155,7 @@ class Walker {
   dataset(ds: Dataset, depth: number, cleaning: boolean): Dataset {
     const out: Dataset = {};
     const keptPrivate = keptPrivateTags(ds, this.ctx.profile);
-    for (const tag of Object.keys(ds).sort()) {
+    for (const tag of Object.keys(ds)) {
       const el = ds[tag];
       if (!el) continue;
       if (tag.endsWith('0000')) continue; // group lengths: retired, and wrong once values change
@@ -310,11 +310,6 @@ export function deidentify(
   meta[TAG.ImplementationClassUID] = { vr: 'UI', Value: [IMPLEMENTATION_CLASS_UID] };
   meta[TAG.ImplementationVersionName] = { vr: 'SH', Value: [IMPLEMENTATION_VERSION_NAME] };
 
-  return { file: { meta, dict: sortDataset(dict) }, patient, counts: walker.counts };
-}
-
-function sortDataset(ds: Dataset): Dataset {
-  const out: Dataset = {};
-  for (const tag of Object.keys(ds).sort()) out[tag] = ds[tag]!;
-  return out;
+  // Unordered: dcmjs writes elements in tag order whatever the object's key order.
+  return { file: { meta, dict }, patient, counts: walker.counts };
 }

@@ -84,14 +84,27 @@ for (const row of PS315_TABLE) {
 if (!privateRow) throw new Error('PS3.15 table has no private attributes row');
 export const PRIVATE_ROW: TableRow = privateRow;
 
+const ODD_HEX = new Set(['1', '3', '5', '7', '9', 'B', 'D', 'F', 'b', 'd', 'f']);
+
+/** True for a tag ("GGGGEEEE") of an odd (private) group: the group's last hex digit is odd. */
 export function isPrivateTag(tag: string): boolean {
-  return (parseInt(tag.slice(0, 4), 16) & 1) === 1;
+  return ODD_HEX.has(tag[3]!);
 }
 
 /** The table row governing a tag ("GGGGEEEE", upper case), including the wildcard rows. */
 export function rowForTag(tag: string): TableRow | undefined {
   const exact = BY_TAG.get(tag);
   if (exact) return exact;
+  // Tags outside the exact rows are looked up once: the wildcard walk parses the tag.
+  if (OTHER_TAGS.has(tag)) return OTHER_TAGS.get(tag);
+  const row = wildcardRow(tag);
+  if (OTHER_TAGS.size < 65_536) OTHER_TAGS.set(tag, row);
+  return row;
+}
+
+const OTHER_TAGS = new Map<string, TableRow | undefined>();
+
+function wildcardRow(tag: string): TableRow | undefined {
   const group = parseInt(tag.slice(0, 4), 16);
   if (group & 1) return PRIVATE_ROW;
   const element = parseInt(tag.slice(4), 16);

@@ -1,0 +1,208 @@
+import type { Dataset, DicomElement } from './types';
+
+/**
+ * A Part 10 writer for the engine's output, byte-compatible with dcmjs's writer (the test
+ * `writer.test.ts` compares the two on every corpus and table file) but without its per-element
+ * stream objects, which made writing a small header cost more than reading it. It writes explicit
+ * and implicit VR little endian; for big endian, and for a dataset that carries encapsulated
+ * pixel data, it answers undefined and the caller uses dcmjs.
+ */
+
+const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'UC', 'UN', 'UR', 'UT', 'SV', 'UV']);
+const ENCODED_VRS = new Set(['SH', 'LO', 'ST', 'LT', 'UC', 'UT', 'PN']);
+const BINARY_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'UN']);
+const NUMBER_SIZE: Readonly<Record<string, number>> = {
+  US: 2,
+  SS: 2,
+  UL: 4,
+  SL: 4,
+  FL: 4,
+  FD: 8,
+  SV: 8,
+  UV: 8,
+  AT: 4,
+};
+const IMPLICIT_LE = '1.2.840.10008.1.2';
+const EXPLICIT_LE = '1.2.840.10008.1.2.1';
+const EXPLICIT_BE = '1.2.840.10008.1.2.2';
+const NATIVE = new Set([IMPLICIT_LE, EXPLICIT_LE, '1.2.840.10008.1.2.1.99']);
+const PIXEL_DATA = '7FE00010';
+
+/** Growable output buffer. */
+class Out {
+  buf = Buffer.allocUnsafe(8192);
+  len = 0;
+  private ensure(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
+    this.buf.copy(next, 0, 0, this.len);
+    this.buf = next;
+  }
+  u16(v: number): void {
+    this.ensure(2);
+    this.buf.writeUInt16LE(v, this.len);
+    this.len += 2;
+  }
+  u32(v: number): void {
+    this.ensure(4);
+    this.buf.writeUInt32LE(v >>> 0, this.len);
+    this.len += 4;
+  }
+  bytes(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+  ascii(s: string): void {
+    this.ensure(s.length);
+    this.len += this.buf.write(s, this.len, 'latin1');
+  }
+}
+
+/** DS as dcmjs formats a number: at most 16 characters, scientific notation for very large or small values. */
+function decimalString(value: number): string {
+  const s = String(value);
+  if (s.length <= 16) return s;
+  const sign = value < 0 ? 1 : 0;
+  const log = Math.log10(Math.abs(value));
+  if (log < -4 || log >= 14 - sign) {
+    const e = value.toExponential(16 - sign);
+    return e.length <= 16 ? e : value.toExponential(16 - (e.length - 16) - sign);
+  }
+  const f = value.toFixed(16 - sign);
+  return f.length <= 16 ? f : value.toFixed(16 - sign - (f.length - 16));
+}
+
+function personName(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (!v || typeof v !== 'object') return '';
+  const p = v as { Alphabetic?: string; Ideographic?: string; Phonetic?: string };
+  return [p.Alphabetic ?? '', p.Ideographic ?? '', p.Phonetic ?? ''].join('=').replace(/=+$/, '');
+}
+
+function textValue(vr: string, values: readonly unknown[]): string {
+  return values
+    .map((v) => {
+      if (v === null || v === undefined) return '';
+      if (vr === 'PN') return personName(v);
+      if (typeof v === 'number') return vr === 'DS' ? decimalString(v) : String(v);
+      return String(v);
+    })
+    .join('\\');
+}
+
+/** The values written: the untouched original text when dcmjs kept it, else the values. */
+function writeValues(el: DicomElement): readonly unknown[] {
+  const raw = el._rawValue;
+  if (raw !== undefined && raw !== null && raw !== '') return Array.isArray(raw) ? raw : [raw];
+  return el.Value ?? [];
+}
+
+function valueBytes(vr: string, el: DicomElement): Buffer {
+  if (BINARY_VRS.has(vr)) {
+    const parts = (el.Value ?? []).map((v) =>
+      v instanceof ArrayBuffer
+        ? Buffer.from(v)
+        : ArrayBuffer.isView(v)
+          ? Buffer.from(v.buffer, v.byteOffset, v.byteLength)
+          : Buffer.alloc(0),
+    );
+    const b = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    return b.length % 2 === 1 ? Buffer.concat([b, Buffer.from([0])]) : b;
+  }
+  const size = NUMBER_SIZE[vr];
+  if (size) {
+    const values = (el.Value ?? []).filter((v) => v !== null && v !== undefined);
+    const b = Buffer.alloc(values.length * size);
+    values.forEach((v, i) => {
+      const at = i * size;
+      if (vr === 'US') b.writeUInt16LE(Number(v), at);
+      else if (vr === 'SS') b.writeInt16LE(Number(v), at);
+      else if (vr === 'UL') b.writeUInt32LE(Number(v) >>> 0, at);
+      else if (vr === 'SL') b.writeInt32LE(Number(v), at);
+      else if (vr === 'FL') b.writeFloatLE(Number(v), at);
+      else if (vr === 'FD') b.writeDoubleLE(Number(v), at);
+      else if (vr === 'SV') b.writeBigInt64LE(BigInt(v as number | bigint), at);
+      else if (vr === 'UV') b.writeBigUInt64LE(BigInt(v as number | bigint), at);
+      else if (vr === 'AT') {
+        const tag = typeof v === 'string' ? parseInt(v, 16) : Number(v);
+        b.writeUInt16LE((tag >>> 16) & 0xffff, at);
+        b.writeUInt16LE(tag & 0xffff, at + 2);
+      }
+    });
+    return b;
+  }
+  const text = textValue(vr, writeValues(el));
+  const b = Buffer.from(text, ENCODED_VRS.has(vr) ? 'utf8' : 'latin1');
+  if (b.length % 2 === 0) return b;
+  return Buffer.concat([b, Buffer.from([vr === 'UI' ? 0 : 0x20])]);
+}
+
+function writeDataset(out: Out, ds: Dataset, implicit: boolean): void {
+  for (const tag of Object.keys(ds).sort()) {
+    const el = ds[tag]!;
+    const group = parseInt(tag.slice(0, 4), 16);
+    const element = parseInt(tag.slice(4), 16);
+    out.u16(group);
+    out.u16(element);
+    if (el.vr === 'SQ') {
+      if (implicit) out.u32(0xffffffff);
+      else {
+        out.ascii('SQ');
+        out.u16(0);
+        out.u32(0xffffffff);
+      }
+      for (const item of el.Value ?? []) {
+        out.u16(0xfffe);
+        out.u16(0xe000);
+        out.u32(0xffffffff);
+        writeDataset(out, item as Dataset, implicit);
+        out.u16(0xfffe);
+        out.u16(0xe00d);
+        out.u32(0);
+      }
+      out.u16(0xfffe);
+      out.u16(0xe0dd);
+      out.u32(0);
+      continue;
+    }
+    const value = valueBytes(el.vr, el);
+    if (implicit) out.u32(value.length);
+    else if (LONG_VRS.has(el.vr) || value.length > 0xffff) {
+      // A short-VR value over 64 KiB is written as UN with a 32-bit length, as dcmjs does.
+      out.ascii(LONG_VRS.has(el.vr) ? el.vr : 'UN');
+      out.u16(0);
+      out.u32(value.length);
+    } else {
+      out.ascii(el.vr);
+      out.u16(value.length);
+    }
+    out.bytes(value);
+  }
+}
+
+/** The file's bytes, or undefined when this writer does not handle the syntax or content (see above). */
+export function writePart10(meta: Dataset, dict: Dataset): Buffer | undefined {
+  const syntax = String(meta['00020010']?.Value?.[0] ?? EXPLICIT_LE);
+  if (syntax === EXPLICIT_BE) return undefined;
+  // Encapsulated pixel data (fragments, offset table) is left to dcmjs; a header alone is
+  // explicit VR little endian whatever the compression syntax.
+  if (!NATIVE.has(syntax) && dict[PIXEL_DATA]) return undefined;
+  const out = new Out();
+  out.bytes(Buffer.alloc(128));
+  out.ascii('DICM');
+  // File meta: explicit VR little endian, with its group length first.
+  const metaOut = new Out();
+  const metaDs: Dataset = { ...meta };
+  delete metaDs['00020000'];
+  if (!metaDs['00020010']) metaDs['00020010'] = { vr: 'UI', Value: [EXPLICIT_LE] };
+  writeDataset(metaOut, metaDs, false);
+  out.u16(0x0002);
+  out.u16(0x0000);
+  out.ascii('UL');
+  out.u16(4);
+  out.u32(metaOut.len);
+  out.bytes(metaOut.buf.subarray(0, metaOut.len));
+  writeDataset(out, dict, syntax === IMPLICIT_LE);
+  return out.buf.subarray(0, out.len);
+}
