@@ -2,7 +2,7 @@ import { CLEANABLE_TEXT_VRS } from './clean';
 import { decide, isPrivateTag, type DeidProfile } from './profile';
 import { keptPrivateTags } from './safePrivate';
 import type { Dataset } from './types';
-import { BINARY_VRS } from './values';
+import { BINARY_VRS } from './vr';
 
 const TAG_PATIENT_ID = '00100020';
 const TAG_PATIENT_NAME = '00100010';

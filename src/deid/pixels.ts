@@ -1,3 +1,4 @@
+import { str } from './engine';
 import type { Dataset } from './types';
 
 /**
@@ -17,10 +18,6 @@ export interface BlankRule {
   readonly rectangles: ReadonlyArray<readonly [number, number, number, number]>;
 }
 
-function text(ds: Dataset, tag: string): string {
-  const v = ds[tag]?.Value?.[0];
-  return typeof v === 'string' ? v.trim() : typeof v === 'number' ? String(v) : '';
-}
 function num(ds: Dataset, tag: string): number | undefined {
   const v = ds[tag]?.Value?.[0];
   return typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : undefined;
@@ -28,8 +25,8 @@ function num(ds: Dataset, tag: string): number | undefined {
 
 /** The first rule that names this instance's manufacturer, model and size. */
 export function matchBlankRule(ds: Dataset, rules: readonly BlankRule[]): BlankRule | undefined {
-  const manufacturer = text(ds, '00080070').toLowerCase();
-  const model = text(ds, '00081090').toLowerCase();
+  const manufacturer = str(ds['00080070']).toLowerCase();
+  const model = str(ds['00081090']).toLowerCase();
   const rows = num(ds, '00280010');
   const columns = num(ds, '00280011');
   return rules.find(
@@ -61,7 +58,7 @@ function geometry(ds: Dataset): Geometry | string {
   const stored = num(ds, '00280101') ?? bits;
   const samples = num(ds, '00280002') ?? 1;
   const frames = num(ds, '00280008') ?? 1;
-  const photometric = text(ds, '00280004').toUpperCase();
+  const photometric = str(ds['00280004']).toUpperCase();
   if (!rows || !columns || !bits || !stored) return 'the image has no Rows, Columns or BitsAllocated';
   if (bits !== 8 && bits !== 16) return `BitsAllocated ${bits} cannot be blanked (8 and 16 can)`;
   if (!SUPPORTED_PHOTOMETRIC.has(photometric))

@@ -5,6 +5,8 @@
  * syntax, no preamble, inconsistent lengths): callers then take the full parse path.
  */
 
+import { LONG_VRS } from './vr';
+
 export interface PixelDataLocation {
   /** Offset of the element's tag. */
   readonly start: number;
@@ -13,7 +15,6 @@ export interface PixelDataLocation {
 }
 
 const UNDEFINED = 0xffffffff;
-const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'UC', 'UN', 'UR', 'UT', 'SV', 'UV']);
 const IMPLICIT_LE = '1.2.840.10008.1.2';
 const EXPLICIT_BE = '1.2.840.10008.1.2.2';
 const DEFLATED = new Set(['1.2.840.10008.1.2.1.99', '1.2.840.10008.1.2.8.1']);

@@ -1,5 +1,6 @@
 import { CharsetError, decodeText, parseCharset, type Charset } from './charset';
 import type { Dataset, DicomElement } from './types';
+import { ENCODED_VRS, LONG_VRS } from './vr';
 
 /**
  * Walks a dataset's bytes (explicit or implicit VR, little or big endian) element by element,
@@ -10,8 +11,6 @@ import type { Dataset, DicomElement } from './types';
  */
 
 const UNDEFINED = 0xffffffff;
-const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'UC', 'UN', 'UR', 'UT', 'SV', 'UV']);
-export const ENCODED_VRS = new Set(['SH', 'LO', 'ST', 'LT', 'UC', 'UT', 'PN']);
 const SINGLE_VALUED = new Set(['ST', 'LT', 'UT']);
 /** Where the renamed Specific Character Set sits while dcmjs reads. */
 export const HIDDEN_CHARSET = '00080004';

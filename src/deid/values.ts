@@ -1,3 +1,5 @@
+import { BINARY_VRS } from './vr';
+
 /** Value helpers for the engine: dummies per VR and date shifting. Pure functions. */
 
 const TEXT_VRS = new Set([
@@ -19,7 +21,6 @@ const TEXT_VRS = new Set([
   'UR',
   'UT',
 ]);
-export const BINARY_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'UN']);
 const NUMERIC_VRS = new Set(['US', 'SS', 'UL', 'SL', 'FL', 'FD', 'UV', 'SV', 'AT']);
 
 export function isTextVr(vr: string): boolean {

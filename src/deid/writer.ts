@@ -1,4 +1,5 @@
 import type { Dataset, DicomElement } from './types';
+import { BINARY_VRS, ENCODED_VRS, LONG_VRS } from './vr';
 
 /**
  * A Part 10 writer for the engine's output, byte-compatible with dcmjs's writer (the test
@@ -8,9 +9,6 @@ import type { Dataset, DicomElement } from './types';
  * pixel data, it answers undefined and the caller uses dcmjs.
  */
 
-const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'UC', 'UN', 'UR', 'UT', 'SV', 'UV']);
-const ENCODED_VRS = new Set(['SH', 'LO', 'ST', 'LT', 'UC', 'UT', 'PN']);
-const BINARY_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'UN']);
 const NUMBER_SIZE: Readonly<Record<string, number>> = {
   US: 2,
   SS: 2,

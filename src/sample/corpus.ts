@@ -7,6 +7,7 @@
  */
 import { deflateRawSync } from 'node:zlib';
 import { TextDecoder } from 'node:util';
+import { LONG_VRS } from '../deid/vr';
 
 type Bytes = Buffer;
 interface El {
@@ -14,8 +15,6 @@ interface El {
   vr: string;
   value: Bytes | El[][];
 }
-
-const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'UC', 'UN', 'UR', 'UT', 'SV', 'UV']);
 
 export const TRANSFER_SYNTAXES = {
   implicitLE: '1.2.840.10008.1.2',

@@ -6,7 +6,7 @@ import { CLEANABLE_TEXT_VRS, isContentSequence, makeScrubber, type Scrub } from 
 import { identifyingValues } from '../deid/identifying';
 import { replacementValues } from '../deid/override';
 import { rectanglesBlank, type BlankRule } from '../deid/pixels';
-import { decide, isPrivateTag, methodCodes, rowForTag } from '../deid/profile';
+import { decide, isPrivateTag, methodCodes, rowForTag, type TagOverride } from '../deid/profile';
 import { keptPrivateTags } from '../deid/safePrivate';
 import type { Dataset, DicomElement } from '../deid/types';
 import { shiftDate, shiftDateTime } from '../deid/values';
@@ -203,7 +203,7 @@ class Checker {
     path: string,
     orig: DicomElement | undefined,
     out: DicomElement,
-    override: { action: string; value?: string },
+    override: TagOverride,
   ): void {
     const got = textOf(out);
     switch (override.action) {

@@ -8,6 +8,7 @@ import { parseDicom, writeDicom } from '../../src/deid/dicom';
 import { deidentify, str } from '../../src/deid/engine';
 import { rowForTag } from '../../src/deid/profile';
 import { locatePixelData } from '../../src/deid/scan';
+import { LONG_VRS } from '../../src/deid/vr';
 import { corpus, TRANSFER_SYNTAXES } from '../../src/sample/corpus';
 import { verifyInstance } from '../../src/verify/instance';
 import { splitAtPixelData } from '../../src/pipeline/instance';
@@ -69,8 +70,6 @@ describe('engine over the corpus', () => {
   );
 });
 
-const LONG_VRS = ['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'UC', 'UN', 'UR', 'UT', 'SV', 'UV'];
-
 /** Walks explicit VR little endian elements from `pos` to `end` (or an item delimiter); returns tag -> bytes of each and the end offset. */
 function walkElements(
   bytes: Buffer,
@@ -84,7 +83,7 @@ function walkElements(
     if (group === 0xfffe) return { elements, next: pos + 8 }; // item delimiter
     const tag = (group.toString(16).padStart(4, '0') + element.toString(16).padStart(4, '0')).toUpperCase();
     const vr = bytes.toString('latin1', pos + 4, pos + 6);
-    const long = LONG_VRS.includes(vr);
+    const long = LONG_VRS.has(vr);
     const length = long ? bytes.readUInt32LE(pos + 8) : bytes.readUInt16LE(pos + 6);
     let next = pos + (long ? 12 : 8);
     if (length === 0xffffffff) {

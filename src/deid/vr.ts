@@ -1,0 +1,24 @@
+/** Value representation groups of PS3.5 used by the readers and writers of the engine. */
+
+/** VRs with a 32-bit length (and two reserved bytes) in explicit VR encodings (PS3.5 7.1.2). */
+export const LONG_VRS: ReadonlySet<string> = new Set([
+  'OB',
+  'OD',
+  'OF',
+  'OL',
+  'OV',
+  'OW',
+  'SQ',
+  'UC',
+  'UN',
+  'UR',
+  'UT',
+  'SV',
+  'UV',
+]);
+
+/** Text VRs whose bytes are encoded under Specific Character Set (PS3.5 6.1.2.3). */
+export const ENCODED_VRS: ReadonlySet<string> = new Set(['SH', 'LO', 'ST', 'LT', 'UC', 'UT', 'PN']);
+
+/** Byte-stream VRs. */
+export const BINARY_VRS: ReadonlySet<string> = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'UN']);
