@@ -4,12 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages: Orthanc and its Python plugin always; Chromium only for the browser tests
-# (`scripts/ensure-deps.sh --browser`).
+# Debian packages: Orthanc and its Python plugin always; Chromium and the real-world DICOM corpora
+# only for the tests (`scripts/ensure-deps.sh --browser`).
 packages=()
 [ -x /usr/sbin/Orthanc ] || packages+=(orthanc)
 [ -e /usr/share/orthanc/plugins/libOrthancPython.so ] || packages+=(orthanc-python)
 if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then packages+=(chromium); fi
+# Real-world DICOM files for the tests, read by Debian's own python3 (test/helpers/describe_dicom.py).
+if [ "${1:-}" = "--browser" ] && [ ! -d /usr/lib/python3/dist-packages/pydicom/data/test_files ]; then packages+=(python3-pydicom); fi
+if [ "${1:-}" = "--browser" ] && [ ! -d /usr/lib/python3/dist-packages/nibabel/nicom/tests/data ]; then packages+=(python3-nibabel); fi
 if [ "${1:-}" = "--browser" ] && ! command -v openssl >/dev/null; then packages+=(openssl); fi # TLS tests make certificates
 if [ ${#packages[@]} -gt 0 ]; then
   echo "ensure-deps: installing Debian's ${packages[*]}" >&2

@@ -33,6 +33,7 @@ export function profileFromConfig(p: ProfileConfig): DeidProfile {
     safePrivate: safePrivateSet(p.safePrivate),
     overrides: new Map(Object.entries(p.overrides)),
     maxDateShiftDays: p.maxDateShiftDays,
+    retainedFreeText: p.retainedFreeText,
     pixelPolicy: p.pixelPolicy,
   });
 }

@@ -14,7 +14,8 @@ import {
 } from './pipeline/admin';
 import { auditCsv, metadataCsv, metadataJson } from './reports/format';
 import { listAudit } from './store/audit';
-import { getQuarantine, instancesOfStudy, listQuarantine } from './store/instances';
+import { getQuarantine, instancesOfStudy, listQuarantine, openQuarantineReasons } from './store/instances';
+import { summarizeReasons } from './verify/types';
 import { listMetadata } from './store/metadata';
 import { allSealed, auditAdmin, saveSealed, sealedFor } from './store/reid';
 import { deriveKeys, pseudonymFor } from './deid/keys';
@@ -174,9 +175,19 @@ async function main(argv: string[]): Promise<number> {
     .command('list')
     .description('open quarantine entries (reasons name the check and tag, never a value)')
     .option('--all', 'include discarded entries')
+    .option('--summary', 'counts by check and reason (element and kind of value), most frequent first')
     .option('--json', 'print JSON')
-    .action((o: { all?: boolean; json?: boolean }) =>
+    .action((o: { all?: boolean; json?: boolean; summary?: boolean }) =>
       withApp((app) => {
+        if (o.summary) {
+          const summary = summarizeReasons(openQuarantineReasons(app.db));
+          if (o.json) return void console.log(JSON.stringify(summary, null, 2));
+          for (const s of summary) console.log(`${String(s.count).padStart(7)}  ${s.reason}`);
+          const total = summary.reduce((n, s) => n + s.count, 0);
+          return void console.log(
+            `${total} open entr${total === 1 ? 'y' : 'ies'} in ${summary.length} group(s)`,
+          );
+        }
         const entries = listQuarantine(app.db, { includeDiscarded: o.all });
         if (o.json) return void console.log(JSON.stringify(entries, null, 2));
         for (const q of entries)

@@ -1,7 +1,8 @@
 import { redactedConfig } from '../config';
 import type { BridgeApp } from '../app';
 import { progress } from '../pipeline/study';
-import { countQuarantine, listQuarantine, pushedSince } from '../store/instances';
+import { countQuarantine, listQuarantine, openQuarantineReasons, pushedSince } from '../store/instances';
+import { summarizeReasons } from '../verify/types';
 import { countJobsByState, listJobs } from '../store/jobs';
 import { explorerStudyUrl, studyState } from './studyState';
 
@@ -31,6 +32,7 @@ export function renderAdminPage(app: BridgeApp, csrf: string, role: string): str
   const running = [...progress.entries()];
   const recent = listJobs(app.db, { limit: 25 });
   const quarantine = listQuarantine(app.db, { limit: 200 });
+  const summary = summarizeReasons(openQuarantineReasons(app.db));
   const canAct = role === 'admin';
   const card = (label: string, value: unknown, id: string): string =>
     `<div class="card" id="${id}">${esc(label)}<b>${esc(value)}</b></div>`;
@@ -75,6 +77,13 @@ ${recent
   .join('')}
 </table>
 <h2>Quarantine</h2>
+${
+  summary.length === 0
+    ? ''
+    : `<table id="quarantine-summary"><tr><th>instances</th><th>check</th><th>reason (element and kind of value)</th></tr>${summary
+        .map((s) => `<tr><td>${s.count}</td><td>${esc(s.check)}</td><td>${esc(s.reason)}</td></tr>`)
+        .join('')}</table>`
+}
 ${
   quarantine.length === 0
     ? '<p id="quarantine-empty">No instance in quarantine.</p>'

@@ -9,7 +9,8 @@ import { safeMessage } from '../errors';
 import { discard, releaseQuarantine } from '../pipeline/admin';
 import { auditCsv, metadataCsv, metadataJson } from '../reports/format';
 import { listAudit } from '../store/audit';
-import { countQuarantine, getQuarantine, listQuarantine } from '../store/instances';
+import { countQuarantine, getQuarantine, listQuarantine, openQuarantineReasons } from '../store/instances';
+import { summarizeReasons } from '../verify/types';
 import { countJobsByState, listJobs, type JobState } from '../store/jobs';
 import { listMetadata } from '../store/metadata';
 
@@ -149,6 +150,9 @@ export function createApi(app: BridgeApp): express.Express {
     }
   });
 
+  api.get('/api/quarantine/summary', (_req, res) => {
+    res.json(summarizeReasons(openQuarantineReasons(app.db)));
+  });
   api.get('/api/quarantine', (req, res) => {
     res.json(listQuarantine(app.db, { includeDiscarded: req.query.all === '1' || req.query.all === 'true' }));
   });

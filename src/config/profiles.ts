@@ -12,6 +12,7 @@ export interface ProfileConfig {
   readonly description?: string;
   readonly options: ProfileBody['options'];
   readonly maxDateShiftDays: number;
+  readonly retainedFreeText: ProfileBody['retainedFreeText'];
   readonly pixelPolicy: ProfileBody['pixelPolicy'];
   /** Overrides by tag ("GGGGEEEE"), each with the keyword it was given as. */
   readonly overrides: Readonly<Record<string, TagOverride & { readonly keyword: string }>>;
@@ -111,6 +112,7 @@ export function buildProfile(name: string, body: ProfileBody, source: string): P
     description: body.description,
     options: body.options,
     maxDateShiftDays: body.maxDateShiftDays,
+    retainedFreeText: body.retainedFreeText,
     pixelPolicy: body.pixelPolicy,
     overrides,
     safePrivate,

@@ -163,6 +163,13 @@ export const profileBody = z
     description: z.string().max(500).optional(),
     options: profileOptions,
     maxDateShiftDays: z.number().int().min(1).max(3650).default(365),
+    /**
+     * Free text that a Retain option (Patient Characteristics, Device Identity) marks C, such as
+     * Allergies or Special Needs: "empty" (default) writes it empty, a value known not to identify;
+     * "clean" keeps the text minus the instance's own identifying values (a name found nowhere else
+     * in the instance would pass).
+     */
+    retainedFreeText: z.enum(['empty', 'clean']).default('empty'),
     pixelPolicy,
     overrides: z.array(tagOverride).default([]),
     safePrivate: z.array(safePrivateEntry).default([]),

@@ -12,6 +12,33 @@ import type { TableRow } from './types';
 /** VRs whose text a C action keeps, cleaned; any other VR under C takes the basic action. */
 export const CLEANABLE_TEXT_VRS: ReadonlySet<string> = new Set(['AE', 'LO', 'LT', 'SH', 'ST', 'UC', 'UT']);
 
+/** Free text: what a person can type into (an AE title is a configured name, not free text). */
+export const FREE_TEXT_VRS: ReadonlySet<string> = new Set(['LO', 'LT', 'SH', 'ST', 'UC', 'UT']);
+
+/**
+ * Sequences whose items are codes that identify a person or an institution (Code Sequence Macro):
+ * their D replaces the items with one dummy code, since the codes inside are in no row of the table
+ * and walking the items would keep them.
+ */
+export const IDENTIFYING_CODE_SEQUENCES: ReadonlySet<string> = new Set([
+  '00401101', // PersonIdentificationCodeSequence
+  '00080082', // InstitutionCodeSequence
+]);
+
+/** The dummy code of a D on an identifying code sequence: a private coding scheme ("99" prefix, PS3.16 8.2), no meaning beyond "removed". */
+export const REMOVED_CODE = Object.freeze({
+  value: 'REMOVED',
+  scheme: '99ORB',
+  meaning: 'Removed by de-identification',
+});
+
+/**
+ * The one dummy item a D on SR content writes: a TEXT item that says the content was removed
+ * (RelationshipType, ValueType, concept and value are Type 1 for a TEXT content item, PS3.3 C.17.3).
+ * Concept: DCM 121106 "Comment".
+ */
+export const REMOVED_CONTENT_TEXT = 'Removed by de-identification';
+
 /** Sequences of free content (SR content, graphic annotations...): their D, without the matching Clean option, is an empty sequence. */
 export function isContentSequence(row: TableRow | undefined): boolean {
   return !!row && row.vr === 'SQ' && (!!row.options.cleanStructuredContent || !!row.options.cleanGraphics);

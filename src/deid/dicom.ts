@@ -1,6 +1,8 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import dcmjs from 'dcmjs';
 import { CharsetError } from './charset';
+import { DicomParseError } from './parseError';
+import { toPart10 } from './part10';
 import { HIDDEN_CHARSET, walkText, type Layout } from './textWalk';
 import type { Dataset } from './types';
 import { writePart10 } from './writer';
@@ -11,9 +13,7 @@ export interface DicomFile {
   dict: Dataset;
 }
 
-export class DicomParseError extends Error {
-  override readonly name = 'DicomParseError';
-}
+export { DicomParseError };
 
 // dcmjs logs through loglevel (a root logger and named children such as "validation.dcmjs");
 // its warnings can quote bytes of the file, so every one of them is silenced: a parse problem
@@ -38,20 +38,11 @@ function toArrayBuffer(buf: Buffer): ArrayBuffer {
 }
 
 /**
- * Parses a Part 10 file. dcmjs needs the 128-byte preamble and "DICM"; Orthanc may store files
- * without the preamble, so a file that starts directly with "DICM" or with group 0002 gets one.
+ * Parses a DICOM file. dcmjs needs the 128-byte preamble, "DICM" and a complete file meta group;
+ * Orthanc may store files without them, so they are completed first (part10.ts).
  */
 export function parseDicom(bytes: Buffer): DicomFile {
-  let input = bytes;
-  if (!(bytes.length >= PREAMBLE + 4 && bytes.toString('latin1', PREAMBLE, PREAMBLE + 4) === 'DICM')) {
-    if (bytes.length >= 4 && bytes.toString('latin1', 0, 4) === 'DICM') {
-      input = Buffer.concat([Buffer.alloc(PREAMBLE), bytes]);
-    } else if (bytes.length >= 2 && bytes.readUInt16LE(0) === 0x0002) {
-      input = Buffer.concat([Buffer.alloc(PREAMBLE), Buffer.from('DICM', 'latin1'), bytes]);
-    } else {
-      throw new DicomParseError('not a DICOM Part 10 file (no DICM marker)');
-    }
-  }
+  const input = toPart10(bytes);
   try {
     return parseParts(input);
   } catch (err) {

@@ -1,11 +1,21 @@
 import type { KeyObject } from 'node:crypto';
 import { CID_7050 } from './cid7050';
-import { CLEANABLE_TEXT_VRS, isContentSequence, makeScrubber, type Scrub } from './clean';
+import {
+  CLEANABLE_TEXT_VRS,
+  FREE_TEXT_VRS,
+  IDENTIFYING_CODE_SEQUENCES,
+  isContentSequence,
+  makeScrubber,
+  REMOVED_CODE,
+  REMOVED_CONTENT_TEXT,
+  type Scrub,
+} from './clean';
 import { identifyingValues } from './identifying';
 import type { DicomFile } from './dicom';
 import { dateShiftFor, mapUid, pseudonymFor, type DerivedKeys } from './keys';
 import {
   BASIC_OPTIONS,
+  cleansFreeText,
   decide,
   isPrivateTag,
   methodCodes,
@@ -82,6 +92,38 @@ const CLASS_UID_TAGS = new Set([
 ]);
 const REGISTERED_UID_ROOT = '1.2.840.10008.';
 const TIMEZONE_OFFSET = '00080201';
+const CONTENT_SEQUENCE = '0040A730';
+
+/** Timezone Offset From UTC as PS3.3 C.12.1.1.8 writes it: "+HHMM" or "-HHMM", nothing else. */
+export function isUtcOffset(v: unknown): boolean {
+  return typeof v === 'string' && /^[+-](0\d|1[0-4])[0-5]\d$/.test(v.trim());
+}
+
+export function removedCodeItem(): Dataset {
+  return {
+    '00080100': { vr: 'SH', Value: [REMOVED_CODE.value] },
+    '00080102': { vr: 'SH', Value: [REMOVED_CODE.scheme] },
+    '00080104': { vr: 'LO', Value: [REMOVED_CODE.meaning] },
+  };
+}
+
+export function removedContentItem(): Dataset {
+  return {
+    '0040A010': { vr: 'CS', Value: ['CONTAINS'] },
+    '0040A040': { vr: 'CS', Value: ['TEXT'] },
+    '0040A043': {
+      vr: 'SQ',
+      Value: [
+        {
+          '00080100': { vr: 'SH', Value: ['121106'] },
+          '00080102': { vr: 'SH', Value: ['DCM'] },
+          '00080104': { vr: 'LO', Value: ['Comment'] },
+        },
+      ],
+    },
+    '0040A160': { vr: 'UT', Value: [REMOVED_CONTENT_TEXT] },
+  };
+}
 
 /** True for a UID that names a kind of thing (or is empty) and so passes through unchanged. */
 export function uidIsKept(tag: string, value: string): boolean {
@@ -196,10 +238,14 @@ class Walker {
       case 'Z':
         return { vr: el.vr, Value: [] };
       case 'D':
-        if (el.vr === 'SQ')
+        if (el.vr === 'SQ') {
+          if (IDENTIFYING_CODE_SEQUENCES.has(tag)) return { vr: 'SQ', Value: [removedCodeItem()] };
+          if (tag === CONTENT_SEQUENCE) return { vr: 'SQ', Value: [removedContentItem()] };
+          // Graphic annotations: any conforming item draws on the image (see docs), so none is written.
           return isContentSequence(rowForTag(tag))
             ? { vr: 'SQ', Value: [] }
             : this.sequence(el, depth, cleaning);
+        }
         if (el.vr === 'UI') return this.mapUidValues(tag, el);
         return { vr: el.vr, Value: dummyValue(el.vr, el.Value) };
       case 'U':
@@ -242,9 +288,12 @@ class Walker {
         // A value that is not a full date cannot be shifted; emptying it is the safe answer.
         return { vr: el.vr, Value: shifted.every((v) => v !== undefined) ? shifted : [] };
       }
-      if (el.vr === 'TM' || tag === TIMEZONE_OFFSET) return copy(el); // whole-day shifts leave times and UTC offsets alone
+      // Whole-day shifts leave times and UTC offsets alone; an offset is kept only in its one form.
+      if (el.vr === 'TM') return copy(el);
+      if (tag === TIMEZONE_OFFSET) return { vr: el.vr, Value: values.every(isUtcOffset) ? values : [] };
     }
     if (el.vr === 'SQ') return this.sequence(el, depth, true);
+    if (FREE_TEXT_VRS.has(el.vr) && !cleansFreeText(tag, this.ctx.profile)) return { vr: el.vr, Value: [] };
     if (CLEANABLE_TEXT_VRS.has(el.vr)) return this.cleanText(el);
     const basic = row ? resolveAction(row, BASIC_OPTIONS) : 'X';
     if (basic === 'X') return undefined;
@@ -260,7 +309,8 @@ function longitudinalState(ctx: DeidContext): string {
   return 'REMOVED';
 }
 
-function marking(ctx: DeidContext, pixelsCleaned: boolean): Dataset {
+/** The elements that mark an output as de-identified: constants of the profile, never values of the input. */
+export function marking(ctx: DeidContext, pixelsCleaned: boolean): Dataset {
   const codes = methodCodes(ctx.profile.options, pixelsCleaned);
   return {
     // dcmjs writes every text value as UTF-8, so the output always declares it.

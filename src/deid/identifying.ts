@@ -1,3 +1,4 @@
+import dcmjs from 'dcmjs';
 import { CLEANABLE_TEXT_VRS } from './clean';
 import { decide, isPrivateTag, type DeidProfile } from './profile';
 import { keptPrivateTags } from './safePrivate';
@@ -25,12 +26,107 @@ const NOT_SEARCHED_VRS = new Set([
   'DS',
 ]);
 const MIN_LENGTH = 4;
+const PATIENT_NAME_KIND = 'patient name component';
+
+/**
+ * Attributes whose values identify a person, a place or a device (PS3.15 E.1-1 rows for names, IDs,
+ * birth, address, contact, accession, institution, station and device serial), with the kind of
+ * value an operator reads in a quarantine reason. Every PN element (a person's name) and every
+ * instance UID are identity values too; see identityKind.
+ */
+const IDENTITY_KEYWORDS: Readonly<Record<string, string>> = {
+  PatientID: 'patient ID',
+  IssuerOfPatientID: 'issuer of patient ID',
+  OtherPatientIDs: 'other patient ID',
+  TypeOfPatientID: 'patient ID type',
+  PatientBirthDate: 'patient birth date',
+  PatientBirthTime: 'patient birth time',
+  PatientAddress: 'patient address',
+  PatientTelephoneNumbers: 'telephone number',
+  PatientTelecomInformation: 'telecom information',
+  MilitaryRank: 'military rank',
+  BranchOfService: 'branch of service',
+  MedicalRecordLocator: 'medical record locator',
+  RegionOfResidence: 'region of residence',
+  CountryOfResidence: 'country of residence',
+  AccessionNumber: 'accession number',
+  AdmissionID: 'admission ID',
+  IssuerOfAdmissionIDSequence: 'issuer of admission ID',
+  StudyID: 'study ID',
+  RequestedProcedureID: 'requested procedure ID',
+  PerformedProcedureStepID: 'procedure step ID',
+  ScheduledProcedureStepID: 'procedure step ID',
+  PlacerOrderNumberImagingServiceRequest: 'order number',
+  FillerOrderNumberImagingServiceRequest: 'order number',
+  ServiceEpisodeID: 'service episode ID',
+  InstitutionName: 'institution name',
+  InstitutionAddress: 'institution address',
+  InstitutionalDepartmentName: 'department name',
+  ReferringPhysicianAddress: 'physician address',
+  ReferringPhysicianTelephoneNumbers: 'telephone number',
+  PersonAddress: 'person address',
+  PersonTelephoneNumbers: 'telephone number',
+  PersonTelecomInformation: 'telecom information',
+  StationName: 'station name',
+  DeviceSerialNumber: 'device serial number',
+  DeviceUID: 'device UID',
+  UniqueDeviceIdentifier: 'device identifier',
+  DetectorID: 'detector ID',
+  GantryID: 'gantry ID',
+  ContentCreatorName: 'person name',
+  VerifyingOrganization: 'institution name',
+};
+
+/** Sequences whose every text value identifies someone (a person's codes, other IDs, an institution's code). */
+const IDENTITY_SEQUENCES: Readonly<Record<string, string>> = {
+  PersonIdentificationCodeSequence: 'person identification code',
+  OtherPatientIDsSequence: 'other patient ID',
+  InstitutionCodeSequence: 'institution code',
+  IssuerOfAccessionNumberSequence: 'issuer of accession number',
+  IssuerOfPatientIDQualifiersSequence: 'issuer of patient ID',
+  OperatorIdentificationSequence: 'person identification code',
+  PhysiciansOfRecordIdentificationSequence: 'person identification code',
+  PerformingPhysicianIdentificationSequence: 'person identification code',
+  PhysiciansReadingStudyIdentificationSequence: 'person identification code',
+  ReferringPhysicianIdentificationSequence: 'person identification code',
+  VerifyingObserverIdentificationCodeSequence: 'person identification code',
+};
+
+function byTag(names: Readonly<Record<string, string>>): ReadonlyMap<string, string> {
+  const out = new Map<string, string>();
+  for (const [keyword, kind] of Object.entries(names)) {
+    const entry = dcmjs.data.DicomMetaDictionary.nameMap[keyword];
+    if (entry) out.set(entry.tag.replace(/[(),]/g, '').toUpperCase(), kind);
+  }
+  return out;
+}
+const IDENTITY_TAGS = byTag(IDENTITY_KEYWORDS);
+const IDENTITY_SEQUENCE_TAGS = byTag(IDENTITY_SEQUENCES);
+
+/** The kind of identity an element's values are, or undefined for a descriptive element. */
+function identityKind(tag: string, vr: string): string | undefined {
+  if (tag === TAG_PATIENT_NAME) return PATIENT_NAME_KIND;
+  if (vr === 'PN') return 'person name';
+  if (vr === 'UI') return 'original UID';
+  return IDENTITY_TAGS.get(tag);
+}
 
 export interface IdentifyingValues {
-  /** Values of at least four characters, searched for anywhere. */
+  /** Every value of at least four characters, for cleaning text (identity and descriptive values). */
   readonly values: string[];
   /** Shorter parts of person names (two or three characters), searched for as whole words. */
   readonly words: string[];
+  /**
+   * Values that identify a person, a place or a device, by the kind of value (for reasons): they
+   * may appear nowhere in the output, kept elements included.
+   */
+  readonly identity: ReadonlyMap<string, string>;
+  /**
+   * Values the profile removes out of caution (descriptions, comments, codes, private values), by
+   * the kind of value: their text in the output is a leak only where the original did not carry
+   * it in the same place.
+   */
+  readonly descriptive: ReadonlyMap<string, string>;
 }
 
 /**
@@ -39,37 +135,49 @@ export interface IdentifyingValues {
  * profile keeps (K, an override's keep) and text it keeps cleaned (C on a text element).
  */
 export function identifyingValues(dict: Dataset, profile: DeidProfile, sopClass: string): IdentifyingValues {
-  const found = new Set<string>();
+  const identity = new Map<string, string>();
+  const descriptive = new Map<string, string>();
   const words = new Set<string>();
-  const add = (raw: string): void => {
+  const add = (raw: string, kind: string | undefined, label: string): void => {
     const v = raw.replace(/\0/g, '').trim();
-    if (v.length >= MIN_LENGTH) found.add(v);
+    if (v.length < MIN_LENGTH) return;
+    if (kind !== undefined) {
+      // The patient's own name wins when a value is both (a physician with the patient's family name).
+      if (!identity.has(v) || kind === PATIENT_NAME_KIND) identity.set(v, kind);
+      descriptive.delete(v);
+    } else if (!identity.has(v) && !descriptive.has(v)) descriptive.set(v, label);
   };
-  const visit = (ds: Dataset, depth: number): void => {
+  const visit = (ds: Dataset, depth: number, inherited: string | undefined): void => {
     const keptPrivate = keptPrivateTags(ds, profile);
     for (const [tag, el] of Object.entries(ds)) {
       if (keptPrivate.has(tag)) continue; // kept by Retain Safe Private: not identifying by the dictionary
       if (el.vr === 'SQ') {
-        for (const item of el.Value ?? []) visit(item as Dataset, depth + 1);
+        const kind = inherited ?? IDENTITY_SEQUENCE_TAGS.get(tag);
+        for (const item of el.Value ?? []) visit(item as Dataset, depth + 1, kind);
         continue;
       }
-      const { action } = isPrivateTag(tag) ? { action: 'X' } : decide(tag, profile, sopClass, depth);
+      const isPrivate = isPrivateTag(tag);
+      const { action } = isPrivate ? { action: 'X' } : decide(tag, profile, sopClass, depth);
       const identifying =
-        isPrivateTag(tag) ||
+        isPrivate ||
         tag === TAG_PATIENT_ID ||
         tag === TAG_PATIENT_NAME ||
         (action !== 'K' && !(action === 'C' && (el.vr === 'TM' || CLEANABLE_TEXT_VRS.has(el.vr))));
       if (!identifying || tag === PIXEL_DATA || NOT_SEARCHED_VRS.has(el.vr)) continue;
+      const kind = inherited ?? identityKind(tag, el.vr);
+      const label = isPrivate ? 'a private value' : `text removed from (${tag.slice(0, 4)},${tag.slice(4)})`;
       for (const value of el.Value ?? []) {
         if (typeof value === 'string') {
-          add(value);
-          if (el.vr === 'LO' || el.vr === 'SH') value.split(/[\\]/).forEach(add);
+          // A UID that names a class (SOP class, coding scheme) identifies nobody.
+          if (el.vr === 'UI' && value.startsWith('1.2.840.10008.')) continue;
+          add(value, kind, label);
+          if (el.vr === 'LO' || el.vr === 'SH') value.split(/[\\]/).forEach((v) => add(v, kind, label));
         } else if (value && typeof value === 'object' && el.vr === 'PN') {
           for (const part of Object.values(value as Record<string, unknown>)) {
             if (typeof part !== 'string') continue;
-            add(part);
+            add(part, kind, label);
             for (const piece of part.split(/[\^=\s]/)) {
-              add(piece);
+              add(piece, kind, label);
               const p = piece.trim();
               if (p.length >= 2 && p.length < MIN_LENGTH) words.add(p);
             }
@@ -80,11 +188,16 @@ export function identifyingValues(dict: Dataset, profile: DeidProfile, sopClass:
           Buffer.from(value)
             .toString('latin1')
             .split(/[^\x20-\x5b\x5d-\x7e]+/)
-            .forEach(add);
+            .forEach((v) => add(v, kind, label));
         }
       }
     }
   };
-  visit(dict, 0);
-  return { values: [...found], words: [...words] };
+  visit(dict, 0, undefined);
+  return {
+    values: [...identity.keys(), ...descriptive.keys()],
+    words: [...words],
+    identity,
+    descriptive,
+  };
 }

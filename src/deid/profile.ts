@@ -30,6 +30,8 @@ export interface DeidProfile {
   readonly overrides: ReadonlyMap<string, TagOverride>;
   /** Largest per-patient date shift in days (Retain Longitudinal Modified Dates). */
   readonly maxDateShiftDays: number;
+  /** Free text a Retain option marks C: written empty (default) or cleaned of the instance's identifying values. */
+  readonly retainedFreeText: 'empty' | 'clean';
   readonly pixelPolicy: PixelPolicy;
 }
 
@@ -63,6 +65,7 @@ export const DEFAULT_PROFILE: DeidProfile = Object.freeze({
   safePrivate: safePrivateSet([]),
   overrides: new Map(),
   maxDateShiftDays: 365,
+  retainedFreeText: 'empty',
   pixelPolicy: STRICT_PIXEL_POLICY,
 });
 
@@ -155,6 +158,21 @@ export function resolveAction(
     default:
       return row.basic;
   }
+}
+
+const CLEAN_OPTIONS: readonly OptionName[] = ['cleanDescriptors', 'cleanStructuredContent', 'cleanGraphics'];
+
+/**
+ * Whether a C on free text asks for its text to be cleaned: a Clean option names the row, or the
+ * profile opts in. A Retain option's C alone (Allergies under Retain Patient Characteristics) keeps
+ * the attribute, and by default its free text is written empty: cleaning removes only the values
+ * the instance itself carries, and a person named nowhere else in the instance would pass.
+ */
+export function cleansFreeText(tag: string, profile: DeidProfile): boolean {
+  if (profile.retainedFreeText === 'clean') return true;
+  const row = rowForTag(tag);
+  if (!row) return true;
+  return CLEAN_OPTIONS.some((o) => profile.options[o] && row.options[o] === 'C');
 }
 
 /** How the profile treats one public element: the table's action, and the admin's override if any. */

@@ -94,6 +94,38 @@ function skipElements(r: Reader, at: number, until: number, depth: number): numb
   }
 }
 
+/**
+ * The values of the wanted top-level elements of a dataset that starts at `from`, read without
+ * parsing anything else; stops at the first element past the largest wanted tag. Undefined when
+ * the layout cannot be walked.
+ */
+export function readTopLevel(
+  bytes: Buffer,
+  from: number,
+  layout: { readonly littleEndian: boolean; readonly implicit: boolean },
+  wanted: readonly number[],
+): Map<number, Buffer> | undefined {
+  const r = new Reader(bytes, layout.littleEndian, layout.implicit);
+  const last = Math.max(...wanted);
+  const out = new Map<number, Buffer>();
+  let pos = from;
+  while (pos < bytes.length) {
+    const h = header(r, pos);
+    if (!h) return undefined;
+    if (h.tag > last) break;
+    if (h.length === UNDEFINED) {
+      const next = skipItems(r, h.valueStart, 0);
+      if (next === undefined) return undefined;
+      pos = next;
+      continue;
+    }
+    if (h.valueStart + h.length > bytes.length) return undefined;
+    if (wanted.includes(h.tag)) out.set(h.tag, bytes.subarray(h.valueStart, h.valueStart + h.length));
+    pos = h.valueStart + h.length;
+  }
+  return out;
+}
+
 export function locatePixelData(bytes: Buffer): PixelDataLocation | undefined {
   if (bytes.length < 132 || bytes.toString('latin1', 128, 132) !== 'DICM') return undefined;
   // File meta: always explicit VR little endian.

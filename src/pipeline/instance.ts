@@ -4,7 +4,9 @@ import { DicomParseError, parseDicom, writeDicom, type DicomFile } from '../deid
 import { blankPixels, matchBlankRule, type BlankRule } from '../deid/pixels';
 import { pixelPolicyVerdict } from '../deid/pixelPolicy';
 import { keyIdOf, sealIdentity } from '../deid/reid';
+import { toPart10 } from '../deid/part10';
 import { locatePixelData } from '../deid/scan';
+import { carriedAs } from '../store/instances';
 import { hasSealed, saveSealed } from '../store/reid';
 import { deidentify, str, type PatientMapping } from '../deid/engine';
 import type { Dataset } from '../deid/types';
@@ -105,6 +107,11 @@ export async function deidentifyAndVerify(
   ctx: TargetContext,
   times: StageTimes = newStageTimes(),
 ): Promise<Prepared | { failures: CheckFailure[] }> {
+  try {
+    original = toPart10(original);
+  } catch (err) {
+    return { failures: parseFailure(err) };
+  }
   const split = splitAtPixelData(original);
   let pixel = split.pixel;
   let source: DicomFile;
@@ -194,6 +201,7 @@ export async function push(
   prepared: Prepared,
   ctx: TargetContext,
   replace: boolean,
+  sourceId?: string,
 ): Promise<InstanceOutcome> {
   const sent = md5(prepared.parts);
   let stored = await ctx.research.storeInstance(prepared.parts);
@@ -203,6 +211,17 @@ export async function push(
   let replaced = false;
   if (stored.Status === Status.AlreadyStored) {
     let remote = await ctx.research.instanceMd5(stored.ID);
+    // Real archives hold the same SOP instance in two source studies (a PatientID that differs
+    // only by padding, a copy in another transfer syntax): both map to one research instance, and
+    // the one carried first keeps it. Never replace it with the other.
+    const owner = carriedAs(ctx.db, stored.ID, ctx.destination);
+    if (remote !== undefined && remote !== sent && owner && sourceId && owner.sourceId !== sourceId)
+      return {
+        kind: 'quarantined',
+        check: 'study',
+        tag: '(0008,0018)',
+        reason: `study: the same SOP Instance UID is in another source study (${owner.studyId}), already carried to research with other bytes; one copy per SOP instance goes to research`,
+      };
     if (remote !== undefined && remote !== sent && replace) {
       await ctx.research.deleteInstance(stored.ID);
       stored = await ctx.research.storeInstance(prepared.parts);
@@ -215,7 +234,7 @@ export async function push(
         check: 'study',
         tag: '(0008,0018)',
         reason:
-          'study: the research server holds other bytes for this SOP instance (another profile or key? run reprocess)',
+          'study: the research server already holds this SOP instance with other bytes: sent under another profile or key (run reprocess), or the same SOP Instance UID is in another source study',
       };
     }
     if (remote === undefined)
@@ -300,5 +319,5 @@ export async function processInstance(
   bytesTotal.inc({ direction: 'pulled' }, original.length);
   const prepared = await prepare(original, ctx, opts.times);
   if ('kind' in prepared) return prepared;
-  return timed(opts.times, 'push', () => push(prepared, ctx, opts.replace));
+  return timed(opts.times, 'push', () => push(prepared, ctx, opts.replace, instanceId));
 }

@@ -124,6 +124,20 @@ export function recordPushed(db: Db, r: PushedInstance): void {
   })();
 }
 
+/** The source instance recorded as carried to this research instance, if any. */
+export function carriedAs(
+  db: Db,
+  researchId: string,
+  destination: string,
+): { sourceId: string; studyId: string } | undefined {
+  return db
+    .prepare(
+      `SELECT source_id AS sourceId, study_id AS studyId FROM instances
+       WHERE research_id = ? AND destination = ? AND state = 'pushed' LIMIT 1`,
+    )
+    .get(researchId, destination) as { sourceId: string; studyId: string } | undefined;
+}
+
 /** Forgets that an instance is on research (it is not there any more, or is about to be replaced). */
 export function forgetPushed(db: Db, sourceId: string, destination: string): void {
   db.transaction(() => {
@@ -231,6 +245,13 @@ export function listQuarantine(
       all: opts.includeDiscarded ? 1 : 0,
     }) as QRow[];
   return rows.map(toEntry);
+}
+
+/** The check and reason of every open quarantine entry, as a stream (for summaries of any size). */
+export function openQuarantineReasons(db: Db): IterableIterator<{ check: string; reason: string }> {
+  return db
+    .prepare(`SELECT check_name AS "check", reason FROM quarantine WHERE status = 'open'`)
+    .iterate() as IterableIterator<{ check: string; reason: string }>;
 }
 
 export function getQuarantine(db: Db, id: number): QuarantineEntry | undefined {

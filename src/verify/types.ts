@@ -15,6 +15,35 @@ export function formatTag(tag: string): string {
   return `(${tag.slice(0, 4)},${tag.slice(4)})`;
 }
 
+/**
+ * The group a quarantine reason belongs to in a summary: the first failure, with item indexes,
+ * Orthanc IDs and the "(+N more ...)" tail taken out, so 10,000 instances read as a few lines.
+ */
+export function reasonGroup(reason: string): string {
+  return reason
+    .replace(/ \(\+\d+ more: .*\)$/s, '')
+    .replace(/\[\d+\]/g, '[n]')
+    .replace(/\b[0-9a-f]{8}(-[0-9a-f]{8}){4}\b/g, '<id>');
+}
+
+export interface ReasonCount {
+  readonly check: string;
+  readonly reason: string;
+  readonly count: number;
+}
+
+/** Counts reasons by check and group, most frequent first. */
+export function summarizeReasons(entries: Iterable<{ check: string; reason: string }>): ReasonCount[] {
+  const counts = new Map<string, ReasonCount>();
+  for (const e of entries) {
+    const reason = reasonGroup(e.reason);
+    const key = `${e.check}\u0000${reason}`;
+    const c = counts.get(key);
+    counts.set(key, { check: e.check, reason, count: (c?.count ?? 0) + 1 });
+  }
+  return [...counts.values()].sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
+}
+
 export function describeFailure(f: CheckFailure): string {
   const where = f.path ? `${f.path}.${f.tag}` : f.tag;
   return `${f.check}: ${where} ${f.detail}`;

@@ -138,6 +138,10 @@ describe('Orthanc Explorer button and admin page, in a real browser', () => {
     await page.locator('#quarantine tr[data-id]').first().waitFor();
     expect(await page.locator('#quarantine tr[data-id]').count()).toBe(2);
     expect(await page.locator('#quarantine').innerText()).toContain('ORTHANC_HTTP_401');
+    // The summary counts both instances under one reason.
+    const summary = await page.locator('#quarantine-summary tr').nth(1).innerText();
+    expect(summary).toMatch(/^2\s/);
+    expect(summary).toContain('ORTHANC_HTTP_401');
     await page.screenshot({ path: path.join(SCREENSHOTS, 'admin-quarantine.png'), fullPage: true });
     await page.locator('#quarantine tr[data-id] button[name=release]').first().click();
     await page.waitForURL(`http://127.0.0.1:${apiPort}/admin`);

@@ -38,7 +38,7 @@ describe('Clean Descriptors, Structured Content and Graphics', () => {
     expect(str(cleaned.out['00120064'] && { vr: 'SQ', Value: [] })).toBe('');
   });
 
-  it('empties SR content without the option and keeps it cleaned with it', () => {
+  it('replaces SR content with one dummy TEXT item without the option and keeps it cleaned with it', () => {
     const family = str(ctSlice().file.dict['00100010']).split('^')[0]!;
     const content: Dataset = {
       '0040A730': {
@@ -54,7 +54,12 @@ describe('Clean Descriptors, Structured Content and Graphics', () => {
     };
     const file = withElements(content);
     const basic = run(file, { options: BASIC_OPTIONS });
-    expect(basic.out['0040A730']?.Value).toEqual([]);
+    const dummy = (basic.out['0040A730']?.Value ?? []) as Dataset[];
+    expect(dummy).toHaveLength(1);
+    expect(str(dummy[0]!['0040A040'])).toBe('TEXT');
+    expect(str(dummy[0]!['0040A160'])).toBe('Removed by de-identification');
+    expect(JSON.stringify(dummy)).not.toContain(family);
+    expect(JSON.stringify(dummy)).not.toContain('Reader');
     expect(basic.verdict.failures).toEqual([]);
     const cleaned = run(file, { options: { ...BASIC_OPTIONS, cleanStructuredContent: true } });
     const item = cleaned.out['0040A730']!.Value![0] as Dataset;

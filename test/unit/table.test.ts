@@ -162,8 +162,20 @@ function check(
     case 'D':
       if (!out) return 'absent, should hold a dummy';
       if (orig.vr === 'SQ') {
-        const content = !!row.options.cleanStructuredContent || !!row.options.cleanGraphics;
-        return (out.Value ?? []).length === (content ? 0 : 1) ? undefined : 'sequence dummy wrong';
+        const items = (out.Value ?? []) as Dataset[];
+        const kept = texts(items[0]?.['00080100'])[0] === 'SYN01';
+        // SR content: one dummy TEXT item; graphic annotations: none (a dummy would draw on the image).
+        if (tag === '0040A730')
+          return items.length === 1 && texts(items[0]!['0040A040'])[0] === 'TEXT' && !kept
+            ? undefined
+            : 'content not replaced by one dummy TEXT item';
+        if (row.options.cleanGraphics) return items.length === 0 ? undefined : 'graphic annotations kept';
+        // Codes that identify a person or an institution: replaced as a whole, never walked.
+        if (['00401101', '00080082'].includes(tag))
+          return items.length === 1 && texts(items[0]!['00080100'])[0] === 'REMOVED'
+            ? undefined
+            : 'identifying codes not replaced by the dummy code';
+        return items.length === 1 ? undefined : 'sequence dummy wrong';
       }
       if (orig.vr === 'UI')
         return after[0] === mapUid(keys, before[0]!) ? undefined : 'UID not the keyed one';
@@ -198,6 +210,15 @@ function check(
         return after[0] === fn(before[0]!, shiftDays) ? undefined : 'date not shifted by the patient offset';
       }
       if (dateClean && orig.vr === 'TM') return after.join() === before.join() ? undefined : 'time changed';
+      // A UTC offset is kept only as +HHMM/-HHMM; the synthetic text is not one.
+      if (dateClean && tag === '00080201')
+        return after.every((v) => v === '') ? undefined : 'not an offset, kept';
+      // Free text a Retain option marks C is written empty unless a Clean option names the row.
+      const cleanOption = (['cleanDescriptors', 'cleanStructuredContent', 'cleanGraphics'] as const).some(
+        (o) => options[o] && row.options[o] === 'C',
+      );
+      if (!cleanOption && ['LO', 'LT', 'SH', 'ST', 'UC', 'UT'].includes(orig.vr))
+        return after.every((v) => v === '') ? undefined : 'free text kept without a Clean option';
       if (['AE', 'LO', 'LT', 'SH', 'ST', 'UC', 'UT'].includes(orig.vr))
         // The synthetic text holds nothing identifying, so cleaning keeps it as it is.
         return after.join() === before.join() ? undefined : 'clean text changed a harmless value';

@@ -1,0 +1,169 @@
+/**
+ * Makes a proper DICOM Part 10 file of whatever Orthanc serves back. Orthanc accepts a bare
+ * dataset (no 128-byte preamble and "DICM", with or without group 0002, implicit or explicit VR)
+ * and returns the bytes as it received them; the engine reads, splices and writes Part 10 only.
+ * The dataset bytes are never changed: only the preamble, the marker and the file meta
+ * information (PS3.10 7.1) are added or completed.
+ */
+import { DicomParseError } from './parseError';
+import { readTopLevel } from './scan';
+import { LONG_VRS } from './vr';
+
+const PREAMBLE = 128;
+const MAGIC = 'DICM';
+const IMPLICIT_LE = '1.2.840.10008.1.2';
+const EXPLICIT_LE = '1.2.840.10008.1.2.1';
+const EXPLICIT_BE = '1.2.840.10008.1.2.2';
+const SOP_CLASS = 0x00080016;
+const SOP_INSTANCE = 0x00080018;
+/** The bridge's own implementation class UID (as the engine writes it): 2.25 + SHA-256("orthanc-research-bridge"). */
+const IMPLEMENTATION_CLASS_UID = '2.25.125290526770298645644517463831636964928';
+const VALID_VRS = new Set([
+  ...LONG_VRS,
+  ...[
+    'AE',
+    'AS',
+    'AT',
+    'CS',
+    'DA',
+    'DS',
+    'DT',
+    'FL',
+    'FD',
+    'IS',
+    'LO',
+    'LT',
+    'PN',
+    'SH',
+    'SL',
+    'SS',
+    'ST',
+    'TM',
+    'UI',
+    'UL',
+    'US',
+  ],
+]);
+
+interface MetaElement {
+  readonly tag: number;
+  readonly vr: string;
+  readonly value: Buffer;
+}
+
+/** Reads the explicit VR little endian group 0002 elements starting at `at`; returns them and where the dataset starts. */
+function readMeta(bytes: Buffer, at: number): { elements: MetaElement[]; end: number } {
+  const elements: MetaElement[] = [];
+  // With a group length the meta ends where it says (a dataset may itself hold group 0002 elements).
+  const hasLength =
+    at + 12 <= bytes.length &&
+    bytes.readUInt32LE(at) === 0x00000002 &&
+    bytes.toString('latin1', at + 4, at + 6) === 'UL' &&
+    bytes.readUInt16LE(at + 6) === 4;
+  const limit = hasLength ? Math.min(bytes.length, at + 12 + bytes.readUInt32LE(at + 8)) : bytes.length;
+  let pos = at;
+  while (pos + 8 <= limit && bytes.readUInt16LE(pos) === 0x0002) {
+    const tag = ((0x0002 << 16) | bytes.readUInt16LE(pos + 2)) >>> 0;
+    const vr = bytes.toString('latin1', pos + 4, pos + 6);
+    if (!VALID_VRS.has(vr))
+      throw new DicomParseError('the file meta information is not explicit VR little endian');
+    const long = LONG_VRS.has(vr);
+    const length = long ? bytes.readUInt32LE(pos + 8) : bytes.readUInt16LE(pos + 6);
+    const valueStart = pos + (long ? 12 : 8);
+    if (length === 0xffffffff || valueStart + length > limit)
+      throw new DicomParseError('a file meta element is longer than the file');
+    elements.push({ tag, vr, value: bytes.subarray(valueStart, valueStart + length) });
+    pos = valueStart + length;
+  }
+  return { elements, end: pos };
+}
+
+function uidText(value: Buffer | undefined): string {
+  return value ? value.toString('latin1').replace(/[\0 ]+$/, '') : '';
+}
+
+/** The encoding of a dataset without meta, from its first element: explicit when a VR follows the tag. */
+function guessSyntax(bytes: Buffer, at: number): string {
+  if (at + 8 > bytes.length) throw new DicomParseError('the dataset is too short to be DICOM');
+  const littleGroup = bytes.readUInt16LE(at);
+  const bigGroup = bytes.readUInt16BE(at);
+  const explicit = VALID_VRS.has(bytes.toString('latin1', at + 4, at + 6));
+  if (littleGroup >= 0x0008 && littleGroup <= 0x00ff && littleGroup % 2 === 0)
+    return explicit ? EXPLICIT_LE : IMPLICIT_LE;
+  if (explicit && bigGroup >= 0x0008 && bigGroup <= 0x00ff && bigGroup % 2 === 0) return EXPLICIT_BE;
+  throw new DicomParseError('not a DICOM file: neither a Part 10 header nor a dataset at the start');
+}
+
+function element(tag: number, vr: string, value: Buffer): Buffer {
+  const long = LONG_VRS.has(vr);
+  const head = Buffer.alloc(long ? 12 : 8);
+  head.writeUInt16LE(tag >>> 16, 0);
+  head.writeUInt16LE(tag & 0xffff, 2);
+  head.write(vr, 4, 'latin1');
+  if (long) head.writeUInt32LE(value.length, 8);
+  else head.writeUInt16LE(value.length, 6);
+  return Buffer.concat([head, value]);
+}
+
+function uidValue(uid: string): Buffer {
+  const b = Buffer.from(uid, 'latin1');
+  return b.length % 2 === 0 ? b : Buffer.concat([b, Buffer.from([0])]);
+}
+
+/** The file meta group: what the original gave, completed with what it lacks, and a fresh group length. */
+function buildMeta(given: readonly MetaElement[], fill: Record<number, string>): Buffer {
+  const byTag = new Map<number, MetaElement>();
+  for (const e of given) if (e.tag !== 0x00020000) byTag.set(e.tag, e);
+  if (!byTag.has(0x00020001))
+    byTag.set(0x00020001, { tag: 0x00020001, vr: 'OB', value: Buffer.from([0, 1]) });
+  for (const [tag, uid] of Object.entries(fill)) {
+    const t = Number(tag);
+    if (!uidText(byTag.get(t)?.value) && uid) byTag.set(t, { tag: t, vr: 'UI', value: uidValue(uid) });
+  }
+  const body = Buffer.concat(
+    [...byTag.values()].sort((a, b) => a.tag - b.tag).map((e) => element(e.tag, e.vr, e.value)),
+  );
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(body.length);
+  return Buffer.concat([element(0x00020000, 'UL', length), body]);
+}
+
+/**
+ * The file as a proper Part 10 file: unchanged when it already is one (the common case, no copy),
+ * otherwise with the preamble, "DICM" and a complete file meta group put in front of its dataset.
+ * Throws DicomParseError (without any value of the file) when it is not DICOM at all.
+ */
+export function toPart10(bytes: Buffer): Buffer {
+  const hasPreamble =
+    bytes.length >= PREAMBLE + 4 && bytes.toString('latin1', PREAMBLE, PREAMBLE + 4) === MAGIC;
+  const start = hasPreamble
+    ? PREAMBLE + 4
+    : bytes.length >= 4 && bytes.toString('latin1', 0, 4) === MAGIC
+      ? 4
+      : 0;
+  const meta = readMeta(bytes, start);
+  const byTag = new Map(meta.elements.map((e) => [e.tag, e.value]));
+  const complete =
+    hasPreamble &&
+    byTag.has(0x00020000) &&
+    meta.elements[0]?.tag === 0x00020000 &&
+    byTag.get(0x00020000)!.length === 4 &&
+    start + 12 + byTag.get(0x00020000)!.readUInt32LE(0) === meta.end &&
+    uidText(byTag.get(0x00020010)) !== '';
+  if (complete) return bytes;
+  const syntax = uidText(byTag.get(0x00020010)) || guessSyntax(bytes, meta.end);
+  const layout = { littleEndian: syntax !== EXPLICIT_BE, implicit: syntax === IMPLICIT_LE };
+  const ids = readTopLevel(bytes, meta.end, layout, [SOP_CLASS, SOP_INSTANCE]) ?? new Map<number, Buffer>();
+  const header = buildMeta(meta.elements, {
+    0x00020002: uidText(ids.get(SOP_CLASS)),
+    0x00020003: uidText(ids.get(SOP_INSTANCE)),
+    0x00020010: syntax,
+    0x00020012: IMPLEMENTATION_CLASS_UID,
+  });
+  return Buffer.concat([
+    Buffer.alloc(PREAMBLE),
+    Buffer.from(MAGIC, 'latin1'),
+    header,
+    bytes.subarray(meta.end),
+  ]);
+}

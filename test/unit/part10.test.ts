@@ -1,0 +1,80 @@
+/**
+ * Files as Orthanc may serve them back: without the preamble, without "DICM", without the file
+ * meta group or its group length, in implicit or explicit VR. Each becomes a proper Part 10 file
+ * whose dataset bytes are the original's.
+ */
+import { DicomParseError, parseDicom, writeDicom } from '../../src/deid/dicom';
+import { str } from '../../src/deid/engine';
+import { toPart10 } from '../../src/deid/part10';
+import { locatePixelData } from '../../src/deid/scan';
+import { ctSlice } from '../helpers/samples';
+
+const IMPLICIT_LE = '1.2.840.10008.1.2';
+
+function parts(bytes: Buffer) {
+  const metaEnd = 132 + 12 + bytes.readUInt32LE(140);
+  return { meta: bytes.subarray(132, metaEnd), dataset: bytes.subarray(metaEnd) };
+}
+
+function implicitSlice(): Buffer {
+  const { file } = ctSlice();
+  return writeDicom({
+    meta: { ...file.meta, '00020010': { vr: 'UI', Value: [IMPLICIT_LE] } },
+    dict: file.dict,
+  });
+}
+
+describe('toPart10', () => {
+  it('returns a complete Part 10 file as it is, without a copy', () => {
+    const { bytes } = ctSlice();
+    expect(toPart10(bytes)).toBe(bytes);
+  });
+
+  it.each([
+    ['explicit VR little endian', () => ctSlice().bytes],
+    ['implicit VR little endian', implicitSlice],
+  ])(
+    'completes a bare %s dataset (no preamble, no DICM, no meta) with the meta its dataset implies',
+    (_l, make) => {
+      const bytes = make();
+      const { dataset } = parts(bytes);
+      const fixed = toPart10(dataset);
+      expect(fixed.toString('latin1', 128, 132)).toBe('DICM');
+      expect(parts(fixed).dataset.equals(dataset)).toBe(true);
+      const original = parseDicom(bytes);
+      const read = parseDicom(fixed);
+      expect(str(read.meta['00020010'])).toBe(str(original.meta['00020010']));
+      expect(str(read.meta['00020002'])).toBe(str(original.dict['00080016']));
+      expect(str(read.meta['00020003'])).toBe(str(original.dict['00080018']));
+      expect(Object.keys(read.dict)).toEqual(Object.keys(original.dict));
+      expect(locatePixelData(fixed)).toBeDefined(); // the splice path works on it too
+    },
+  );
+
+  it('puts the preamble in front of a file that starts with DICM or with its meta group', () => {
+    const { bytes } = ctSlice();
+    for (const cut of [bytes.subarray(128), bytes.subarray(132)]) {
+      const fixed = toPart10(cut);
+      expect(fixed.subarray(128).equals(bytes.subarray(128))).toBe(true);
+    }
+  });
+
+  it('recomputes a missing group length', () => {
+    const { bytes } = ctSlice();
+    const { meta, dataset } = parts(bytes);
+    const withoutLength = Buffer.concat([meta.subarray(12), dataset]); // meta without (0002,0000), no preamble
+    const fixed = toPart10(withoutLength);
+    expect(parts(fixed).dataset.equals(dataset)).toBe(true);
+    expect(str(parseDicom(fixed).meta['00020010'])).toBe(str(parseDicom(bytes).meta['00020010']));
+  });
+
+  it('refuses bytes that are not DICOM with a reason that quotes nothing of them', () => {
+    const junk = Buffer.from('DOE^JOHN 19700101 this is not a DICOM file at all.....', 'latin1');
+    expect(() => toPart10(junk)).toThrow(DicomParseError);
+    try {
+      toPart10(junk);
+    } catch (err) {
+      expect((err as Error).message).not.toMatch(/DOE|JOHN|1970/);
+    }
+  });
+});
