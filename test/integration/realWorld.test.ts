@@ -41,49 +41,83 @@ const ALLOWED_ORDINARY_QUARANTINES: ReadonlyArray<{ file: RegExp; reason: RegExp
 
 const clinical = new TestOrthanc('clinical');
 const research = new TestOrthanc('research');
-const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bridge-realworld-'));
 const files = realWorldFiles();
-const accepted: Array<{ file: RealFile; instanceId: string; studyId: string }> = [];
+const MAX_ROUNDS = 16;
+
+/**
+ * One pass of the bridge. Many test files are one SOP instance in several encodings (MR_small.dcm
+ * as RLE, JPEG-LS, JPEG 2000, big endian...): Orthanc keeps the first and answers AlreadyStored for
+ * the rest, so each further encoding goes in a later round, on emptied servers and a fresh state.
+ */
+interface Round {
+  readonly dataDir: string;
+  readonly env: Record<string, string>;
+  readonly accepted: Array<{ file: RealFile; instanceId: string; studyId: string }>;
+  quarantine: QuarantineEntry[];
+  researchFiles: Buffer[];
+}
+const rounds: Round[] = [];
 let refused = 0;
-let quarantine: QuarantineEntry[] = [];
-let researchFiles: Buffer[] = [];
-let env: Record<string, string> = {};
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
 
-beforeAll(async () => {
-  await Promise.all([clinical.start(), research.start()]);
-  for (const file of files) {
+async function emptyServer(server: TestOrthanc): Promise<void> {
+  for (const id of await server.get<string[]>('/patients')) await server.call('DELETE', `/patients/${id}`);
+}
+
+async function runRound(pending: readonly RealFile[]): Promise<RealFile[]> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bridge-realworld-'));
+  const round: Round = {
+    dataDir,
+    env: {
+      BRIDGE_SOURCE_URL: clinical.url,
+      BRIDGE_RESEARCH_URL: research.url,
+      BRIDGE_DATA_DIR: dataDir,
+      BRIDGE_SECRET: TEST_SECRET,
+    },
+    accepted: [],
+    quarantine: [],
+    researchFiles: [],
+  };
+  const later: RealFile[] = [];
+  for (const file of pending) {
     const r = await clinical.call('POST', '/instances', readFileSync(file.path));
     if (r.status !== 200) {
       refused++;
       continue;
     }
     const body = JSON.parse(r.body.toString()) as { ID: string; ParentStudy: string; Status: string };
-    // Two files with the same identifiers are one instance for Orthanc: keep the first.
-    if (body.Status === 'AlreadyStored') continue;
-    accepted.push({ file, instanceId: body.ID, studyId: body.ParentStudy });
+    if (body.Status === 'AlreadyStored') later.push(file);
+    else round.accepted.push({ file, instanceId: body.ID, studyId: body.ParentStudy });
   }
-  await clinical.waitStable([...new Set(accepted.map((a) => a.studyId))]);
-  env = {
-    BRIDGE_SOURCE_URL: clinical.url,
-    BRIDGE_RESEARCH_URL: research.url,
-    BRIDGE_DATA_DIR: dataDir,
-    BRIDGE_SECRET: TEST_SECRET,
-  };
-  const app = new BridgeApp(loadConfig({ env }), { console: false });
+  await clinical.waitStable([...new Set(round.accepted.map((a) => a.studyId))]);
+  const app = new BridgeApp(loadConfig({ env: round.env }), { console: false });
   try {
     await app.runOnce();
   } finally {
     await app.stop();
   }
   const db = openDatabase(dataDir);
-  quarantine = listQuarantine(db, { limit: 10_000 });
+  round.quarantine = listQuarantine(db, { limit: 10_000 });
   db.close();
   const ids = await research.get<string[]>('/instances');
-  researchFiles = await Promise.all(
+  round.researchFiles = await Promise.all(
     ids.map(async (id) => (await research.call('GET', `/instances/${id}/file`)).body),
   );
-}, 600_000);
+  rounds.push(round);
+  await Promise.all([emptyServer(clinical), emptyServer(research)]);
+  return later;
+}
+
+beforeAll(async () => {
+  await Promise.all([clinical.start(), research.start()]);
+  let pending: RealFile[] = files;
+  for (let i = 0; i < MAX_ROUNDS && pending.length > 0; i++) pending = await runRound(pending);
+  if (pending.length > 0) throw new Error(`${pending.length} files left after ${MAX_ROUNDS} rounds`);
+}, 900_000);
+
+const accepted = () => rounds.flatMap((r) => r.accepted.map((a) => ({ ...a, round: r })));
+const quarantineOf = (round: Round, instanceId: string) =>
+  round.quarantine.find((q) => q.sourceId === instanceId);
 
 afterAll(async () => {
   await Promise.all([clinical.destroy(), research.destroy()]);
@@ -92,41 +126,36 @@ afterAll(async () => {
 describe('real-world files (pydicom, nibabel) through Orthanc and the bridge', () => {
   it('finds the corpora installed', () => {
     expect(files.filter((f) => f.corpus === 'pydicom').length).toBeGreaterThan(40);
-    expect(accepted.length).toBeGreaterThan(40);
+    expect(accepted().length).toBeGreaterThan(40);
   });
 
   it('carries or quarantines every file the clinical Orthanc accepts, and prints the counts', () => {
-    const byId = new Map(quarantine.map((q) => [q.sourceId, q]));
     const rows: string[] = [];
-    const counts = new Map<string, { ordinary: number; carried: number; quarantined: number }>();
-    const reasons = new Map<string, number>();
-    for (const a of accepted) {
-      const q = byId.get(a.instanceId);
+    const counts = new Map<string, { accepted: number; carried: number; quarantined: number }>();
+    for (const a of accepted()) {
+      const q = quarantineOf(a.round, a.instanceId);
       const kind = isOrdinaryImage(a.file) ? 'ordinary' : 'other';
-      const key = `${a.file.corpus}/${kind}`;
-      const c = counts.get(key) ?? { ordinary: 0, carried: 0, quarantined: 0 };
-      c.ordinary++;
+      const set = a.file.name.startsWith('dicomdirtests/') ? `${a.file.corpus} DICOMDIR set` : a.file.corpus;
+      const key = `${set}/${kind}`;
+      const c = counts.get(key) ?? { accepted: 0, carried: 0, quarantined: 0 };
+      c.accepted++;
       if (q) c.quarantined++;
       else c.carried++;
       counts.set(key, c);
-      if (q) {
-        reasons.set(q.reason, (reasons.get(q.reason) ?? 0) + 1);
-        rows.push(`${kind.padEnd(8)} ${a.file.corpus}/${a.file.name}: ${q.reason}`);
-      }
+      if (q) rows.push(`${kind.padEnd(8)} ${a.file.corpus}/${a.file.name}: ${q.reason}`);
     }
-    const summary = [...counts].map(
-      ([k, c]) => `${k}: ${c.ordinary} accepted, ${c.carried} carried, ${c.quarantined} quarantined`,
-    );
     console.log(
       [
-        `real-world corpora: ${files.length} files read by pydicom, ${accepted.length} accepted by Orthanc, ${refused} refused`,
-        ...summary,
+        `real-world corpora: ${files.length} files read by pydicom, ${accepted().length} accepted by Orthanc in ${rounds.length} round(s), ${refused} refused`,
+        ...[...counts].map(
+          ([k, c]) => `${k}: ${c.accepted} accepted, ${c.carried} carried, ${c.quarantined} quarantined`,
+        ),
         'quarantined:',
         ...rows,
       ].join('\n'),
     );
-    for (const a of accepted) {
-      const q = byId.get(a.instanceId);
+    for (const a of accepted()) {
+      const q = quarantineOf(a.round, a.instanceId);
       if (!q || !isOrdinaryImage(a.file)) continue;
       const allowed = ALLOWED_ORDINARY_QUARANTINES.some(
         (x) => x.file.test(a.file.name) && x.reason.test(q.reason),
@@ -139,65 +168,70 @@ describe('real-world files (pydicom, nibabel) through Orthanc and the bridge', (
     }
   });
 
-  it('quarantines a second copy of a SOP instance only when the first copy is on research', async () => {
-    const carried = new Set(await research.get<string[]>('/studies'));
-    expect(carried.size).toBeGreaterThan(0);
-    const duplicates = quarantine.filter((q) =>
-      /same SOP Instance UID is in another source study/.test(q.reason),
-    );
-    for (const q of duplicates) {
-      const owner = /\(([0-9a-f-]{44})\)/.exec(q.reason)?.[1];
-      expect(
-        accepted.some((a) => a.studyId === owner && !quarantine.some((x) => x.sourceId === a.instanceId)),
-      ).toBe(true);
+  it('quarantines a second copy of a SOP instance only when the first copy is on research', () => {
+    for (const round of rounds) {
+      for (const q of round.quarantine.filter((x) =>
+        /same SOP Instance UID is in another source study/.test(x.reason),
+      )) {
+        const owner = /\(([0-9a-f-]{44})\)/.exec(q.reason)?.[1];
+        expect(round.accepted.some((a) => a.studyId === owner && !quarantineOf(round, a.instanceId))).toBe(
+          true,
+        );
+      }
     }
   });
 
   it('summarises the quarantine by check and reason with `bridge quarantine list --summary`', () => {
+    const round = rounds[0]!;
     const r = spawnSync(process.execPath, [CLI, 'quarantine', 'list', '--summary'], {
-      env: { PATH: process.env.PATH ?? '', ...env },
+      env: { PATH: process.env.PATH ?? '', ...round.env },
       encoding: 'utf8',
       timeout: 60_000,
     });
     console.log(r.stdout);
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split('\n');
-    expect(lines.at(-1)).toMatch(new RegExp(`^${quarantine.length} open entr(y|ies) in \\d+ group\\(s\\)$`));
+    expect(lines.at(-1)).toMatch(
+      new RegExp(`^${round.quarantine.length} open entr(y|ies) in \\d+ group\\(s\\)$`),
+    );
     const counted = lines.slice(0, -1).reduce((n, l) => n + Number(l.trim().split(/\s+/)[0]), 0);
-    expect(counted).toBe(quarantine.length);
+    expect(counted).toBe(round.quarantine.length);
   });
 
   it('puts every accepted file that is not quarantined on research', () => {
-    const quarantined = new Set(quarantine.map((q) => q.sourceId));
-    const carried = accepted.filter((a) => !quarantined.has(a.instanceId)).length;
-    expect(researchFiles.length).toBe(carried);
+    for (const round of rounds) {
+      const carried = round.accepted.filter((a) => !quarantineOf(round, a.instanceId)).length;
+      expect(round.researchFiles.length).toBe(carried);
+    }
   });
 
   it('leaves no identity value of any file in its research copy', () => {
     const keys = deriveKeys(TEST_SECRET);
-    const bySop = new Map<string, string>();
-    for (const b of researchFiles) {
-      const sop = str(parseDicom(b).dict['00080018']);
-      bySop.set(sop, [b.toString('latin1'), b.toString('utf8')].join('\n').toLowerCase());
-    }
     const leaks: string[] = [];
     let compared = 0;
-    for (const a of accepted) {
-      let text = a.file.sopInstance ? bySop.get(mapUid(keys, a.file.sopInstance)) : undefined;
-      if (text === undefined) continue;
-      // A site named after its equipment's maker shows in what the maker wrote, which every profile keeps.
-      for (const v of a.file.vendor) text = text.split(v.toLowerCase()).join('\u0000');
-      compared++;
-      a.file.identity.forEach((v, i) => {
-        // As a whole token: the digits of a short ID often occur inside a new UID or a number by chance.
-        const token = new RegExp(
-          `(^|[^\\p{L}\\p{N}.])${escapeRegExp(v.toLowerCase())}($|[^\\p{L}\\p{N}.])`,
-          'u',
-        );
-        if (token.test(text)) leaks.push(`${a.file.name} identity value #${i}`);
-      });
+    for (const round of rounds) {
+      const bySop = new Map<string, string>();
+      for (const b of round.researchFiles) {
+        const sop = str(parseDicom(b).dict['00080018']);
+        bySop.set(sop, [b.toString('latin1'), b.toString('utf8')].join('\n').toLowerCase());
+      }
+      for (const a of round.accepted) {
+        let text = a.file.sopInstance ? bySop.get(mapUid(keys, a.file.sopInstance)) : undefined;
+        if (text === undefined) continue;
+        // A site named after its equipment's maker shows in what the maker wrote, which every profile keeps.
+        for (const v of a.file.vendor) text = text.split(v.toLowerCase()).join('\u0000');
+        compared++;
+        a.file.identity.forEach((v, i) => {
+          // As a whole token: the digits of a short ID often occur inside a new UID or a number by chance.
+          const token = new RegExp(
+            `(^|[^\\p{L}\\p{N}.])${escapeRegExp(v.toLowerCase())}($|[^\\p{L}\\p{N}.])`,
+            'u',
+          );
+          if (token.test(text)) leaks.push(`${a.file.name} identity value #${i}`);
+        });
+      }
     }
-    expect(compared).toBeGreaterThan(0);
+    expect(compared).toBeGreaterThan(100);
     expect(leaks).toEqual([]);
   });
 });
