@@ -72,6 +72,7 @@ function buildRuntime(cfg: ResolvedConfig, db: Db, log: Logger): Runtime {
     exportTags: cfg.export.metadataTags,
     routes: cfg.routes,
     budget: new ByteBudget(cfg.pipeline.memoryBudgetMb * 1024 * 1024),
+    maxInflatedBytes: cfg.pipeline.maxInflatedMb * 1024 * 1024,
     slots: new ByteBudget(cfg.pipeline.concurrency),
     // Config validation guarantees every route names existing destinations and profiles.
     targetsOf: (route) => route.destinations.map((d) => target(d, route.profile, route.name)!),

@@ -137,6 +137,7 @@ const ENV_SETTINGS: ReadonlyArray<[string, string, 'string' | 'int']> = [
   ['BRIDGE_LOG_LEVEL', 'log.level', 'string'],
   ['BRIDGE_CONCURRENCY', 'pipeline.concurrency', 'int'],
   ['BRIDGE_MEMORY_BUDGET_MB', 'pipeline.memoryBudgetMb', 'int'],
+  ['BRIDGE_MAX_INFLATED_MB', 'pipeline.maxInflatedMb', 'int'],
   ['BRIDGE_STUDY_CONCURRENCY', 'pipeline.studyConcurrency', 'int'],
   ['BRIDGE_POLL_INTERVAL_MS', 'feed.pollIntervalMs', 'int'],
   ['BRIDGE_REID_PUBLIC_KEY_FILE', 'reidentification.publicKeyFile', 'string'],

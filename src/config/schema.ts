@@ -258,6 +258,8 @@ export const fileConfigSchema = z
         retryMaxMs: z.number().int().min(1).max(86_400_000).default(60_000),
         /** DICOM bytes in flight at once (pulled, not yet pushed); an instance larger than this runs alone. */
         memoryBudgetMb: z.number().int().min(16).max(65_536).default(256),
+        /** A deflated dataset may inflate to this much at most; above, it is quarantined (a deflate bomb). */
+        maxInflatedMb: z.number().int().min(1).max(65_536).default(256),
       })
       .strict(),
     /** The main profile: a name (a file in profilesDir or the built-in profiles) or inline. */

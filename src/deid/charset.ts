@@ -82,7 +82,7 @@ function initialFor(first: string): State {
   if (t === 'ISO 2022 IR 159') return { g0: 'jisx0212', g1: 'none' };
   const m = /^ISO (?:2022 )?IR (\d+)$/.exec(t);
   if (m && SINGLE_BYTE[m[1]!]) return { g0: 'ascii', g1: { single: m[1]! } };
-  throw new CharsetError(`SpecificCharacterSet term "${first.trim().slice(0, 20)}" is not one DICOM defines`);
+  throw new CharsetError('a SpecificCharacterSet term is not one DICOM defines');
 }
 
 /** Parses the terms of (0008,0005). Throws CharsetError for a term DICOM does not define. */
@@ -98,9 +98,7 @@ export function parseCharset(terms: readonly string[]): Charset {
     const m = /^ISO IR (\d+)$/.exec(t);
     if (m && SINGLE_BYTE[m[1]!]) return { kind: 'plain', decode: SINGLE_BYTE[m[1]!]! };
     if (!t.startsWith('ISO 2022'))
-      throw new CharsetError(
-        `SpecificCharacterSet term "${list[0]!.trim().slice(0, 20)}" is not one DICOM defines`,
-      );
+      throw new CharsetError('the SpecificCharacterSet term is not one DICOM defines');
   }
   for (const t of list.slice(1)) initialFor(t); // every term must be known, even if only escaped to
   return { kind: 'iso2022', initial: initialFor(list[0]!) };

@@ -41,15 +41,23 @@ function toArrayBuffer(buf: Buffer): ArrayBuffer {
  * Parses a DICOM file. dcmjs needs the 128-byte preamble, "DICM" and a complete file meta group;
  * Orthanc may store files without them, so they are completed first (part10.ts).
  */
-export function parseDicom(bytes: Buffer): DicomFile {
+/** Inflated size allowed for a deflated dataset when the caller sets none (pipeline.maxInflatedMb). */
+export const DEFAULT_MAX_INFLATED_BYTES = 256 * 1024 * 1024;
+
+export interface ParseOptions {
+  /** A deflated dataset that inflates to more is refused, before the bytes exist (a deflate bomb). */
+  readonly maxInflatedBytes?: number;
+}
+
+export function parseDicom(bytes: Buffer, opts: ParseOptions = {}): DicomFile {
   const input = toPart10(bytes);
   try {
-    return parseParts(input);
+    return parseParts(input, opts.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES);
   } catch (err) {
     if (err instanceof DicomParseError) throw err;
-    // dcmjs messages name tags and offsets, not values; keep only the first line.
-    const message = err instanceof Error ? err.message.split('\n')[0] : 'unknown error';
-    throw new DicomParseError(`dcmjs could not parse the file: ${message}`);
+    // dcmjs messages can quote values of the file: only the kind of error is kept.
+    const kind = err instanceof Error ? err.name : 'unknown error';
+    throw new DicomParseError(`dcmjs could not parse the dataset (${kind})`);
   }
 }
 
@@ -84,7 +92,7 @@ function datasetSyntax(ts: string): { syntax: string; layout: Layout } {
  * syntaxes) are copied once, their Specific Character Set hidden from dcmjs, parsed by dcmjs, and
  * every text value then decoded by the engine under the set in force for its item (charset.ts).
  */
-function parseParts(input: Buffer): DicomFile {
+function parseParts(input: Buffer, maxInflatedBytes: number): DicomFile {
   if (
     input.length < PREAMBLE + 16 ||
     input.readUInt16LE(PREAMBLE + 4) !== 0x0002 ||
@@ -105,8 +113,12 @@ function parseParts(input: Buffer): DicomFile {
   let body = input.subarray(metaEnd);
   if (DEFLATED_SYNTAXES.has(ts)) {
     try {
-      body = inflateRawSync(body);
-    } catch {
+      body = inflateRawSync(body, { maxOutputLength: maxInflatedBytes });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE')
+        throw new DicomParseError(
+          `the deflated dataset inflates to more than ${Math.round(maxInflatedBytes / 1048576)} MiB (pipeline.maxInflatedMb)`,
+        );
       throw new DicomParseError('the deflated dataset cannot be inflated');
     }
   }
@@ -114,15 +126,17 @@ function parseParts(input: Buffer): DicomFile {
   const data = Buffer.from(ab);
   body.copy(data);
   const { syntax, layout } = datasetSyntax(ts);
-  let walked: boolean;
+  let unreadable: string | undefined;
   try {
-    walked = walkText(data, layout, undefined);
+    unreadable = walkText(data, layout, undefined);
   } catch (err) {
     if (err instanceof CharsetError) throw new DicomParseError(err.message);
     throw err;
   }
+  // A dataset the walk cannot read with certainty never reaches dcmjs (see textWalk.ts).
+  if (unreadable) throw new DicomParseError(`the dataset cannot be read element by element: ${unreadable}`);
   const dict = message._read(new ReadStream(ab), syntax, READ_OPTIONS);
-  if (walked) walkText(data, layout, dict);
+  walkText(data, layout, dict);
   restoreCharsets(dict);
   return { meta, dict };
 }

@@ -128,6 +128,12 @@ function buildMeta(given: readonly MetaElement[], fill: Record<number, string>):
   return Buffer.concat([element(0x00020000, 'UL', length), body]);
 }
 
+/** The transfer syntax a Part 10 file (as toPart10 returns it) declares. */
+export function transferSyntaxOf(part10: Buffer): string {
+  const meta = readMeta(part10, PREAMBLE + 4);
+  return uidText(meta.elements.find((e) => e.tag === 0x00020010)?.value);
+}
+
 /**
  * The file as a proper Part 10 file: unchanged when it already is one (the common case, no copy),
  * otherwise with the preamble, "DICM" and a complete file meta group put in front of its dataset.

@@ -60,9 +60,10 @@ function geometry(ds: Dataset): Geometry | string {
   const frames = num(ds, '00280008') ?? 1;
   const photometric = str(ds['00280004']).toUpperCase();
   if (!rows || !columns || !bits || !stored) return 'the image has no Rows, Columns or BitsAllocated';
-  if (bits !== 8 && bits !== 16) return `BitsAllocated ${bits} cannot be blanked (8 and 16 can)`;
+  // The reasons name the attribute, never its value: a file's text may hold anything.
+  if (bits !== 8 && bits !== 16) return 'BitsAllocated is neither 8 nor 16, the sizes that can be blanked';
   if (!SUPPORTED_PHOTOMETRIC.has(photometric))
-    return `PhotometricInterpretation ${photometric || '(none)'} cannot be blanked (MONOCHROME1/2, RGB and PALETTE COLOR can)`;
+    return 'PhotometricInterpretation is not one that can be blanked (MONOCHROME1/2, RGB and PALETTE COLOR can)';
   // Blank means black: the lowest value, except MONOCHROME1 where the highest stored value is black.
   const fill = photometric === 'MONOCHROME1' ? 2 ** stored - 1 : 0;
   return {

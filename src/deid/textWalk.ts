@@ -21,7 +21,10 @@ export interface Layout {
   readonly little: boolean;
 }
 
+/** The walk cannot go on with certainty. The message says why, in terms of the layout, never a value. */
 class Misaligned extends Error {}
+/** Implicit VR little endian: how the items of an undefined-length UN are encoded (PS3.5 6.2.2). */
+const IMPLICIT_LE: Layout = { implicit: true, little: true };
 
 function values(text: string, vr: string): unknown[] {
   const parts = SINGLE_VALUED.has(vr) ? [text.replace(/[ \0]+$/, '')] : text.split('\\');
@@ -47,18 +50,20 @@ function charsetTerms(bytes: Uint8Array): string[] {
 }
 
 /**
- * Walks `b` from `start`. With `ds` undefined: renames every (0008,0005) to (0008,0004) in place.
- * With `ds`: replaces the text values in `ds` (and nested items) with their decoding.
- * Returns false when the bytes could not be walked to the end with certainty (nothing is then
- * guaranteed beyond the point reached).
+ * Walks `b` from `start`. With `ds` undefined: renames every (0008,0005) to (0008,0004) in place,
+ * and proves the dataset can be read element by element, sequences nested at most 64 deep: a file
+ * that fails this never reaches dcmjs (whose cost grows steeply with nesting), and the reason is
+ * returned. With `ds`: replaces the text values in `ds` (and nested items) with their decoding.
+ * Returns undefined when the walk reached the end, else why it could not.
  */
-export function walkText(b: Buffer, layout: Layout, ds: Dataset | undefined): boolean {
+export function walkText(b: Buffer, layout: Layout, ds: Dataset | undefined): string | undefined {
   try {
     walkDataset(b, 0, b.length, false, ds, layout, parseCharset([]), 0);
-    return true;
+    return undefined;
   } catch (err) {
     if (err instanceof CharsetError) throw err;
-    if (err instanceof Misaligned || err instanceof RangeError) return false;
+    if (err instanceof Misaligned) return err.message || 'an element length or VR is inconsistent';
+    if (err instanceof RangeError) return 'an element runs past the end of the dataset';
     throw err;
   }
 }
@@ -73,13 +78,13 @@ function walkDataset(
   inherited: Charset,
   depth: number,
 ): number {
-  if (depth > MAX_DEPTH) throw new Misaligned();
+  if (depth > MAX_DEPTH) throw new Misaligned(`sequences are nested deeper than ${MAX_DEPTH} levels`);
   const u16 = (at: number) => (layout.little ? b.readUInt16LE(at) : b.readUInt16BE(at));
   const u32 = (at: number) => (layout.little ? b.readUInt32LE(at) : b.readUInt32BE(at));
   let charset = inherited;
   let pos = start;
   while (pos < end) {
-    if (pos + 8 > b.length) throw new Misaligned();
+    if (pos + 8 > b.length) throw new Misaligned('the dataset ends inside an element header');
     const group = u16(pos);
     const element = u16(pos + 2);
     if (group === 0xfffe) {
@@ -103,7 +108,7 @@ function walkDataset(
       if (vr !== 'SQ' && startsItem && length === UNDEFINED) vr = 'SQ';
     } else {
       vr = b.toString('latin1', pos + 4, pos + 6);
-      if (!/^[A-Z]{2}$/.test(vr)) throw new Misaligned();
+      if (!/^[A-Z]{2}$/.test(vr)) throw new Misaligned(`no VR where one is expected, at byte ${pos + 4}`);
       if (LONG_VRS.has(vr)) {
         length = u32(pos + 8);
         valueStart = pos + 12;
@@ -111,7 +116,20 @@ function walkDataset(
         length = u16(pos + 6);
         valueStart = pos + 8;
       }
-      if (vr === 'UN' && length === UNDEFINED) vr = 'SQ'; // an undefined-length UN is a sequence (PS3.5 6.2.2)
+      if (vr === 'UN' && length === UNDEFINED) {
+        // An undefined-length UN is a sequence whose items are implicit VR little endian (PS3.5
+        // 6.2.2). dcmjs keeps it as bytes, so the second pass has nothing to decode inside.
+        pos = walkItems(
+          b,
+          valueStart,
+          length,
+          ds && el?.vr === 'SQ' ? el : undefined,
+          IMPLICIT_LE,
+          charset,
+          depth,
+        );
+        continue;
+      }
     }
     if (group === 0x0008 && (element === 0x0005 || element === 0x0004) && length !== UNDEFINED) {
       if (element === 0x0005 && !ds) {
@@ -123,44 +141,73 @@ function walkDataset(
       charset = parseCharset(terms);
     }
     if (vr === 'SQ') {
-      const items = (el?.Value ?? []) as Dataset[];
-      const seqEnd = length === UNDEFINED ? b.length : valueStart + length;
-      let p = valueStart;
-      let index = 0;
-      while (p < seqEnd) {
-        if (p + 8 > b.length) throw new Misaligned();
-        const ig = u16(p);
-        const ie = u16(p + 2);
-        if (ig === 0xfffe && ie === 0xe0dd) {
-          p += 8;
-          break;
-        }
-        if (ig !== 0xfffe || ie !== 0xe000) throw new Misaligned();
-        const itemLength = u32(p + 4);
-        const item = ds ? items[index] : undefined;
-        if (ds && !item) throw new Misaligned();
-        if (itemLength === UNDEFINED)
-          p = walkDataset(b, p + 8, b.length, true, item, layout, charset, depth + 1);
-        else {
-          walkDataset(b, p + 8, p + 8 + itemLength, false, item, layout, charset, depth + 1);
-          p = p + 8 + itemLength;
-        }
-        index++;
-      }
-      pos = p;
+      if (ds && el && el.vr !== 'SQ') throw new Misaligned('a sequence was read as a value');
+      pos = walkItems(
+        b,
+        valueStart,
+        length,
+        ds ? (el ?? { vr: 'SQ', Value: [] }) : undefined,
+        layout,
+        charset,
+        depth,
+      );
       continue;
     }
     if (length === UNDEFINED) {
       if (key === '7FE00010') return b.length; // encapsulated pixel data: nothing to decode after it
-      throw new Misaligned();
+      throw new Misaligned(`an undefined length on an element that is not a sequence, at byte ${pos}`);
     }
-    if (valueStart + length > b.length) throw new Misaligned();
+    if (valueStart + length > b.length)
+      throw new Misaligned(`an element runs past the end of the dataset, at byte ${pos}`);
     if (ds && el && ENCODED_VRS.has(vr)) {
       el.Value = values(decodeText(b.subarray(valueStart, valueStart + length), charset, vr === 'PN'), vr);
       delete el._rawValue;
     }
     pos = valueStart + length;
   }
-  if (inItem) throw new Misaligned();
+  if (inItem) throw new Misaligned('an item has no delimiter');
   return pos;
+}
+
+/**
+ * Walks the items of a sequence whose value starts at `start`; returns the offset after it. With
+ * `sq` (second pass), each item is matched with dcmjs's item of the same index.
+ */
+function walkItems(
+  b: Buffer,
+  start: number,
+  length: number,
+  sq: DicomElement | undefined,
+  layout: Layout,
+  charset: Charset,
+  depth: number,
+): number {
+  const u16 = (at: number) => (layout.little ? b.readUInt16LE(at) : b.readUInt16BE(at));
+  const u32 = (at: number) => (layout.little ? b.readUInt32LE(at) : b.readUInt32BE(at));
+  const items = (sq?.Value ?? []) as Dataset[];
+  const seqEnd = length === UNDEFINED ? b.length : start + length;
+  if (seqEnd > b.length)
+    throw new Misaligned(`a sequence runs past the end of the dataset, at byte ${start}`);
+  let p = start;
+  let index = 0;
+  while (p < seqEnd) {
+    if (p + 8 > b.length) throw new Misaligned('the dataset ends inside a sequence');
+    const ig = u16(p);
+    const ie = u16(p + 2);
+    if (ig === 0xfffe && ie === 0xe0dd) return p + 8;
+    if (ig !== 0xfffe || ie !== 0xe000) throw new Misaligned(`no item where one is expected, at byte ${p}`);
+    const itemLength = u32(p + 4);
+    const item = sq ? items[index] : undefined;
+    if (sq && !item) throw new Misaligned('the items do not match the parsed dataset');
+    if (itemLength === UNDEFINED) p = walkDataset(b, p + 8, b.length, true, item, layout, charset, depth + 1);
+    else {
+      if (p + 8 + itemLength > seqEnd) throw new Misaligned(`an item runs past its sequence, at byte ${p}`);
+      walkDataset(b, p + 8, p + 8 + itemLength, false, item, layout, charset, depth + 1);
+      p = p + 8 + itemLength;
+    }
+    index++;
+  }
+  // An undefined-length sequence that runs to the end of the dataset without its delimiter is
+  // read as ending there (real files do this; dcmjs and pydicom read them the same way).
+  return p;
 }

@@ -29,6 +29,8 @@ export interface BaseContext {
   readonly routes: readonly RouteConfig[];
   /** Bytes of DICOM in flight across all jobs: bounds memory whatever the study size. */
   readonly budget: ByteBudget;
+  /** Largest inflated size of a deflated dataset (pipeline.maxInflatedMb), counted against the budget. */
+  readonly maxInflatedBytes: number;
   /** Instances in flight across all studies (capacity: pipeline.concurrency; each takes 1). */
   readonly slots: ByteBudget;
   /** The targets of a routing rule: its destinations, each with the rule's profile. */

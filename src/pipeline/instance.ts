@@ -1,10 +1,10 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { DicomParseError, parseDicom, writeDicom, type DicomFile } from '../deid/dicom';
+import { DEFLATED_SYNTAXES, DicomParseError, parseDicom, writeDicom, type DicomFile } from '../deid/dicom';
 import { blankPixels, matchBlankRule, type BlankRule } from '../deid/pixels';
 import { pixelPolicyVerdict } from '../deid/pixelPolicy';
 import { keyIdOf, sealIdentity } from '../deid/reid';
-import { toPart10 } from '../deid/part10';
+import { toPart10, transferSyntaxOf } from '../deid/part10';
 import { locatePixelData } from '../deid/scan';
 import { carriedAs } from '../store/instances';
 import { hasSealed, saveSealed } from '../store/reid';
@@ -30,6 +30,9 @@ export type InstanceOutcome =
       metadata: Record<string, string>;
     }
   | { kind: 'quarantined'; check: string; tag: string | null; reason: string };
+
+/** Changes the bytes an instance holds in the memory budget (waits its turn like any reservation). */
+export type Resize = (bytes: number) => Promise<void>;
 
 /** Milliseconds per stage, summed over the instances of a study. */
 export type StageTimes = Record<'pull' | 'deidentify' | 'verify' | 'push', number>;
@@ -106,17 +109,22 @@ export async function deidentifyAndVerify(
   original: Buffer,
   ctx: TargetContext,
   times: StageTimes = newStageTimes(),
+  resize?: Resize,
 ): Promise<Prepared | { failures: CheckFailure[] }> {
   try {
     original = toPart10(original);
   } catch (err) {
     return { failures: parseFailure(err) };
   }
+  const limits = { maxInflatedBytes: ctx.maxInflatedBytes };
+  // A deflated dataset is inflated in memory: reserve what it may become before it exists.
+  if (resize && DEFLATED_SYNTAXES.has(transferSyntaxOf(original)))
+    await resize(original.length + 2 * ctx.maxInflatedBytes);
   const split = splitAtPixelData(original);
   let pixel = split.pixel;
   let source: DicomFile;
   try {
-    source = parseDicom(split.head);
+    source = parseDicom(split.head, limits);
   } catch (err) {
     return { failures: parseFailure(err) };
   }
@@ -126,7 +134,7 @@ export async function deidentifyAndVerify(
   if (rule) {
     // Configured rectangles to blank: the pixels are read (no splice), blanked, and the instance
     // then passes the policy as cleaned. A failure to blank is a pixel-policy quarantine.
-    const cleaned = cleanPixels(pixel ? parseDicom(original) : source, rule);
+    const cleaned = cleanPixels(pixel ? parseDicom(original, limits) : source, rule);
     if (typeof cleaned === 'string')
       return { failures: [{ check: 'pixel-policy', tag: '(7FE0,0010)', path: '', detail: cleaned }] };
     ({ source, blanked } = cleaned);
@@ -141,7 +149,7 @@ export async function deidentifyAndVerify(
     return { result, bytes: writeDicom(result.file) };
   });
   const verdict = await timed(times, 'verify', () =>
-    verifyInstance(source, parseDicom(bytes), ctx.deid, result.patient, blanked),
+    verifyInstance(source, parseDicom(bytes, limits), ctx.deid, result.patient, blanked),
   );
   if (!verdict.ok) return { failures: [...verdict.failures] };
   sealOnce(ctx, result.patient.pseudonym, source.dict);
@@ -287,10 +295,11 @@ export async function prepare(
   original: Buffer,
   ctx: TargetContext,
   times: StageTimes = newStageTimes(),
+  resize?: Resize,
 ): Promise<Prepared | Quarantined> {
   let prepared: Prepared | { failures: CheckFailure[] };
   try {
-    prepared = await deidentifyAndVerify(original, ctx, times);
+    prepared = await deidentifyAndVerify(original, ctx, times, resize);
   } catch (err) {
     // The engine threw on this file (a value dcmjs cannot write, say): quarantine, never push.
     const name = err instanceof Error ? err.name : 'error';
@@ -313,11 +322,11 @@ export async function prepare(
 export async function processInstance(
   instanceId: string,
   ctx: TargetContext,
-  opts: { replace: boolean; times: StageTimes },
+  opts: { replace: boolean; times: StageTimes; resize?: Resize },
 ): Promise<InstanceOutcome> {
   const original = await timed(opts.times, 'pull', () => ctx.source.instanceFile(instanceId));
   bytesTotal.inc({ direction: 'pulled' }, original.length);
-  const prepared = await prepare(original, ctx, opts.times);
+  const prepared = await prepare(original, ctx, opts.times, opts.resize);
   if ('kind' in prepared) return prepared;
   return timed(opts.times, 'push', () => push(prepared, ctx, opts.replace, instanceId));
 }

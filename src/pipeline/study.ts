@@ -52,7 +52,12 @@ async function carry(
   await mapPool(ids, ctx.concurrency, async (instanceId) => {
     if (tally.transient || ctx.signal.aborted) return; // stop taking new instances; the job is retried
     const slot = await ctx.slots.acquire(1);
-    const bytes = await ctx.budget.acquire(sizes.get(instanceId) ?? 0);
+    let bytes = await ctx.budget.acquire(sizes.get(instanceId) ?? 0);
+    // Never waits while holding: the reservation is given back, then taken again at the new size.
+    const resize = async (n: number): Promise<void> => {
+      bytes();
+      bytes = await ctx.budget.acquire(n);
+    };
     const release = (): void => {
       bytes();
       slot();
@@ -66,7 +71,7 @@ async function carry(
       fingerprint,
     };
     try {
-      const o = await processInstance(instanceId, ctx, { replace: job.mode === 'reprocess', times });
+      const o = await processInstance(instanceId, ctx, { replace: job.mode === 'reprocess', times, resize });
       if (o.kind === 'pushed') {
         recordPushed(ctx.db, {
           ...base,
