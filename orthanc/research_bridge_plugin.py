@@ -16,6 +16,7 @@ import json
 import os
 import re
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import orthanc
@@ -23,7 +24,7 @@ import orthanc
 _CONFIG = json.loads(orthanc.GetConfiguration()).get("ResearchBridge", {})
 BRIDGE_URL = os.environ.get("RESEARCH_BRIDGE_URL", _CONFIG.get("Url", "http://127.0.0.1:8099")).rstrip("/")
 FLAG_KEY = int(_CONFIG.get("ExplorerMetadataKey", 1025))
-ORTHANC_ID = re.compile(r"^[0-9a-f]{8}(-[0-9a-f]{8}){4}$")
+ORTHANC_ID = re.compile(r"[0-9a-f]{8}(-[0-9a-f]{8}){4}")  # used with fullmatch: "$" would accept a trailing newline
 
 
 def _token():
@@ -67,6 +68,25 @@ def _error(output, status, message):
     _answer(output, status, json.dumps({"error": message}).encode())
 
 
+def _cross_site(request):
+    """Why a state-changing request must be refused as cross-site, or None.
+
+    Orthanc Explorer calls these routes with jQuery, which sets X-Requested-With; a form on another
+    site cannot set it, and a script on another site that sets it needs a CORS preflight that
+    Orthanc never grants. Origin and Sec-Fetch-Site, when the browser sends them, must say this site.
+    """
+    headers = {k.lower(): v for k, v in (request.get("headers") or {}).items()}
+    if headers.get("x-requested-with", "") != "XMLHttpRequest":
+        return "the request does not come from Orthanc Explorer (no X-Requested-With)"
+    site = headers.get("sec-fetch-site")
+    if site and site not in ("same-origin", "none"):
+        return "Sec-Fetch-Site is " + site
+    origin = headers.get("origin")
+    if origin and urllib.parse.urlsplit(origin).netloc != headers.get("host", ""):
+        return "the Origin is another site"
+    return None
+
+
 def _send_study(study_id):
     # The flag lets routing rules tell a study sent by hand from one the change feed found.
     try:
@@ -78,12 +98,16 @@ def _send_study(study_id):
 
 def on_study(output, uri, **request):
     study_id, action = request["groups"]
-    if not ORTHANC_ID.match(study_id):
+    if not ORTHANC_ID.fullmatch(study_id):
         _error(output, 400, "not an Orthanc study ID")
         return
     if action == "send":
         if request["method"] != "POST":
             output.SendMethodNotAllowed("POST")
+            return
+        refused = _cross_site(request)
+        if refused:
+            _error(output, 403, "refused: " + refused)
             return
         status, body = _send_study(study_id)
     else:
@@ -99,8 +123,12 @@ def on_patient(output, uri, **request):
     if request["method"] != "POST":
         output.SendMethodNotAllowed("POST")
         return
-    if not ORTHANC_ID.match(patient_id):
+    if not ORTHANC_ID.fullmatch(patient_id):
         _error(output, 400, "not an Orthanc patient ID")
+        return
+    refused = _cross_site(request)
+    if refused:
+        _error(output, 403, "refused: " + refused)
         return
     try:
         studies = json.loads(orthanc.RestApiGet("/patients/%s" % patient_id))["Studies"]

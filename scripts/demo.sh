@@ -36,6 +36,10 @@ random_file "$BRIDGE_API_TOKEN_FILE"
 random_file "$BRIDGE_ADMIN_TOKEN_FILE"
 RESEARCH_BRIDGE_TOKEN=$(cat "$BRIDGE_API_TOKEN_FILE") scripts/orthanc.sh start
 export BRIDGE_SOURCE_URL="$clinical" BRIDGE_RESEARCH_URL="$research" BRIDGE_DATA_DIR="$demo/bridge"
+# The Orthanc pair requires authentication: the account scripts/orthanc.sh registered.
+export ORTHANC_USER=${ORTHANC_USER:-bridge} ORTHANC_PASSWORD_FILE="$ORTHANC_DATA_DIR/orthanc-password"
+export BRIDGE_SOURCE_USERNAME=$ORTHANC_USER BRIDGE_SOURCE_PASSWORD_FILE=$ORTHANC_PASSWORD_FILE
+export BRIDGE_RESEARCH_USERNAME=$ORTHANC_USER BRIDGE_RESEARCH_PASSWORD_FILE=$ORTHANC_PASSWORD_FILE
 
 npx ts-node --transpile-only scripts/make-sample-study.ts --patients "${DEMO_PATIENTS:-2}" \
   --ct-slices 20 --size 256 --mammo-rows 512 --mammo-columns 416 --upload "$clinical"
@@ -43,8 +47,9 @@ npx ts-node --transpile-only scripts/make-sample-study.ts --patients "${DEMO_PAT
 echo "demo: waiting for the clinical Orthanc to call the studies stable (StableAge ${ORTHANC_STABLE_AGE} s)"
 node -e '
   const url = process.argv[1];
+  const auth = "Basic " + Buffer.from(process.argv[2] + ":" + require("fs").readFileSync(process.argv[3], "utf8").trim()).toString("base64");
   const deadline = Date.now() + 120000;
-  const get = (p) => fetch(url + p).then((r) => r.json());
+  const get = (p) => fetch(url + p, { headers: { Authorization: auth } }).then((r) => r.json());
   (async () => {
     for (;;) {
       const studies = await get("/studies?expand");
@@ -53,12 +58,14 @@ node -e '
       await new Promise((r) => setTimeout(r, 500));
     }
   })();
-' "$clinical"
+' "$clinical" "$ORTHANC_USER" "$ORTHANC_PASSWORD_FILE"
 
 cat >"$demo/env" <<ENV
 export BRIDGE_SOURCE_URL=$BRIDGE_SOURCE_URL BRIDGE_RESEARCH_URL=$BRIDGE_RESEARCH_URL BRIDGE_DATA_DIR=$BRIDGE_DATA_DIR
 export BRIDGE_SECRET_FILE=${BRIDGE_SECRET_FILE:-} BRIDGE_API_TOKEN_FILE=$BRIDGE_API_TOKEN_FILE BRIDGE_ADMIN_TOKEN_FILE=$BRIDGE_ADMIN_TOKEN_FILE
 export BRIDGE_API_PORT=${BRIDGE_API_PORT:-8099}
+export BRIDGE_SOURCE_USERNAME=$ORTHANC_USER BRIDGE_SOURCE_PASSWORD_FILE=$ORTHANC_PASSWORD_FILE
+export BRIDGE_RESEARCH_USERNAME=$ORTHANC_USER BRIDGE_RESEARCH_PASSWORD_FILE=$ORTHANC_PASSWORD_FILE
 ENV
 
 node dist/cli.js run --once
@@ -68,6 +75,7 @@ api_port=${BRIDGE_API_PORT:-8099}
 cat <<TXT
 
 demo: done. Where to look:
+  Orthanc account (both servers):       user $ORTHANC_USER, password in $ORTHANC_PASSWORD_FILE
   clinical Orthanc (originals):         $clinical/app/explorer.html
   research Orthanc (de-identified):     $research/app/explorer.html
   bridge state, reports, logs:          $BRIDGE_DATA_DIR (bridge.sqlite, reports/, exports/, logs/bridge.log)

@@ -4,8 +4,10 @@
  *
  *   ts-node scripts/make-sample-study.ts --out DIR [--patients 3] [--ct-slices 8] [--size 64]
  *                                        [--mammo-rows 96 --mammo-columns 80] [--upload http://127.0.0.1:8042]
+ *
+ * With ORTHANC_USER and ORTHANC_PASSWORD_FILE set, the upload authenticates (scripts/orthanc.sh).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,7 +17,13 @@ function upload(url: string, bytes: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       `${url}/instances`,
-      { method: 'POST', headers: { 'Content-Type': 'application/dicom', 'Content-Length': bytes.length } },
+      {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/dicom', 'Content-Length': bytes.length },
+        auth: process.env.ORTHANC_PASSWORD_FILE
+          ? `${process.env.ORTHANC_USER ?? 'bridge'}:${readFileSync(process.env.ORTHANC_PASSWORD_FILE, 'utf8').trim()}`
+          : undefined,
+      },
       (res) => {
         res.resume();
         res.on('end', () =>

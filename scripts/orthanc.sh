@@ -21,6 +21,17 @@ RESEARCH_PORT=${ORTHANC_RESEARCH_PORT:-8043}
 CLINICAL_DICOM=${ORTHANC_CLINICAL_DICOM_PORT:-4242}
 RESEARCH_DICOM=${ORTHANC_RESEARCH_DICOM_PORT:-4243}
 STABLE_AGE=${ORTHANC_STABLE_AGE:-60}
+# Both servers require HTTP authentication (the shipped configs set AuthenticationEnabled). This
+# script registers one account, ORTHANC_USER, whose password it keeps in $DATA_DIR/orthanc-password
+# (created once, readable by this user only); the bridge uses it through BRIDGE_*_PASSWORD_FILE.
+ORTHANC_USER=${ORTHANC_USER:-bridge}
+PASSWORD_FILE="$DATA_DIR/orthanc-password"
+
+ensure_password() {
+  mkdir -p "$DATA_DIR"
+  if [ -s "$PASSWORD_FILE" ]; then return; fi
+  (umask 077 && node -e 'process.stdout.write(require("crypto").randomBytes(24).toString("hex"))' >"$PASSWORD_FILE")
+}
 
 ensure_orthanc() {
   if [ -x /usr/sbin/Orthanc ]; then return; fi
@@ -37,18 +48,22 @@ write_config() { # name port dicomPort
   mkdir -p "$DATA_DIR/$name"
   node -e '
     const fs = require("fs");
-    const [template, out, dir, port, dicom, stable] = process.argv.slice(1);
+    const [template, out, dir, port, dicom, stable, user, passwordFile] = process.argv.slice(1);
     const c = JSON.parse(fs.readFileSync(template, "utf8"));
     Object.assign(c, { HttpPort: +port, DicomPort: +dicom, StorageDirectory: dir, IndexDirectory: dir, StableAge: +stable });
+    c.RegisteredUsers = { ...(c.RegisteredUsers || {}), [user]: fs.readFileSync(passwordFile, "utf8").trim() };
     if (c.PythonScript) c.PythonScript = require("path").resolve(c.PythonScript);
     if (c.ResearchBridge && process.env.BRIDGE_API_PORT) c.ResearchBridge.Url = "http://127.0.0.1:" + process.env.BRIDGE_API_PORT;
-    fs.writeFileSync(out, JSON.stringify(c, null, 2));
-  ' "orthanc/$name.json" "$DATA_DIR/$name.json" "$DATA_DIR/$name" "$port" "$dicom" "$STABLE_AGE"
+    fs.writeFileSync(out, JSON.stringify(c, null, 2), { mode: 0o600 });
+  ' "orthanc/$name.json" "$DATA_DIR/$name.json" "$DATA_DIR/$name" "$port" "$dicom" "$STABLE_AGE" "$ORTHANC_USER" "$PASSWORD_FILE"
 }
 
 wait_up() { # port
   for _ in $(seq 1 60); do
-    if node -e 'require("http").get("http://127.0.0.1:"+process.argv[1]+"/system", r => process.exit(r.statusCode === 200 ? 0 : 1)).on("error", () => process.exit(1))' "$1"; then return 0; fi
+    if node -e '
+      const auth = process.argv[2] + ":" + require("fs").readFileSync(process.argv[3], "utf8").trim();
+      require("http").get("http://127.0.0.1:" + process.argv[1] + "/system", { auth }, (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on("error", () => process.exit(1));
+    ' "$1" "$ORTHANC_USER" "$PASSWORD_FILE"; then return 0; fi
     sleep 0.5
   done
   return 1
@@ -66,7 +81,7 @@ start_one() { # name port dicomPort
   nohup /usr/sbin/Orthanc "$DATA_DIR/$name.json" >"$DATA_DIR/$name.log" 2>&1 &
   echo $! >"$DATA_DIR/$name.pid"
   if wait_up "$port"; then
-    echo "orthanc.sh: $name Orthanc on http://127.0.0.1:$port (pid $(cat "$DATA_DIR/$name.pid"), data $DATA_DIR/$name)"
+    echo "orthanc.sh: $name Orthanc on http://127.0.0.1:$port (pid $(cat "$DATA_DIR/$name.pid"), data $DATA_DIR/$name; user $ORTHANC_USER, password in $PASSWORD_FILE)"
   else
     echo "orthanc.sh: $name Orthanc did not come up on port $port; see $DATA_DIR/$name.log" >&2
     tail -n 20 "$DATA_DIR/$name.log" >&2 || true
@@ -89,6 +104,7 @@ case "${1:-}" in
   start)
     ensure_orthanc
     mkdir -p "$DATA_DIR"
+    ensure_password
     start_one clinical "$CLINICAL_PORT" "$CLINICAL_DICOM"
     start_one research "$RESEARCH_PORT" "$RESEARCH_DICOM"
     ;;

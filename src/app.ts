@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import http, { type Server } from 'node:http';
 import path from 'node:path';
 import { createApi } from './api/server';
 import type { ProfileConfig, ResolvedConfig } from './config';
@@ -136,6 +136,7 @@ export class BridgeApp {
         dir: cfg.log.file ? path.join(cfg.dataDir, 'logs') : undefined,
         console: opts.console,
       });
+    for (const warning of cfg.warnings) this.log.warn('configuration needs attention', { warning });
     this.db = openDatabase(cfg.dataDir);
     this.runtime = buildRuntime(cfg, this.db, this.log);
     this.worker = new Worker(
@@ -288,8 +289,20 @@ export class BridgeApp {
     const api = createApi(this);
     this.started = true;
     await new Promise<void>((resolve, reject) => {
-      const server = api.listen(this.cfg.api.port, this.cfg.api.host, () => resolve());
+      // Slow or idle clients cannot hold connections open (api.*TimeoutMs); the timeouts are
+      // enforced every second rather than Node's default 30.
+      const a = this.cfg.api;
+      const server = http.createServer(
+        {
+          headersTimeout: Math.min(a.headersTimeoutMs, a.requestTimeoutMs),
+          requestTimeout: a.requestTimeoutMs,
+          keepAliveTimeout: a.keepAliveTimeoutMs,
+          connectionsCheckingInterval: 1000,
+        },
+        api,
+      );
       server.once('error', reject);
+      server.listen(a.port, a.host, () => resolve());
       this.server = server;
     });
     this.feed.start();

@@ -4,6 +4,7 @@ import { createPublicKey } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { BridgeApp, formatSummary, type StatusReport } from './app';
 import {
   checkConsistency,
@@ -29,12 +30,39 @@ import {
 } from './deid/reid';
 import { ConfigError, loadConfig, type ResolvedConfig } from './config';
 import { safeMessage } from './errors';
+import { isOrthancId } from './orthanc/ids';
 import { StoreError } from './store/db';
 
 function config(opts: { config?: string }): ResolvedConfig {
   // The one place the process environment is handed over; everything else gets the resolved config.
   // eslint-disable-next-line no-restricted-properties
   return loadConfig({ env: process.env, configPath: opts.config });
+}
+
+/** The first line of standard input; on a terminal, after a prompt on standard error (not echoed to stdout). */
+async function firstLineOfStdin(prompt: string): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write(prompt);
+  const rl = createInterface({ input: process.stdin, terminal: false });
+  try {
+    for await (const line of rl) return line;
+    return '';
+  } finally {
+    rl.close();
+  }
+}
+
+/** Refuses what is not an Orthanc ID, as the API does ("..", a path, an ID with a newline...). */
+function orthancIdArg(name: string, value: string): void {
+  if (!isOrthancId(value))
+    throw new Error(
+      `${name}: not an Orthanc ID (five groups of 8 lower-case hex digits, as Orthanc Explorer shows)`,
+    );
+}
+
+function quarantineIdArg(value: string): number {
+  if (!/^[1-9]\d{0,15}$/.test(value))
+    throw new Error(`quarantine entry: "${value.slice(0, 20)}" is not an entry number`);
+  return Number(value);
 }
 
 /** Who ran an admin command, for the audit: the operating-system account. */
@@ -140,6 +168,7 @@ async function main(argv: string[]): Promise<number> {
     .description('carry one clinical study across now')
     .action((studyId: string) =>
       withApp(async (app) => {
+        orthancIdArg('process <orthancStudyId>', studyId);
         const r = await app.queueStudy(studyId, 'cli');
         if (!r.known) {
           console.error(`bridge: no study ${studyId} in the clinical Orthanc`);
@@ -200,7 +229,7 @@ async function main(argv: string[]): Promise<number> {
     .description('one entry in full')
     .action((id: string) =>
       withApp((app) => {
-        const q = getQuarantine(app.db, Number(id));
+        const q = getQuarantine(app.db, quarantineIdArg(id));
         if (!q) {
           console.error(`bridge: no quarantine entry ${id}`);
           exitCode = 1;
@@ -214,7 +243,7 @@ async function main(argv: string[]): Promise<number> {
     .description('run the instance again under the current config, now')
     .action((id: string) =>
       withApp(async (app) => {
-        const r = releaseQuarantine(app.db, Number(id));
+        const r = releaseQuarantine(app.db, quarantineIdArg(id), `cli:${actor()}`);
         if (!r.released) {
           console.error(`bridge: no open quarantine entry ${id}`);
           exitCode = 1;
@@ -243,7 +272,7 @@ async function main(argv: string[]): Promise<number> {
     .description('leave the instance out of research for good (it stays accounted for)')
     .action((id: string) =>
       withApp(async (app) => {
-        const r = discard(app.db, Number(id));
+        const r = discard(app.db, quarantineIdArg(id), `cli:${actor()}`);
         if (!r.discarded) {
           console.error(`bridge: no open quarantine entry ${id}`);
           exitCode = 1;
@@ -286,6 +315,7 @@ async function main(argv: string[]): Promise<number> {
     .addOption(formatOption)
     .action((o: { study?: string; out?: string; format: 'json' | 'csv' }) =>
       withApp((app) => {
+        if (o.study !== undefined) orthancIdArg('--study', o.study);
         const rows = listMetadata(app.db, { sourceStudyId: o.study });
         const keywords = app.cfg.export.metadataTags.map((t) => t.keyword);
         const text =
@@ -309,6 +339,9 @@ async function main(argv: string[]): Promise<number> {
       withApp(async (app) => {
         const chosen = [o.study, o.patient, o.all].filter((v) => v !== undefined).length;
         if (chosen !== 1) throw new Error('reprocess: give exactly one of --study, --patient, --all');
+        if (o.study !== undefined) orthancIdArg('--study', o.study);
+        if (o.patient !== undefined && !/^[A-Z0-9]{4,64}$/.test(o.patient))
+          throw new Error('--patient: a pseudonym is upper-case letters and digits');
         const target: ReprocessTarget = o.study
           ? { study: o.study }
           : o.patient
@@ -349,11 +382,23 @@ async function main(argv: string[]): Promise<number> {
     });
 
   program
-    .command('pseudonym <patientId>')
-    .description('the pseudonym the bridge gives a patient (audited)')
+    .command('pseudonym')
+    .description(
+      'the pseudonym the bridge gives a patient, whose PatientID is read from standard input (audited)',
+    )
     .option('--issuer <issuer>', 'IssuerOfPatientID, when the clinical data has one', '')
-    .action((patientId: string, o: { issuer: string }) =>
-      withApp((app) => {
+    .argument(
+      '[patientId]',
+      'refused: a PatientID on the command line shows in process lists and shell history',
+    )
+    .action((given: string | undefined, o: { issuer: string }) =>
+      withApp(async (app) => {
+        if (given !== undefined)
+          throw new Error(
+            'pseudonym: give the PatientID on standard input (echo ID | bridge pseudonym), not as an argument: arguments show in process lists and shell history',
+          );
+        const patientId = (await firstLineOfStdin('PatientID: ')).trim();
+        if (!patientId) throw new Error('pseudonym: no PatientID on standard input');
         const p = pseudonymFor(deriveKeys(app.cfg.secret), patientId, o.issuer);
         auditAdmin(app.db, { action: 'pseudonym', pseudonym: p, actor: actor(), outcome: 'computed' });
         console.log(p);
@@ -383,7 +428,15 @@ async function main(argv: string[]): Promise<number> {
           exitCode = 1;
           return;
         }
-        const identity = openIdentity(key, pseudonym, record);
+        let identity: ReturnType<typeof openIdentity>;
+        try {
+          identity = openIdentity(key, pseudonym, record, deriveKeys(app.cfg.secret));
+        } catch (err) {
+          auditAdmin(app.db, { action: 'reidentify', pseudonym, actor: actor(), outcome: 'refused' });
+          console.error(`bridge: ${safeMessage(err)}`);
+          exitCode = 1;
+          return;
+        }
         auditAdmin(app.db, { action: 'reidentify', pseudonym, actor: actor(), outcome });
         console.log(`PatientID: ${identity.patientId}`);
         console.log(`IssuerOfPatientID: ${identity.issuer}`);
@@ -401,12 +454,14 @@ async function main(argv: string[]): Promise<number> {
         const oldKey = loadPrivateKey(readFileSync(o.oldPrivateKey, 'utf8'));
         const newKey = loadPublicKey(app.cfg.reidPublicKeyPem);
         const oldId = keyIdOf(createPublicKey(oldKey));
+        const keys = deriveKeys(app.cfg.secret);
         let n = 0;
         for (const r of allSealed(app.db, oldId)) {
+          // A record that does not derive to its pseudonym is not carried over to the new key.
           saveSealed(
             app.db,
             r.pseudonym,
-            sealIdentity(newKey, r.pseudonym, openIdentity(oldKey, r.pseudonym, r)),
+            sealIdentity(newKey, r.pseudonym, openIdentity(oldKey, r.pseudonym, r, keys)),
           );
           n++;
         }
@@ -446,6 +501,11 @@ async function main(argv: string[]): Promise<number> {
   await program.parseAsync(argv);
   return exitCode;
 }
+
+// Everything the bridge writes (state database and its WAL, logs, reports, exports, folder sink)
+// holds research data, pseudonyms or keys: private to the account it runs as. The folder sink may
+// open its files to a group (folderSink.fileMode).
+process.umask(0o077);
 
 main(process.argv).then(
   (code) => {

@@ -24,6 +24,16 @@ export class PermanentError extends BridgeError {
   readonly retryable = false;
 }
 
+/**
+ * A whole server refuses us (401, 403: credentials or permissions): every instance would fail the
+ * same way, so the job is retried later (an operator may fix the config meanwhile) or fails, once,
+ * instead of each instance being quarantined.
+ */
+export class DestinationError extends BridgeError {
+  override readonly name = 'DestinationError';
+  readonly retryable = true;
+}
+
 export function isRetryable(err: unknown): boolean {
   return err instanceof BridgeError ? err.retryable : false;
 }

@@ -3,6 +3,7 @@ import type { BridgeApp } from '../app';
 import { progress } from '../pipeline/study';
 import { countQuarantine, listQuarantine, openQuarantineReasons, pushedSince } from '../store/instances';
 import { summarizeReasons } from '../verify/types';
+import { listAdminAudit } from '../store/reid';
 import { countJobsByState, listJobs } from '../store/jobs';
 import { explorerStudyUrl, studyState } from './studyState';
 
@@ -33,6 +34,7 @@ export function renderAdminPage(app: BridgeApp, csrf: string, role: string): str
   const recent = listJobs(app.db, { limit: 25 });
   const quarantine = listQuarantine(app.db, { limit: 200 });
   const summary = summarizeReasons(openQuarantineReasons(app.db));
+  const actions = listAdminAudit(app.db, { limit: 25, newestFirst: true });
   const canAct = role === 'admin';
   const card = (label: string, value: unknown, id: string): string =>
     `<div class="card" id="${id}">${esc(label)}<b>${esc(value)}</b></div>`;
@@ -98,6 +100,17 @@ ${
 <form method="post" action="admin/quarantine/${q.id}/discard"><input type="hidden" name="csrf" value="${esc(csrf)}"><button name="discard">Discard</button></form>`
               : 'admin only'
           }</td></tr>`,
+        )
+        .join('')}</table>`
+}
+<h2>Admin actions</h2>
+${
+  actions.length === 0
+    ? '<p id="admin-actions-empty">No admin action yet.</p>'
+    : `<table id="admin-actions"><tr><th>when</th><th>action</th><th>who</th><th>on what</th><th>outcome</th></tr>${actions
+        .map(
+          (a) =>
+            `<tr><td>${esc(a.at)}</td><td>${esc(a.action)}</td><td>${esc(a.actor)}</td><td>${esc(a.target ?? a.pseudonym)}</td><td>${esc(a.outcome)}</td></tr>`,
         )
         .join('')}</table>`
 }

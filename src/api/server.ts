@@ -3,7 +3,15 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { BridgeApp } from '../app';
 import { registerGauges, registry } from '../metrics';
 import { renderAdminPage } from './adminPage';
-import { FailureThrottle, requireRole, sameSecret, type Role } from './auth';
+import {
+  actorOf,
+  crossSiteRefusal,
+  FailureThrottle,
+  RefusalLog,
+  requireRole,
+  sameSecret,
+  type Role,
+} from './auth';
 import { studyState } from './studyState';
 import { safeMessage } from '../errors';
 import { discard, releaseQuarantine } from '../pipeline/admin';
@@ -11,15 +19,33 @@ import { auditCsv, metadataCsv, metadataJson } from '../reports/format';
 import { listAudit } from '../store/audit';
 import { countQuarantine, getQuarantine, listQuarantine, openQuarantineReasons } from '../store/instances';
 import { summarizeReasons } from '../verify/types';
+import { isOrthancId } from '../orthanc/ids';
 import { countJobsByState, listJobs, type JobState } from '../store/jobs';
 import { listMetadata } from '../store/metadata';
 
-const ORTHANC_ID = /^[0-9a-f]{8}(-[0-9a-f]{8}){4}$/;
 const STATES = new Set(['queued', 'running', 'done', 'quarantined', 'failed', 'skipped']);
 
 function format(req: Request): 'json' | 'csv' | undefined {
   const f = req.query.format ?? 'json';
   return f === 'json' || f === 'csv' ? f : undefined;
+}
+
+/**
+ * A page of a list: `limit` (default api.pageSize, at most 100 times it) and `offset`. The answer
+ * carries `X-Next-Offset` while more rows follow. Undefined when the parameters are not numbers.
+ */
+function pageParams(req: Request, pageSize: number): { limit: number; offset: number } | undefined {
+  const limit = req.query.limit === undefined ? pageSize : Number(req.query.limit);
+  const offset = req.query.offset === undefined ? 0 : Number(req.query.offset);
+  if (!Number.isInteger(limit) || limit < 1 || limit > pageSize * 100) return undefined;
+  if (!Number.isInteger(offset) || offset < 0) return undefined;
+  return { limit, offset };
+}
+
+/** Sends one page: rows asked for with one more than the limit tell whether another page follows. */
+function paged<T>(res: Response, page: { limit: number; offset: number }, rows: T[]): T[] {
+  if (rows.length > page.limit) res.set('X-Next-Offset', String(page.offset + page.limit));
+  return rows.slice(0, page.limit);
 }
 
 function sinceParam(req: Request): string | null | undefined {
@@ -33,10 +59,15 @@ function sinceParam(req: Request): string | null | undefined {
 export function createApi(app: BridgeApp): express.Express {
   const api = express();
   api.disable('x-powered-by');
-  const throttle = new FailureThrottle(app.cfg.api.failureDelayMs, app.cfg.api.failureDelayMaxMs);
+  const throttle = new FailureThrottle(
+    app.cfg.api.failureDelayMs,
+    app.cfg.api.failureDelayMaxMs,
+    app.cfg.api.globalFailuresPerMinute,
+  );
+  const refusals = new RefusalLog();
   const creds = (): BridgeApp['cfg']['credentials'] => app.cfg.credentials;
-  const operator = requireRole('operator', creds, throttle, () => app.log);
-  const admin = requireRole('admin', creds, throttle, () => app.log);
+  const operator = requireRole('operator', creds, throttle, () => app.log, refusals);
+  const admin = requireRole('admin', creds, throttle, () => app.log, refusals);
   // Anti-CSRF token for the admin page's forms: a cross-site page cannot read it.
   const csrf = randomBytes(24).toString('hex');
   registerGauges(() => {
@@ -64,6 +95,14 @@ export function createApi(app: BridgeApp): express.Express {
     },
   );
 
+  // A browser's cross-site request never reaches a state-changing route, whatever it carries.
+  api.use(['/api', '/admin'], (req, res, next) => {
+    const why = crossSiteRefusal(req);
+    if (!why) return next();
+    if (refusals.note(`cross-site ${req.socket.remoteAddress ?? ''}`, app.log))
+      app.log.warn('cross-site request refused', { method: req.method, route: req.path, reason: why });
+    res.status(403).json({ error: 'cross-site requests are refused on this route' });
+  });
   api.use(['/api', '/admin'], operator);
   api.post(
     ['/api/quarantine/:id/release', '/api/quarantine/:id/discard', '/admin/quarantine/:id/:action'],
@@ -94,8 +133,11 @@ export function createApi(app: BridgeApp): express.Express {
         res.status(400).json({ error: 'unknown action' });
         return;
       }
+      const actor = actorOf(req, 'admin-page');
       const ok =
-        action === 'release' ? releaseQuarantine(app.db, id).released : discard(app.db, id).discarded;
+        action === 'release'
+          ? releaseQuarantine(app.db, id, actor).released
+          : discard(app.db, id, actor).discarded;
       app.log.info(`quarantine entry ${action === 'release' ? 'released' : 'discarded'}`, {
         quarantineId: id,
         via: 'admin page',
@@ -108,7 +150,7 @@ export function createApi(app: BridgeApp): express.Express {
 
   api.get('/api/studies/:orthancId', (req, res) => {
     const id = String(req.params.orthancId);
-    if (!ORTHANC_ID.test(id)) {
+    if (!isOrthancId(id)) {
       res.status(400).json({ error: 'orthancId must be an Orthanc study ID (five groups of 8 hex digits)' });
       return;
     }
@@ -133,7 +175,7 @@ export function createApi(app: BridgeApp): express.Express {
   api.post('/api/studies/:orthancId/process', async (req, res, next) => {
     try {
       const id = String(req.params.orthancId);
-      if (!ORTHANC_ID.test(id)) {
+      if (!isOrthancId(id)) {
         res
           .status(400)
           .json({ error: 'orthancId must be an Orthanc study ID (five groups of 8 hex digits)' });
@@ -179,7 +221,8 @@ export function createApi(app: BridgeApp): express.Express {
     const id = quarantineId(req, res);
     if (id === undefined) return;
     const release = req.path.endsWith('/release');
-    const r = release ? releaseQuarantine(app.db, id) : discard(app.db, id);
+    const actor = actorOf(req, 'api');
+    const r = release ? releaseQuarantine(app.db, id, actor) : discard(app.db, id, actor);
     if (!('released' in r ? r.released : r.discarded)) {
       res.status(404).json({ error: 'no open quarantine entry with this id' });
       return;
@@ -196,24 +239,40 @@ export function createApi(app: BridgeApp): express.Express {
   api.get('/api/reports', (req, res) => {
     const f = format(req);
     const since = sinceParam(req);
-    if (!f || since === undefined) {
-      res.status(400).json({ error: 'format must be json or csv; since must be a date such as 2026-01-31' });
+    const page = pageParams(req, app.cfg.api.pageSize);
+    if (!f || since === undefined || !page) {
+      res.status(400).json({
+        error: `format must be json or csv; since must be a date such as 2026-01-31; limit 1 to ${app.cfg.api.pageSize * 100}; offset 0 or more`,
+      });
       return;
     }
-    const records = listAudit(app.db, { since: since ?? undefined });
+    const records = paged(
+      res,
+      page,
+      listAudit(app.db, { since: since ?? undefined, limit: page.limit + 1, offset: page.offset }),
+    );
     if (f === 'csv') res.type('text/csv').send(auditCsv(records));
     else res.json(records);
   });
 
   api.get('/api/metadata', (req, res) => {
     const f = format(req);
-    if (!f) {
-      res.status(400).json({ error: 'format must be json or csv' });
+    const page = pageParams(req, app.cfg.api.pageSize);
+    if (!f || !page) {
+      res.status(400).json({
+        error: `format must be json or csv; limit 1 to ${app.cfg.api.pageSize * 100}; offset 0 or more`,
+      });
       return;
     }
-    const rows = listMetadata(app.db, {
-      sourceStudyId: typeof req.query.study === 'string' ? req.query.study : undefined,
-    });
+    const rows = paged(
+      res,
+      page,
+      listMetadata(app.db, {
+        sourceStudyId: typeof req.query.study === 'string' ? req.query.study : undefined,
+        limit: page.limit + 1,
+        offset: page.offset,
+      }),
+    );
     const keywords = app.cfg.export.metadataTags.map((t) => t.keyword);
     if (f === 'csv') res.type('text/csv').send(metadataCsv(rows, keywords));
     else res.json(metadataJson(rows, keywords));

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import dcmjs from 'dcmjs';
 import cron from 'node-cron';
@@ -20,7 +20,7 @@ export interface OrthancServerConfig {
   readonly ca?: string;
   /** Where a browser reaches this Orthanc (Explorer links); `url` unless configured. */
   readonly explorerUrl: string;
-  readonly folderSink?: { readonly dir: string; readonly pattern: string };
+  readonly folderSink?: { readonly dir: string; readonly pattern: string; readonly fileMode: number };
 }
 
 export type { ProfileConfig };
@@ -65,6 +65,8 @@ export interface ResolvedConfig extends Omit<
   readonly export: { readonly metadataTags: readonly ExportTag[] };
   /** The project secret every key is derived from. Never logged, never shown. */
   readonly secret: string;
+  /** What an operator should fix but the bridge can run with (weak tokens, readable secret files): logged at start. */
+  readonly warnings: readonly string[];
   /** Where the config came from, for `bridge status` and the logs (paths only). */
   readonly sources: readonly string[];
 }
@@ -143,9 +145,16 @@ const ENV_SETTINGS: ReadonlyArray<[string, string, 'string' | 'int']> = [
   ['BRIDGE_REID_PUBLIC_KEY_FILE', 'reidentification.publicKeyFile', 'string'],
 ];
 
-function readSecretFile(file: string, setting: string): string {
+/** Secret files read, with what is wrong with their permissions (loadConfig turns them into warnings). */
+function readSecretFile(file: string, setting: string, warnings?: string[]): string {
   try {
-    return readFileSync(file, 'utf8').trim();
+    const text = readFileSync(file, 'utf8').trim();
+    const mode = statSync(file).mode;
+    if (warnings && mode & 0o077)
+      warnings.push(
+        `${setting}: ${file} can be read by other accounts (mode ${(mode & 0o777).toString(8)}); chmod 600 it`,
+      );
+    return text;
   } catch (err) {
     throw new ConfigError(
       `${setting}: the file ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
@@ -212,9 +221,10 @@ export function loadConfig(opts: LoadOptions): ResolvedConfig {
     return { keyword, tag: entry.tag.replace(/[(),]/g, '').toUpperCase() };
   });
 
+  const warnings: string[] = [];
   let secret = env.BRIDGE_SECRET;
   if (!secret && env.BRIDGE_SECRET_FILE)
-    secret = readSecretFile(path.resolve(cwd, env.BRIDGE_SECRET_FILE), 'BRIDGE_SECRET_FILE');
+    secret = readSecretFile(path.resolve(cwd, env.BRIDGE_SECRET_FILE), 'BRIDGE_SECRET_FILE', warnings);
   if (!secret)
     throw new ConfigError(
       'BRIDGE_SECRET or BRIDGE_SECRET_FILE is required: every pseudonym, UID and date shift is keyed by it',
@@ -228,11 +238,34 @@ export function loadConfig(opts: LoadOptions): ResolvedConfig {
     const passwordFile = env[`${prefix}_PASSWORD_FILE`] || s.passwordFile;
     const password =
       env[`${prefix}_PASSWORD`] ||
-      (passwordFile ? readSecretFile(path.resolve(cwd, passwordFile), `${prefix}_PASSWORD_FILE`) : undefined);
+      (passwordFile
+        ? readSecretFile(path.resolve(cwd, passwordFile), `${prefix}_PASSWORD_FILE`, warnings)
+        : undefined);
     if (password && !s.username)
       throw new ConfigError(`${prefix}_USERNAME: a password is set but no username`);
+    for (const [setting, url] of [
+      [`${prefix}_URL`, s.url],
+      [`${prefix}_EXPLORER_URL`, s.explorerUrl],
+    ] as const) {
+      if (url === undefined) continue;
+      let parsedUrl: URL;
+      try {
+        parsedUrl = new URL(url);
+      } catch {
+        throw new ConfigError(`${setting}: not a URL`);
+      }
+      // A password in a URL ends up on screens, in logs and in process listings.
+      if (parsedUrl.username || parsedUrl.password)
+        throw new ConfigError(
+          `${setting}: a URL may not hold a user name or password; use ${prefix}_USERNAME and ${prefix}_PASSWORD(_FILE)`,
+        );
+    }
     const sink = s.folderSink
-      ? { dir: path.resolve(cwd, s.folderSink.dir), pattern: s.folderSink.pattern }
+      ? {
+          dir: path.resolve(cwd, s.folderSink.dir),
+          pattern: s.folderSink.pattern,
+          fileMode: parseInt(s.folderSink.fileMode, 8),
+        }
       : undefined;
     let ca: string | undefined;
     if (s.caFile) {
@@ -329,10 +362,14 @@ export function loadConfig(opts: LoadOptions): ResolvedConfig {
     const v =
       env[name] ||
       (env[`${name}_FILE`]
-        ? readSecretFile(path.resolve(cwd, env[`${name}_FILE`]!), `${name}_FILE`)
+        ? readSecretFile(path.resolve(cwd, env[`${name}_FILE`]!), `${name}_FILE`, warnings)
         : undefined);
     if (v !== undefined && Buffer.byteLength(v) < 16)
       throw new ConfigError(`${name}: an API token must be at least 16 bytes`);
+    if (v !== undefined && tokenBits(v) < 96)
+      warnings.push(
+        `${name}: the token looks guessable (about ${Math.floor(tokenBits(v))} bits); use 32 random bytes, e.g. openssl rand -hex 32`,
+      );
     return v;
   };
   let reidPem: string | undefined;
@@ -347,6 +384,10 @@ export function loadConfig(opts: LoadOptions): ResolvedConfig {
       );
   }
   const credentials = { operatorToken: token('BRIDGE_API_TOKEN'), adminToken: token('BRIDGE_ADMIN_TOKEN') };
+  if (credentials.operatorToken !== undefined && credentials.operatorToken === credentials.adminToken)
+    throw new ConfigError(
+      'BRIDGE_API_TOKEN and BRIDGE_ADMIN_TOKEN are the same: the operator would be an admin; give each its own token',
+    );
 
   return deepFreeze({
     ...cfg,
@@ -362,7 +403,21 @@ export function loadConfig(opts: LoadOptions): ResolvedConfig {
     export: { metadataTags },
     secret,
     sources,
+    warnings,
   });
+}
+
+/**
+ * A rough strength of a token in bits: its length times the entropy of its own characters. A
+ * random hex token of 64 characters scores about 250, of 32 about 115, a random 16-character one
+ * about 55; "aaaaaaaaaaaaaaaa" scores 0. Below 96 the bridge warns.
+ */
+export function tokenBits(token: string): number {
+  const counts = new Map<string, number>();
+  for (const ch of token) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  let perChar = 0;
+  for (const n of counts.values()) perChar -= (n / token.length) * Math.log2(n / token.length);
+  return perChar * token.length;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -39,6 +39,15 @@ const folderSink = z
       .refine((p) => p.endsWith('.dcm') && !p.startsWith('/') && !p.split('/').includes('..'), {
         message: 'must be a relative path ending in .dcm, without ".."',
       }),
+    /**
+     * Permissions of the files written (octal, e.g. "0640" for a group that reads them); folders
+     * get the matching search bits. Everything else the bridge writes is private to its user.
+     */
+    fileMode: z
+      .string()
+      .regex(/^0?[0-7]{3}$/, 'must be an octal mode such as "0600" or "0640"')
+      .refine((m) => (parseInt(m, 8) & 0o002) === 0, { message: 'may not let everyone write' })
+      .default('0600'),
   })
   .strict();
 
@@ -231,9 +240,21 @@ export const fileConfigSchema = z
         openHealth: z.boolean().default(true),
         /** /metrics without a credential (a Prometheus on a trusted network). */
         openMetrics: z.boolean().default(false),
-        /** Delay before answering a failed attempt: doubles per failure from one address, up to the max. */
+        /**
+         * After a failed attempt, the address (an IPv6 /64) is answered 429 for this long, doubling
+         * per failure up to the max.
+         */
         failureDelayMs: z.number().int().min(0).max(60_000).default(200),
         failureDelayMaxMs: z.number().int().min(0).max(600_000).default(5000),
+        /** Failed attempts per minute from all addresses together; beyond, every credential waits for the next minute. */
+        globalFailuresPerMinute: z.number().int().min(1).max(1_000_000).default(300),
+        /** Rows per page of /api/reports and /api/metadata when the request sets no limit. */
+        pageSize: z.number().int().min(1).max(100_000).default(1000),
+        /** A client must send its request headers within this time, and the whole request within the next. */
+        headersTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+        requestTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000),
+        /** An idle keep-alive connection is closed after this time. */
+        keepAliveTimeoutMs: z.number().int().min(100).max(600_000).default(5_000),
       })
       .strict(),
     log: z

@@ -10,6 +10,7 @@ import {
   randomBytes,
   type KeyObject,
 } from 'node:crypto';
+import { pseudonymFor, type DerivedKeys } from './keys';
 
 /**
  * Reversible pseudonyms. The daemon holds only the re-identification PUBLIC key (X25519). For each
@@ -88,7 +89,27 @@ export function sealIdentity(publicKey: KeyObject, pseudonym: string, identity: 
   };
 }
 
-export function openIdentity(privateKey: KeyObject, pseudonym: string, record: SealedIdentity): Identity {
+/**
+ * Opens a sealed identity, and checks that it is this pseudonym's: the pseudonym derived from the
+ * opened PatientID must be the one asked for. Anyone with write access to the database and the
+ * public key could otherwise seal another person's identity under a pseudonym (a swap).
+ */
+export function openIdentity(
+  privateKey: KeyObject,
+  pseudonym: string,
+  record: SealedIdentity,
+  keys: DerivedKeys,
+): Identity {
+  const identity = openSealed(privateKey, pseudonym, record);
+  // A patient without a PatientID is keyed by the study (engine.ts): nothing to compare it with.
+  if (identity.patientId !== '' && pseudonymFor(keys, identity.patientId, identity.issuer) !== pseudonym)
+    throw new ReidentificationError(
+      'the sealed identity does not derive to this pseudonym: the record was altered or swapped',
+    );
+  return identity;
+}
+
+function openSealed(privateKey: KeyObject, pseudonym: string, record: SealedIdentity): Identity {
   const publicKey = createPublicKey(privateKey);
   if (keyIdOf(publicKey) !== record.keyId)
     throw new ReidentificationError(`this private key does not open records sealed to key ${record.keyId}`);

@@ -3,7 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import { Readable } from 'node:stream';
-import { PermanentError, TransientError } from '../errors';
+import { DestinationError, PermanentError, TransientError } from '../errors';
 
 /** Orthanc's change types we act on, named as Orthanc names them. */
 export const ChangeType = {
@@ -111,6 +111,11 @@ export class OrthancClient {
       if (status !== undefined) {
         if (status >= 500 || status === 429 || status === 408)
           return new TransientError(`ORTHANC_HTTP_${status}`, `${where} answered ${status}`);
+        if (status === 401 || status === 403)
+          return new DestinationError(
+            `ORTHANC_HTTP_${status}`,
+            `${where} answered ${status}: check the ${this.label} credentials`,
+          );
         return new PermanentError(`ORTHANC_HTTP_${status}`, `${where} answered ${status}`);
       }
       const code = err.code ?? 'ERR_NETWORK';

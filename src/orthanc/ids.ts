@@ -6,6 +6,13 @@ function orthancHash(parts: readonly string[]): string {
   return hex.match(/.{8}/g)!.join('-');
 }
 
+const ORTHANC_ID = /^[0-9a-f]{8}(-[0-9a-f]{8}){4}$/;
+
+/** True for an Orthanc resource ID as Orthanc writes it (nothing Orthanc would normalise, such as "..."). */
+export function isOrthancId(id: string): boolean {
+  return ORTHANC_ID.test(id);
+}
+
 export function orthancStudyId(patientId: string, studyUid: string): string {
   return orthancHash([patientId, studyUid]);
 }

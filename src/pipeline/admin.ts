@@ -11,6 +11,7 @@ import {
   studiesOfPseudonym,
 } from '../store/instances';
 import { enqueueJob } from '../store/jobs';
+import { auditAdmin } from '../store/reid';
 import { orthancInstanceId, orthancStudyId } from '../orthanc/ids';
 import { mapPool } from '../util/timing';
 import { outputFingerprint, type BaseContext } from './context';
@@ -23,19 +24,52 @@ import { chooseRoute, studyFacts } from './routing';
 export function releaseQuarantine(
   db: Db,
   id: number,
+  actor: string,
 ): { released: boolean; studyId?: string; sourceId?: string; destination?: string } {
   const q = getQuarantine(db, id);
-  if (!q || q.status !== 'open') return { released: false };
-  enqueueJob(db, q.studyId, 'release');
+  if (!q || q.status !== 'open') {
+    auditAdmin(db, {
+      action: 'quarantine-release',
+      pseudonym: '',
+      actor,
+      outcome: 'not-open',
+      target: `quarantine ${id}`,
+    });
+    return { released: false };
+  }
+  db.transaction(() => {
+    enqueueJob(db, q.studyId, 'release');
+    auditAdmin(db, {
+      action: 'quarantine-release',
+      pseudonym: '',
+      actor,
+      outcome: 'released',
+      target: quarantineTarget(q),
+    });
+  })();
   return { released: true, studyId: q.studyId, sourceId: q.sourceId, destination: q.destination };
 }
 
 /** Discard: the instance will not go to research; it stays accounted for and is not retried. */
-export function discard(db: Db, id: number): { discarded: boolean; studyId?: string } {
+export function discard(db: Db, id: number, actor: string): { discarded: boolean; studyId?: string } {
   const q = getQuarantine(db, id);
-  if (!q || !discardQuarantine(db, id)) return { discarded: false };
-  enqueueJob(db, q.studyId, 'release'); // re-evaluates the study's state with the instance set aside
-  return { discarded: true, studyId: q.studyId };
+  const done = db.transaction(() => {
+    if (!q || !discardQuarantine(db, id)) return false;
+    enqueueJob(db, q.studyId, 'release'); // re-evaluates the study's state with the instance set aside
+    return true;
+  })();
+  auditAdmin(db, {
+    action: 'quarantine-discard',
+    pseudonym: '',
+    actor,
+    outcome: done ? 'discarded' : 'not-open',
+    target: q ? quarantineTarget(q) : `quarantine ${id}`,
+  });
+  return done ? { discarded: true, studyId: q!.studyId } : { discarded: false };
+}
+
+function quarantineTarget(q: { id: number; sourceId: string; studyId: string; destination: string }): string {
+  return `quarantine ${q.id}: instance ${q.sourceId} of study ${q.studyId} to ${q.destination}`;
 }
 
 export type ReprocessTarget = { study: string } | { patient: string } | { all: true };

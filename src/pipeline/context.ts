@@ -12,7 +12,7 @@ export interface Target {
   readonly route: string;
   readonly research: OrthancClient;
   readonly deid: DeidContext;
-  readonly folderSink?: { readonly dir: string; readonly pattern: string };
+  readonly folderSink?: { readonly dir: string; readonly pattern: string; readonly fileMode: number };
 }
 
 /** What the app hands every pipeline stage and admin operation. */

@@ -1,5 +1,14 @@
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  fchmodSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -41,6 +50,7 @@ export function writeToSink(
   pattern: string,
   fields: Readonly<Record<string, string | undefined>>,
   parts: Buffer | readonly Buffer[],
+  fileMode = 0o600,
 ): string {
   let file = sinkPath(dir, pattern, fields);
   let existingSop: string | undefined | null; // null: no file there
@@ -62,10 +72,16 @@ export function writeToSink(
       .slice(0, 8);
     file = file.replace(/\.dcm$/, `_${own}.dcm`);
   }
-  mkdirSync(path.dirname(file), { recursive: true });
+  const first = mkdirSync(path.dirname(file), { recursive: true });
+  // Folders the sink creates get the file mode's search bits (0640 -> 0750), whatever the umask.
+  if (first) {
+    const dirMode = fileMode | ((fileMode & 0o444) >> 2);
+    for (let d = path.dirname(file); d.length >= first.length; d = path.dirname(d)) chmodSync(d, dirMode);
+  }
   const tmp = `${file}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w');
+  const fd = openSync(tmp, 'w', fileMode);
   try {
+    fchmodSync(fd, fileMode); // the umask would otherwise narrow it
     for (const part of Buffer.isBuffer(parts) ? [parts] : parts) writeSync(fd, part);
   } finally {
     closeSync(fd);

@@ -258,7 +258,7 @@ export async function push(
       pseudonym: prepared.patient.pseudonym,
       researchStudyId: stored.ParentStudy,
     };
-    writeToSink(sink.dir, sink.pattern, fields, prepared.parts);
+    writeToSink(sink.dir, sink.pattern, fields, prepared.parts, sink.fileMode);
   }
   return {
     kind: 'pushed',

@@ -111,6 +111,15 @@ async function carry(
   });
 }
 
+/** The records of the study's current instances that are on research. Linear in the instances (a Set, not a scan per record). */
+export function pushedOf(
+  records: ReadonlyMap<string, InstanceRecord>,
+  ids: readonly string[],
+): InstanceRecord[] {
+  const current = new Set(ids);
+  return [...records.values()].filter((r) => r.state === 'pushed' && current.has(r.sourceId));
+}
+
 /** Asks the research server for the MD5 of every instance we believe is there. */
 async function researchMd5s(
   records: ReadonlyMap<string, InstanceRecord>,
@@ -207,7 +216,7 @@ async function carryStudyTo(
     };
   }
   records = instancesOfStudy(ctx.db, job.studyId, dest);
-  const pushedRecords = [...records.values()].filter((r) => r.state === 'pushed' && ids.includes(r.sourceId));
+  const pushedRecords = pushedOf(records, ids);
   // Discarded instances are accounted for by an operator's decision: they do not hold the study back.
   const quarantined = ids.filter(
     (id) => records.get(id)?.state === 'quarantined' && !records.get(id)?.discarded,

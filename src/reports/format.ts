@@ -1,9 +1,15 @@
 import type { AuditRecord } from '../store/audit';
 import type { MetadataRow } from '../store/metadata';
 
-/** RFC 4180 field: quoted when it holds a comma, quote or line break. */
+/**
+ * RFC 4180 field: quoted when it holds a comma, quote or line break. Text that a spreadsheet would
+ * run as a formula (it starts with =, +, -, @, a tab or a carriage return: a kept Manufacturer
+ * "=HYPERLINK(...)", say) gets a leading apostrophe; a plain number such as -12.5 stays as it is.
+ */
 function csvField(v: unknown): string {
-  const s = v === null || v === undefined ? '' : String(v);
+  let s = v === null || v === undefined ? '' : String(v);
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s) && !/^[+-]?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(s))
+    s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

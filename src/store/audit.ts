@@ -79,10 +79,15 @@ export function insertAudit(db: Db, a: AuditRecord): void {
   );
 }
 
-export function listAudit(db: Db, opts: { since?: string; limit?: number } = {}): AuditRecord[] {
+export function listAudit(
+  db: Db,
+  opts: { since?: string; limit?: number; offset?: number } = {},
+): AuditRecord[] {
   const rows = db
-    .prepare(`SELECT * FROM audit WHERE (@since IS NULL OR finished_at >= @since) ORDER BY id LIMIT @limit`)
-    .all({ since: opts.since ?? null, limit: opts.limit ?? 100_000 }) as Row[];
+    .prepare(
+      `SELECT * FROM audit WHERE (@since IS NULL OR finished_at >= @since) ORDER BY id LIMIT @limit OFFSET @offset`,
+    )
+    .all({ since: opts.since ?? null, limit: opts.limit ?? -1, offset: opts.offset ?? 0 }) as Row[];
   return rows.map((r) => ({
     jobId: r.job_id,
     destination: r.destination,

@@ -5,11 +5,12 @@ import m0001 from './migrations/0001_init';
 import m0002 from './migrations/0002_audit';
 import m0003 from './migrations/0003_destinations';
 import m0004 from './migrations/0004_reidentification';
+import m0005 from './migrations/0005_admin_actions';
 
 export type Db = Database.Database;
 
 /** Numbered migrations; the database's version is PRAGMA user_version. */
-const MIGRATIONS: readonly string[] = [m0001, m0002, m0003, m0004];
+const MIGRATIONS: readonly string[] = [m0001, m0002, m0003, m0004, m0005];
 
 export class StoreError extends Error {
   override readonly name = 'StoreError';

@@ -41,21 +41,24 @@ export interface AdminAuditRow {
   readonly pseudonym: string;
   readonly actor: string;
   readonly outcome: string;
+  /** What an action other than a mapping acted on, e.g. "quarantine 12 (study <orthanc id>)". */
+  readonly target?: string | null;
 }
 
-/** Records an admin mapping command. Only the pseudonym is stored, never the identity. */
+/** Records an admin command (mapping, quarantine release or discard). Never an identity. */
 export function auditAdmin(db: Db, row: Omit<AdminAuditRow, 'at'>): void {
-  db.prepare('INSERT INTO admin_audit (at, action, pseudonym, actor, outcome) VALUES (?, ?, ?, ?, ?)').run(
-    new Date().toISOString(),
-    row.action,
-    row.pseudonym,
-    row.actor,
-    row.outcome,
-  );
+  db.prepare(
+    'INSERT INTO admin_audit (at, action, pseudonym, actor, outcome, target) VALUES (?, ?, ?, ?, ?, ?)',
+  ).run(new Date().toISOString(), row.action, row.pseudonym, row.actor, row.outcome, row.target ?? null);
 }
 
-export function listAdminAudit(db: Db): AdminAuditRow[] {
+export function listAdminAudit(
+  db: Db,
+  opts: { limit?: number; newestFirst?: boolean } = {},
+): AdminAuditRow[] {
   return db
-    .prepare('SELECT at, action, pseudonym, actor, outcome FROM admin_audit ORDER BY id')
-    .all() as AdminAuditRow[];
+    .prepare(
+      `SELECT at, action, pseudonym, actor, outcome, target FROM admin_audit ORDER BY id ${opts.newestFirst ? 'DESC' : 'ASC'} LIMIT ?`,
+    )
+    .all(opts.limit ?? -1) as AdminAuditRow[];
 }

@@ -5,6 +5,7 @@ import type { Browser } from 'playwright-core';
 import { BridgeApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { listJobs } from '../../src/store/jobs';
+import { parseDicom, writeDicom } from '../../src/deid/dicom';
 import { makeCtStudy, makeMammoStudy, samplePatients } from '../../src/sample/studies';
 import { launchChromium, SCREENSHOTS } from '../helpers/browser';
 import { TestOrthanc, freePort, waitFor } from '../helpers/orthanc';
@@ -21,7 +22,7 @@ const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bridge-browser-'));
 let app: BridgeApp;
 let browser: Browser;
 
-function config(researchPassword: string) {
+function config(researchPassword: string, allowModalities: string[] = []) {
   const cfgFile = path.join(dataDir, 'routes.json');
   writeFileSync(
     cfgFile,
@@ -29,6 +30,11 @@ function config(researchPassword: string) {
     JSON.stringify({
       routes: [{ name: 'on-request', match: { explorerRequested: true } }],
       feed: { pollIntervalMs: 200 },
+      profile: {
+        name: 'browser',
+        options: { retainLongitudinalModifiedDates: true, retainPatientCharacteristics: true },
+        pixelPolicy: { allowModalities },
+      },
     }),
   );
   return loadConfig({
@@ -45,6 +51,17 @@ function config(researchPassword: string) {
     },
     configPath: cfgFile,
   });
+}
+
+/** The instance with another Modality, written again. */
+function withModality(bytes: Buffer, modality: string): { bytes: Buffer } {
+  const file = parseDicom(bytes);
+  return {
+    bytes: writeDicom({
+      meta: file.meta,
+      dict: { ...file.dict, '00080060': { vr: 'CS', Value: [modality] } },
+    }),
+  };
 }
 
 async function uploadStudy(instances: Array<{ bytes: Buffer }>): Promise<string> {
@@ -109,15 +126,21 @@ describe('Orthanc Explorer button and admin page, in a real browser', () => {
   });
 
   it('releases a quarantined instance from the admin page after a config fix, and it goes through', async () => {
-    // The research credentials are wrong: every push is refused and quarantined.
-    await app.reload(config('not-the-research-password'));
+    // Images of modality OT (often screenshots with text) are quarantined by the pixel policy.
     const [, p] = samplePatients(2);
-    const studyId = await uploadStudy(makeCtStudy(p!, { studyIndex: 1, studyDate: '20240406', slices: 2 }));
+    const studyId = await uploadStudy(
+      makeCtStudy(p!, { studyIndex: 1, studyDate: '20240406', slices: 2 }).map((i) =>
+        withModality(i.bytes, 'OT'),
+      ),
+    );
     // Let the change feed see the study first (it skips it: nobody asked for it yet).
     await waitFor('the feed to skip the study', async () =>
       listJobs(app.db, { studyId }).some((j) => j.trigger === 'change' && j.state === 'skipped'),
     );
-    const r = await fetch(`${clinical.url}/research-bridge/studies/${studyId}/send`, { method: 'POST' });
+    const r = await fetch(`${clinical.url}/research-bridge/studies/${studyId}/send`, {
+      method: 'POST',
+      headers: { 'X-Requested-With': 'XMLHttpRequest' }, // as Orthanc Explorer's jQuery sends it
+    });
     expect(r.ok).toBe(true); // the plugin forwards the bridge's 202 as a plain success
     // Both the Explorer request and the change feed queue the study; wait until neither is open.
     await waitFor(
@@ -129,7 +152,7 @@ describe('Orthanc Explorer button and admin page, in a real browser', () => {
       60_000,
     );
 
-    await app.reload(config(RESEARCH_PASSWORD)); // the fix
+    await app.reload(config(RESEARCH_PASSWORD, ['OT'])); // the fix: OT checked and allowed
     const context = await browser.newContext({
       httpCredentials: { username: 'admin', password: ADMIN_TOKEN },
     });
@@ -137,11 +160,11 @@ describe('Orthanc Explorer button and admin page, in a real browser', () => {
     await page.goto(`http://127.0.0.1:${apiPort}/admin`);
     await page.locator('#quarantine tr[data-id]').first().waitFor();
     expect(await page.locator('#quarantine tr[data-id]').count()).toBe(2);
-    expect(await page.locator('#quarantine').innerText()).toContain('ORTHANC_HTTP_401');
+    expect(await page.locator('#quarantine').innerText()).toContain('(modality OT)');
     // The summary counts both instances under one reason.
     const summary = await page.locator('#quarantine-summary tr').nth(1).innerText();
     expect(summary).toMatch(/^2\s/);
-    expect(summary).toContain('ORTHANC_HTTP_401');
+    expect(summary).toContain('pixel-policy');
     await page.screenshot({ path: path.join(SCREENSHOTS, 'admin-quarantine.png'), fullPage: true });
     await page.locator('#quarantine tr[data-id] button[name=release]').first().click();
     await page.waitForURL(`http://127.0.0.1:${apiPort}/admin`);
@@ -156,6 +179,10 @@ describe('Orthanc Explorer button and admin page, in a real browser', () => {
       500,
     );
     expect(await page.locator('#recent').innerText()).toMatch(/done\s+release/);
+    // The release is in the admin audit, with who did it from where.
+    const actions = await page.locator('#admin-actions').innerText();
+    expect(actions).toContain('quarantine-release');
+    expect(actions).toMatch(/admin-page:admin@127\.0\.0\.1/);
     expect(await page.locator('#config').innerText()).not.toContain(RESEARCH_PASSWORD);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'admin-released.png'), fullPage: true });
     expect((await research.get<string[]>('/instances')).length).toBe(6);

@@ -41,7 +41,7 @@ export function request(
   url: string,
   body?: Buffer | string,
   headers: Record<string, string> = {},
-): Promise<{ status: number; body: Buffer }> {
+): Promise<{ status: number; body: Buffer; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const all = { ...headers, ...(body ? { 'Content-Length': String(Buffer.byteLength(body)) } : {}) };
     // Test servers only: a test's own self-signed HTTPS Orthanc is reached without checking its CA
@@ -50,7 +50,9 @@ export function request(
     const req = mod.request(url, { method, headers: all, rejectUnauthorized: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), headers: res.headers }),
+      );
     });
     req.on('error', reject);
     req.end(body);
@@ -116,6 +118,9 @@ export class TestOrthanc {
       StorageDirectory: storage,
       IndexDirectory: storage,
       StableAge: 1,
+      // The shipped configs require authentication; tests on loopback run without it unless they
+      // register users themselves (the tests of credentials do).
+      AuthenticationEnabled: false,
       ...this.overrides,
     };
     const configFile = path.join(this.dir, 'orthanc.json');

@@ -42,8 +42,13 @@ function env(): Record<string, string> {
   };
 }
 
-function bridge(args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { env: env(), encoding: 'utf8', timeout: 60_000 });
+function bridge(args: string[], input?: string) {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    env: env(),
+    encoding: 'utf8',
+    timeout: 60_000,
+    input,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -126,7 +131,7 @@ describe('the corpus through Orthanc and the bridge', () => {
 
   it('maps a patient to the pseudonym and back with the offline private key, and audits both', async () => {
     const patientId = 'SYN000011'; // one of the corpus's synthetic patients (Japanese set)
-    const p = bridge(['pseudonym', patientId]);
+    const p = bridge(['pseudonym'], patientId);
     expect(p.code).toBe(0);
     const pseudonym = p.stdout.trim();
     expect(pseudonym).toMatch(/^RB[A-Z2-7]{20}$/);

@@ -5,8 +5,9 @@ import { BridgeApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { deriveKeys, pseudonymFor } from '../../src/deid/keys';
 import { orthancInstanceId, orthancStudyId } from '../../src/orthanc/ids';
-import { checkConsistency, queueReprocess, releaseQuarantine } from '../../src/pipeline/admin';
+import { checkConsistency, queueReprocess } from '../../src/pipeline/admin';
 import { listAudit } from '../../src/store/audit';
+import { listJobs } from '../../src/store/jobs';
 import { listQuarantine } from '../../src/store/instances';
 import { listMetadata } from '../../src/store/metadata';
 import { makeCtStudy, makeMammoStudy, plantedValues, samplePatients } from '../../src/sample/studies';
@@ -87,28 +88,27 @@ afterAll(async () => {
 });
 
 describe('verification, quarantine, audit and re-anonymization', () => {
-  it('quarantines every instance when research refuses the credentials, and a release after the fix pushes them', async () => {
+  it('fails each study once, quarantining nothing, when research refuses the credentials; a retry after the fix pushes them', async () => {
     const first = await withApp((a) => a.runOnce(), { password: 'wrong-password' });
-    expect(first.studies).toMatchObject({ quarantined: 4 });
-    const entries = await withApp((a) => listQuarantine(a.db));
-    expect(entries).toHaveLength(16);
-    expect(entries[0]).toMatchObject({ check: 'push', status: 'open' });
-    expect(entries[0]!.reason).toMatch(/ORTHANC_HTTP_401/);
-    expect(entries[0]!.reason).not.toContain('wrong-password');
-
-    // config fixed (right password): releasing one entry re-runs its study's quarantined instances
-    const released = await withApp(async (a) => {
-      const r = releaseQuarantine(a.db, entries[0]!.id);
-      const summary = await a.runOnce({ poll: false });
-      return { r, summary, open: listQuarantine(a.db).length };
-    });
-    expect(released.r.released).toBe(true);
-    expect(released.summary.studies).toMatchObject({ done: 1 });
-    expect(released.open).toBe(16 - released.summary.instances.pushed);
-    // the other studies go through when their entries are released
+    expect(first.studies).toMatchObject({ failed: 4 });
+    expect(first.instances.quarantined).toBe(0);
+    const failed = await withApp((a) => ({
+      quarantine: listQuarantine(a.db),
+      jobs: listJobs(a.db, { state: 'failed' }),
+    }));
+    // A destination-wide refusal is one fault of the job, not sixteen instance quarantines.
+    expect(failed.quarantine).toHaveLength(0);
+    expect(failed.jobs).toHaveLength(4);
+    for (const j of failed.jobs) {
+      expect(j.reason).toMatch(/ORTHANC_HTTP_401/);
+      expect(j.reason).not.toContain('wrong-password');
+    }
+    // config fixed (right password): the studies are queued again, as the retry sweep or an operator would
     await withApp(async (a) => {
-      for (const q of listQuarantine(a.db)) releaseQuarantine(a.db, q.id);
-      expect((await a.runOnce({ poll: false })).ok).toBe(true);
+      for (const s of sourceStudies) await a.queueStudy(s, 'api');
+      const summary = await a.runOnce({ poll: false });
+      expect(summary.ok).toBe(true);
+      expect(summary.instances.pushed).toBe(16);
       expect(listQuarantine(a.db)).toHaveLength(0);
     });
     expect((await research.get<string[]>('/instances')).length).toBe(16);

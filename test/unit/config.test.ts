@@ -1,7 +1,8 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, loadConfig, redactedConfig } from '../../src/config';
+import { ConfigError, loadConfig, redactedConfig, tokenBits } from '../../src/config';
 
 const SECRET = 'a-secret-that-is-long-enough';
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'bridge-config-'));
@@ -243,5 +244,37 @@ describe('loadConfig', () => {
     expect(() => load({}, file('retry.json', { schedules: { retry: '61 * * * *' } }))).toThrow(
       /schedules\.retry/,
     );
+  });
+
+  it('warns of guessable tokens and of secret files other accounts can read', () => {
+    const weak = load({ BRIDGE_API_TOKEN: 'aaaaaaaaaaaaaaaa', BRIDGE_ADMIN_TOKEN: 'b'.repeat(16) });
+    expect(weak.warnings.join('\n')).toMatch(/BRIDGE_API_TOKEN: the token looks guessable \(about 0 bits\)/);
+    const strong = load({ BRIDGE_API_TOKEN: randomBytes(32).toString('hex') });
+    expect(strong.warnings).toEqual([]);
+    expect(tokenBits('aaaaaaaaaaaaaaaa')).toBe(0);
+    expect(tokenBits(randomBytes(32).toString('hex'))).toBeGreaterThan(200);
+    const readable = file('secret-readable', 'a-secret-that-is-long-enough');
+    chmodSync(readable, 0o644);
+    const cfg = loadConfig({ env: { BRIDGE_SECRET_FILE: readable }, cwd: tmp });
+    expect(cfg.warnings.join('\n')).toMatch(
+      /BRIDGE_SECRET_FILE: .* can be read by other accounts \(mode 644\)/,
+    );
+  });
+
+  it('refuses a URL with a user name or password in it, naming the setting and not the password', () => {
+    expect(() => load({ BRIDGE_SOURCE_URL: 'http://u:pw-123456@127.0.0.1:8042' })).toThrow(
+      /^BRIDGE_SOURCE_URL: a URL may not hold a user name or password; use BRIDGE_SOURCE_USERNAME/,
+    );
+    try {
+      load({ BRIDGE_SOURCE_URL: 'http://u:pw-123456@127.0.0.1:8042' });
+    } catch (err) {
+      expect((err as Error).message).not.toContain('pw-123456');
+    }
+  });
+
+  it('refuses the same token for the operator and the admin', () => {
+    expect(() =>
+      load({ BRIDGE_API_TOKEN: 'same-token-for-both-0123', BRIDGE_ADMIN_TOKEN: 'same-token-for-both-0123' }),
+    ).toThrow(/BRIDGE_API_TOKEN and BRIDGE_ADMIN_TOKEN are the same/);
   });
 });
