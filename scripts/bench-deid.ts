@@ -13,8 +13,8 @@ import { deidentify } from '../src/deid/engine';
 import { deriveKeys } from '../src/deid/keys';
 import { DEFAULT_PROFILE } from '../src/deid/profile';
 import { splitAtPixelData } from '../src/pipeline/instance';
-import { corpus } from '../src/sample/corpus';
-import { makeCtStudy, makeMammoStudy, samplePatients } from '../src/sample/studies';
+import { corpus } from '../test/fixtures/corpus';
+import { makeCtStudy, makeMammoStudy, samplePatients } from '../test/fixtures/studies';
 import { verifyInstance } from '../src/verify/instance';
 
 const { values: args } = parseArgs({

@@ -17,7 +17,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { OrthancClient } from '../src/orthanc/client';
-import { makeCtStudy, makeMammoStudy, makeMultiframeInstance, samplePatients } from '../src/sample/studies';
+import {
+  makeCtStudy,
+  makeMammoStudy,
+  makeMultiframeInstance,
+  samplePatients,
+} from '../test/fixtures/studies';
 import { mapPool } from '../src/util/timing';
 import { TestOrthanc, waitFor } from '../test/helpers/orthanc';
 

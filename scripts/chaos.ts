@@ -12,11 +12,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDicom } from '../src/deid/dicom';
-import { str } from '../src/deid/engine';
 import { deriveKeys, mapUid } from '../src/deid/keys';
-import { makeCtStudy, makeMammoStudy, plantedValues, samplePatients } from '../src/sample/studies';
+import { makeCtStudy, makeMammoStudy, plantedValues, samplePatients } from '../test/fixtures/studies';
 import { TestOrthanc, request, waitFor } from '../test/helpers/orthanc';
 import { seededRandom as rng } from '../test/helpers/random';
+import { str } from '../src/dicom/values';
 
 const { values: args } = parseArgs({
   options: {

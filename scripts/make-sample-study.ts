@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { makeCtStudy, makeMammoStudy, samplePatients, type SampleInstance } from '../src/sample/studies';
+import { makeCtStudy, makeMammoStudy, samplePatients, type SampleInstance } from '../test/fixtures/studies';
 
 function upload(url: string, bytes: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {

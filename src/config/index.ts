@@ -1,6 +1,6 @@
+import { entryOfKeyword } from '../dicom/dictionary';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import dcmjs from 'dcmjs';
 import cron from 'node-cron';
 import { z } from 'zod';
 import { buildProfile, findProfileFile, ProfileError, type ProfileConfig } from './profiles';
@@ -215,10 +215,9 @@ export function loadConfig(opts: LoadOptions): ResolvedConfig {
   if (cfg.source.folderSink)
     throw new ConfigError('source.folderSink: a folder sink belongs to a research destination');
   const metadataTags = cfg.export.metadataTags.map((keyword, i) => {
-    const entry = dcmjs.data.DicomMetaDictionary.nameMap[keyword];
-    if (!entry || !/^\([0-9A-F]{4},[0-9A-F]{4}\)$/i.test(entry.tag))
-      throw new ConfigError(`export.metadataTags.${i}: "${keyword}" is not a DICOM keyword`);
-    return { keyword, tag: entry.tag.replace(/[(),]/g, '').toUpperCase() };
+    const entry = entryOfKeyword(keyword);
+    if (!entry) throw new ConfigError(`export.metadataTags.${i}: "${keyword}" is not a DICOM keyword`);
+    return { keyword, tag: entry.tag };
   });
 
   const warnings: string[] = [];

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import dcmjs from 'dcmjs';
+import { entryOfKeyword, entryOfTag, type DictionaryEntry } from '../dicom/dictionary';
 import { BASIC_OPTIONS, isPrivateTag, resolveAction, rowForTag, type TagOverride } from '../deid/profile';
 import { replacementError } from '../deid/override';
 import type { SafePrivateEntry } from '../deid/safePrivate';
 import type { ProfileBody } from './schema';
+import { TAG } from '../dicom/tags';
 
 /** A profile after validation: overrides by tag, safe-private additions parsed. */
 export interface ProfileConfig {
@@ -23,38 +24,26 @@ export interface ProfileConfig {
 
 /** Attributes no override may touch: the identity the pseudonym replaces, and the engine's own marking. */
 const PROTECTED: Readonly<Record<string, string>> = {
-  '00100020': 'PatientID is always replaced by the pseudonym',
-  '00100010': 'PatientName is always replaced by the pseudonym',
-  '00080005': 'SpecificCharacterSet is set by the engine (UTF-8)',
-  '00120062': 'PatientIdentityRemoved is set by the engine',
-  '00120063': 'DeidentificationMethod is set by the engine',
-  '00120064': 'DeidentificationMethodCodeSequence is set by the engine',
-  '00280303': 'LongitudinalTemporalInformationModified is set by the engine',
-  '7FE00010': 'PixelData is governed by the pixel policy',
+  [TAG.PatientID]: 'PatientID is always replaced by the pseudonym',
+  [TAG.PatientName]: 'PatientName is always replaced by the pseudonym',
+  [TAG.SpecificCharacterSet]: 'SpecificCharacterSet is set by the engine (UTF-8)',
+  [TAG.PatientIdentityRemoved]: 'PatientIdentityRemoved is set by the engine',
+  [TAG.DeidentificationMethod]: 'DeidentificationMethod is set by the engine',
+  [TAG.DeidentificationMethodCodeSequence]: 'DeidentificationMethodCodeSequence is set by the engine',
+  [TAG.LongitudinalTemporalInformationModified]:
+    'LongitudinalTemporalInformationModified is set by the engine',
+  [TAG.PixelData]: 'PixelData is governed by the pixel policy',
 };
 
-interface DictEntry {
-  tag: string;
-  vr: string;
-}
-
 /** Resolves "(0008,103E)", "0008103E" or a keyword to the tag and its dictionary VR. */
-function lookupTag(spec: string): (DictEntry & { keyword: string }) | string {
+function lookupTag(spec: string): DictionaryEntry | string {
   const m = /^\(?([0-9A-Fa-f]{4}),?([0-9A-Fa-f]{4})\)?$/.exec(spec.trim());
-  const dict = dcmjs.data.DicomMetaDictionary;
   if (m) {
     const tag = (m[1]! + m[2]!).toUpperCase();
     if (isPrivateTag(tag)) return `${spec} is private; list private elements under safePrivate`;
-    const entry = (dict.dictionary as Record<string, { name?: string; vr?: string } | undefined>)[
-      `(${m[1]!.toUpperCase()},${m[2]!.toUpperCase()})`
-    ];
-    if (!entry?.vr) return `${spec} is not a tag of the DICOM dictionary`;
-    return { tag, vr: entry.vr, keyword: entry.name ?? tag };
+    return entryOfTag(tag) ?? `${spec} is not a tag of the DICOM dictionary`;
   }
-  const entry = dict.nameMap[spec];
-  if (!entry || !/^\([0-9A-F]{4},[0-9A-F]{4}\)$/i.test(entry.tag))
-    return `"${spec}" is not a DICOM keyword (nor a tag written as "(GGGG,EEEE)")`;
-  return { tag: entry.tag.replace(/[(),]/g, '').toUpperCase(), vr: entry.vr, keyword: spec };
+  return entryOfKeyword(spec) ?? `"${spec}" is not a DICOM keyword (nor a tag written as "(GGGG,EEEE)")`;
 }
 
 /** True when the profile (without overrides) would remove or change the attribute. */

@@ -8,6 +8,7 @@
  */
 
 import type { TableRow } from './types';
+import { TAG } from '../dicom/tags';
 
 /** VRs whose text a C action keeps, cleaned; any other VR under C takes the basic action. */
 export const CLEANABLE_TEXT_VRS: ReadonlySet<string> = new Set(['AE', 'LO', 'LT', 'SH', 'ST', 'UC', 'UT']);
@@ -21,8 +22,8 @@ export const FREE_TEXT_VRS: ReadonlySet<string> = new Set(['LO', 'LT', 'SH', 'ST
  * and walking the items would keep them.
  */
 export const IDENTIFYING_CODE_SEQUENCES: ReadonlySet<string> = new Set([
-  '00401101', // PersonIdentificationCodeSequence
-  '00080082', // InstitutionCodeSequence
+  TAG.PersonIdentificationCodeSequence, // PersonIdentificationCodeSequence
+  TAG.InstitutionCodeSequence, // InstitutionCodeSequence
 ]);
 
 /** The dummy code of a D on an identifying code sequence: a private coding scheme ("99" prefix, PS3.16 8.2), no meaning beyond "removed". */

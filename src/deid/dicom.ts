@@ -1,9 +1,11 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import dcmjs from 'dcmjs';
 import { CharsetError } from './charset';
+import { DEFLATED_DATASET_SYNTAXES, TRANSFER_SYNTAX } from '../dicom/syntaxes';
+import { HIDDEN_CHARSET_TAG, TAG } from '../dicom/tags';
 import { DicomParseError } from './parseError';
 import { toPart10 } from './part10';
-import { HIDDEN_CHARSET, walkText, type Layout } from './textWalk';
+import { walkText, type Layout } from './textWalk';
 import type { Dataset } from './types';
 import { writePart10 } from './writer';
 
@@ -61,11 +63,9 @@ export function parseDicom(bytes: Buffer, opts: ParseOptions = {}): DicomFile {
   }
 }
 
-const EXPLICIT_LE = '1.2.840.10008.1.2.1';
-const IMPLICIT_LE = '1.2.840.10008.1.2';
-const EXPLICIT_BE = '1.2.840.10008.1.2.2';
-/** Deflated Explicit VR Little Endian, and the deflated image frame compression syntax (JPIP referenced deflate). */
-export const DEFLATED_SYNTAXES = new Set(['1.2.840.10008.1.2.1.99', '1.2.840.10008.1.2.4.95']);
+const EXPLICIT_LE = TRANSFER_SYNTAX.ExplicitVRLittleEndian;
+const IMPLICIT_LE = TRANSFER_SYNTAX.ImplicitVRLittleEndian;
+const EXPLICIT_BE = TRANSFER_SYNTAX.ExplicitVRBigEndian;
 const READ_OPTIONS = {
   ignoreErrors: false,
   untilTag: null,
@@ -106,12 +106,12 @@ function parseParts(input: Buffer, maxInflatedBytes: number): DicomFile {
     EXPLICIT_LE,
     READ_OPTIONS,
   );
-  const ts = String(meta['00020010']?.Value?.[0] ?? '')
+  const ts = String(meta[TAG.TransferSyntaxUID]?.Value?.[0] ?? '')
     .replace(/\0/g, '')
     .trim();
   if (!ts) throw new DicomParseError('the file meta information has no transfer syntax (0002,0010)');
   let body = input.subarray(metaEnd);
-  if (DEFLATED_SYNTAXES.has(ts)) {
+  if (DEFLATED_DATASET_SYNTAXES.has(ts)) {
     try {
       body = inflateRawSync(body, { maxOutputLength: maxInflatedBytes });
     } catch (err) {
@@ -143,15 +143,18 @@ function parseParts(input: Buffer, maxInflatedBytes: number): DicomFile {
 
 /** Puts each hidden Specific Character Set back under its tag, as the terms the file gave. */
 function restoreCharsets(ds: Dataset): void {
-  const hidden = ds[HIDDEN_CHARSET];
+  const hidden = ds[HIDDEN_CHARSET_TAG];
   if (hidden) {
-    delete ds[HIDDEN_CHARSET];
+    delete ds[HIDDEN_CHARSET_TAG];
     const v = hidden.Value?.[0];
     const text =
       v instanceof ArrayBuffer
         ? Buffer.from(v).toString('latin1')
         : (hidden.Value ?? []).map((x) => String(x)).join('\\');
-    ds['00080005'] = { vr: 'CS', Value: text.split('\\').map((t) => t.replace(/[ \0]+$/, '').trim()) };
+    ds[TAG.SpecificCharacterSet] = {
+      vr: 'CS',
+      Value: text.split('\\').map((t) => t.replace(/[ \0]+$/, '').trim()),
+    };
   }
   for (const el of Object.values(ds)) {
     if (el.vr !== 'SQ') continue;
@@ -171,9 +174,9 @@ function dcmjsWrite(file: DicomFile): Buffer {
  * uncompressed while declaring them deflated, so the dataset is deflated here.
  */
 export function writeDicom(file: DicomFile): Buffer {
-  const ts = String(file.meta['00020010']?.Value?.[0] ?? '');
+  const ts = String(file.meta[TAG.TransferSyntaxUID]?.Value?.[0] ?? '');
   const bytes = writePart10(file.meta, file.dict) ?? dcmjsWrite(file);
-  if (!DEFLATED_SYNTAXES.has(ts)) return bytes;
+  if (!DEFLATED_DATASET_SYNTAXES.has(ts)) return bytes;
   const metaEnd = PREAMBLE + 4 + 12 + bytes.readUInt32LE(PREAMBLE + 12);
   return Buffer.concat([bytes.subarray(0, metaEnd), deflateRawSync(bytes.subarray(metaEnd))]);
 }

@@ -28,6 +28,10 @@ import { TABLE_REVISION } from './table.generated';
 import type { Dataset, DicomElement, ResolvedAction } from './types';
 import { applyOverride } from './override';
 import { dummyValue, shiftDate, shiftDateTime } from './values';
+import { TAG } from '../dicom/tags';
+import { str } from '../dicom/values';
+import { DICOM_UID_ROOT } from '../dicom/syntaxes';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../dicom/implementation';
 
 export interface DeidContext {
   readonly profile: DeidProfile;
@@ -48,51 +52,27 @@ export interface DeidResult {
   readonly counts: Readonly<Record<ResolvedAction | 'private', number>>;
 }
 
-export const TAG = {
-  SpecificCharacterSet: '00080005',
-  SOPClassUID: '00080016',
-  SOPInstanceUID: '00080018',
-  PatientName: '00100010',
-  PatientID: '00100020',
-  IssuerOfPatientID: '00100021',
-  StudyInstanceUID: '0020000D',
-  SeriesInstanceUID: '0020000E',
-  PatientIdentityRemoved: '00120062',
-  DeidentificationMethod: '00120063',
-  DeidentificationMethodCodeSequence: '00120064',
-  LongitudinalTemporalInformationModified: '00280303',
-  CodeValue: '00080100',
-  CodingSchemeDesignator: '00080102',
-  CodeMeaning: '00080104',
-  PixelData: '7FE00010',
-  MediaStorageSOPInstanceUID: '00020003',
-  ImplementationClassUID: '00020012',
-  ImplementationVersionName: '00020013',
-} as const;
-
 /**
  * UIDs that name a kind of thing (SOP classes, transfer syntaxes, coding schemes), not an instance
  * or a person: they are kept. Every other UID is remapped, whether or not the table lists it.
  */
-const CLASS_UID_TAGS = new Set([
-  '00020002',
-  '00020010',
-  '00041510',
-  '00041512',
-  '0004151A',
-  '00080016',
-  '0008001A',
-  '0008001B',
-  '00080062',
-  '0008010C',
-  '00080117',
-  '00081150',
-  '00083002',
-  '00400E20',
+const CLASS_UID_TAGS = new Set<string>([
+  TAG.MediaStorageSOPClassUID,
+  TAG.TransferSyntaxUID,
+  TAG.ReferencedSOPClassUIDInFile,
+  TAG.ReferencedTransferSyntaxUIDInFile,
+  TAG.ReferencedRelatedGeneralSOPClassUIDInFile,
+  TAG.SOPClassUID,
+  TAG.RelatedGeneralSOPClassUID,
+  TAG.OriginalSpecializedSOPClassUID,
+  TAG.SOPClassesInStudy,
+  TAG.CodingSchemeUID,
+  TAG.ContextUID,
+  TAG.ReferencedSOPClassUID,
+  TAG.AvailableTransferSyntaxUID,
 ]);
-const REGISTERED_UID_ROOT = '1.2.840.10008.';
-const TIMEZONE_OFFSET = '00080201';
-const CONTENT_SEQUENCE = '0040A730';
+const TIMEZONE_OFFSET = TAG.TimezoneOffsetFromUTC;
+const CONTENT_SEQUENCE = TAG.ContentSequence;
 
 /** Timezone Offset From UTC as PS3.3 C.12.1.1.8 writes it: "+HHMM" or "-HHMM", nothing else. */
 export function isUtcOffset(v: unknown): boolean {
@@ -101,50 +81,41 @@ export function isUtcOffset(v: unknown): boolean {
 
 export function removedCodeItem(): Dataset {
   return {
-    '00080100': { vr: 'SH', Value: [REMOVED_CODE.value] },
-    '00080102': { vr: 'SH', Value: [REMOVED_CODE.scheme] },
-    '00080104': { vr: 'LO', Value: [REMOVED_CODE.meaning] },
+    [TAG.CodeValue]: { vr: 'SH', Value: [REMOVED_CODE.value] },
+    [TAG.CodingSchemeDesignator]: { vr: 'SH', Value: [REMOVED_CODE.scheme] },
+    [TAG.CodeMeaning]: { vr: 'LO', Value: [REMOVED_CODE.meaning] },
   };
 }
 
 export function removedContentItem(): Dataset {
   return {
-    '0040A010': { vr: 'CS', Value: ['CONTAINS'] },
-    '0040A040': { vr: 'CS', Value: ['TEXT'] },
-    '0040A043': {
+    [TAG.RelationshipType]: { vr: 'CS', Value: ['CONTAINS'] },
+    [TAG.ValueType]: { vr: 'CS', Value: ['TEXT'] },
+    [TAG.ConceptNameCodeSequence]: {
       vr: 'SQ',
       Value: [
         {
-          '00080100': { vr: 'SH', Value: ['121106'] },
-          '00080102': { vr: 'SH', Value: ['DCM'] },
-          '00080104': { vr: 'LO', Value: ['Comment'] },
+          [TAG.CodeValue]: { vr: 'SH', Value: ['121106'] },
+          [TAG.CodingSchemeDesignator]: { vr: 'SH', Value: ['DCM'] },
+          [TAG.CodeMeaning]: { vr: 'LO', Value: ['Comment'] },
         },
       ],
     },
-    '0040A160': { vr: 'UT', Value: [REMOVED_CONTENT_TEXT] },
+    [TAG.TextValue]: { vr: 'UT', Value: [REMOVED_CONTENT_TEXT] },
   };
 }
 
 /** True for a UID that names a kind of thing (or is empty) and so passes through unchanged. */
 export function uidIsKept(tag: string, value: string): boolean {
-  return CLASS_UID_TAGS.has(tag) || value.trim() === '' || value.startsWith(REGISTERED_UID_ROOT);
+  return CLASS_UID_TAGS.has(tag) || value.trim() === '' || value.startsWith(DICOM_UID_ROOT);
 }
-
-/** The bridge's own implementation class UID: 2.25 + the first 128 bits of SHA-256("orthanc-research-bridge"). */
-export const IMPLEMENTATION_CLASS_UID = '2.25.125290526770298645644517463831636964928';
-export const IMPLEMENTATION_VERSION_NAME = 'ORB_0_1';
 
 /** File meta elements kept as they are; everything else in group 0002 is dropped or rewritten. */
-const META_KEEP = new Set(['00020001', '00020002', '00020010']);
-
-export function str(el: DicomElement | undefined): string {
-  const v = el?.Value?.[0];
-  if (typeof v === 'string') return v.trim();
-  if (typeof v === 'number') return String(v);
-  if (v && typeof v === 'object' && 'Alphabetic' in v)
-    return String((v as { Alphabetic?: string }).Alphabetic ?? '').trim();
-  return '';
-}
+const META_KEEP = new Set<string>([
+  TAG.FileMetaInformationVersion,
+  TAG.MediaStorageSOPClassUID,
+  TAG.TransferSyntaxUID,
+]);
 
 /** Pseudonym and date shift for the dataset's patient; an empty PatientID is keyed by the study instead. */
 export function patientMapping(dict: Dataset, ctx: DeidContext): PatientMapping {

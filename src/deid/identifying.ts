@@ -1,13 +1,16 @@
-import dcmjs from 'dcmjs';
+import { entryOfKeyword } from '../dicom/dictionary';
+import { formatTag } from '../dicom/tags';
 import { CLEANABLE_TEXT_VRS } from './clean';
+import { DICOM_UID_ROOT } from '../dicom/syntaxes';
 import { decide, isPrivateTag, type DeidProfile } from './profile';
 import { keptPrivateTags } from './safePrivate';
 import type { Dataset } from './types';
-import { BINARY_VRS } from './vr';
+import { BINARY_VRS } from '../dicom/vr';
+import { TAG } from '../dicom/tags';
 
-const TAG_PATIENT_ID = '00100020';
-const TAG_PATIENT_NAME = '00100010';
-const PIXEL_DATA = '7FE00010';
+const TAG_PATIENT_ID = TAG.PatientID;
+const TAG_PATIENT_NAME = TAG.PatientName;
+const PIXEL_DATA = TAG.PixelData;
 // Coded strings are enumerated terms (YES, M, ORIGINAL...), and numbers are measurements:
 // neither identifies anyone, and searching for them would flag every output.
 const NOT_SEARCHED_VRS = new Set([
@@ -95,8 +98,8 @@ const IDENTITY_SEQUENCES: Readonly<Record<string, string>> = {
 function byTag(names: Readonly<Record<string, string>>): ReadonlyMap<string, string> {
   const out = new Map<string, string>();
   for (const [keyword, kind] of Object.entries(names)) {
-    const entry = dcmjs.data.DicomMetaDictionary.nameMap[keyword];
-    if (entry) out.set(entry.tag.replace(/[(),]/g, '').toUpperCase(), kind);
+    const entry = entryOfKeyword(keyword);
+    if (entry) out.set(entry.tag, kind);
   }
   return out;
 }
@@ -165,11 +168,11 @@ export function identifyingValues(dict: Dataset, profile: DeidProfile, sopClass:
         (action !== 'K' && !(action === 'C' && (el.vr === 'TM' || CLEANABLE_TEXT_VRS.has(el.vr))));
       if (!identifying || tag === PIXEL_DATA || NOT_SEARCHED_VRS.has(el.vr)) continue;
       const kind = inherited ?? identityKind(tag, el.vr);
-      const label = isPrivate ? 'a private value' : `text removed from (${tag.slice(0, 4)},${tag.slice(4)})`;
+      const label = isPrivate ? 'a private value' : `text removed from ${formatTag(tag)}`;
       for (const value of el.Value ?? []) {
         if (typeof value === 'string') {
           // A UID that names a class (SOP class, coding scheme) identifies nobody.
-          if (el.vr === 'UI' && value.startsWith('1.2.840.10008.')) continue;
+          if (el.vr === 'UI' && value.startsWith(DICOM_UID_ROOT)) continue;
           add(value, kind, label);
           if (el.vr === 'LO' || el.vr === 'SH') value.split(/[\\]/).forEach((v) => add(v, kind, label));
         } else if (value && typeof value === 'object' && el.vr === 'PN') {

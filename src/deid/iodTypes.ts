@@ -19,26 +19,10 @@
  * Only SOP classes whose IOD includes these modules as listed are here; for any other SOP class,
  * and inside sequences, the engine takes the stronger action.
  */
-export type AttributeType = 1 | 2 | 3;
+import { SOP_CLASS } from '../dicom/sopClasses';
+import { TAG } from '../dicom/tags';
 
-const TAG = {
-  ContentDate: '00080023',
-  ContentTime: '00080033',
-  AcquisitionDate: '00080022',
-  AcquisitionTime: '00080032',
-  AcquisitionDateTime: '0008002A',
-  SeriesDate: '00080021',
-  SeriesTime: '00080031',
-  InstanceCreationDate: '00080012',
-  InstanceCreationTime: '00080013',
-  InstitutionName: '00080080',
-  StationName: '00081010',
-  DeviceSerialNumber: '00181000',
-  OperatorsName: '00081070',
-  ProtocolName: '00181030',
-  AcquisitionContextSequence: '00400555',
-  ContrastBolusAgent: '00180010',
-} as const;
+export type AttributeType = 1 | 2 | 3;
 
 /** Modules shared by every image IOD here (General Equipment/Series/Acquisition, SOP Common). */
 const COMMON: Readonly<Record<string, AttributeType>> = {
@@ -86,33 +70,32 @@ const SR_DOCUMENT: Readonly<Record<string, AttributeType>> = {
   [TAG.ContentTime]: 1,
 };
 
-const P = '1.2.840.10008.5.1.4.1.1.';
 const BY_SOP_CLASS: Readonly<Record<string, Readonly<Record<string, AttributeType>>>> = {
-  [`${P}2`]: WITH_CONTRAST, // CT Image
-  [`${P}4`]: WITH_CONTRAST, // MR Image
-  [`${P}1`]: WITH_CONTRAST, // Computed Radiography Image
-  [`${P}20`]: CLASSIC_IMAGE, // NM Image
-  [`${P}128`]: CLASSIC_IMAGE, // PET Image
-  [`${P}1.1`]: PROJECTION_XRAY, // Digital X-Ray, for presentation
-  [`${P}1.1.1`]: PROJECTION_XRAY, // Digital X-Ray, for processing
-  [`${P}1.2`]: PROJECTION_XRAY, // Digital Mammography, for presentation
-  [`${P}1.2.1`]: PROJECTION_XRAY, // Digital Mammography, for processing
-  [`${P}1.3`]: PROJECTION_XRAY, // Digital Intra-Oral X-Ray, for presentation
-  [`${P}1.3.1`]: PROJECTION_XRAY, // Digital Intra-Oral X-Ray, for processing
-  [`${P}2.1`]: ENHANCED_IMAGE, // Enhanced CT
-  [`${P}4.1`]: ENHANCED_IMAGE, // Enhanced MR
-  [`${P}4.3`]: ENHANCED_IMAGE, // Enhanced MR Color
-  [`${P}12.1.1`]: ENHANCED_IMAGE, // Enhanced XA
-  [`${P}12.2.1`]: ENHANCED_IMAGE, // Enhanced XRF
-  [`${P}128.1`]: ENHANCED_IMAGE, // Enhanced PET
-  [`${P}13.1.3`]: ENHANCED_IMAGE, // Breast Tomosynthesis
-  [`${P}88.11`]: SR_DOCUMENT, // Basic Text SR
-  [`${P}88.22`]: SR_DOCUMENT, // Enhanced SR
-  [`${P}88.33`]: SR_DOCUMENT, // Comprehensive SR
-  [`${P}88.34`]: SR_DOCUMENT, // Comprehensive 3D SR
-  [`${P}88.35`]: SR_DOCUMENT, // Extensible SR
-  [`${P}88.59`]: SR_DOCUMENT, // Key Object Selection
-  [`${P}88.67`]: SR_DOCUMENT, // X-Ray Radiation Dose SR
+  [SOP_CLASS.CTImageStorage]: WITH_CONTRAST, // CT Image
+  [SOP_CLASS.MRImageStorage]: WITH_CONTRAST, // MR Image
+  [SOP_CLASS.ComputedRadiographyImageStorage]: WITH_CONTRAST, // Computed Radiography Image
+  [SOP_CLASS.NuclearMedicineImageStorage]: CLASSIC_IMAGE, // NM Image
+  [SOP_CLASS.PositronEmissionTomographyImageStorage]: CLASSIC_IMAGE, // PET Image
+  [SOP_CLASS.DigitalXRayImageStorageForPresentation]: PROJECTION_XRAY, // Digital X-Ray, for presentation
+  [SOP_CLASS.DigitalXRayImageStorageForProcessing]: PROJECTION_XRAY, // Digital X-Ray, for processing
+  [SOP_CLASS.DigitalMammographyXRayImageStorageForPresentation]: PROJECTION_XRAY, // Digital Mammography, for presentation
+  [SOP_CLASS.DigitalMammographyXRayImageStorageForProcessing]: PROJECTION_XRAY, // Digital Mammography, for processing
+  [SOP_CLASS.DigitalIntraOralXRayImageStorageForPresentation]: PROJECTION_XRAY, // Digital Intra-Oral X-Ray, for presentation
+  [SOP_CLASS.DigitalIntraOralXRayImageStorageForProcessing]: PROJECTION_XRAY, // Digital Intra-Oral X-Ray, for processing
+  [SOP_CLASS.EnhancedCTImageStorage]: ENHANCED_IMAGE, // Enhanced CT
+  [SOP_CLASS.EnhancedMRImageStorage]: ENHANCED_IMAGE, // Enhanced MR
+  [SOP_CLASS.EnhancedMRColorImageStorage]: ENHANCED_IMAGE, // Enhanced MR Color
+  [SOP_CLASS.EnhancedXAImageStorage]: ENHANCED_IMAGE, // Enhanced XA
+  [SOP_CLASS.EnhancedXRFImageStorage]: ENHANCED_IMAGE, // Enhanced XRF
+  [SOP_CLASS.EnhancedPETImageStorage]: ENHANCED_IMAGE, // Enhanced PET
+  [SOP_CLASS.BreastTomosynthesisImageStorage]: ENHANCED_IMAGE, // Breast Tomosynthesis
+  [SOP_CLASS.BasicTextSRStorage]: SR_DOCUMENT, // Basic Text SR
+  [SOP_CLASS.EnhancedSRStorage]: SR_DOCUMENT, // Enhanced SR
+  [SOP_CLASS.ComprehensiveSRStorage]: SR_DOCUMENT, // Comprehensive SR
+  [SOP_CLASS.Comprehensive3DSRStorage]: SR_DOCUMENT, // Comprehensive 3D SR
+  [SOP_CLASS.ExtensibleSRStorage]: SR_DOCUMENT, // Extensible SR
+  [SOP_CLASS.KeyObjectSelectionDocumentStorage]: SR_DOCUMENT, // Key Object Selection
+  [SOP_CLASS.XRayRadiationDoseSRStorage]: SR_DOCUMENT, // X-Ray Radiation Dose SR
 };
 
 /** The type the IOD of `sopClass` gives a top-level attribute, when the engine knows it. */

@@ -7,17 +7,27 @@
  */
 import { DicomParseError } from './parseError';
 import { readTopLevel } from './scan';
-import { LONG_VRS } from './vr';
+import { TAG, tagNumber } from '../dicom/tags';
+import { TRANSFER_SYNTAX } from '../dicom/syntaxes';
+import { LONG_VRS } from '../dicom/vr';
+import { IMPLEMENTATION_CLASS_UID } from '../dicom/implementation';
 
 const PREAMBLE = 128;
+/** The tags this module reads, as numbers. */
+const N = {
+  SOPClassUID: tagNumber(TAG.SOPClassUID),
+  SOPInstanceUID: tagNumber(TAG.SOPInstanceUID),
+  FileMetaInformationGroupLength: tagNumber(TAG.FileMetaInformationGroupLength),
+  FileMetaInformationVersion: tagNumber(TAG.FileMetaInformationVersion),
+  MediaStorageSOPClassUID: tagNumber(TAG.MediaStorageSOPClassUID),
+  MediaStorageSOPInstanceUID: tagNumber(TAG.MediaStorageSOPInstanceUID),
+  TransferSyntaxUID: tagNumber(TAG.TransferSyntaxUID),
+  ImplementationClassUID: tagNumber(TAG.ImplementationClassUID),
+} as const;
 const MAGIC = 'DICM';
-const IMPLICIT_LE = '1.2.840.10008.1.2';
-const EXPLICIT_LE = '1.2.840.10008.1.2.1';
-const EXPLICIT_BE = '1.2.840.10008.1.2.2';
-const SOP_CLASS = 0x00080016;
-const SOP_INSTANCE = 0x00080018;
-/** The bridge's own implementation class UID (as the engine writes it): 2.25 + SHA-256("orthanc-research-bridge"). */
-const IMPLEMENTATION_CLASS_UID = '2.25.125290526770298645644517463831636964928';
+const IMPLICIT_LE = TRANSFER_SYNTAX.ImplicitVRLittleEndian;
+const EXPLICIT_LE = TRANSFER_SYNTAX.ExplicitVRLittleEndian;
+const EXPLICIT_BE = TRANSFER_SYNTAX.ExplicitVRBigEndian;
 const VALID_VRS = new Set([
   ...LONG_VRS,
   ...[
@@ -57,7 +67,7 @@ function readMeta(bytes: Buffer, at: number): { elements: MetaElement[]; end: nu
   // With a group length the meta ends where it says (a dataset may itself hold group 0002 elements).
   const hasLength =
     at + 12 <= bytes.length &&
-    bytes.readUInt32LE(at) === 0x00000002 &&
+    bytes.readUInt32LE(at) === 0x00000002 && // (0002,0000) as little endian bytes 02 00 00 00
     bytes.toString('latin1', at + 4, at + 6) === 'UL' &&
     bytes.readUInt16LE(at + 6) === 4;
   const limit = hasLength ? Math.min(bytes.length, at + 12 + bytes.readUInt32LE(at + 8)) : bytes.length;
@@ -113,9 +123,13 @@ function uidValue(uid: string): Buffer {
 /** The file meta group: what the original gave, completed with what it lacks, and a fresh group length. */
 function buildMeta(given: readonly MetaElement[], fill: Record<number, string>): Buffer {
   const byTag = new Map<number, MetaElement>();
-  for (const e of given) if (e.tag !== 0x00020000) byTag.set(e.tag, e);
-  if (!byTag.has(0x00020001))
-    byTag.set(0x00020001, { tag: 0x00020001, vr: 'OB', value: Buffer.from([0, 1]) });
+  for (const e of given) if (e.tag !== N.FileMetaInformationGroupLength) byTag.set(e.tag, e);
+  if (!byTag.has(N.FileMetaInformationVersion))
+    byTag.set(N.FileMetaInformationVersion, {
+      tag: N.FileMetaInformationVersion,
+      vr: 'OB',
+      value: Buffer.from([0, 1]),
+    });
   for (const [tag, uid] of Object.entries(fill)) {
     const t = Number(tag);
     if (!uidText(byTag.get(t)?.value) && uid) byTag.set(t, { tag: t, vr: 'UI', value: uidValue(uid) });
@@ -125,13 +139,13 @@ function buildMeta(given: readonly MetaElement[], fill: Record<number, string>):
   );
   const length = Buffer.alloc(4);
   length.writeUInt32LE(body.length);
-  return Buffer.concat([element(0x00020000, 'UL', length), body]);
+  return Buffer.concat([element(N.FileMetaInformationGroupLength, 'UL', length), body]);
 }
 
 /** The transfer syntax a Part 10 file (as toPart10 returns it) declares. */
 export function transferSyntaxOf(part10: Buffer): string {
   const meta = readMeta(part10, PREAMBLE + 4);
-  return uidText(meta.elements.find((e) => e.tag === 0x00020010)?.value);
+  return uidText(meta.elements.find((e) => e.tag === N.TransferSyntaxUID)?.value);
 }
 
 /**
@@ -151,20 +165,21 @@ export function toPart10(bytes: Buffer): Buffer {
   const byTag = new Map(meta.elements.map((e) => [e.tag, e.value]));
   const complete =
     hasPreamble &&
-    byTag.has(0x00020000) &&
-    meta.elements[0]?.tag === 0x00020000 &&
-    byTag.get(0x00020000)!.length === 4 &&
-    start + 12 + byTag.get(0x00020000)!.readUInt32LE(0) === meta.end &&
-    uidText(byTag.get(0x00020010)) !== '';
+    byTag.has(N.FileMetaInformationGroupLength) &&
+    meta.elements[0]?.tag === N.FileMetaInformationGroupLength &&
+    byTag.get(N.FileMetaInformationGroupLength)!.length === 4 &&
+    start + 12 + byTag.get(N.FileMetaInformationGroupLength)!.readUInt32LE(0) === meta.end &&
+    uidText(byTag.get(N.TransferSyntaxUID)) !== '';
   if (complete) return bytes;
-  const syntax = uidText(byTag.get(0x00020010)) || guessSyntax(bytes, meta.end);
+  const syntax = uidText(byTag.get(N.TransferSyntaxUID)) || guessSyntax(bytes, meta.end);
   const layout = { littleEndian: syntax !== EXPLICIT_BE, implicit: syntax === IMPLICIT_LE };
-  const ids = readTopLevel(bytes, meta.end, layout, [SOP_CLASS, SOP_INSTANCE]) ?? new Map<number, Buffer>();
+  const ids =
+    readTopLevel(bytes, meta.end, layout, [N.SOPClassUID, N.SOPInstanceUID]) ?? new Map<number, Buffer>();
   const header = buildMeta(meta.elements, {
-    0x00020002: uidText(ids.get(SOP_CLASS)),
-    0x00020003: uidText(ids.get(SOP_INSTANCE)),
-    0x00020010: syntax,
-    0x00020012: IMPLEMENTATION_CLASS_UID,
+    [N.MediaStorageSOPClassUID]: uidText(ids.get(N.SOPClassUID)),
+    [N.MediaStorageSOPInstanceUID]: uidText(ids.get(N.SOPInstanceUID)),
+    [N.TransferSyntaxUID]: syntax,
+    [N.ImplementationClassUID]: IMPLEMENTATION_CLASS_UID,
   });
   return Buffer.concat([
     Buffer.alloc(PREAMBLE),

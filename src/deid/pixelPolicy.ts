@@ -1,6 +1,8 @@
-import { str } from './engine';
+import { SOP_CLASS } from '../dicom/sopClasses';
 import type { PixelPolicy } from './profile';
 import type { Dataset } from './types';
+import { TAG } from '../dicom/tags';
+import { str } from '../dicom/values';
 
 /**
  * Modalities whose images commonly carry identifying text burned into the pixels: ultrasound
@@ -22,19 +24,23 @@ export const RISKY_MODALITIES: Readonly<Record<string, string>> = {
 
 /** SOP classes known to carry identifying content in pixels or payload. */
 export const RISKY_SOP_CLASSES: Readonly<Record<string, string>> = {
-  '1.2.840.10008.5.1.4.1.1.7': 'secondary capture images are often screenshots with text',
-  '1.2.840.10008.5.1.4.1.1.7.1': 'secondary capture images are often screenshots with text',
-  '1.2.840.10008.5.1.4.1.1.7.2': 'secondary capture images are often screenshots with text',
-  '1.2.840.10008.5.1.4.1.1.7.3': 'secondary capture images are often screenshots with text',
-  '1.2.840.10008.5.1.4.1.1.7.4': 'secondary capture images are often screenshots with text',
-  '1.2.840.10008.5.1.4.1.1.6.1': 'ultrasound images often carry burned-in text',
-  '1.2.840.10008.5.1.4.1.1.3.1': 'ultrasound images often carry burned-in text',
-  '1.2.840.10008.5.1.4.1.1.104.1': 'encapsulated PDF documents carry text the engine cannot clean',
-  '1.2.840.10008.5.1.4.1.1.104.2': 'encapsulated CDA documents carry text the engine cannot clean',
-  '1.2.840.10008.5.1.4.1.1.104.3': 'encapsulated STL models can carry text',
-  '1.2.840.10008.5.1.4.1.1.77.1.1.1': 'endoscopy video often carries burned-in text',
-  '1.2.840.10008.5.1.4.1.1.77.1.4': 'photographs can show faces or wristbands',
-  '1.2.840.10008.5.1.4.1.1.77.1.4.1': 'video photographs can show faces or wristbands',
+  [SOP_CLASS.SecondaryCaptureImageStorage]: 'secondary capture images are often screenshots with text',
+  [SOP_CLASS.MultiFrameSingleBitSecondaryCaptureImageStorage]:
+    'secondary capture images are often screenshots with text',
+  [SOP_CLASS.MultiFrameGrayscaleByteSecondaryCaptureImageStorage]:
+    'secondary capture images are often screenshots with text',
+  [SOP_CLASS.MultiFrameGrayscaleWordSecondaryCaptureImageStorage]:
+    'secondary capture images are often screenshots with text',
+  [SOP_CLASS.MultiFrameTrueColorSecondaryCaptureImageStorage]:
+    'secondary capture images are often screenshots with text',
+  [SOP_CLASS.UltrasoundImageStorage]: 'ultrasound images often carry burned-in text',
+  [SOP_CLASS.UltrasoundMultiFrameImageStorage]: 'ultrasound images often carry burned-in text',
+  [SOP_CLASS.EncapsulatedPDFStorage]: 'encapsulated PDF documents carry text the engine cannot clean',
+  [SOP_CLASS.EncapsulatedCDAStorage]: 'encapsulated CDA documents carry text the engine cannot clean',
+  [SOP_CLASS.EncapsulatedSTLStorage]: 'encapsulated STL models can carry text',
+  [SOP_CLASS.VideoEndoscopicImageStorage]: 'endoscopy video often carries burned-in text',
+  [SOP_CLASS.VLPhotographicImageStorage]: 'photographs can show faces or wristbands',
+  [SOP_CLASS.VideoPhotographicImageStorage]: 'video photographs can show faces or wristbands',
 };
 
 export interface PixelVerdict {
@@ -47,14 +53,14 @@ export interface PixelVerdict {
  * (naming the tag, never a value beyond the standard code that triggered it), or undefined.
  */
 export function pixelPolicyVerdict(dict: Dataset, policy: PixelPolicy): PixelVerdict | undefined {
-  const burnedIn = str(dict['00280301']).toUpperCase();
+  const burnedIn = str(dict[TAG.BurnedInAnnotation]).toUpperCase();
   if (burnedIn === 'YES' && !policy.allowBurnedInAnnotation) {
     return {
       tag: '(0028,0301)',
       reason: 'BurnedInAnnotation is YES and the profile does not allow burned-in text',
     };
   }
-  const sopClass = str(dict['00080016']);
+  const sopClass = str(dict[TAG.SOPClassUID]);
   const sopRisk = RISKY_SOP_CLASSES[sopClass];
   if (sopRisk && !policy.allowSopClasses.includes(sopClass)) {
     return {
@@ -62,7 +68,7 @@ export function pixelPolicyVerdict(dict: Dataset, policy: PixelPolicy): PixelVer
       reason: `${sopRisk} (SOP class ${sopClass}); allow it in the profile's pixelPolicy once checked`,
     };
   }
-  const modality = str(dict['00080060']).toUpperCase();
+  const modality = str(dict[TAG.Modality]).toUpperCase();
   const modalityRisk = RISKY_MODALITIES[modality];
   // An explicit NO from the modality is trusted for modality-based risks, not for the SOP classes above.
   if (modalityRisk && burnedIn !== 'NO' && !policy.allowModalities.includes(modality)) {

@@ -1,5 +1,7 @@
-import { str } from './engine';
+import { NATIVE_PIXEL_SYNTAXES, TRANSFER_SYNTAX } from '../dicom/syntaxes';
 import type { Dataset } from './types';
+import { TAG } from '../dicom/tags';
+import { str } from '../dicom/values';
 
 /**
  * Clean Pixel Data by configured rectangles: for a manufacturer, model and image size whose
@@ -25,10 +27,10 @@ function num(ds: Dataset, tag: string): number | undefined {
 
 /** The first rule that names this instance's manufacturer, model and size. */
 export function matchBlankRule(ds: Dataset, rules: readonly BlankRule[]): BlankRule | undefined {
-  const manufacturer = str(ds['00080070']).toLowerCase();
-  const model = str(ds['00081090']).toLowerCase();
-  const rows = num(ds, '00280010');
-  const columns = num(ds, '00280011');
+  const manufacturer = str(ds[TAG.Manufacturer]).toLowerCase();
+  const model = str(ds[TAG.ManufacturerModelName]).toLowerCase();
+  const rows = num(ds, TAG.Rows);
+  const columns = num(ds, TAG.Columns);
   return rules.find(
     (r) =>
       r.manufacturer.trim().toLowerCase() === manufacturer &&
@@ -52,13 +54,13 @@ const SUPPORTED_PHOTOMETRIC = new Set(['MONOCHROME1', 'MONOCHROME2', 'RGB', 'PAL
 
 /** The pixel layout, or why the pixels cannot be blanked. */
 function geometry(ds: Dataset): Geometry | string {
-  const rows = num(ds, '00280010');
-  const columns = num(ds, '00280011');
-  const bits = num(ds, '00280100');
-  const stored = num(ds, '00280101') ?? bits;
-  const samples = num(ds, '00280002') ?? 1;
-  const frames = num(ds, '00280008') ?? 1;
-  const photometric = str(ds['00280004']).toUpperCase();
+  const rows = num(ds, TAG.Rows);
+  const columns = num(ds, TAG.Columns);
+  const bits = num(ds, TAG.BitsAllocated);
+  const stored = num(ds, TAG.BitsStored) ?? bits;
+  const samples = num(ds, TAG.SamplesPerPixel) ?? 1;
+  const frames = num(ds, TAG.NumberOfFrames) ?? 1;
+  const photometric = str(ds[TAG.PhotometricInterpretation]).toUpperCase();
   if (!rows || !columns || !bits || !stored) return 'the image has no Rows, Columns or BitsAllocated';
   // The reasons name the attribute, never its value: a file's text may hold anything.
   if (bits !== 8 && bits !== 16) return 'BitsAllocated is neither 8 nor 16, the sizes that can be blanked';
@@ -71,23 +73,18 @@ function geometry(ds: Dataset): Geometry | string {
     columns,
     frames,
     samples,
-    planar: num(ds, '00280006') === 1,
+    planar: num(ds, TAG.PlanarConfiguration) === 1,
     bytesPerSample: bits / 8,
     fill,
   };
 }
 
 /** Transfer syntaxes with native (uncompressed) pixel data. */
-const NATIVE_SYNTAXES = new Set([
-  '1.2.840.10008.1.2',
-  '1.2.840.10008.1.2.1',
-  '1.2.840.10008.1.2.2',
-  '1.2.840.10008.1.2.1.99',
-]);
-const BIG_ENDIAN = '1.2.840.10008.1.2.2';
+const NATIVE_SYNTAXES = NATIVE_PIXEL_SYNTAXES;
+const BIG_ENDIAN = TRANSFER_SYNTAX.ExplicitVRBigEndian;
 
 function pixelBuffer(ds: Dataset, syntax: string): Uint8Array | string {
-  const value = ds['7FE00010']?.Value;
+  const value = ds[TAG.PixelData]?.Value;
   if (!NATIVE_SYNTAXES.has(syntax) || !value || value.length !== 1 || !(value[0] instanceof ArrayBuffer))
     return 'the pixel data is compressed (encapsulated) and the engine has no codec to blank it';
   return new Uint8Array(value[0]);

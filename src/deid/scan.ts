@@ -5,7 +5,9 @@
  * syntax, no preamble, inconsistent lengths): callers then take the full parse path.
  */
 
-import { LONG_VRS } from './vr';
+import { DEFLATED_DATASET_SYNTAXES, TRANSFER_SYNTAX } from '../dicom/syntaxes';
+import { ITEM, ITEM_DELIMITATION_ITEM, SEQUENCE_DELIMITATION_ITEM, TAG, tagNumber } from '../dicom/tags';
+import { LONG_VRS } from '../dicom/vr';
 
 export interface PixelDataLocation {
   /** Offset of the element's tag. */
@@ -15,9 +17,10 @@ export interface PixelDataLocation {
 }
 
 const UNDEFINED = 0xffffffff;
-const IMPLICIT_LE = '1.2.840.10008.1.2';
-const EXPLICIT_BE = '1.2.840.10008.1.2.2';
-const DEFLATED = new Set(['1.2.840.10008.1.2.1.99', '1.2.840.10008.1.2.8.1']);
+const IMPLICIT_LE = TRANSFER_SYNTAX.ImplicitVRLittleEndian;
+const EXPLICIT_BE = TRANSFER_SYNTAX.ExplicitVRBigEndian;
+const PIXEL_DATA = tagNumber(TAG.PixelData);
+const TRANSFER_SYNTAX_UID = tagNumber(TAG.TransferSyntaxUID);
 const MAX_DEPTH = 64;
 
 class Reader {
@@ -63,14 +66,14 @@ function skipItems(r: Reader, at: number, depth: number): number | undefined {
   for (;;) {
     const h = header(r, pos);
     if (!h) return undefined;
-    if (h.tag === 0xfffee0dd) return h.valueStart; // sequence delimiter
-    if (h.tag !== 0xfffee000) return undefined;
+    if (h.tag === SEQUENCE_DELIMITATION_ITEM) return h.valueStart;
+    if (h.tag !== ITEM) return undefined;
     if (h.length !== UNDEFINED) {
       pos = h.valueStart + h.length;
       if (pos > r.b.length) return undefined;
       continue;
     }
-    const next = skipElements(r, h.valueStart, 0xfffee00d, depth + 1);
+    const next = skipElements(r, h.valueStart, ITEM_DELIMITATION_ITEM, depth + 1);
     if (next === undefined) return undefined;
     pos = next;
   }
@@ -137,20 +140,20 @@ export function locatePixelData(bytes: Buffer): PixelDataLocation | undefined {
     if (meta.u16(pos) !== 0x0002) break;
     const h = header(meta, pos);
     if (!h || h.length === UNDEFINED || h.valueStart + h.length > bytes.length) return undefined;
-    if (h.tag === 0x00020010)
+    if (h.tag === TRANSFER_SYNTAX_UID)
       syntax = bytes.toString('latin1', h.valueStart, h.valueStart + h.length).replace(/[\0 ]+$/, '');
     pos = h.valueStart + h.length;
   }
-  if (!syntax || DEFLATED.has(syntax)) return undefined;
+  if (!syntax || DEFLATED_DATASET_SYNTAXES.has(syntax)) return undefined;
   const r = new Reader(bytes, syntax !== EXPLICIT_BE, syntax === IMPLICIT_LE);
   while (pos < bytes.length) {
     const h = header(r, pos);
     if (!h) return undefined;
-    if (h.tag === 0x7fe00010) {
+    if (h.tag === PIXEL_DATA) {
       const end = h.length === UNDEFINED ? skipItems(r, h.valueStart, 0) : h.valueStart + h.length;
       return end !== undefined && end <= bytes.length ? { start: pos, end } : undefined;
     }
-    if (h.tag > 0x7fe00010) return undefined; // no pixel data at the top level
+    if (h.tag > PIXEL_DATA) return undefined; // no pixel data at the top level
     if (h.length === UNDEFINED) {
       const next = skipItems(r, h.valueStart, 0);
       if (next === undefined) return undefined;

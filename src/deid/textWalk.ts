@@ -1,6 +1,7 @@
 import { CharsetError, decodeText, parseCharset, type Charset } from './charset';
 import type { Dataset, DicomElement } from './types';
-import { ENCODED_VRS, LONG_VRS } from './vr';
+import { ENCODED_VRS, LONG_VRS } from '../dicom/vr';
+import { TAG } from '../dicom/tags';
 
 /**
  * Walks a dataset's bytes (explicit or implicit VR, little or big endian) element by element,
@@ -12,8 +13,6 @@ import { ENCODED_VRS, LONG_VRS } from './vr';
 
 const UNDEFINED = 0xffffffff;
 const SINGLE_VALUED = new Set(['ST', 'LT', 'UT']);
-/** Where the renamed Specific Character Set sits while dcmjs reads. */
-export const HIDDEN_CHARSET = '00080004';
 const MAX_DEPTH = 64;
 
 export interface Layout {
@@ -154,7 +153,7 @@ function walkDataset(
       continue;
     }
     if (length === UNDEFINED) {
-      if (key === '7FE00010') return b.length; // encapsulated pixel data: nothing to decode after it
+      if (key === TAG.PixelData) return b.length; // encapsulated pixel data: nothing to decode after it
       throw new Misaligned(`an undefined length on an element that is not a sequence, at byte ${pos}`);
     }
     if (valueStart + length > b.length)

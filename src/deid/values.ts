@@ -1,4 +1,4 @@
-import { BINARY_VRS } from './vr';
+import { BINARY_VRS } from '../dicom/vr';
 
 /** Value helpers for the engine: dummies per VR and date shifting. Pure functions. */
 

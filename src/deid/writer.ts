@@ -1,5 +1,7 @@
+import { TRANSFER_SYNTAX } from '../dicom/syntaxes';
 import type { Dataset, DicomElement } from './types';
-import { BINARY_VRS, ENCODED_VRS, LONG_VRS } from './vr';
+import { BINARY_VRS, ENCODED_VRS, LONG_VRS } from '../dicom/vr';
+import { TAG } from '../dicom/tags';
 
 /**
  * A Part 10 writer for the engine's output, byte-compatible with dcmjs's writer (the test
@@ -20,11 +22,12 @@ const NUMBER_SIZE: Readonly<Record<string, number>> = {
   UV: 8,
   AT: 4,
 };
-const IMPLICIT_LE = '1.2.840.10008.1.2';
-const EXPLICIT_LE = '1.2.840.10008.1.2.1';
-const EXPLICIT_BE = '1.2.840.10008.1.2.2';
-const NATIVE = new Set([IMPLICIT_LE, EXPLICIT_LE, '1.2.840.10008.1.2.1.99']);
-const PIXEL_DATA = '7FE00010';
+const IMPLICIT_LE = TRANSFER_SYNTAX.ImplicitVRLittleEndian;
+const EXPLICIT_LE = TRANSFER_SYNTAX.ExplicitVRLittleEndian;
+const EXPLICIT_BE = TRANSFER_SYNTAX.ExplicitVRBigEndian;
+/** Little endian syntaxes with native pixel data: what this writer writes. */
+const NATIVE = new Set<string>([IMPLICIT_LE, EXPLICIT_LE, TRANSFER_SYNTAX.DeflatedExplicitVRLittleEndian]);
+const PIXEL_DATA = TAG.PixelData;
 
 /** Growable output buffer. */
 class Out {
@@ -181,7 +184,7 @@ function writeDataset(out: Out, ds: Dataset, implicit: boolean): void {
 
 /** The file's bytes, or undefined when this writer does not handle the syntax or content (see above). */
 export function writePart10(meta: Dataset, dict: Dataset): Buffer | undefined {
-  const syntax = String(meta['00020010']?.Value?.[0] ?? EXPLICIT_LE);
+  const syntax = String(meta[TAG.TransferSyntaxUID]?.Value?.[0] ?? EXPLICIT_LE);
   if (syntax === EXPLICIT_BE) return undefined;
   // Encapsulated pixel data (fragments, offset table) is left to dcmjs; a header alone is
   // explicit VR little endian whatever the compression syntax.
@@ -192,8 +195,8 @@ export function writePart10(meta: Dataset, dict: Dataset): Buffer | undefined {
   // File meta: explicit VR little endian, with its group length first.
   const metaOut = new Out();
   const metaDs: Dataset = { ...meta };
-  delete metaDs['00020000'];
-  if (!metaDs['00020010']) metaDs['00020010'] = { vr: 'UI', Value: [EXPLICIT_LE] };
+  delete metaDs[TAG.FileMetaInformationGroupLength];
+  if (!metaDs[TAG.TransferSyntaxUID]) metaDs[TAG.TransferSyntaxUID] = { vr: 'UI', Value: [EXPLICIT_LE] };
   writeDataset(metaOut, metaDs, false);
   out.u16(0x0002);
   out.u16(0x0000);

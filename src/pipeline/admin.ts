@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { parseDicom, writeDicom } from '../deid/dicom';
-import { deidentify, str, TAG } from '../deid/engine';
+import { deidentify } from '../deid/engine';
 import type { Db } from '../store/db';
 import {
   discardQuarantine,
@@ -16,6 +16,8 @@ import { orthancInstanceId, orthancStudyId } from '../orthanc/ids';
 import { mapPool } from '../util/timing';
 import { outputFingerprint, type BaseContext } from './context';
 import { chooseRoute, studyFacts } from './routing';
+import { TAG } from '../dicom/tags';
+import { str } from '../dicom/values';
 
 /**
  * Release: the study is queued again; its quarantined instances are re-run under the current

@@ -1,6 +1,7 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { DEFLATED_SYNTAXES, DicomParseError, parseDicom, writeDicom, type DicomFile } from '../deid/dicom';
+import { DicomParseError, parseDicom, writeDicom, type DicomFile } from '../deid/dicom';
+import { DEFLATED_DATASET_SYNTAXES } from '../dicom/syntaxes';
 import { blankPixels, matchBlankRule, type BlankRule } from '../deid/pixels';
 import { pixelPolicyVerdict } from '../deid/pixelPolicy';
 import { keyIdOf, sealIdentity } from '../deid/reid';
@@ -8,7 +9,7 @@ import { toPart10, transferSyntaxOf } from '../deid/part10';
 import { locatePixelData } from '../deid/scan';
 import { carriedAs } from '../store/instances';
 import { hasSealed, saveSealed } from '../store/reid';
-import { deidentify, str, type PatientMapping } from '../deid/engine';
+import { deidentify, type PatientMapping } from '../deid/engine';
 import type { Dataset } from '../deid/types';
 import { PermanentError } from '../errors';
 import { Status } from '../orthanc/client';
@@ -17,6 +18,8 @@ import { describeFailure, type CheckFailure } from '../verify/types';
 import type { StageContext, TargetContext } from './context';
 import { writeToSink } from './folderSink';
 import { bytesTotal, stageSeconds } from '../metrics';
+import { TAG } from '../dicom/tags';
+import { str } from '../dicom/values';
 
 export type InstanceOutcome =
   | {
@@ -86,14 +89,14 @@ function cleanPixels(
   file: DicomFile,
   rule: BlankRule,
 ): { source: DicomFile; blanked: { rule: BlankRule; syntax: string } } | string {
-  const syntax = str(file.meta['00020010']);
+  const syntax = str(file.meta[TAG.TransferSyntaxUID]);
   const pixels = blankPixels(file.dict, rule, syntax);
   if (typeof pixels === 'string')
     return `${pixels}; the instance matches a blanking rule but stays quarantined`;
   const dict: Dataset = {
     ...file.dict,
-    '00280301': { vr: 'CS', Value: ['NO'] },
-    '7FE00010': { ...file.dict['7FE00010']!, Value: [pixels] },
+    [TAG.BurnedInAnnotation]: { vr: 'CS', Value: ['NO'] },
+    [TAG.PixelData]: { ...file.dict[TAG.PixelData]!, Value: [pixels] },
   };
   return { source: { meta: file.meta, dict }, blanked: { rule, syntax } };
 }
@@ -118,7 +121,7 @@ export async function deidentifyAndVerify(
   }
   const limits = { maxInflatedBytes: ctx.maxInflatedBytes };
   // A deflated dataset is inflated in memory: reserve what it may become before it exists.
-  if (resize && DEFLATED_SYNTAXES.has(transferSyntaxOf(original)))
+  if (resize && DEFLATED_DATASET_SYNTAXES.has(transferSyntaxOf(original)))
     await resize(original.length + 2 * ctx.maxInflatedBytes);
   const split = splitAtPixelData(original);
   let pixel = split.pixel;
@@ -176,7 +179,7 @@ function sealOnce(ctx: TargetContext, pseudonym: string, dict: Dataset): void {
   const memo = `${keyId}:${pseudonym}`;
   if (sealed.has(memo)) return;
   if (!hasSealed(ctx.db, pseudonym, keyId)) {
-    const identity = { patientId: str(dict['00100020']), issuer: str(dict['00100021']) };
+    const identity = { patientId: str(dict[TAG.PatientID]), issuer: str(dict[TAG.IssuerOfPatientID]) };
     saveSealed(ctx.db, pseudonym, sealIdentity(key, pseudonym, identity));
   }
   sealed.add(memo);
@@ -273,16 +276,16 @@ export async function push(
 }
 
 const SINK_TAGS: StageContext['exportTags'] = [
-  { keyword: 'StudyDate', tag: '00080020' },
-  { keyword: 'StudyInstanceUID', tag: '0020000D' },
-  { keyword: 'SeriesInstanceUID', tag: '0020000E' },
-  { keyword: 'SOPInstanceUID', tag: '00080018' },
-  { keyword: 'SeriesNumber', tag: '00200011' },
-  { keyword: 'InstanceNumber', tag: '00200013' },
-  { keyword: 'Modality', tag: '00080060' },
-  { keyword: 'ViewPosition', tag: '00185101' },
-  { keyword: 'ImageLaterality', tag: '00200062' },
-  { keyword: 'BodyPartExamined', tag: '00180015' },
+  { keyword: 'StudyDate', tag: TAG.StudyDate },
+  { keyword: 'StudyInstanceUID', tag: TAG.StudyInstanceUID },
+  { keyword: 'SeriesInstanceUID', tag: TAG.SeriesInstanceUID },
+  { keyword: 'SOPInstanceUID', tag: TAG.SOPInstanceUID },
+  { keyword: 'SeriesNumber', tag: TAG.SeriesNumber },
+  { keyword: 'InstanceNumber', tag: TAG.InstanceNumber },
+  { keyword: 'Modality', tag: TAG.Modality },
+  { keyword: 'ViewPosition', tag: TAG.ViewPosition },
+  { keyword: 'ImageLaterality', tag: TAG.ImageLaterality },
+  { keyword: 'BodyPartExamined', tag: TAG.BodyPartExamined },
 ];
 
 type Quarantined = Extract<InstanceOutcome, { kind: 'quarantined' }>;

@@ -5,8 +5,6 @@ import {
   marking,
   removedCodeItem,
   removedContentItem,
-  str,
-  TAG,
   uidIsKept,
   type DeidContext,
   type PatientMapping,
@@ -35,17 +33,19 @@ import { keptPrivateTags } from '../deid/safePrivate';
 import type { Dataset, DicomElement } from '../deid/types';
 import { shiftDate, shiftDateTime } from '../deid/values';
 import { formatTag, type CheckFailure, type CheckName } from './types';
+import { TAG } from '../dicom/tags';
+import { str } from '../dicom/values';
 
 /** Elements whose value must be the same before and after, for research to trust the images. */
 export const CORRESPONDENCE_TAGS: Readonly<Record<string, string>> = {
-  '00200013': 'InstanceNumber',
-  '00200062': 'ImageLaterality',
-  '00185101': 'ViewPosition',
-  '00200060': 'Laterality',
-  '00080060': 'Modality',
-  '00080016': 'SOPClassUID',
-  '00280010': 'Rows',
-  '00280011': 'Columns',
+  [TAG.InstanceNumber]: 'InstanceNumber',
+  [TAG.ImageLaterality]: 'ImageLaterality',
+  [TAG.ViewPosition]: 'ViewPosition',
+  [TAG.Laterality]: 'Laterality',
+  [TAG.Modality]: 'Modality',
+  [TAG.SOPClassUID]: 'SOPClassUID',
+  [TAG.Rows]: 'Rows',
+  [TAG.Columns]: 'Columns',
 };
 const MARKING_TAGS = new Set([
   TAG.SpecificCharacterSet,
@@ -110,8 +110,8 @@ function sameText(a: readonly string[], b: readonly string[]): boolean {
   return a.join('\\') === b.join('\\');
 }
 
-const TIMEZONE_OFFSET = '00080201';
-const CONTENT_SEQUENCE = '0040A730';
+const TIMEZONE_OFFSET = TAG.TimezoneOffsetFromUTC;
+const CONTENT_SEQUENCE = TAG.ContentSequence;
 const REMOVED_CODE_SQ: DicomElement = { vr: 'SQ', Value: [removedCodeItem()] };
 const REMOVED_CONTENT_SQ: DicomElement = { vr: 'SQ', Value: [removedContentItem()] };
 
@@ -151,7 +151,7 @@ function needle(v: string, kind: string, identity: boolean): Needle {
  * value names the equipment the profile keeps, not the site.
  */
 const SITE_KINDS = new Set(['institution name', 'department name', 'station name']);
-const VENDOR_TAGS = new Set(['00080070', '00081090', '00181020']); // Manufacturer, ManufacturerModelName, SoftwareVersions
+const VENDOR_TAGS = new Set<string>([TAG.Manufacturer, TAG.ManufacturerModelName, TAG.SoftwareVersions]); // Manufacturer, ManufacturerModelName, SoftwareVersions
 
 /** UIDs and numbers are compared whole: a name or ID is never part of one, while digits of an ID often are, by chance. */
 const WHOLE_VALUE_VRS = new Set(['UI', 'IS', 'DS', 'US', 'SS', 'UL', 'SL', 'FL', 'FD', 'UV', 'SV']);

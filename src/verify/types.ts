@@ -1,3 +1,6 @@
+import { formatTag } from '../dicom/tags';
+
+export { formatTag };
 export type CheckName =
   'conformance' | 'residual-phi' | 'correspondence' | 'marking' | 'study' | 'pixel-policy' | 'clean-pixels';
 
@@ -9,10 +12,6 @@ export interface CheckFailure {
   /** Sequence path to the element, e.g. "(0040,0275)[0]"; empty at the top level. */
   readonly path: string;
   readonly detail: string;
-}
-
-export function formatTag(tag: string): string {
-  return `(${tag.slice(0, 4)},${tag.slice(4)})`;
 }
 
 /**

@@ -6,7 +6,7 @@ import { BridgeApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { listJobs } from '../../src/store/jobs';
 import { parseDicom, writeDicom } from '../../src/deid/dicom';
-import { makeCtStudy, makeMammoStudy, samplePatients } from '../../src/sample/studies';
+import { makeCtStudy, makeMammoStudy, samplePatients } from '../fixtures/studies';
 import { launchChromium, SCREENSHOTS } from '../helpers/browser';
 import { TestOrthanc, freePort, waitFor } from '../helpers/orthanc';
 import { ADMIN_TOKEN, OPERATOR_TOKEN, TEST_SECRET } from '../helpers/samples';

@@ -2,7 +2,7 @@ import { parseDicom, type DicomFile } from '../../src/deid/dicom';
 import type { DeidContext } from '../../src/deid/engine';
 import { deriveKeys } from '../../src/deid/keys';
 import { DEFAULT_PROFILE } from '../../src/deid/profile';
-import { makeCtStudy, makeMammoStudy, samplePatients, type SamplePatient } from '../../src/sample/studies';
+import { makeCtStudy, makeMammoStudy, samplePatients, type SamplePatient } from '../fixtures/studies';
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef-not-for-production';
 

@@ -4,7 +4,6 @@ import path from 'node:path';
 import { BridgeApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { parseDicom } from '../../src/deid/dicom';
-import { str } from '../../src/deid/engine';
 import { deriveKeys, mapUid } from '../../src/deid/keys';
 import type { Dataset } from '../../src/deid/types';
 import {
@@ -14,10 +13,11 @@ import {
   samplePatients,
   type SampleInstance,
   type SamplePatient,
-} from '../../src/sample/studies';
+} from '../fixtures/studies';
 import { pixelHash } from '../../src/verify/instance';
 import { TestOrthanc, getJson, request, waitFor } from '../helpers/orthanc';
 import { OPERATOR_TOKEN, TEST_SECRET, bearer } from '../helpers/samples';
+import { str } from '../../src/dicom/values';
 
 const clinical = new TestOrthanc('clinical');
 const research = new TestOrthanc('research');

@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { makeCtStudy, samplePatients } from '../../src/sample/studies';
+import { makeCtStudy, samplePatients } from '../fixtures/studies';
 import { TestOrthanc, freePort, getJson, request, waitFor } from '../helpers/orthanc';
 import { OPERATOR_TOKEN, TEST_SECRET, bearer } from '../helpers/samples';
 

@@ -12,15 +12,15 @@ import path from 'node:path';
 import { BridgeApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { parseDicom } from '../../src/deid/dicom';
-import { str } from '../../src/deid/engine';
 import { generateReidKeyPair } from '../../src/deid/reid';
 import { locatePixelData } from '../../src/deid/scan';
-import { corpus, TRANSFER_SYNTAXES } from '../../src/sample/corpus';
+import { corpus, TRANSFER_SYNTAXES } from '../fixtures/corpus';
 import { openDatabase } from '../../src/store/db';
 import { listQuarantine } from '../../src/store/instances';
 import { listAdminAudit } from '../../src/store/reid';
 import { TEST_SECRET } from '../helpers/samples';
 import { TestOrthanc } from '../helpers/orthanc';
+import { str } from '../../src/dicom/values';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
 const clinical = new TestOrthanc('clinical');

@@ -3,12 +3,12 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseDicom } from '../../src/deid/dicom';
-import { str } from '../../src/deid/engine';
 import { deriveKeys, mapUid } from '../../src/deid/keys';
-import { makeCtStudy, makeMammoStudy, samplePatients } from '../../src/sample/studies';
+import { makeCtStudy, makeMammoStudy, samplePatients } from '../fixtures/studies';
 import { TestOrthanc, request, waitFor } from '../helpers/orthanc';
 import { TEST_SECRET } from '../helpers/samples';
 import { seededRandom as rng } from '../helpers/random';
+import { str } from '../../src/dicom/values';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
 const SEED = 424242;

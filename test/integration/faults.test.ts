@@ -11,7 +11,7 @@ import {
   plantedValues,
   samplePatients,
   type SampleInstance,
-} from '../../src/sample/studies';
+} from '../fixtures/studies';
 import { TestOrthanc, freePort, request, waitFor } from '../helpers/orthanc';
 import { ADMIN_TOKEN, OPERATOR_TOKEN, TEST_SECRET, bearer } from '../helpers/samples';
 

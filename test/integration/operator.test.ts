@@ -5,7 +5,7 @@ import path from 'node:path';
 import { BridgeApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { listJobs } from '../../src/store/jobs';
-import { makeCtStudy, makeMammoStudy, samplePatients } from '../../src/sample/studies';
+import { makeCtStudy, makeMammoStudy, samplePatients } from '../fixtures/studies';
 import { TestOrthanc, freePort, getJson, request, waitFor } from '../helpers/orthanc';
 import { ADMIN_TOKEN, OPERATOR_TOKEN, TEST_SECRET, bearer } from '../helpers/samples';
 

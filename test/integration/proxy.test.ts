@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BridgeApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
-import { makeMammoStudy, samplePatients } from '../../src/sample/studies';
+import { makeMammoStudy, samplePatients } from '../fixtures/studies';
 import { TestOrthanc } from '../helpers/orthanc';
 import { FaultyProxy } from '../helpers/proxy';
 import { TEST_SECRET } from '../helpers/samples';

@@ -16,13 +16,13 @@ import { listQuarantine, type QuarantineEntry } from '../../src/store/instances'
 import { TEST_SECRET } from '../helpers/samples';
 import { TestOrthanc } from '../helpers/orthanc';
 import { parseDicom } from '../../src/deid/dicom';
-import { str } from '../../src/deid/engine';
 import { deriveKeys, mapUid } from '../../src/deid/keys';
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 import { isOrdinaryImage, realWorldFiles, type RealFile } from '../helpers/realWorld';
+import { str } from '../../src/dicom/values';
 
 /**
  * The only reasons for which an ordinary image may stay behind: a file that is truly broken (its

@@ -14,7 +14,7 @@ import { loadConfig } from '../../src/config';
 import { listJobs } from '../../src/store/jobs';
 import { listAdminAudit } from '../../src/store/reid';
 import { recordPushed, recordQuarantined } from '../../src/store/instances';
-import { makeCtStudy, samplePatients } from '../../src/sample/studies';
+import { makeCtStudy, samplePatients } from '../fixtures/studies';
 import { TestOrthanc, freePort, request, waitFor } from '../helpers/orthanc';
 import { ADMIN_TOKEN, OPERATOR_TOKEN, TEST_SECRET, bearer } from '../helpers/samples';
 

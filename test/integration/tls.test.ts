@@ -7,7 +7,7 @@ import tls from 'node:tls';
 import { BridgeApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { listQuarantine } from '../../src/store/instances';
-import { makeCtStudy, samplePatients } from '../../src/sample/studies';
+import { makeCtStudy, samplePatients } from '../fixtures/studies';
 import { TestOrthanc } from '../helpers/orthanc';
 import { TEST_SECRET } from '../helpers/samples';
 

@@ -10,10 +10,10 @@ import { listAudit } from '../../src/store/audit';
 import { listJobs } from '../../src/store/jobs';
 import { listQuarantine } from '../../src/store/instances';
 import { listMetadata } from '../../src/store/metadata';
-import { makeCtStudy, makeMammoStudy, plantedValues, samplePatients } from '../../src/sample/studies';
+import { makeCtStudy, makeMammoStudy, plantedValues, samplePatients } from '../fixtures/studies';
 import { parseDicom } from '../../src/deid/dicom';
-import { str } from '../../src/deid/engine';
 import { TestOrthanc } from '../helpers/orthanc';
+import { str } from '../../src/dicom/values';
 
 const PASSWORD = 'research-pw-for-tests';
 const clinical = new TestOrthanc('clinical');

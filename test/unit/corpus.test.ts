@@ -5,14 +5,15 @@
  * none of its planted values.
  */
 import { parseDicom, writeDicom } from '../../src/deid/dicom';
-import { deidentify, str } from '../../src/deid/engine';
+import { deidentify } from '../../src/deid/engine';
 import { rowForTag } from '../../src/deid/profile';
 import { locatePixelData } from '../../src/deid/scan';
-import { LONG_VRS } from '../../src/deid/vr';
-import { corpus, TRANSFER_SYNTAXES } from '../../src/sample/corpus';
+import { LONG_VRS } from '../../src/dicom/vr';
+import { corpus, TRANSFER_SYNTAXES } from '../fixtures/corpus';
 import { verifyInstance } from '../../src/verify/instance';
 import { splitAtPixelData } from '../../src/pipeline/instance';
 import { testContext } from '../helpers/samples';
+import { str } from '../../src/dicom/values';
 
 const files = corpus();
 

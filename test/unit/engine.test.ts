@@ -1,12 +1,14 @@
 import { parseDicom, writeDicom } from '../../src/deid/dicom';
-import { deidentify, str, TAG } from '../../src/deid/engine';
+import { deidentify } from '../../src/deid/engine';
 import { mapUid } from '../../src/deid/keys';
 import { BASIC_OPTIONS } from '../../src/deid/profile';
 import type { Dataset } from '../../src/deid/types';
 import { shiftDate } from '../../src/deid/values';
 import { pixelHash } from '../../src/verify/instance';
-import { plantedValues } from '../../src/sample/studies';
+import { plantedValues } from '../fixtures/studies';
 import { ctSlice, firstPatient, mammoView, testContext } from '../helpers/samples';
+import { TAG } from '../../src/dicom/tags';
+import { str } from '../../src/dicom/values';
 
 function snapshot(ds: Dataset): string {
   return JSON.stringify(ds, (_k, v: unknown) =>

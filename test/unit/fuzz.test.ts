@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import type { TargetContext } from '../../src/pipeline/context';
 import { prepare } from '../../src/pipeline/instance';
-import { plantedValues } from '../../src/sample/studies';
+import { plantedValues } from '../fixtures/studies';
 import { ctSlice, firstPatient, mammoView, testContext } from '../helpers/samples';
 import { seededRandom as rng } from '../helpers/random';
 

@@ -1,9 +1,10 @@
 import { parseDicom, writeDicom } from '../../src/deid/dicom';
-import { deidentify, str } from '../../src/deid/engine';
+import { deidentify } from '../../src/deid/engine';
 import { BASIC_OPTIONS, safePrivateSet, type TagOverride } from '../../src/deid/profile';
 import type { Dataset } from '../../src/deid/types';
 import { verifyInstance } from '../../src/verify/instance';
 import { ctSlice, testContext } from '../helpers/samples';
+import { str } from '../../src/dicom/values';
 
 function withElements(extra: Dataset, sopClass?: string) {
   const { file } = ctSlice();

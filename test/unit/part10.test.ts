@@ -4,10 +4,10 @@
  * whose dataset bytes are the original's.
  */
 import { DicomParseError, parseDicom, writeDicom } from '../../src/deid/dicom';
-import { str } from '../../src/deid/engine';
 import { toPart10 } from '../../src/deid/part10';
 import { locatePixelData } from '../../src/deid/scan';
 import { ctSlice } from '../helpers/samples';
+import { str } from '../../src/dicom/values';
 
 const IMPLICIT_LE = '1.2.840.10008.1.2';
 

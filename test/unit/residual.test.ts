@@ -4,13 +4,14 @@
  * identification codes, SR content, free text under a Retain option, and UTC offsets.
  */
 import { parseDicom, writeDicom, type DicomFile } from '../../src/deid/dicom';
-import { deidentify, str } from '../../src/deid/engine';
+import { deidentify } from '../../src/deid/engine';
 import { identifyingValues } from '../../src/deid/identifying';
 import { DEFAULT_PROFILE } from '../../src/deid/profile';
 import type { Dataset } from '../../src/deid/types';
 import { verifyInstance } from '../../src/verify/instance';
 import { describeFailure, reasonGroup, summarizeReasons } from '../../src/verify/types';
 import { ctSlice, testContext } from '../helpers/samples';
+import { str } from '../../src/dicom/values';
 
 const CODE = (value: string, meaning: string): Dataset => ({
   '00080100': { vr: 'SH', Value: [value] },

@@ -2,6 +2,7 @@ import dcmjs from 'dcmjs';
 import { parseDicom, writeDicom } from '../../src/deid/dicom';
 import { deidentify } from '../../src/deid/engine';
 import { locatePixelData } from '../../src/deid/scan';
+import { DEFLATED_DATASET_SYNTAXES } from '../../src/dicom/syntaxes';
 import type { Dataset } from '../../src/deid/types';
 import { splitAtPixelData } from '../../src/pipeline/instance';
 import { ByteBudget } from '../../src/util/budget';
@@ -110,6 +111,19 @@ describe('pixel data splice', () => {
   it('falls back to the full path for deflated files and files without a preamble', () => {
     expect(locatePixelData(file('1.2.840.10008.1.2.1.99', base))).toBeUndefined();
     expect(locatePixelData(file('1.2.840.10008.1.2.1', base).subarray(128))).toBeUndefined();
+  });
+
+  it('tells a deflated dataset from deflated frames, as PS3.6 names them', () => {
+    // JPIP Referenced Deflate (1.2.4.95) deflates the dataset: no walk. Deflated Image Frame
+    // Compression (1.2.8.1) deflates only the frames inside an ordinary explicit VR dataset: the
+    // walk finds Pixel Data (the scanner took 1.2.8.1 for a deflated dataset, and missed 1.2.4.95).
+    expect(DEFLATED_DATASET_SYNTAXES.has('1.2.840.10008.1.2.4.95')).toBe(true);
+    expect(DEFLATED_DATASET_SYNTAXES.has('1.2.840.10008.1.2.8.1')).toBe(false);
+    const frames = file('1.2.840.10008.1.2.8.1', base);
+    const at = locatePixelData(frames);
+    expect(at).toBeDefined();
+    expect(frames.readUInt32LE(at!.start)).toBe(0x00107fe0); // (7FE0,0010) as little endian bytes
+    expect(at!.end).toBe(frames.length);
   });
 });
 

@@ -6,7 +6,7 @@
  * the table's own codes, not from the engine's resolver). Every output must also pass the gate.
  */
 import { parseDicom, writeDicom, type DicomFile } from '../../src/deid/dicom';
-import { deidentify, str, TAG } from '../../src/deid/engine';
+import { deidentify } from '../../src/deid/engine';
 import { mapUid, pseudonymFor } from '../../src/deid/keys';
 import { BASIC_OPTIONS } from '../../src/deid/profile';
 import { PS315_TABLE } from '../../src/deid/table.generated';
@@ -21,6 +21,8 @@ import {
 import { shiftDate, shiftDateTime } from '../../src/deid/values';
 import { verifyInstance } from '../../src/verify/instance';
 import { testContext } from '../helpers/samples';
+import { TAG } from '../../src/dicom/tags';
+import { str } from '../../src/dicom/values';
 
 /** A sequence the table does not list (kept), used to carry each attribute one level down. */
 const CARRIER = '00082218';

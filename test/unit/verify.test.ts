@@ -1,9 +1,11 @@
 import { parseDicom, writeDicom, type DicomFile } from '../../src/deid/dicom';
-import { deidentify, str, TAG } from '../../src/deid/engine';
+import { deidentify } from '../../src/deid/engine';
 import type { Dataset } from '../../src/deid/types';
 import { verifyInstance } from '../../src/verify/instance';
 import { describeFailure } from '../../src/verify/types';
 import { ctSlice, firstPatient, mammoView, testContext } from '../helpers/samples';
+import { TAG } from '../../src/dicom/tags';
+import { str } from '../../src/dicom/values';
 
 const ctx = testContext();
 

@@ -3,7 +3,7 @@ import { parseDicom, type DicomFile } from '../../src/deid/dicom';
 import { deidentify } from '../../src/deid/engine';
 import { BASIC_OPTIONS } from '../../src/deid/profile';
 import { writePart10 } from '../../src/deid/writer';
-import { corpus } from '../../src/sample/corpus';
+import { corpus } from '../fixtures/corpus';
 import { splitAtPixelData } from '../../src/pipeline/instance';
 import { ctSlice, mammoView, testContext } from '../helpers/samples';
 

@@ -1,0 +1,109 @@
+/**
+ * The DICOM vocabulary of the bridge: tags by the keyword PS3.6 gives them, in one place. Every
+ * other module names a tag through TAG (e.g. TAG.SOPClassUID), never as a hex literal; the
+ * generated PS3.15 table is the one other place tags are written out.
+ */
+
+/** Tags as "GGGGEEEE" (upper-case hex), the form dcmjs datasets are keyed by. */
+export const TAG = {
+  FileMetaInformationGroupLength: '00020000',
+  FileMetaInformationVersion: '00020001',
+  MediaStorageSOPClassUID: '00020002',
+  MediaStorageSOPInstanceUID: '00020003',
+  TransferSyntaxUID: '00020010',
+  ImplementationClassUID: '00020012',
+  ImplementationVersionName: '00020013',
+  ReferencedSOPClassUIDInFile: '00041510',
+  ReferencedTransferSyntaxUIDInFile: '00041512',
+  ReferencedRelatedGeneralSOPClassUIDInFile: '0004151A',
+  SpecificCharacterSet: '00080005',
+  InstanceCreationDate: '00080012',
+  InstanceCreationTime: '00080013',
+  SOPClassUID: '00080016',
+  SOPInstanceUID: '00080018',
+  RelatedGeneralSOPClassUID: '0008001A',
+  OriginalSpecializedSOPClassUID: '0008001B',
+  StudyDate: '00080020',
+  SeriesDate: '00080021',
+  AcquisitionDate: '00080022',
+  ContentDate: '00080023',
+  AcquisitionDateTime: '0008002A',
+  SeriesTime: '00080031',
+  AcquisitionTime: '00080032',
+  ContentTime: '00080033',
+  Modality: '00080060',
+  SOPClassesInStudy: '00080062',
+  Manufacturer: '00080070',
+  InstitutionName: '00080080',
+  InstitutionCodeSequence: '00080082',
+  CodeValue: '00080100',
+  CodingSchemeDesignator: '00080102',
+  CodeMeaning: '00080104',
+  CodingSchemeUID: '0008010C',
+  ContextUID: '00080117',
+  TimezoneOffsetFromUTC: '00080201',
+  StationName: '00081010',
+  OperatorsName: '00081070',
+  ManufacturerModelName: '00081090',
+  ReferencedSOPClassUID: '00081150',
+  AvailableTransferSyntaxUID: '00083002',
+  PatientName: '00100010',
+  PatientID: '00100020',
+  IssuerOfPatientID: '00100021',
+  PatientIdentityRemoved: '00120062',
+  DeidentificationMethod: '00120063',
+  DeidentificationMethodCodeSequence: '00120064',
+  ContrastBolusAgent: '00180010',
+  BodyPartExamined: '00180015',
+  DeviceSerialNumber: '00181000',
+  SoftwareVersions: '00181020',
+  ProtocolName: '00181030',
+  ViewPosition: '00185101',
+  StudyInstanceUID: '0020000D',
+  SeriesInstanceUID: '0020000E',
+  SeriesNumber: '00200011',
+  InstanceNumber: '00200013',
+  Laterality: '00200060',
+  ImageLaterality: '00200062',
+  SamplesPerPixel: '00280002',
+  PhotometricInterpretation: '00280004',
+  PlanarConfiguration: '00280006',
+  NumberOfFrames: '00280008',
+  Rows: '00280010',
+  Columns: '00280011',
+  BitsAllocated: '00280100',
+  BitsStored: '00280101',
+  BurnedInAnnotation: '00280301',
+  LongitudinalTemporalInformationModified: '00280303',
+  AcquisitionContextSequence: '00400555',
+  PersonIdentificationCodeSequence: '00401101',
+  RelationshipType: '0040A010',
+  ValueType: '0040A040',
+  ConceptNameCodeSequence: '0040A043',
+  TextValue: '0040A160',
+  ContentSequence: '0040A730',
+  PixelData: '7FE00010',
+} as const;
+
+export type TagKeyword = keyof typeof TAG;
+
+/** The numeric form of a tag ("00080016" -> 0x00080016), for readers that walk bytes. */
+export function tagNumber(tag: string): number {
+  return parseInt(tag, 16) >>> 0;
+}
+
+/** "(GGGG,EEEE)", as reasons and logs write a tag. */
+export function formatTag(tag: string): string {
+  return `(${tag.slice(0, 4)},${tag.slice(4)})`;
+}
+
+/** Item and delimiter tags of PS3.5 7.5 (group FFFE): no VR in any transfer syntax. */
+export const ITEM = 0xfffee000;
+export const ITEM_DELIMITATION_ITEM = 0xfffee00d;
+export const SEQUENCE_DELIMITATION_ITEM = 0xfffee0dd;
+
+/**
+ * (0008,0004) is not defined by PS3.6: the engine renames Specific Character Set to it in its copy
+ * of the bytes while dcmjs reads them, so that dcmjs decodes no text itself (see textWalk.ts).
+ */
+export const HIDDEN_CHARSET_TAG = '00080004';
