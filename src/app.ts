@@ -12,7 +12,8 @@ import type { BaseContext, Target } from './pipeline/context';
 import type { StudyResult } from './pipeline/study';
 import { Worker, type WorkerOptions } from './pipeline/worker';
 import { startSchedules, type Schedules } from './schedule';
-import { isStoreFailure, openDatabase, storeFailure, type Db } from './store/db';
+import { openDatabase, type Db } from './store/db';
+import { coerceError, ConfigError, safeMessage } from './errors';
 import { countQuarantine } from './store/instances';
 import {
   countJobsByState,
@@ -118,8 +119,8 @@ export class BridgeApp {
   private readonly fatalHandlers: Array<(err: Error) => void> = [];
 
   private fatal(err: unknown): void {
-    const failure = storeFailure(err, this.cfg.dataDir);
-    this.log.error('stopping', { error: failure.message });
+    const failure = coerceError(err);
+    this.log.error('stopping', { error: safeMessage(failure) });
     for (const handler of this.fatalHandlers.splice(0)) handler(failure);
   }
 
@@ -212,7 +213,7 @@ export class BridgeApp {
    */
   async reload(next: ResolvedConfig): Promise<void> {
     if (next.dataDir !== this.cfg.dataDir)
-      throw new Error('dataDir cannot change while running; restart the bridge to move it');
+      throw new ConfigError('dataDir cannot change while running; restart the bridge to move it');
     const apiMoved = next.api.host !== this.cfg.api.host || next.api.port !== this.cfg.api.port;
     this.runtime = buildRuntime(next, this.db, this.log);
     if (this.started) {
@@ -260,11 +261,8 @@ export class BridgeApp {
     if (opts.poll !== false) await this.feed.pollOnce();
     const results: Array<{ job: Job; result: StudyResult }> = [];
     while (hasOpenJobs(this.db)) {
-      try {
-        results.push(...(await this.worker.drainDue()));
-      } catch (err) {
-        throw isStoreFailure(err) ? storeFailure(err, this.cfg.dataDir) : err;
-      }
+      // A StoreError (the database itself failed) goes up as it is: the caller stops.
+      results.push(...(await this.worker.drainDue()));
       const due = nextDueAt(this.db);
       if (due !== undefined && due > Date.now()) await abortableDelay(due - Date.now());
     }

@@ -29,7 +29,7 @@ import {
   sealIdentity,
 } from './deid/reid';
 import { ConfigError, loadConfig, type ResolvedConfig } from './config';
-import { safeMessage } from './errors';
+import { BridgeError, safeMessage, UsageError } from './errors';
 import { isOrthancId } from './orthanc/ids';
 import { StoreError } from './store/db';
 
@@ -54,14 +54,14 @@ async function firstLineOfStdin(prompt: string): Promise<string> {
 /** Refuses what is not an Orthanc ID, as the API does ("..", a path, an ID with a newline...). */
 function orthancIdArg(name: string, value: string): void {
   if (!isOrthancId(value))
-    throw new Error(
+    throw new UsageError(
       `${name}: not an Orthanc ID (five groups of 8 lower-case hex digits, as Orthanc Explorer shows)`,
     );
 }
 
 function quarantineIdArg(value: string): number {
   if (!/^[1-9]\d{0,15}$/.test(value))
-    throw new Error(`quarantine entry: "${value.slice(0, 20)}" is not an entry number`);
+    throw new UsageError(`quarantine entry: "${value.slice(0, 20)}" is not an entry number`);
   return Number(value);
 }
 
@@ -299,7 +299,7 @@ async function main(argv: string[]): Promise<number> {
     .action((o: { since?: string; format: 'json' | 'csv' }) =>
       withApp((app) => {
         if (o.since !== undefined && Number.isNaN(Date.parse(o.since)))
-          throw new Error(`--since: "${o.since}" is not a date`);
+          throw new UsageError(`--since: "${o.since}" is not a date`);
         const records = listAudit(app.db, { since: o.since ? new Date(o.since).toISOString() : undefined });
         process.stdout.write(
           o.format === 'csv' ? auditCsv(records) : JSON.stringify(records, null, 2) + '\n',
@@ -338,10 +338,10 @@ async function main(argv: string[]): Promise<number> {
     .action((o: { study?: string; patient?: string; all?: boolean }) =>
       withApp(async (app) => {
         const chosen = [o.study, o.patient, o.all].filter((v) => v !== undefined).length;
-        if (chosen !== 1) throw new Error('reprocess: give exactly one of --study, --patient, --all');
+        if (chosen !== 1) throw new UsageError('reprocess: give exactly one of --study, --patient, --all');
         if (o.study !== undefined) orthancIdArg('--study', o.study);
         if (o.patient !== undefined && !/^[A-Z0-9]{4,64}$/.test(o.patient))
-          throw new Error('--patient: a pseudonym is upper-case letters and digits');
+          throw new UsageError('--patient: a pseudonym is upper-case letters and digits');
         const target: ReprocessTarget = o.study
           ? { study: o.study }
           : o.patient
@@ -394,11 +394,11 @@ async function main(argv: string[]): Promise<number> {
     .action((given: string | undefined, o: { issuer: string }) =>
       withApp(async (app) => {
         if (given !== undefined)
-          throw new Error(
+          throw new UsageError(
             'pseudonym: give the PatientID on standard input (echo ID | bridge pseudonym), not as an argument: arguments show in process lists and shell history',
           );
         const patientId = (await firstLineOfStdin('PatientID: ')).trim();
-        if (!patientId) throw new Error('pseudonym: no PatientID on standard input');
+        if (!patientId) throw new UsageError('pseudonym: no PatientID on standard input');
         const p = pseudonymFor(deriveKeys(app.cfg.secret), patientId, o.issuer);
         auditAdmin(app.db, { action: 'pseudonym', pseudonym: p, actor: actor(), outcome: 'computed' });
         console.log(p);
@@ -512,9 +512,10 @@ main(process.argv).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof ConfigError || err instanceof StoreError) {
+    // Our own errors say what to do as they are; a configuration or store failure exits 2.
+    if (err instanceof BridgeError) {
       console.error(`bridge: ${err.message}`);
-      process.exitCode = 2;
+      process.exitCode = err instanceof ConfigError || err instanceof StoreError ? 2 : 1;
     } else {
       console.error(`bridge: ${safeMessage(err)}`);
       process.exitCode = 1;

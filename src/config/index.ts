@@ -1,3 +1,4 @@
+import { ConfigError } from '../errors';
 import { entryOfKeyword } from '../dicom/dictionary';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -6,10 +7,7 @@ import { z } from 'zod';
 import { buildProfile, findProfileFile, ProfileError, type ProfileConfig } from './profiles';
 import { fileConfigSchema, inlineProfile, profileBody, profileName, type FileConfig } from './schema';
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  readonly code = 'CONFIG_INVALID';
-}
+export { ConfigError };
 
 export interface OrthancServerConfig {
   readonly url: string;
@@ -106,7 +104,7 @@ function readJson(file: string, what: string): Json {
   }
   try {
     const parsed: unknown = JSON.parse(text);
-    if (!isObject(parsed)) throw new Error('the top level is not an object');
+    if (!isObject(parsed)) throw new ConfigError('the top level is not an object');
     return parsed;
   } catch (err) {
     throw new ConfigError(`${what} ${file} is not valid JSON: ${(err as Error).message}`);

@@ -5,6 +5,7 @@ import { BASIC_OPTIONS, isPrivateTag, resolveAction, rowForTag, type TagOverride
 import { replacementError } from '../deid/override';
 import type { SafePrivateEntry } from '../deid/safePrivate';
 import type { ProfileBody } from './schema';
+import { ConfigError } from '../errors';
 import { TAG } from '../dicom/tags';
 
 /** A profile after validation: overrides by tag, safe-private additions parsed. */
@@ -109,8 +110,12 @@ export function buildProfile(name: string, body: ProfileBody, source: string): P
   };
 }
 
-export class ProfileError extends Error {
+/** A profile file or inline profile that cannot be used; the message names the profile and override. */
+export class ProfileError extends ConfigError {
   override readonly name = 'ProfileError';
+  constructor(message: string) {
+    super(message, 'PROFILE_INVALID');
+  }
 }
 
 /** The file of a named profile: the admin's folder first, then the built-in profiles. */

@@ -1,3 +1,4 @@
+import { DicomParseError } from '../errors';
 import { TextDecoder } from 'node:util';
 /**
  * Decoding of DICOM text (SH, LO, ST, LT, UC, UT, PN) under Specific Character Set (0008,0005),
@@ -64,8 +65,12 @@ interface State {
 /** A parsed Specific Character Set: either one decoder for the whole value or ISO 2022 states. */
 export type Charset = { kind: 'plain'; decode: Decode } | { kind: 'iso2022'; initial: State };
 
-export class CharsetError extends Error {
+/** A Specific Character Set the engine cannot decode by: the file is unreadable as text. */
+export class CharsetError extends DicomParseError {
   override readonly name = 'CharsetError';
+  constructor(message: string) {
+    super(message, 'DICOM_CHARSET');
+  }
 }
 
 function term(t: string): string {

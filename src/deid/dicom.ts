@@ -3,7 +3,7 @@ import dcmjs from 'dcmjs';
 import { CharsetError } from './charset';
 import { DEFLATED_DATASET_SYNTAXES, TRANSFER_SYNTAX } from '../dicom/syntaxes';
 import { HIDDEN_CHARSET_TAG, TAG } from '../dicom/tags';
-import { DicomParseError } from './parseError';
+import { DicomParseError } from '../errors';
 import { toPart10 } from './part10';
 import { walkText, type Layout } from './textWalk';
 import type { Dataset } from './types';

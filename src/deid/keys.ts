@@ -1,3 +1,4 @@
+import { ConfigError } from '../errors';
 import { createHmac, hkdfSync } from 'node:crypto';
 
 /**
@@ -20,7 +21,7 @@ function derive(secret: Buffer, purpose: string): Buffer {
 
 export function deriveKeys(secret: string | Buffer): DerivedKeys {
   const raw = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
-  if (raw.length < 16) throw new Error('the project secret must be at least 16 bytes long');
+  if (raw.length < 16) throw new ConfigError('the project secret must be at least 16 bytes long');
   return Object.freeze({
     uid: derive(raw, 'uid'),
     patientId: derive(raw, 'patient-id'),

@@ -5,7 +5,7 @@
  * The dataset bytes are never changed: only the preamble, the marker and the file meta
  * information (PS3.10 7.1) are added or completed.
  */
-import { DicomParseError } from './parseError';
+import { DicomParseError } from '../errors';
 import { readTopLevel } from './scan';
 import { TAG, tagNumber } from '../dicom/tags';
 import { TRANSFER_SYNTAX } from '../dicom/syntaxes';

@@ -11,6 +11,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { pseudonymFor, type DerivedKeys } from './keys';
+import { BridgeError } from '../errors';
 
 /**
  * Reversible pseudonyms. The daemon holds only the re-identification PUBLIC key (X25519). For each
@@ -33,8 +34,14 @@ export interface Identity {
   readonly issuer: string;
 }
 
-export class ReidentificationError extends Error {
+/** A re-identification that must not go on (wrong key, altered or swapped record): the command stops. */
+export class ReidentificationError extends BridgeError {
   override readonly name = 'ReidentificationError';
+  readonly retryable = false;
+  readonly scope = 'process';
+  constructor(message: string) {
+    super('REID_REFUSED', message);
+  }
 }
 
 const INFO = Buffer.from('orthanc-research-bridge/reid/v1');

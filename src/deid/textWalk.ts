@@ -1,4 +1,5 @@
 import { CharsetError, decodeText, parseCharset, type Charset } from './charset';
+import { DicomParseError } from '../errors';
 import type { Dataset, DicomElement } from './types';
 import { ENCODED_VRS, LONG_VRS } from '../dicom/vr';
 import { TAG } from '../dicom/tags';
@@ -21,7 +22,11 @@ export interface Layout {
 }
 
 /** The walk cannot go on with certainty. The message says why, in terms of the layout, never a value. */
-class Misaligned extends Error {}
+class Misaligned extends DicomParseError {
+  constructor(message = 'an element length or VR is inconsistent') {
+    super(message, 'DICOM_LAYOUT');
+  }
+}
 /** Implicit VR little endian: how the items of an undefined-length UN are encoded (PS3.5 6.2.2). */
 const IMPLICIT_LE: Layout = { implicit: true, little: true };
 
@@ -61,7 +66,7 @@ export function walkText(b: Buffer, layout: Layout, ds: Dataset | undefined): st
     return undefined;
   } catch (err) {
     if (err instanceof CharsetError) throw err;
-    if (err instanceof Misaligned) return err.message || 'an element length or VR is inconsistent';
+    if (err instanceof Misaligned) return err.message;
     if (err instanceof RangeError) return 'an element runs past the end of the dataset';
     throw err;
   }

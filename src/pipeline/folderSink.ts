@@ -1,3 +1,4 @@
+import { PermanentError } from '../errors';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
@@ -36,7 +37,7 @@ export function sinkPath(
   const root = path.resolve(dir);
   const full = path.resolve(root, relative);
   if (!full.startsWith(root + path.sep))
-    throw new Error('folder sink: the file name pattern leads outside the folder');
+    throw new PermanentError('SINK_PATH', 'folder sink: the file name pattern leads outside the folder');
   return full;
 }
 

@@ -1,8 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import { isRetryable, safeMessage } from '../errors';
+import { coerceError, safeMessage } from '../errors';
 import { writeStudyExport, writeStudyReport } from '../reports/files';
 import { insertAudit, type AuditRecord } from '../store/audit';
-import { isStoreFailure } from '../store/db';
 import {
   forgetPushed,
   instancesOfStudy,
@@ -94,13 +93,15 @@ async function carry(
           tag: o.tag,
         });
       }
-    } catch (err) {
-      if (isStoreFailure(err)) throw err; // cannot record anything: stop, do not quarantine
-      if (isRetryable(err)) {
+    } catch (thrown) {
+      // The scope of the fault decides (errors.ts): the process stops, the job is retried, or this
+      // one instance is quarantined and the study goes on.
+      const err = coerceError(thrown);
+      if (err.scope === 'process') throw err; // cannot record anything: stop, do not quarantine
+      if (err.scope === 'study' || err.scope === 'destination') {
         tally.transient ??= err;
         return;
       }
-      // A permanent fault on this one instance (a 4xx from either server): record it, go on.
       recordQuarantined(ctx.db, { ...base, check: 'push', tag: null, reason: `push: ${safeMessage(err)}` });
       instancesTotal.inc({ outcome: 'quarantined', destination: ctx.destination });
       log.warn('instance quarantined', { stage: 'push', instance: instanceId, error: safeMessage(err) });
@@ -395,9 +396,10 @@ export async function runJob(
   let result: StudyResult;
   try {
     result = await processStudy(job, ctx);
-  } catch (err) {
-    if (isStoreFailure(err)) throw err;
-    result = isRetryable(err)
+  } catch (thrown) {
+    const err = coerceError(thrown);
+    if (err.scope === 'process') throw err;
+    result = err.retryable
       ? { state: 'failed', transientError: safeMessage(err) }
       : { state: 'failed', reason: safeMessage(err) };
   }

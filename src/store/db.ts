@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { StoreError } from '../errors';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import m0001 from './migrations/0001_init';
@@ -12,10 +13,7 @@ export type Db = Database.Database;
 /** Numbered migrations; the database's version is PRAGMA user_version. */
 const MIGRATIONS: readonly string[] = [m0001, m0002, m0003, m0004, m0005];
 
-export class StoreError extends Error {
-  override readonly name = 'StoreError';
-  readonly code = 'STORE_UNAVAILABLE';
-}
+export { StoreError };
 
 export function openDatabase(dataDir: string | ':memory:'): Db {
   let db: Db;
@@ -31,15 +29,20 @@ export function openDatabase(dataDir: string | ':memory:'): Db {
     db.pragma('busy_timeout = 5000');
     migrate(db);
   } catch (err) {
+    if (err instanceof StoreError) throw err;
+    // SQLite's own words ("file is not a database"): they name the fault, never a value.
     throw new StoreError(`the state database in ${dataDir} cannot be opened: ${(err as Error).message}`);
   }
-  return db;
+  return guarded(db, dataDir);
 }
 
 function migrate(db: Db): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > MIGRATIONS.length) {
-    throw new Error(`database version ${current} is newer than this bridge knows (${MIGRATIONS.length})`);
+    throw new StoreError(
+      `database version ${current} is newer than this bridge knows (${MIGRATIONS.length})`,
+      'STORE_TOO_NEW',
+    );
   }
   db.transaction(() => {
     for (let v = current; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
@@ -50,24 +53,59 @@ function migrate(db: Db): void {
 const STORE_FAILURES = /^SQLITE_(FULL|IOERR|CORRUPT|READONLY|CANTOPEN|NOTADB|NOMEM)/;
 
 /**
- * True when the state database itself failed (disk full, I/O error, corruption): the bridge must
- * stop rather than go on without being able to record what it did.
+ * A failure of the database itself (disk full, I/O error, corruption) as a StoreError that says
+ * what to do; any other error (a bug) as it is.
  */
-export function isStoreFailure(err: unknown): boolean {
-  if (err instanceof StoreError) return true;
+function translate(err: unknown, dataDir: string): unknown {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && STORE_FAILURES.test(code);
+  if (typeof code !== 'string' || !STORE_FAILURES.test(code)) return err;
+  return new StoreError(
+    `the state database in ${dataDir} cannot be written (${code}); the bridge stops. ` +
+      'Free space or repair the folder and start it again: unfinished work resumes, nothing already pushed is pushed twice.',
+    `STORE_${code.replace(/^SQLITE_/, '')}`,
+  );
 }
 
-/** A store failure as a StoreError with a message that says what to do. */
-export function storeFailure(err: unknown, dataDir: string): StoreError {
-  if (err instanceof StoreError) return err;
-  const code = String((err as { code?: unknown }).code ?? 'SQLITE_ERROR');
-  const what = (err as Error).message?.split('\n')[0] ?? '';
-  return new StoreError(
-    `the state database in ${dataDir} cannot be written (${code}: ${what}); the bridge stops. ` +
-      'Free space or repair the folder and start it again: unfinished work resumes, nothing already pushed is pushed twice.',
-  );
+/**
+ * The database with every statement, transaction and pragma raising StoreError when the database
+ * itself fails: callers recognise a store failure by its class, wherever it happens.
+ */
+function guarded(db: Database.Database, dataDir: string): Db {
+  const wrap =
+    <A extends unknown[], R>(fn: (...args: A) => R) =>
+    (...args: A): R => {
+      try {
+        return fn(...args);
+      } catch (err) {
+        throw translate(err, dataDir);
+      }
+    };
+  const statement = (st: Database.Statement): Database.Statement =>
+    new Proxy(st, {
+      get(target, prop) {
+        const v = Reflect.get(target, prop, target) as unknown;
+        if (typeof v !== 'function') return v;
+        const bound = (v as (...a: unknown[]) => unknown).bind(target);
+        return prop === 'run' || prop === 'get' || prop === 'all' || prop === 'iterate' ? wrap(bound) : bound;
+      },
+    });
+  return new Proxy(db, {
+    get(target, prop) {
+      const v = Reflect.get(target, prop, target) as unknown;
+      if (prop === 'prepare') return wrap((sql: string) => statement(target.prepare(sql)));
+      if (prop === 'transaction')
+        return (fn: (...a: unknown[]) => unknown) =>
+          wrap(target.transaction(fn) as (...a: unknown[]) => unknown);
+      if (typeof v !== 'function') return v;
+      const bound = (v as (...a: unknown[]) => unknown).bind(target);
+      return prop === 'exec' || prop === 'pragma' ? wrap(bound) : bound;
+    },
+  });
+}
+
+/** True when the state database itself failed: the bridge must stop rather than go on unrecorded. */
+export function isStoreFailure(err: unknown): boolean {
+  return err instanceof StoreError;
 }
 
 export function now(): string {
