@@ -1,29 +1,21 @@
 import http, { type Server } from 'node:http';
 import path from 'node:path';
 import { createApi } from './api/server';
+import { BridgeService, type StatusReport } from './service/bridgeService';
 import type { ProfileConfig, ResolvedConfig } from './config';
 import { deriveKeys } from './deid/keys';
 import { loadPublicKey } from './deid/reid';
 import { BASIC_OPTIONS, safePrivateSet, type DeidProfile } from './deid/profile';
 import { createLogger, type Logger } from './log';
-import { ChangeFeed } from './orthanc/changeFeed';
+import { ChangeFeed } from './pipeline/feed';
 import { OrthancClient } from './orthanc/client';
-import type { BaseContext, Target } from './pipeline/context';
+import { newProcessState, type BaseContext, type ProcessState, type Target } from './pipeline/context';
 import type { StudyResult } from './pipeline/study';
 import { Worker, type WorkerOptions } from './pipeline/worker';
 import { startSchedules, type Schedules } from './schedule';
 import { openDatabase, type Db } from './store/db';
 import { coerceError, ConfigError, safeMessage } from './errors';
-import { countQuarantine } from './store/instances';
-import {
-  countJobsByState,
-  enqueueJob,
-  hasOpenJobs,
-  nextDueAt,
-  requeueInterrupted,
-  type Job,
-  type JobState,
-} from './store/jobs';
+import { hasOpenJobs, nextDueAt, requeueInterrupted, type Job, type JobState } from './store/jobs';
 import { ByteBudget } from './util/budget';
 import { abortableDelay } from './util/timing';
 
@@ -46,7 +38,7 @@ interface Runtime {
   readonly base: BaseContext;
 }
 
-function buildRuntime(cfg: ResolvedConfig, db: Db, log: Logger): Runtime {
+function buildRuntime(cfg: ResolvedConfig, db: Db, log: Logger, state: ProcessState): Runtime {
   const source = new OrthancClient({ ...cfg.source, label: 'source' });
   const keys = deriveKeys(cfg.secret);
   const reidPublicKey = cfg.reidPublicKeyPem ? loadPublicKey(cfg.reidPublicKeyPem) : undefined;
@@ -63,6 +55,7 @@ function buildRuntime(cfg: ResolvedConfig, db: Db, log: Logger): Runtime {
     return { destination, route, research, deid, folderSink: cfg.destinations[destination]?.folderSink };
   };
   const base: BaseContext = {
+    state,
     db,
     source,
     log,
@@ -99,17 +92,16 @@ export function formatSummary(s: RunSummary): string {
   );
 }
 
-export interface StatusReport {
-  readonly jobs: Record<JobState, number>;
-  readonly quarantinedInstances: number;
-  readonly feed: ReturnType<ChangeFeed['snapshot']>;
-  readonly worker: ReturnType<Worker['snapshot']>;
-}
+export type { StatusReport };
 
 /** Wires config, store, clients, feed, worker, API and schedules; owns start, reload and clean shutdown. */
 export class BridgeApp {
   readonly db: Db;
   readonly worker: Worker;
+  /** The use cases the API, the admin page and the command line call. */
+  readonly service: BridgeService;
+  /** What lives as long as the process: progress of running studies, sealed identities. */
+  private readonly state: ProcessState = newProcessState();
   readonly log: Logger;
   private runtime: Runtime;
   private changeFeed: ChangeFeed;
@@ -139,13 +131,23 @@ export class BridgeApp {
       });
     for (const warning of cfg.warnings) this.log.warn('configuration needs attention', { warning });
     this.db = openDatabase(cfg.dataDir);
-    this.runtime = buildRuntime(cfg, this.db, this.log);
+    this.runtime = buildRuntime(cfg, this.db, this.log, this.state);
     this.worker = new Worker(
       () => this.runtime.base,
       () => this.workerOptions(),
       this.log,
     );
     this.changeFeed = this.newFeed();
+    this.service = new BridgeService({
+      db: this.db,
+      log: this.log,
+      cfg: () => this.cfg,
+      source: () => this.source,
+      stage: () => this.stage,
+      feed: () => this.changeFeed.snapshot(),
+      worker: this.worker,
+      progress: this.state.progress,
+    });
   }
 
   get cfg(): ResolvedConfig {
@@ -215,7 +217,7 @@ export class BridgeApp {
     if (next.dataDir !== this.cfg.dataDir)
       throw new ConfigError('dataDir cannot change while running; restart the bridge to move it');
     const apiMoved = next.api.host !== this.cfg.api.host || next.api.port !== this.cfg.api.port;
-    this.runtime = buildRuntime(next, this.db, this.log);
+    this.runtime = buildRuntime(next, this.db, this.log, this.state);
     if (this.started) {
       await this.changeFeed.stop();
       this.changeFeed = this.newFeed();
@@ -233,21 +235,12 @@ export class BridgeApp {
   }
 
   status(): StatusReport {
-    return {
-      jobs: countJobsByState(this.db),
-      quarantinedInstances: countQuarantine(this.db),
-      feed: this.feed.snapshot(),
-      worker: this.worker.snapshot(),
-    };
+    return this.service.status();
   }
 
   /** Queues a study by hand (CLI, API, Explorer button). */
-  async queueStudy(studyId: string, trigger: 'api' | 'cli'): Promise<{ queued: boolean; known: boolean }> {
-    const study = await this.source.study(studyId);
-    if (!study) return { queued: false, known: false };
-    const queued = enqueueJob(this.db, studyId, trigger);
-    this.worker.wake();
-    return { queued, known: true };
+  queueStudy(studyId: string, trigger: 'api' | 'cli'): Promise<{ queued: boolean; known: boolean }> {
+    return this.service.queueStudy(studyId, trigger);
   }
 
   /**
@@ -284,7 +277,7 @@ export class BridgeApp {
   async start(): Promise<void> {
     const requeued = requeueInterrupted(this.db);
     if (requeued > 0) this.log.info('resuming interrupted jobs', { requeued });
-    const api = createApi(this);
+    const api = createApi(this.service);
     this.started = true;
     await new Promise<void>((resolve, reject) => {
       // Slow or idle clients cannot hold connections open (api.*TimeoutMs); the timeouts are

@@ -1,11 +1,6 @@
 import { redactedConfig } from '../config';
-import type { BridgeApp } from '../app';
-import { progress } from '../pipeline/study';
-import { countQuarantine, listQuarantine, openQuarantineReasons, pushedSince } from '../store/instances';
-import { summarizeReasons } from '../verify/types';
-import { listAdminAudit } from '../store/reid';
-import { countJobsByState, listJobs } from '../store/jobs';
-import { explorerStudyUrl, studyState } from './studyState';
+import type { BridgeService } from '../service/bridgeService';
+import { explorerStudyUrl } from '../service/studyState';
 
 function esc(v: unknown): string {
   return String(v ?? '').replace(
@@ -25,21 +20,23 @@ form{display:inline}button{cursor:pointer}pre{background:#fff;border:1px solid #
 code{font-size:12px}`;
 
 /** The admin page: what the bridge did and why, at a glance. Server-rendered; no patient values. */
-export function renderAdminPage(app: BridgeApp, csrf: string, role: string): string {
+export function renderAdminPage(app: BridgeService, csrf: string, role: string): string {
   const cfg = app.cfg;
-  const jobs = countJobsByState(app.db);
-  const feed = app.feed.snapshot();
-  const lastHour = pushedSince(app.db, new Date(Date.now() - 3_600_000).toISOString());
-  const running = [...progress.entries()];
-  const recent = listJobs(app.db, { limit: 25 });
-  const quarantine = listQuarantine(app.db, { limit: 200 });
-  const summary = summarizeReasons(openQuarantineReasons(app.db));
-  const actions = listAdminAudit(app.db, { limit: 25, newestFirst: true });
+  const status = app.status();
+  const jobs = status.jobs;
+  const feed = status.feed;
+  const lastHour = app.pushedSince(new Date(Date.now() - 3_600_000).toISOString());
+  const running = app.running();
+  const recent = app.jobs({ limit: 25 });
+  const quarantine = app.quarantine({ limit: 200 });
+  const summary = app.quarantineSummary();
+  const actions = app.adminActions(25);
   const canAct = role === 'admin';
   const card = (label: string, value: unknown, id: string): string =>
     `<div class="card" id="${id}">${esc(label)}<b>${esc(value)}</b></div>`;
   const researchLinks = (studyId: string): string =>
-    studyState(app.db, cfg, studyId)
+    app
+      .studyState(studyId)
       .destinations.map((d) => `<a href="${esc(d.explorerUrl)}">${esc(d.destination)}</a>`)
       .join(' ');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>orthanc-research-bridge</title>
@@ -51,7 +48,7 @@ ${card('feed lag (changes)', feed.lag ?? '?', 'feed-lag')}
 ${card('queued', jobs.queued, 'jobs-queued')}${card('running', jobs.running, 'jobs-running')}
 ${card('done', jobs.done, 'jobs-done')}${card('quarantined studies', jobs.quarantined, 'jobs-quarantined')}
 ${card('failed', jobs.failed, 'jobs-failed')}${card('skipped', jobs.skipped, 'jobs-skipped')}
-${card('instances in quarantine', countQuarantine(app.db), 'quarantine-open')}
+${card('instances in quarantine', status.quarantinedInstances, 'quarantine-open')}
 ${card('pushed in the last hour', `${lastHour} (${(lastHour / 60).toFixed(1)}/min)`, 'throughput')}
 </div>
 ${feed.lastError ? `<p class="state-failed">Last change-log error: ${esc(feed.lastError)}</p>` : ''}

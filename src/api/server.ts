@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { BridgeApp } from '../app';
+import type { BridgeService } from '../service/bridgeService';
 import { registerGauges, registry } from '../metrics';
 import { renderAdminPage } from './adminPage';
 import {
@@ -12,16 +12,10 @@ import {
   sameSecret,
   type Role,
 } from './auth';
-import { studyState } from './studyState';
 import { safeMessage } from '../errors';
-import { discard, releaseQuarantine } from '../pipeline/admin';
 import { auditCsv, metadataCsv, metadataJson } from '../reports/format';
-import { listAudit } from '../store/audit';
-import { countQuarantine, getQuarantine, listQuarantine, openQuarantineReasons } from '../store/instances';
-import { summarizeReasons } from '../verify/types';
 import { isOrthancId } from '../orthanc/ids';
-import { countJobsByState, listJobs, type JobState } from '../store/jobs';
-import { listMetadata } from '../store/metadata';
+import type { JobState } from '../store/jobs';
 
 const STATES = new Set(['queued', 'running', 'done', 'quarantined', 'failed', 'skipped']);
 
@@ -56,7 +50,7 @@ function sinceParam(req: Request): string | null | undefined {
 }
 
 /** The bridge's HTTP API. Answers carry Orthanc IDs, pseudonyms and counts, never DICOM values. */
-export function createApi(app: BridgeApp): express.Express {
+export function createApi(app: BridgeService): express.Express {
   const api = express();
   api.disable('x-powered-by');
   const throttle = new FailureThrottle(
@@ -65,17 +59,17 @@ export function createApi(app: BridgeApp): express.Express {
     app.cfg.api.globalFailuresPerMinute,
   );
   const refusals = new RefusalLog();
-  const creds = (): BridgeApp['cfg']['credentials'] => app.cfg.credentials;
+  const creds = (): BridgeService['cfg']['credentials'] => app.cfg.credentials;
   const operator = requireRole('operator', creds, throttle, () => app.log, refusals);
   const admin = requireRole('admin', creds, throttle, () => app.log, refusals);
   // Anti-CSRF token for the admin page's forms: a cross-site page cannot read it.
   const csrf = randomBytes(24).toString('hex');
   registerGauges(() => {
-    const j = countJobsByState(app.db);
+    const s = app.status();
     return {
-      queueDepth: j.queued + j.running,
-      quarantineOpen: countQuarantine(app.db),
-      feedLag: app.feed.snapshot().lag,
+      queueDepth: s.jobs.queued + s.jobs.running,
+      quarantineOpen: s.quarantinedInstances,
+      feedLag: s.feed.lag,
     };
   });
 
@@ -134,16 +128,8 @@ export function createApi(app: BridgeApp): express.Express {
         return;
       }
       const actor = actorOf(req, 'admin-page');
-      const ok =
-        action === 'release'
-          ? releaseQuarantine(app.db, id, actor).released
-          : discard(app.db, id, actor).discarded;
-      app.log.info(`quarantine entry ${action === 'release' ? 'released' : 'discarded'}`, {
-        quarantineId: id,
-        via: 'admin page',
-        done: ok,
-      });
-      app.worker.wake();
+      if (action === 'release') app.release(id, actor);
+      else app.discard(id, actor);
       res.redirect(303, '../../../admin');
     },
   );
@@ -154,7 +140,7 @@ export function createApi(app: BridgeApp): express.Express {
       res.status(400).json({ error: 'orthancId must be an Orthanc study ID (five groups of 8 hex digits)' });
       return;
     }
-    res.json(studyState(app.db, app.cfg, id));
+    res.json(app.studyState(id));
   });
 
   api.get('/api/status', (_req, res) => {
@@ -169,7 +155,7 @@ export function createApi(app: BridgeApp): express.Express {
     }
     const limit = Math.min(1000, Math.max(1, Number(req.query.limit ?? 100) || 100));
     const studyId = typeof req.query.study === 'string' ? req.query.study : undefined;
-    res.json(listJobs(app.db, { state: state as JobState | undefined, studyId, limit }));
+    res.json(app.jobs({ state: state as JobState | undefined, studyId, limit }));
   });
 
   api.post('/api/studies/:orthancId/process', async (req, res, next) => {
@@ -193,10 +179,10 @@ export function createApi(app: BridgeApp): express.Express {
   });
 
   api.get('/api/quarantine/summary', (_req, res) => {
-    res.json(summarizeReasons(openQuarantineReasons(app.db)));
+    res.json(app.quarantineSummary());
   });
   api.get('/api/quarantine', (req, res) => {
-    res.json(listQuarantine(app.db, { includeDiscarded: req.query.all === '1' || req.query.all === 'true' }));
+    res.json(app.quarantine({ includeDiscarded: req.query.all === '1' || req.query.all === 'true' }));
   });
 
   const quarantineId = (req: Request, res: Response): number | undefined => {
@@ -211,7 +197,7 @@ export function createApi(app: BridgeApp): express.Express {
   api.get('/api/quarantine/:id', (req, res) => {
     const id = quarantineId(req, res);
     if (id === undefined) return;
-    const q = getQuarantine(app.db, id);
+    const q = app.quarantineEntry(id);
     if (!q) res.status(404).json({ error: 'no such quarantine entry' });
     else res.json(q);
   });
@@ -222,17 +208,11 @@ export function createApi(app: BridgeApp): express.Express {
     if (id === undefined) return;
     const release = req.path.endsWith('/release');
     const actor = actorOf(req, 'api');
-    const r = release ? releaseQuarantine(app.db, id, actor) : discard(app.db, id, actor);
+    const r = release ? app.release(id, actor) : app.discard(id, actor);
     if (!('released' in r ? r.released : r.discarded)) {
       res.status(404).json({ error: 'no open quarantine entry with this id' });
       return;
     }
-    app.log.info(`quarantine entry ${release ? 'released' : 'discarded'}`, {
-      quarantineId: id,
-      study: r.studyId,
-      via: 'api',
-    });
-    app.worker.wake();
     res.status(release ? 202 : 200).json(r);
   });
 
@@ -249,7 +229,7 @@ export function createApi(app: BridgeApp): express.Express {
     const records = paged(
       res,
       page,
-      listAudit(app.db, { since: since ?? undefined, limit: page.limit + 1, offset: page.offset }),
+      app.auditRecords({ since: since ?? undefined, limit: page.limit + 1, offset: page.offset }),
     );
     if (f === 'csv') res.type('text/csv').send(auditCsv(records));
     else res.json(records);
@@ -267,7 +247,7 @@ export function createApi(app: BridgeApp): express.Express {
     const rows = paged(
       res,
       page,
-      listMetadata(app.db, {
+      app.metadata({
         sourceStudyId: typeof req.query.study === 'string' ? req.query.study : undefined,
         limit: page.limit + 1,
         offset: page.offset,

@@ -15,8 +15,34 @@ export interface Target {
   readonly folderSink?: { readonly dir: string; readonly pattern: string; readonly fileMode: number };
 }
 
+/** Live progress of one running study on one destination, for the admin page. */
+export interface StudyProgress {
+  readonly studyId: string;
+  readonly destination: string;
+  readonly total: number;
+  done: number;
+}
+
+/**
+ * State that lives as long as the process, owned by the runtime (app.ts) and handed to the stages,
+ * never held by a module: it outlives config reloads.
+ */
+export interface ProcessState {
+  /** Running studies by job ID. */
+  readonly progress: Map<number, StudyProgress>;
+  /** "keyId:pseudonym" of identities sealed (or found sealed) by this process. */
+  readonly sealed: Set<string>;
+  /** Key IDs by key object: a fingerprint is a hash, computed once per key. */
+  readonly keyIds: WeakMap<object, string>;
+}
+
+export function newProcessState(): ProcessState {
+  return { progress: new Map(), sealed: new Set(), keyIds: new WeakMap() };
+}
+
 /** What the app hands every pipeline stage and admin operation. */
 export interface BaseContext {
+  readonly state: ProcessState;
   readonly db: Db;
   readonly source: OrthancClient;
   readonly log: Logger;

@@ -1,4 +1,4 @@
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { DicomParseError, parseDicom, writeDicom, type DicomFile } from '../deid/dicom';
 import { DEFLATED_DATASET_SYNTAXES } from '../dicom/syntaxes';
@@ -165,15 +165,11 @@ export async function deidentifyAndVerify(
   };
 }
 
-/** Pseudonyms whose identity this process has sealed (or found sealed), per key. */
-const sealed = new Set<string>();
-/** Key ids by key object: the fingerprint is a hash, computed once per key, not per instance. */
-const keyIds = new WeakMap<KeyObject, string>();
-
 /** With a re-identification key configured, stores the pseudonym's identity sealed to it, once. */
 function sealOnce(ctx: TargetContext, pseudonym: string, dict: Dataset): void {
   const key = ctx.deid.reidPublicKey;
   if (!key) return;
+  const { sealed, keyIds } = ctx.state;
   let keyId = keyIds.get(key);
   if (!keyId) keyIds.set(key, (keyId = keyIdOf(key)));
   const memo = `${keyId}:${pseudonym}`;

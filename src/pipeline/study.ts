@@ -31,12 +31,6 @@ interface Tally {
   transient: unknown;
 }
 
-/** Live progress of running studies, for the admin page. */
-export const progress = new Map<
-  number,
-  { studyId: string; destination: string; total: number; done: number }
->();
-
 async function carry(
   ids: readonly string[],
   sizes: ReadonlyMap<string, number>,
@@ -47,7 +41,7 @@ async function carry(
   tally: Tally,
 ): Promise<void> {
   const log = ctx.log.child({ jobId: job.id, study: job.studyId, destination: ctx.destination });
-  const p = progress.get(job.id);
+  const p = ctx.state.progress.get(job.id);
   await mapPool(ids, ctx.concurrency, async (instanceId) => {
     if (tally.transient || ctx.signal.aborted) return; // stop taking new instances; the job is retried
     const slot = await ctx.slots.acquire(1);
@@ -166,7 +160,7 @@ async function carryStudyTo(
     instances: ids.length,
     todo: todo.length,
   });
-  progress.set(job.id, { studyId: job.studyId, destination: dest, total: todo.length, done: 0 });
+  ctx.state.progress.set(job.id, { studyId: job.studyId, destination: dest, total: todo.length, done: 0 });
 
   const times = newStageTimes();
   const tally: Tally = { pushed: 0, already: 0, transient: null };
@@ -346,7 +340,7 @@ export async function processStudy(job: Job, ctx: StageContext): Promise<StudyRe
     for (const target of targets)
       results.push(await carryStudyTo(job, { ...ctx, ...target }, ids, sizes, t0, startedAt));
   } finally {
-    progress.delete(job.id);
+    ctx.state.progress.delete(job.id);
   }
   const transient = results.find((r) => r.transientError !== undefined);
   if (transient) return transient;

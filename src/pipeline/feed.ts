@@ -3,7 +3,8 @@ import type { Logger } from '../log';
 import { isStoreFailure, type Db } from '../store/db';
 import { commitFeedBatch, readFeedState, recordOrthancLast, resetFeed, type FeedState } from '../store/feed';
 import { abortableDelay, backoffMs } from '../util/timing';
-import { ChangeType, type Change, type OrthancClient } from './client';
+import type { Change, OrthancClient } from '../orthanc/client';
+import { changeLogReset, stableStudies } from '../orthanc/changes';
 
 export interface ChangeFeedOptions {
   readonly batchSize: number;
@@ -16,7 +17,7 @@ export interface ChangeFeedOptions {
   readonly onFatal?: (err: unknown) => void;
 }
 
-export interface ChangeFeedSnapshot extends FeedState {
+export interface FeedSnapshot extends FeedState {
   readonly running: boolean;
   /** Changes Orthanc has that we have not read yet. */
   readonly lag: number | null;
@@ -31,7 +32,7 @@ export interface PollResult {
 }
 
 /**
- * Follows the clinical Orthanc's change log. The cursor moves only in the transaction that
+ * Follows the clinical Orthanc's change log (read through orthanc/changes.ts). The cursor moves only in the transaction that
  * stores the jobs it produced, so a crash between the two is impossible. A change log that went
  * backwards (a new or reset Orthanc index) is read again from the start; the deterministic
  * research IDs and the instance table make the re-read add nothing twice.
@@ -49,29 +50,10 @@ export class ChangeFeed {
     private readonly log: Logger,
   ) {}
 
-  /** Decides whether the Orthanc log is still the one our cursor points into. */
-  private async detectReset(state: FeedState, orthancLast: number): Promise<string | null> {
-    if (orthancLast < state.cursor)
-      return `change log is at ${orthancLast}, behind the cursor ${state.cursor}`;
-    if (state.anchorSeq === null || state.anchorSeq > orthancLast) return null;
-    const page = await this.client.changes(state.anchorSeq - 1, 1);
-    const first = page.Changes[0];
-    // A missing anchor is a deleted resource (Orthanc drops its changes): the log is the same one.
-    // The same sequence number naming another change means the log was rebuilt.
-    if (
-      first &&
-      first.Seq === state.anchorSeq &&
-      (first.ID !== state.anchorResource || first.ChangeType !== state.anchorChange)
-    ) {
-      return `change ${state.anchorSeq} is not the one read before`;
-    }
-    return null;
-  }
-
   async pollOnce(): Promise<PollResult> {
     let state = readFeedState(this.db);
     const orthancLast = await this.client.lastChangeSeq();
-    const resetReason = await this.detectReset(state, orthancLast);
+    const resetReason = await changeLogReset(this.client, state, orthancLast);
     let reset = false;
     if (resetReason) {
       this.log.warn('change log reset detected; reading it again from the start', {
@@ -90,9 +72,7 @@ export class ChangeFeed {
       const page = await this.client.changes(cursor, this.opts.batchSize);
       const changes: Change[] = Array.isArray(page.Changes) ? page.Changes : [];
       if (changes.length === 0) break;
-      const studies = changes
-        .filter((c) => c.ChangeType === ChangeType.StableStudy && c.ResourceType === 'Study')
-        .map((c) => ({ studyId: c.ID, seq: c.Seq }));
+      const studies = stableStudies(changes);
       const last = changes[changes.length - 1]!;
       const next = Math.max(cursor, ...changes.map((c) => c.Seq));
       jobsCreated += commitFeedBatch(this.db, {
@@ -151,7 +131,7 @@ export class ChangeFeed {
     this.controller = null;
   }
 
-  snapshot(): ChangeFeedSnapshot {
+  snapshot(): FeedSnapshot {
     const s = readFeedState(this.db);
     return {
       ...s,

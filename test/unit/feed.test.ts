@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import nock from 'nock';
 import { silentLogger } from '../../src/log';
-import { ChangeFeed } from '../../src/orthanc/changeFeed';
+import { ChangeFeed } from '../../src/pipeline/feed';
 import { OrthancClient, type Change } from '../../src/orthanc/client';
 import { openDatabase, type Db } from '../../src/store/db';
 import { readFeedState } from '../../src/store/feed';
