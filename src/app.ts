@@ -222,7 +222,7 @@ export class BridgeApp {
       await this.changeFeed.stop();
       this.changeFeed = this.newFeed();
       this.changeFeed.start();
-      this.schedules?.stop();
+      await this.schedules?.stop();
       this.startSchedules();
     } else {
       this.changeFeed = this.newFeed();
@@ -316,7 +316,7 @@ export class BridgeApp {
 
   /** Stops taking work, lets the current study stop, closes the API and the database. */
   async stop(): Promise<void> {
-    this.schedules?.stop();
+    await this.schedules?.stop();
     await this.feed.stop();
     await this.worker.stop();
     if (this.server) {

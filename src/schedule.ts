@@ -45,7 +45,8 @@ export function writeDailyReport(db: Db, dataDir: string, day: Date): string {
 }
 
 export interface Schedules {
-  stop(): void;
+  /** Stops every schedule and waits for a run in progress to end (the database closes after). */
+  stop(): Promise<void>;
 }
 
 export function startSchedules(
@@ -53,18 +54,27 @@ export function startSchedules(
   deps: { db: Db; source: OrthancClient; log: Logger; dataDir: string; onJobs: () => void },
 ): Schedules {
   const tasks: ScheduledTask[] = [];
+  const running = new Set<Promise<void>>();
+  let stopped = false;
   const every = (expr: string | null, name: string, fn: () => Promise<void> | void): void => {
     if (!expr) return;
     let busy = false;
     tasks.push(
       cron.schedule(expr, async () => {
-        if (busy) return; // never two runs of one schedule at once
+        if (busy || stopped) return; // never two runs of one schedule at once, none after stop
         busy = true;
+        const run = (async () => {
+          try {
+            await fn();
+          } catch (err) {
+            deps.log.warn(`${name} failed`, { error: safeMessage(err) });
+          }
+        })();
+        running.add(run);
         try {
-          await fn();
-        } catch (err) {
-          deps.log.warn(`${name} failed`, { error: safeMessage(err) });
+          await run;
         } finally {
+          running.delete(run);
           busy = false;
         }
       }),
@@ -81,8 +91,10 @@ export function startSchedules(
     deps.log.info('daily report written', { file });
   });
   return {
-    stop: () => {
+    stop: async () => {
+      stopped = true;
       for (const t of tasks) void t.stop();
+      await Promise.all([...running]);
     },
   };
 }

@@ -11,7 +11,7 @@ import { carriedAs } from '../store/instances';
 import { hasSealed, saveSealed } from '../store/reid';
 import { deidentify, type PatientMapping } from '../deid/engine';
 import type { Dataset } from '../deid/types';
-import { PermanentError } from '../errors';
+import { PermanentError, safeMessage } from '../errors';
 import { Status } from '../orthanc/client';
 import { verifyInstance } from '../verify/instance';
 import { describeFailure, type CheckFailure } from '../verify/types';
@@ -37,14 +37,22 @@ export type InstanceOutcome =
 /** Changes the bytes an instance holds in the memory budget (waits its turn like any reservation). */
 export type Resize = (bytes: number) => Promise<void>;
 
-/** Milliseconds per stage, summed over the instances of a study. */
-export type StageTimes = Record<'pull' | 'deidentify' | 'verify' | 'push', number>;
+type Stage = 'pull' | 'deidentify' | 'verify' | 'push';
 
-export function newStageTimes(): StageTimes {
-  return { pull: 0, deidentify: 0, verify: 0, push: 0 };
+/**
+ * Milliseconds per stage, summed over the instances of a study, and how many instances passed
+ * each check of the gate, counted where the gate ran them (for the audit record).
+ */
+export type StageStats = Record<Stage, number> & { readonly checks: Record<string, number> };
+
+export function newStageStats(): StageStats {
+  return { pull: 0, deidentify: 0, verify: 0, push: 0, checks: {} };
 }
 
-async function timed<T>(times: StageTimes, stage: keyof StageTimes, fn: () => Promise<T> | T): Promise<T> {
+/** The checks of the gate an instance passed (verifyInstance runs all of them on every instance). */
+const GATE_CHECKS = ['conformance', 'residual-phi', 'correspondence', 'marking'] as const;
+
+async function timed<T>(times: StageStats, stage: Stage, fn: () => Promise<T> | T): Promise<T> {
   const t0 = performance.now();
   try {
     return await fn();
@@ -111,7 +119,7 @@ function cleanPixels(
 export async function deidentifyAndVerify(
   original: Buffer,
   ctx: TargetContext,
-  times: StageTimes = newStageTimes(),
+  times: StageStats = newStageStats(),
   resize?: Resize,
 ): Promise<Prepared | { failures: CheckFailure[] }> {
   try {
@@ -155,6 +163,8 @@ export async function deidentifyAndVerify(
     verifyInstance(source, parseDicom(bytes, limits), ctx.deid, result.patient, blanked),
   );
   if (!verdict.ok) return { failures: [...verdict.failures] };
+  for (const c of [...GATE_CHECKS, ...(blanked ? ['clean-pixels'] : [])])
+    times.checks[c] = (times.checks[c] ?? 0) + 1;
   sealOnce(ctx, result.patient.pseudonym, source.dict);
   const parts = pixel ? [bytes, pixel] : [bytes];
   return {
@@ -257,7 +267,17 @@ export async function push(
       pseudonym: prepared.patient.pseudonym,
       researchStudyId: stored.ParentStudy,
     };
-    writeToSink(sink.dir, sink.pattern, fields, prepared.parts, sink.fileMode);
+    // The instance is on research whatever happens here: a failed copy to the folder is logged,
+    // never turned into a quarantine (the study check would then disagree with research).
+    try {
+      writeToSink(sink.dir, sink.pattern, fields, prepared.parts, sink.fileMode);
+    } catch (err) {
+      ctx.log.error('folder sink write failed; the instance is on research', {
+        stage: 'push',
+        researchId: stored.ID,
+        error: safeMessage(err),
+      });
+    }
   }
   return {
     kind: 'pushed',
@@ -293,7 +313,7 @@ type Quarantined = Extract<InstanceOutcome, { kind: 'quarantined' }>;
 export async function prepare(
   original: Buffer,
   ctx: TargetContext,
-  times: StageTimes = newStageTimes(),
+  times: StageStats = newStageStats(),
   resize?: Resize,
 ): Promise<Prepared | Quarantined> {
   let prepared: Prepared | { failures: CheckFailure[] };
@@ -321,7 +341,7 @@ export async function prepare(
 export async function processInstance(
   instanceId: string,
   ctx: TargetContext,
-  opts: { replace: boolean; times: StageTimes; resize?: Resize },
+  opts: { replace: boolean; times: StageStats; resize?: Resize },
 ): Promise<InstanceOutcome> {
   const original = await timed(opts.times, 'pull', () => ctx.source.instanceFile(instanceId));
   bytesTotal.inc({ direction: 'pulled' }, original.length);

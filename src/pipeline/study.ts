@@ -1,137 +1,30 @@
+/**
+ * A study job from start to end: skip what must not go, choose the route, then for each destination
+ * carry the instances (carry.ts), check the study on research (studyCheck.ts) and finalise
+ * (finalise.ts); mark the source study; decide between done, retry and give up (runJob).
+ */
 import { performance } from 'node:perf_hooks';
 import { coerceError, safeMessage } from '../errors';
-import { writeStudyExport, writeStudyReport } from '../reports/files';
-import { insertAudit, type AuditRecord } from '../store/audit';
-import {
-  forgetPushed,
-  instancesOfStudy,
-  recordPushed,
-  recordQuarantined,
-  type InstanceRecord,
-} from '../store/instances';
+import { studiesTotal } from '../metrics';
+import { instancesOfStudy } from '../store/instances';
 import { finishJob, type Job, type JobOutcome, type JobState } from '../store/jobs';
-import { listMetadata } from '../store/metadata';
-import { mapPool } from '../util/timing';
-import { checkStudy } from '../verify/study';
+import { carry, type Tally } from './carry';
 import { outputFingerprint, type StageContext, type Target, type TargetContext } from './context';
-import { newStageTimes, processInstance, type StageTimes } from './instance';
+import { finalise, type TargetResult } from './finalise';
+import { newStageStats } from './instance';
 import { chooseRoute, studyFacts } from './routing';
-import { instancesTotal, studiesTotal } from '../metrics';
+import { checkOnResearch } from './studyCheck';
+
+export { pushedOf } from './carry';
 
 export interface StudyResult extends JobOutcome {
   readonly transientError?: string;
 }
 
-/** The checks every pushed instance passed, for the audit record. */
-const INSTANCE_CHECKS = ['conformance', 'residual-phi', 'correspondence', 'marking'] as const;
-
-interface Tally {
-  pushed: number;
-  already: number;
-  transient: unknown;
-}
-
-async function carry(
-  ids: readonly string[],
-  sizes: ReadonlyMap<string, number>,
-  job: Job,
-  ctx: TargetContext,
-  fingerprint: string,
-  times: StageTimes,
-  tally: Tally,
-): Promise<void> {
-  const log = ctx.log.child({ jobId: job.id, study: job.studyId, destination: ctx.destination });
-  const p = ctx.state.progress.get(job.id);
-  await mapPool(ids, ctx.concurrency, async (instanceId) => {
-    if (tally.transient || ctx.signal.aborted) return; // stop taking new instances; the job is retried
-    const slot = await ctx.slots.acquire(1);
-    let bytes = await ctx.budget.acquire(sizes.get(instanceId) ?? 0);
-    // Never waits while holding: the reservation is given back, then taken again at the new size.
-    const resize = async (n: number): Promise<void> => {
-      bytes();
-      bytes = await ctx.budget.acquire(n);
-    };
-    const release = (): void => {
-      bytes();
-      slot();
-    };
-    if (tally.transient || ctx.signal.aborted) return release();
-    const base = {
-      sourceId: instanceId,
-      destination: ctx.destination,
-      studyId: job.studyId,
-      jobId: job.id,
-      fingerprint,
-    };
-    try {
-      const o = await processInstance(instanceId, ctx, { replace: job.mode === 'reprocess', times, resize });
-      if (o.kind === 'pushed') {
-        recordPushed(ctx.db, {
-          ...base,
-          researchId: o.researchId,
-          researchStudyId: o.researchStudyId,
-          md5: o.md5,
-          pseudonym: o.patient.pseudonym,
-          metadata: o.metadata,
-        });
-        if (o.already) tally.already++;
-        else tally.pushed++;
-        instancesTotal.inc({ outcome: o.already ? 'already' : 'pushed', destination: ctx.destination });
-      } else {
-        recordQuarantined(ctx.db, { ...base, check: o.check, tag: o.tag, reason: o.reason });
-        instancesTotal.inc({ outcome: 'quarantined', destination: ctx.destination });
-        log.warn('instance quarantined', {
-          stage: 'verify',
-          instance: instanceId,
-          check: o.check,
-          tag: o.tag,
-        });
-      }
-    } catch (thrown) {
-      // The scope of the fault decides (errors.ts): the process stops, the job is retried, or this
-      // one instance is quarantined and the study goes on.
-      const err = coerceError(thrown);
-      if (err.scope === 'process') throw err; // cannot record anything: stop, do not quarantine
-      if (err.scope === 'study' || err.scope === 'destination') {
-        tally.transient ??= err;
-        return;
-      }
-      recordQuarantined(ctx.db, { ...base, check: 'push', tag: null, reason: `push: ${safeMessage(err)}` });
-      instancesTotal.inc({ outcome: 'quarantined', destination: ctx.destination });
-      log.warn('instance quarantined', { stage: 'push', instance: instanceId, error: safeMessage(err) });
-    } finally {
-      release();
-      if (p) p.done++;
-    }
-  });
-}
-
-/** The records of the study's current instances that are on research. Linear in the instances (a Set, not a scan per record). */
-export function pushedOf(
-  records: ReadonlyMap<string, InstanceRecord>,
-  ids: readonly string[],
-): InstanceRecord[] {
-  const current = new Set(ids);
-  return [...records.values()].filter((r) => r.state === 'pushed' && current.has(r.sourceId));
-}
-
-/** Asks the research server for the MD5 of every instance we believe is there. */
-async function researchMd5s(
-  records: ReadonlyMap<string, InstanceRecord>,
-  ctx: TargetContext,
-): Promise<Map<string, string | undefined>> {
-  const ids = [...records.values()]
-    .filter((r) => r.state === 'pushed' && r.researchId)
-    .map((r) => r.researchId!);
-  const answers = await mapPool(ids, ctx.concurrency, (id) => ctx.research.instanceMd5(id));
-  return new Map(ids.map((id, i) => [id, answers[i]]));
-}
-
-interface TargetResult extends StudyResult {
-  readonly destination: string;
-}
-
-/** Carries one study to one destination, then runs the study check and writes the audit. */
+/**
+ * One study to one destination, in the order a reader follows: carry the instances, check the
+ * study on research, finalise (audit, reports, exports).
+ */
 async function carryStudyTo(
   job: Job,
   ctx: TargetContext,
@@ -141,19 +34,16 @@ async function carryStudyTo(
   startedAt: string,
 ): Promise<TargetResult> {
   const dest = ctx.destination;
-  const log = ctx.log.child({ jobId: job.id, study: job.studyId, destination: dest });
   const fingerprint = outputFingerprint(ctx.deid);
   const known = instancesOfStudy(ctx.db, job.studyId, dest);
-  const oldResearchStudies = new Set(
-    [...known.values()].map((k) => k.researchStudyId).filter((s): s is string => !!s),
-  );
+  const oldResearchStudies = new Set([...known.values()].map((k) => k.researchStudyId).filter((s): s is string => !!s));
   const todo = ids.filter((id) => {
     const k = known.get(id);
     if (k?.discarded) return false;
     if (job.mode === 'reprocess') return true;
     return !(k && k.state === 'pushed' && k.fingerprint === fingerprint);
   });
-  log.info('study started', {
+  ctx.log.child({ jobId: job.id, study: job.studyId, destination: dest }).info('study started', {
     stage: 'list',
     mode: job.mode,
     route: ctx.route,
@@ -162,45 +52,22 @@ async function carryStudyTo(
   });
   ctx.state.progress.set(job.id, { studyId: job.studyId, destination: dest, total: todo.length, done: 0 });
 
-  const times = newStageTimes();
+  const times = newStageStats();
   const tally: Tally = { pushed: 0, already: 0, transient: null };
+  const stopped = (): boolean => !!tally.transient || ctx.signal.aborted;
   await carry(todo, sizes, job, ctx, fingerprint, times, tally);
-
-  // Study check; instances that vanished from research are carried again, once.
-  let records = instancesOfStudy(ctx.db, job.studyId, dest);
-  let check = checkStudy(ids, records, await researchMd5s(records, ctx), fingerprint);
-  if (!tally.transient && check.absent.length > 0) {
-    log.warn('instances missing on research; pushing them again', {
-      stage: 'study-check',
-      count: check.absent.length,
-    });
-    check.absent.forEach((id) => forgetPushed(ctx.db, id, dest));
-    await carry(check.absent, sizes, job, ctx, fingerprint, times, tally);
-    records = instancesOfStudy(ctx.db, job.studyId, dest);
-    check = checkStudy(ids, records, await researchMd5s(records, ctx), fingerprint);
-  }
-  if (tally.transient || ctx.signal.aborted) {
+  const check = stopped()
+    ? undefined
+    : await checkOnResearch(job, ctx, ids, fingerprint, async (again) => {
+        await carry(again, sizes, job, ctx, fingerprint, times, tally);
+        return !stopped();
+      });
+  if (!check || stopped()) {
     return {
       destination: dest,
       state: 'failed',
-      transientError: tally.transient
-        ? safeMessage(tally.transient)
-        : 'stopped before the study was finished',
+      transientError: tally.transient ? safeMessage(tally.transient) : 'stopped before the study was finished',
     };
-  }
-  for (const id of check.differs) {
-    recordQuarantined(ctx.db, {
-      sourceId: id,
-      destination: dest,
-      studyId: job.studyId,
-      jobId: job.id,
-      fingerprint,
-      check: 'study',
-      tag: '(0008,0018)',
-      reason:
-        'study: the research copy of this SOP instance no longer has the MD5 of the bytes sent (changed on the research side)',
-    });
-    log.warn('research copy differs from what was sent', { stage: 'study-check', instance: id });
   }
   if (check.unaccounted.length > 0) {
     return {
@@ -210,92 +77,7 @@ async function carryStudyTo(
       total: ids.length,
     };
   }
-  records = instancesOfStudy(ctx.db, job.studyId, dest);
-  const pushedRecords = pushedOf(records, ids);
-  // Discarded instances are accounted for by an operator's decision: they do not hold the study back.
-  const quarantined = ids.filter(
-    (id) => records.get(id)?.state === 'quarantined' && !records.get(id)?.discarded,
-  ).length;
-  const discarded = ids.filter((id) => records.get(id)?.discarded).length;
-  const researchStudyId = pushedRecords[0]?.researchStudyId ?? null;
-  const pseudonym = pushedRecords[0]?.pseudonym ?? null;
-
-  if (job.mode === 'reprocess') {
-    const current = new Set(pushedRecords.map((r) => r.researchStudyId));
-    for (const old of oldResearchStudies) {
-      if (current.has(old)) continue;
-      await ctx.research.deleteStudy(old);
-      log.info('replaced research study removed', { stage: 'reprocess', researchStudyId: old });
-    }
-  }
-
-  const state = quarantined > 0 ? 'quarantined' : 'done';
-  const audit: AuditRecord = {
-    jobId: job.id,
-    destination: dest,
-    route: ctx.route,
-    sourceStudyId: job.studyId,
-    researchStudyId,
-    pseudonym,
-    state,
-    trigger: job.trigger,
-    mode: job.mode,
-    instancesTotal: ids.length,
-    instancesPushed: tally.pushed,
-    instancesAlready: tally.already,
-    instancesUnchanged: ids.length - todo.length,
-    instancesQuarantined: quarantined,
-    checks: {
-      ...Object.fromEntries(INSTANCE_CHECKS.map((c) => [c, pushedRecords.length])),
-      study: pushedRecords.length - check.differs.length,
-    },
-    durations: {
-      study: Math.round(performance.now() - t0),
-      pull: Math.round(times.pull),
-      deidentify: Math.round(times.deidentify),
-      verify: Math.round(times.verify),
-      push: Math.round(times.push),
-    },
-    profile: ctx.deid.profile.name,
-    keyVersion: ctx.deid.keys.version,
-    startedAt,
-    finishedAt: new Date().toISOString(),
-  };
-  insertAudit(ctx.db, audit);
-  writeStudyReport(ctx.dataDir, audit);
-  writeStudyExport(
-    ctx.dataDir,
-    dest === 'research' ? job.studyId : `${job.studyId}.${dest}`,
-    listMetadata(ctx.db, { sourceStudyId: job.studyId, destination: dest }),
-    ctx.exportTags.map((t) => t.keyword),
-  );
-  log.info('study finished', {
-    stage: 'done',
-    state,
-    pushed: tally.pushed,
-    already: tally.already,
-    quarantined,
-    researchStudyId,
-    pseudonym,
-  });
-  return {
-    destination: dest,
-    state,
-    researchStudyId,
-    pseudonym,
-    total: ids.length,
-    pushed: tally.pushed,
-    already: tally.already,
-    skipped: ids.length - todo.length,
-    quarantined,
-    reason:
-      [
-        quarantined > 0 ? `${quarantined} instance(s) in quarantine` : '',
-        discarded > 0 ? `${discarded} discarded by an operator` : '',
-      ]
-        .filter(Boolean)
-        .join('; ') || null,
-  };
+  return finalise(job, ctx, { ids, todo, tally, times, check, oldResearchStudies, t0, startedAt });
 }
 
 const SEVERITY: Record<Exclude<JobState, 'queued' | 'running'>, number> = {

@@ -12,13 +12,13 @@ export function writeAtomic(file: string, text: string): void {
 }
 
 /**
- * Per-study audit files in `dataDir/reports`: `studies/<sourceStudyId>.json` (the latest job's
- * record) and one row appended to the cumulative `audit.csv`.
+ * Per-study audit files in `dataDir/reports`: `studies/<sourceStudyId>/<destination>.json` (the
+ * latest job's record for that destination) and one row appended to the cumulative `audit.csv`.
  */
 export function writeStudyReport(dataDir: string, record: AuditRecord): void {
   const dir = path.join(dataDir, 'reports');
   writeAtomic(
-    path.join(dir, 'studies', `${record.sourceStudyId}.json`),
+    path.join(dir, 'studies', record.sourceStudyId, `${record.destination}.json`),
     JSON.stringify(record, null, 2) + '\n',
   );
   const csv = path.join(dir, 'audit.csv');
@@ -26,14 +26,15 @@ export function writeStudyReport(dataDir: string, record: AuditRecord): void {
   appendFileSync(csv, csvLine(auditRow(record)));
 }
 
-/** Per-study metadata export in `dataDir/exports/<sourceStudyId>.csv` and `.json`. */
+/** Per-study metadata export in `dataDir/exports/<sourceStudyId>/<destination>.csv` and `.json`. */
 export function writeStudyExport(
   dataDir: string,
   sourceStudyId: string,
+  destination: string,
   rows: readonly MetadataRow[],
   keywords: readonly string[],
 ): void {
-  const base = path.join(dataDir, 'exports', sourceStudyId);
+  const base = path.join(dataDir, 'exports', sourceStudyId, destination);
   writeAtomic(`${base}.csv`, metadataCsv(rows, keywords));
   writeAtomic(`${base}.json`, JSON.stringify(metadataJson(rows, keywords), null, 2) + '\n');
 }

@@ -23,6 +23,8 @@ export function toCsv(header: readonly string[], rows: ReadonlyArray<readonly un
 
 export const AUDIT_COLUMNS = [
   'sourceStudyId',
+  'destination',
+  'route',
   'researchStudyId',
   'pseudonym',
   'state',
@@ -52,6 +54,8 @@ export function auditRow(a: AuditRecord): unknown[] {
   const d = a.durations;
   return [
     a.sourceStudyId,
+    a.destination,
+    a.route,
     a.researchStudyId,
     a.pseudonym,
     a.state,

@@ -14,6 +14,8 @@ export interface StudyCheckResult {
   readonly absent: readonly string[];
   /** Pushed, but the research server holds other bytes than the ones we sent. */
   readonly differs: readonly string[];
+  /** On research with the MD5 of the bytes sent: what the check confirmed. */
+  readonly confirmed: number;
 }
 
 /**
@@ -30,6 +32,7 @@ export function checkStudy(
   const unaccounted: string[] = [];
   const absent: string[] = [];
   const differs: string[] = [];
+  let confirmed = 0;
   for (const id of sourceIds) {
     const r = records.get(id);
     if (!r) {
@@ -40,8 +43,15 @@ export function checkStudy(
         const remote = researchMd5.get(r.researchId);
         if (remote === undefined) absent.push(id);
         else if (remote !== r.md5) differs.push(id);
+        else confirmed++;
       }
     }
   }
-  return { ok: unaccounted.length + absent.length + differs.length === 0, unaccounted, absent, differs };
+  return {
+    ok: unaccounted.length + absent.length + differs.length === 0,
+    unaccounted,
+    absent,
+    differs,
+    confirmed,
+  };
 }

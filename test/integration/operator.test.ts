@@ -86,10 +86,44 @@ describe('operator surfaces', () => {
     }
     expect((await research.get<string[]>('/instances')).length).toBe(4);
     expect((await archive.get<string[]>('/instances')).length).toBe(4);
-    const audit = JSON.parse(
-      readFileSync(path.join(dataDir, 'reports', 'studies', `${mg}.json`), 'utf8'),
-    ) as { route: string };
-    expect(audit.route).toBe('mammo-to-both');
+    // One report per destination (one file used to be overwritten by the other), the audit CSV
+    // says which destination each row is for, and each destination has its own export.
+    for (const dest of ['research', 'archive']) {
+      const audit = JSON.parse(
+        readFileSync(path.join(dataDir, 'reports', 'studies', mg, `${dest}.json`), 'utf8'),
+      ) as { route: string; destination: string };
+      expect(audit).toMatchObject({ route: 'mammo-to-both', destination: dest });
+      expect(readFileSync(path.join(dataDir, 'exports', mg, `${dest}.csv`), 'utf8')).toContain('pseudonym');
+    }
+    const csv = readFileSync(path.join(dataDir, 'reports', 'audit.csv'), 'utf8')
+      .trim()
+      .split('\r\n');
+    const rows = csv.slice(1).filter((l) => l.startsWith(mg));
+    expect(rows.map((l) => l.split(',')[1]).sort()).toEqual(['archive', 'research']);
+  });
+
+  it('records an instance as carried when the folder sink cannot write it: the push stands, the failure is logged', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bridge-sinkfail-'));
+    const notADir = path.join(dataDir, 'sink-is-a-file');
+    writeFileSync(notADir, 'x');
+    const cfgFile = path.join(dataDir, 'bridge.json');
+    writeFileSync(cfgFile, JSON.stringify({ research: { folderSink: { dir: notADir } } }));
+    const study = await upload(
+      makeCtStudy(patients[2]!, { studyIndex: 7, studyDate: '20240301', slices: 2 }),
+    );
+    const app = new BridgeApp(loadConfig({ env: env(dataDir), configPath: cfgFile }), { console: false });
+    try {
+      await app.queueStudy(study, 'api');
+      const summary = await app.runOnce({ poll: false });
+      expect(summary.studies).toMatchObject({ done: 1 });
+      expect(app.service.quarantine({ studyId: study })).toEqual([]);
+      expect(app.service.studyState(study).state).toBe('done');
+    } finally {
+      await app.stop();
+    }
+    expect(readFileSync(path.join(dataDir, 'logs', 'bridge.log'), 'utf8')).toContain(
+      'folder sink write failed; the instance is on research',
+    );
   });
 
   it('refuses every protected route without a valid credential, admin routes to an operator, and logs no secret', async () => {

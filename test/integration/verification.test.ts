@@ -149,14 +149,17 @@ describe('verification, quarantine, audit and re-anonymization', () => {
         study: instances.length,
       });
       const file = JSON.parse(
-        readFileSync(path.join(dataDir, 'reports', 'studies', `${r.sourceStudyId}.json`), 'utf8'),
+        readFileSync(
+          path.join(dataDir, 'reports', 'studies', r.sourceStudyId, `${r.destination}.json`),
+          'utf8',
+        ),
       ) as typeof r;
       expect(file.researchStudyId).toBe(r.researchStudyId);
     }
     const csv = readFileSync(path.join(dataDir, 'reports', 'audit.csv'), 'utf8')
       .trim()
       .split('\r\n');
-    expect(csv[0]).toMatch(/^sourceStudyId,researchStudyId,pseudonym,state/);
+    expect(csv[0]).toMatch(/^sourceStudyId,destination,route,researchStudyId,pseudonym,state/);
     expect(csv.length - 1).toBe(audit.length);
 
     expect(metadata).toHaveLength(16);
@@ -167,8 +170,13 @@ describe('verification, quarantine, audit and re-anonymization', () => {
       expect(['20230601', '20230602', '20230701', '20230702']).not.toContain(m.fields.StudyDate); // shifted
       expect(m.fields.SeriesDescription ?? '').toBe(''); // the default profile removes it
     }
-    const perStudy = readdirSync(path.join(dataDir, 'exports')).filter((f) => f.endsWith('.csv'));
+    const perStudy = readdirSync(path.join(dataDir, 'exports'));
     expect(perStudy).toHaveLength(4);
+    for (const study of perStudy)
+      expect(readdirSync(path.join(dataDir, 'exports', study)).sort()).toEqual([
+        'research.csv',
+        'research.json',
+      ]);
   });
 
   it('writes every pushed file to the folder sink under sanitised names, inside the folder', async () => {

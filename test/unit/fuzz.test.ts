@@ -57,6 +57,7 @@ describe('fuzzing the engine with mutated files (seeded, bounded)', () => {
     const planted = plantedValues(firstPatient(), 1).map((v) => v.toLowerCase());
     const names = Object.keys(MUTATIONS);
     const tally: Record<string, { verified: number; quarantined: number }> = {};
+    const reasons: Record<string, string[]> = {};
     for (let i = 0; i < RUNS; i++) {
       const name = names[i % names.length]!;
       const input = MUTATIONS[name]!(originals[pick(r, originals.length)]!, r);
@@ -66,6 +67,7 @@ describe('fuzzing the engine with mutated files (seeded, bounded)', () => {
       tally[name] ??= { verified: 0, quarantined: 0 };
       if ('kind' in out) {
         tally[name]!.quarantined++;
+        (reasons[name] ??= []).push(out.reason);
         expect(out.reason.length).toBeGreaterThan(0);
         for (const v of planted) expect(out.reason.toLowerCase()).not.toContain(v);
       } else {
@@ -75,7 +77,12 @@ describe('fuzzing the engine with mutated files (seeded, bounded)', () => {
     // Every mutation kind was exercised, and the broken ones were caught.
     expect(Object.keys(tally).sort()).toEqual(names.sort());
     expect(tally.truncate!.quarantined).toBeGreaterThan(0);
-    expect(tally.deepNesting!.quarantined + tally.deepNesting!.verified).toBe(RUNS / names.length);
+    // 500 to 2,000 nested sequences after a header cut mid-element: never read by dcmjs, always
+    // quarantined as unreadable by the walk.
+    expect(tally.deepNesting).toEqual({ verified: 0, quarantined: RUNS / names.length });
+    expect(
+      reasons.deepNesting!.every((r) => /parse: the dataset cannot be read element by element/.test(r)),
+    ).toBe(true);
   });
 
   it('lets dcmjs print nothing while it reads broken files (its warnings can quote file bytes)', () => {

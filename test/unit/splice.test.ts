@@ -5,7 +5,6 @@ import { locatePixelData } from '../../src/deid/scan';
 import { DEFLATED_DATASET_SYNTAXES } from '../../src/dicom/syntaxes';
 import type { Dataset } from '../../src/deid/types';
 import { splitAtPixelData } from '../../src/pipeline/instance';
-import { ByteBudget } from '../../src/util/budget';
 import { ctSlice, mammoView, testContext } from '../helpers/samples';
 
 const ctx = testContext();
@@ -124,28 +123,5 @@ describe('pixel data splice', () => {
     expect(at).toBeDefined();
     expect(frames.readUInt32LE(at!.start)).toBe(0x00107fe0); // (7FE0,0010) as little endian bytes
     expect(at!.end).toBe(frames.length);
-  });
-});
-
-describe('byte budget', () => {
-  it('lets tasks run while they fit, in order, and a task larger than the budget alone', async () => {
-    const budget = new ByteBudget(100);
-    const order: string[] = [];
-    const a = await budget.acquire(60);
-    const bWait = budget.acquire(60).then((r) => (order.push('b'), r));
-    const cWait = budget.acquire(30).then((r) => (order.push('c'), r)); // waits behind b, in order
-    await Promise.resolve();
-    expect(order).toEqual([]);
-    a();
-    const b = await bWait;
-    const c = await cWait;
-    expect(order).toEqual(['b', 'c']);
-    expect(budget.inUse).toBe(90);
-    b();
-    c();
-    const big = await budget.acquire(500); // alone
-    expect(budget.inUse).toBe(500);
-    big();
-    expect(budget.inUse).toBe(0);
   });
 });

@@ -1,0 +1,90 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { retrySweep, startSchedules, writeDailyReport } from '../../src/schedule';
+import type { OrthancClient } from '../../src/orthanc/client';
+import { waitFor } from '../helpers/orthanc';
+import { silentLogger } from '../../src/log';
+import { insertAudit } from '../../src/store/audit';
+import { openDatabase } from '../../src/store/db';
+import { claimJob, enqueueJob, finishJob, listJobs } from '../../src/store/jobs';
+
+describe('schedules', () => {
+  it('the retry sweep queues studies whose latest job failed, once', () => {
+    const db = openDatabase(':memory:');
+    enqueueJob(db, 'A', 'change');
+    enqueueJob(db, 'B', 'change');
+    finishJob(db, claimJob(db)!.id, { state: 'failed', reason: 'research down' });
+    finishJob(db, claimJob(db)!.id, { state: 'done' });
+    expect(retrySweep(db, silentLogger())).toBe(1);
+    expect(retrySweep(db, silentLogger())).toBe(0); // already queued
+    expect(listJobs(db, { state: 'queued' }).map((j) => [j.studyId, j.trigger])).toEqual([['A', 'retry']]);
+  });
+
+  it('the daily report holds the records finished that UTC day', () => {
+    const db = openDatabase(':memory:');
+    const record = (finishedAt: string, sourceStudyId: string) =>
+      insertAudit(db, {
+        jobId: 1,
+        destination: 'research',
+        route: 'default',
+        sourceStudyId,
+        researchStudyId: 'r',
+        pseudonym: 'RBX',
+        state: 'done',
+        trigger: 'change',
+        mode: 'normal',
+        instancesTotal: 1,
+        instancesPushed: 1,
+        instancesAlready: 0,
+        instancesUnchanged: 0,
+        instancesQuarantined: 0,
+        checks: {},
+        durations: {},
+        profile: 'default',
+        keyVersion: 'k',
+        startedAt: finishedAt,
+        finishedAt,
+      });
+    record('2026-11-26T23:59:59.000Z', 'before');
+    record('2026-11-27T10:00:00.000Z', 'inside');
+    record('2026-11-28T00:00:00.000Z', 'after');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'daily-'));
+    const file = writeDailyReport(db, dir, new Date('2026-11-27T15:00:00Z'));
+    expect(file).toBe(path.join(dir, 'reports', 'daily', '2026-11-27.csv'));
+    const lines = readFileSync(file, 'utf8').trim().split('\r\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(/^inside,/);
+  });
+
+  it('waits on stop for a run in progress, so the database closes after it', async () => {
+    const db = openDatabase(':memory:');
+    let release: () => void = () => undefined;
+    let started = false;
+    const source = {
+      listStudies: () => {
+        started = true;
+        return new Promise<string[]>((resolve) => (release = () => resolve([])));
+      },
+    } as unknown as OrthancClient;
+    const schedules = startSchedules(
+      { reconcile: '* * * * * *', retry: null, report: null },
+      {
+        db,
+        source,
+        log: silentLogger(),
+        dataDir: mkdtempSync(path.join(os.tmpdir(), 'sched-')),
+        onJobs: () => undefined,
+      },
+    );
+    await waitFor('the reconcile sweep to start', async () => started, 5_000, 20);
+    let stopped = false;
+    const stopping = schedules.stop().then(() => (stopped = true));
+    await new Promise((r) => setImmediate(r));
+    expect(stopped).toBe(false); // the sweep still runs
+    release();
+    await stopping;
+    expect(stopped).toBe(true);
+    db.close();
+  });
+});
