@@ -2,78 +2,19 @@ import http, { type Server } from 'node:http';
 import path from 'node:path';
 import { createApi } from './api/server';
 import { BridgeService, type StatusReport } from './service/bridgeService';
-import type { ProfileConfig, ResolvedConfig } from './config';
+import type { ResolvedConfig } from './config';
 import { deriveKeys } from './deid/keys';
-import { loadPublicKey } from './deid/reid';
-import { BASIC_OPTIONS, safePrivateSet, type DeidProfile } from './deid/profile';
 import { createLogger, type Logger } from './log';
 import { ChangeFeed } from './pipeline/feed';
 import { OrthancClient } from './orthanc/client';
-import { newProcessState, type BaseContext, type ProcessState, type Target } from './pipeline/context';
+import { newProcessState, type BaseContext, type ProcessState } from './pipeline/context';
 import type { StudyResult } from './pipeline/study';
 import { Worker, type WorkerOptions } from './pipeline/worker';
 import { startSchedules, type Schedules } from './schedule';
 import { openDatabase, type Db } from './store/db';
 import { coerceError, ConfigError, safeMessage } from './errors';
 import { hasOpenJobs, nextDueAt, requeueInterrupted, type Job, type JobState } from './store/jobs';
-import { ByteBudget } from './util/budget';
 import { abortableDelay } from './util/timing';
-
-export function profileFromConfig(p: ProfileConfig): DeidProfile {
-  return Object.freeze({
-    name: p.name,
-    options: Object.freeze({ ...BASIC_OPTIONS, ...p.options }),
-    safePrivate: safePrivateSet(p.safePrivate),
-    overrides: new Map(Object.entries(p.overrides)),
-    maxDateShiftDays: p.maxDateShiftDays,
-    retainedFreeText: p.retainedFreeText,
-    pixelPolicy: p.pixelPolicy,
-  });
-}
-
-/** Everything built from one config: clients, keys, profiles and the context the pipeline runs with. */
-interface Runtime {
-  readonly cfg: ResolvedConfig;
-  readonly source: OrthancClient;
-  readonly base: BaseContext;
-}
-
-function buildRuntime(cfg: ResolvedConfig, db: Db, log: Logger, state: ProcessState): Runtime {
-  const source = new OrthancClient({ ...cfg.source, label: 'source' });
-  const keys = deriveKeys(cfg.secret);
-  const reidPublicKey = cfg.reidPublicKeyPem ? loadPublicKey(cfg.reidPublicKeyPem) : undefined;
-  const clients = new Map(
-    Object.entries(cfg.destinations).map(([name, d]) => [name, new OrthancClient({ ...d, label: name })]),
-  );
-  const profiles = new Map(
-    Object.values(cfg.profiles).map((p) => [p.name, { profile: profileFromConfig(p), keys, reidPublicKey }]),
-  );
-  const target = (destination: string, profile: string, route: string): Target | undefined => {
-    const research = clients.get(destination);
-    const deid = profiles.get(profile);
-    if (!research || !deid) return undefined;
-    return { destination, route, research, deid, folderSink: cfg.destinations[destination]?.folderSink };
-  };
-  const base: BaseContext = {
-    state,
-    db,
-    source,
-    log,
-    concurrency: cfg.pipeline.concurrency,
-    processedMetadataKey: cfg.processedMetadataKey,
-    explorerMetadataKey: cfg.explorerMetadataKey,
-    dataDir: cfg.dataDir,
-    exportTags: cfg.export.metadataTags,
-    routes: cfg.routes,
-    budget: new ByteBudget(cfg.pipeline.memoryBudgetMb * 1024 * 1024),
-    maxInflatedBytes: cfg.pipeline.maxInflatedMb * 1024 * 1024,
-    slots: new ByteBudget(cfg.pipeline.concurrency),
-    // Config validation guarantees every route names existing destinations and profiles.
-    targetsOf: (route) => route.destinations.map((d) => target(d, route.profile, route.name)!),
-    target,
-  };
-  return { cfg, source, base };
-}
 
 export interface RunSummary {
   readonly studies: Record<Exclude<JobState, 'queued' | 'running'>, number>;
@@ -93,6 +34,8 @@ export function formatSummary(s: RunSummary): string {
 }
 
 export type { StatusReport };
+
+import { buildRuntime, type Runtime } from './runtime';
 
 /** Wires config, store, clients, feed, worker, API and schedules; owns start, reload and clean shutdown. */
 export class BridgeApp {
@@ -200,11 +143,12 @@ export class BridgeApp {
   }
 
   private startSchedules(): void {
+    const service = this.service;
     this.schedules = startSchedules(this.cfg.schedules, {
-      db: this.db,
-      source: this.source,
       log: this.log,
-      dataDir: this.cfg.dataDir,
+      reconcile: () => service.reconcile(),
+      retryFailed: () => service.retryFailed(),
+      dailyReport: (day) => service.dailyReport(day),
       onJobs: () => this.worker.wake(),
     });
   }

@@ -1,57 +1,26 @@
-import path from 'node:path';
+/** node-cron jobs that run the service's scheduled use cases; `stop()` waits for a run in progress. */
 import cron, { type ScheduledTask } from 'node-cron';
 import { safeMessage } from './errors';
 import type { Logger } from './log';
-import type { OrthancClient } from './orthanc/client';
-import { auditCsv } from './reports/format';
-import { writeAtomic } from './reports/files';
-import { listAudit } from './store/audit';
-import type { Db } from './store/db';
-import { enqueueJob, listJobs, studiesWithFailedLatestJob } from './store/jobs';
-
-/**
- * Reconcile sweep: StableStudy is a hint, not a promise (Orthanc forgets unstable studies when it
- * restarts). Queue every stable study of the clinical Orthanc that no job has carried across.
- */
-export async function reconcileSweep(db: Db, source: OrthancClient, log: Logger): Promise<number> {
-  const ids = await source.listStudies();
-  let queued = 0;
-  for (const id of ids) {
-    if (listJobs(db, { studyId: id, limit: 1 })[0]) continue; // known to the bridge already
-    const study = await source.study(id);
-    if (!study?.IsStable) continue;
-    if (enqueueJob(db, id, 'reconcile')) queued++;
-  }
-  if (queued > 0) log.info('reconcile sweep queued studies', { queued, studies: ids.length });
-  return queued;
-}
-
-/** Retry sweep: studies whose latest job failed (retries exhausted, a peer down for long) go again. */
-export function retrySweep(db: Db, log: Logger): number {
-  let queued = 0;
-  for (const id of studiesWithFailedLatestJob(db)) if (enqueueJob(db, id, 'retry')) queued++;
-  if (queued > 0) log.info('retry sweep queued failed studies', { queued });
-  return queued;
-}
-
-/** The day's audit report: `reports/daily/<YYYY-MM-DD>.csv` with the records finished that UTC day. */
-export function writeDailyReport(db: Db, dataDir: string, day: Date): string {
-  const start = new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate()));
-  const end = new Date(start.getTime() + 86_400_000).toISOString();
-  const records = listAudit(db, { since: start.toISOString() }).filter((r) => r.finishedAt < end);
-  const file = path.join(dataDir, 'reports', 'daily', `${start.toISOString().slice(0, 10)}.csv`);
-  writeAtomic(file, auditCsv(records));
-  return file;
-}
 
 export interface Schedules {
   /** Stops every schedule and waits for a run in progress to end (the database closes after). */
   stop(): Promise<void>;
 }
 
+/** What the schedules run: the service's scheduled use cases. */
+export interface ScheduledWork {
+  readonly log: Logger;
+  reconcile(): Promise<number>;
+  retryFailed(): number;
+  dailyReport(day: Date): string;
+  /** Called when a sweep queued jobs, so the worker starts at once. */
+  onJobs(): void;
+}
+
 export function startSchedules(
   cfg: { reconcile: string | null; retry: string | null; report: string | null },
-  deps: { db: Db; source: OrthancClient; log: Logger; dataDir: string; onJobs: () => void },
+  deps: ScheduledWork,
 ): Schedules {
   const tasks: ScheduledTask[] = [];
   const running = new Set<Promise<void>>();
@@ -81,13 +50,13 @@ export function startSchedules(
     );
   };
   every(cfg.reconcile, 'reconcile sweep', async () => {
-    if ((await reconcileSweep(deps.db, deps.source, deps.log)) > 0) deps.onJobs();
+    if ((await deps.reconcile()) > 0) deps.onJobs();
   });
   every(cfg.retry, 'retry sweep', () => {
-    if (retrySweep(deps.db, deps.log) > 0) deps.onJobs();
+    if (deps.retryFailed() > 0) deps.onJobs();
   });
   every(cfg.report, 'daily report', () => {
-    const file = writeDailyReport(deps.db, deps.dataDir, new Date(Date.now() - 86_400_000));
+    const file = deps.dailyReport(new Date(Date.now() - 86_400_000));
     deps.log.info('daily report written', { file });
   });
   return {

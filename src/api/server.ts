@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { BridgeService } from '../service/bridgeService';
+import type { BridgeService, JobState } from '../service/bridgeService';
 import { registerGauges, registry } from '../metrics';
 import { renderAdminPage } from './adminPage';
 import {
@@ -15,7 +15,6 @@ import {
 import { safeMessage } from '../errors';
 import { auditCsv, metadataCsv, metadataJson } from '../reports/format';
 import { isOrthancId } from '../orthanc/ids';
-import type { JobState } from '../store/jobs';
 
 const STATES = new Set(['queued', 'running', 'done', 'quarantined', 'failed', 'skipped']);
 

@@ -170,8 +170,10 @@ function dcmjsWrite(file: DicomFile): Buffer {
 }
 
 /**
- * Writes a Part 10 file in the transfer syntax its meta names. dcmjs writes deflated syntaxes
- * uncompressed while declaring them deflated, so the dataset is deflated here.
+ * Writes a Part 10 file in the transfer syntax its meta names: the engine's own writer for
+ * little endian native syntaxes (writer.ts), dcmjs for big endian and encapsulated pixel data.
+ * dcmjs would write a deflated syntax uncompressed while declaring it deflated, so the dataset
+ * is deflated here.
  */
 export function writeDicom(file: DicomFile): Buffer {
   const ts = String(file.meta[TAG.TransferSyntaxUID]?.Value?.[0] ?? '');

@@ -1,13 +1,10 @@
 import type { KeyObject } from 'node:crypto';
-import { CID_7050 } from './cid7050';
 import {
   CLEANABLE_TEXT_VRS,
   FREE_TEXT_VRS,
   IDENTIFYING_CODE_SEQUENCES,
   isContentSequence,
   makeScrubber,
-  REMOVED_CODE,
-  REMOVED_CONTENT_TEXT,
   type Scrub,
 } from './clean';
 import { identifyingValues } from './identifying';
@@ -18,17 +15,18 @@ import {
   cleansFreeText,
   decide,
   isPrivateTag,
-  methodCodes,
   resolveAction,
   rowForTag,
   type DeidProfile,
 } from './profile';
 import { keptPrivateTags } from './safePrivate';
-import { TABLE_REVISION } from './table.generated';
 import type { Dataset, DicomElement, ResolvedAction } from './types';
 import { applyOverride } from './override';
 import { dummyValue, shiftDate, shiftDateTime } from './values';
 import { TAG } from '../dicom/tags';
+import { marking, removedCodeItem, removedContentItem } from './marking';
+
+export { marking, removedCodeItem, removedContentItem };
 import { str } from '../dicom/values';
 import { DICOM_UID_ROOT } from '../dicom/syntaxes';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../dicom/implementation';
@@ -77,32 +75,6 @@ const CONTENT_SEQUENCE = TAG.ContentSequence;
 /** Timezone Offset From UTC as PS3.3 C.12.1.1.8 writes it: "+HHMM" or "-HHMM", nothing else. */
 export function isUtcOffset(v: unknown): boolean {
   return typeof v === 'string' && /^[+-](0\d|1[0-4])[0-5]\d$/.test(v.trim());
-}
-
-export function removedCodeItem(): Dataset {
-  return {
-    [TAG.CodeValue]: { vr: 'SH', Value: [REMOVED_CODE.value] },
-    [TAG.CodingSchemeDesignator]: { vr: 'SH', Value: [REMOVED_CODE.scheme] },
-    [TAG.CodeMeaning]: { vr: 'LO', Value: [REMOVED_CODE.meaning] },
-  };
-}
-
-export function removedContentItem(): Dataset {
-  return {
-    [TAG.RelationshipType]: { vr: 'CS', Value: ['CONTAINS'] },
-    [TAG.ValueType]: { vr: 'CS', Value: ['TEXT'] },
-    [TAG.ConceptNameCodeSequence]: {
-      vr: 'SQ',
-      Value: [
-        {
-          [TAG.CodeValue]: { vr: 'SH', Value: ['121106'] },
-          [TAG.CodingSchemeDesignator]: { vr: 'SH', Value: ['DCM'] },
-          [TAG.CodeMeaning]: { vr: 'LO', Value: ['Comment'] },
-        },
-      ],
-    },
-    [TAG.TextValue]: { vr: 'UT', Value: [REMOVED_CONTENT_TEXT] },
-  };
 }
 
 /** True for a UID that names a kind of thing (or is empty) and so passes through unchanged. */
@@ -274,35 +246,6 @@ class Walker {
   }
 }
 
-function longitudinalState(ctx: DeidContext): string {
-  if (ctx.profile.options.retainLongitudinalFullDates) return 'UNMODIFIED';
-  if (ctx.profile.options.retainLongitudinalModifiedDates) return 'MODIFIED';
-  return 'REMOVED';
-}
-
-/** The elements that mark an output as de-identified: constants of the profile, never values of the input. */
-export function marking(ctx: DeidContext, pixelsCleaned: boolean): Dataset {
-  const codes = methodCodes(ctx.profile.options, pixelsCleaned);
-  return {
-    // dcmjs writes every text value as UTF-8, so the output always declares it.
-    [TAG.SpecificCharacterSet]: { vr: 'CS', Value: ['ISO_IR 192'] },
-    [TAG.PatientIdentityRemoved]: { vr: 'CS', Value: ['YES'] },
-    [TAG.DeidentificationMethod]: {
-      vr: 'LO',
-      Value: [`PS3.15 E.1-1 ${TABLE_REVISION}`, `orthanc-research-bridge ${ctx.profile.name}`.slice(0, 64)],
-    },
-    [TAG.DeidentificationMethodCodeSequence]: {
-      vr: 'SQ',
-      Value: codes.map((code) => ({
-        [TAG.CodeValue]: { vr: 'SH', Value: [code] },
-        [TAG.CodingSchemeDesignator]: { vr: 'SH', Value: ['DCM'] },
-        [TAG.CodeMeaning]: { vr: 'LO', Value: [CID_7050[code] ?? code] },
-      })),
-    },
-    [TAG.LongitudinalTemporalInformationModified]: { vr: 'CS', Value: [longitudinalState(ctx)] },
-  };
-}
-
 /**
  * De-identifies one instance under the profile. Pure: the input is never changed (bulk values
  * such as pixel data are shared, not copied, and never written to).
@@ -316,7 +259,10 @@ export function deidentify(
   const sopClass = str(input.dict[TAG.SOPClassUID]);
   const found = identifyingValues(input.dict, ctx.profile, sopClass);
   const walker = new Walker(ctx, patient, makeScrubber(found.values, found.words), input.dict);
-  const dict = { ...walker.dataset(input.dict, 0, false), ...marking(ctx, opts.pixelsCleaned ?? false) };
+  const dict = {
+    ...walker.dataset(input.dict, 0, false),
+    ...marking(ctx.profile, opts.pixelsCleaned ?? false),
+  };
 
   const meta: Dataset = {};
   for (const tag of Object.keys(input.meta)) {
@@ -331,6 +277,6 @@ export function deidentify(
   meta[TAG.ImplementationClassUID] = { vr: 'UI', Value: [IMPLEMENTATION_CLASS_UID] };
   meta[TAG.ImplementationVersionName] = { vr: 'SH', Value: [IMPLEMENTATION_VERSION_NAME] };
 
-  // Unordered: dcmjs writes elements in tag order whatever the object's key order.
+  // Unordered: the writers write elements in tag order whatever the object's key order.
   return { file: { meta, dict }, patient, counts: walker.counts };
 }

@@ -102,5 +102,3 @@ const BY_SOP_CLASS: Readonly<Record<string, Readonly<Record<string, AttributeTyp
 export function attributeType(sopClass: string, tag: string): AttributeType | undefined {
   return BY_SOP_CLASS[sopClass]?.[tag];
 }
-
-export const KNOWN_IOD_SOP_CLASSES: readonly string[] = Object.keys(BY_SOP_CLASS);

@@ -2,30 +2,7 @@ import { BINARY_VRS } from '../dicom/vr';
 
 /** Value helpers for the engine: dummies per VR and date shifting. Pure functions. */
 
-const TEXT_VRS = new Set([
-  'AE',
-  'AS',
-  'CS',
-  'DA',
-  'DS',
-  'DT',
-  'IS',
-  'LO',
-  'LT',
-  'PN',
-  'SH',
-  'ST',
-  'TM',
-  'UC',
-  'UI',
-  'UR',
-  'UT',
-]);
 const NUMERIC_VRS = new Set(['US', 'SS', 'UL', 'SL', 'FL', 'FD', 'UV', 'SV', 'AT']);
-
-export function isTextVr(vr: string): boolean {
-  return TEXT_VRS.has(vr);
-}
 
 /** A non-identifying value valid for the VR, used for D ("replace with a dummy"). */
 export function dummyValue(vr: string, original: unknown[] | undefined): unknown[] {

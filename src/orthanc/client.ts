@@ -8,15 +8,12 @@ import { DestinationError, PermanentError, TransientError } from '../errors';
 /** Orthanc's change types we act on, named as Orthanc names them. */
 export const ChangeType = {
   StableStudy: 'StableStudy',
-  NewInstance: 'NewInstance',
-  Deleted: 'Deleted',
 } as const;
 
 /** `POST /instances` statuses, named as Orthanc names them. */
 export const Status = {
   Success: 'Success',
   AlreadyStored: 'AlreadyStored',
-  Failure: 'Failure',
 } as const;
 
 export interface Change {

@@ -94,7 +94,6 @@ export async function carry(
   });
 }
 
-
 /** The records of the study's current instances that are on research. Linear in the instances (a Set, not a scan per record). */
 export function pushedOf(
   records: ReadonlyMap<string, InstanceRecord>,
@@ -115,4 +114,3 @@ export async function researchMd5s(
   const answers = await mapPool(ids, ctx.concurrency, (id) => ctx.research.instanceMd5(id));
   return new Map(ids.map((id, i) => [id, answers[i]]));
 }
-

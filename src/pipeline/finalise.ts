@@ -38,7 +38,9 @@ export async function finalise(job: Job, ctx: TargetContext, c: Carried): Promis
   const records = instancesOfStudy(ctx.db, job.studyId, dest);
   const pushedRecords = pushedOf(records, ids);
   // Discarded instances are accounted for by an operator's decision: they do not hold the study back.
-  const quarantined = ids.filter((id) => records.get(id)?.state === 'quarantined' && !records.get(id)?.discarded).length;
+  const quarantined = ids.filter(
+    (id) => records.get(id)?.state === 'quarantined' && !records.get(id)?.discarded,
+  ).length;
   const discarded = ids.filter((id) => records.get(id)?.discarded).length;
   const researchStudyId = pushedRecords[0]?.researchStudyId ?? null;
   const pseudonym = pushedRecords[0]?.pseudonym ?? null;

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { DicomParseError, parseDicom, writeDicom, type DicomFile } from '../deid/dicom';
 import { DEFLATED_DATASET_SYNTAXES } from '../dicom/syntaxes';
@@ -7,32 +6,19 @@ import { pixelPolicyVerdict } from '../deid/pixelPolicy';
 import { keyIdOf, sealIdentity } from '../deid/reid';
 import { toPart10, transferSyntaxOf } from '../deid/part10';
 import { locatePixelData } from '../deid/scan';
-import { carriedAs } from '../store/instances';
 import { hasSealed, saveSealed } from '../store/reid';
-import { deidentify, type PatientMapping } from '../deid/engine';
+import { deidentify } from '../deid/engine';
 import type { Dataset } from '../deid/types';
-import { PermanentError, safeMessage } from '../errors';
-import { Status } from '../orthanc/client';
 import { verifyInstance } from '../verify/instance';
 import { describeFailure, type CheckFailure } from '../verify/types';
-import type { StageContext, TargetContext } from './context';
-import { writeToSink } from './folderSink';
+import type { TargetContext } from './context';
+import { push } from './push';
+import type { InstanceOutcome, Prepared } from './outcome';
+
+export type { InstanceOutcome, Prepared };
 import { bytesTotal, stageSeconds } from '../metrics';
 import { TAG } from '../dicom/tags';
 import { str } from '../dicom/values';
-
-export type InstanceOutcome =
-  | {
-      kind: 'pushed';
-      researchId: string;
-      researchStudyId: string;
-      md5: string;
-      already: boolean;
-      replaced: boolean;
-      patient: PatientMapping;
-      metadata: Record<string, string>;
-    }
-  | { kind: 'quarantined'; check: string; tag: string | null; reason: string };
 
 /** Changes the bytes an instance holds in the memory budget (waits its turn like any reservation). */
 export type Resize = (bytes: number) => Promise<void>;
@@ -61,17 +47,6 @@ async function timed<T>(times: StageStats, stage: Stage, fn: () => Promise<T> | 
     times[stage] += ms;
     stageSeconds.observe({ stage }, ms / 1000);
   }
-}
-
-export interface Prepared {
-  /**
-   * The file to send, in parts: the de-identified header and, when the engine could splice, the
-   * original Pixel Data element byte for byte (never re-encoded, never copied).
-   */
-  readonly parts: readonly Buffer[];
-  readonly length: number;
-  readonly dict: Dataset;
-  readonly patient: PatientMapping;
 }
 
 function parseFailure(err: unknown): CheckFailure[] {
@@ -190,119 +165,6 @@ function sealOnce(ctx: TargetContext, pseudonym: string, dict: Dataset): void {
   }
   sealed.add(memo);
 }
-
-function md5(parts: readonly Buffer[]): string {
-  const h = createHash('md5');
-  for (const p of parts) h.update(p);
-  return h.digest('hex');
-}
-
-/** The export fields of a de-identified dataset, by keyword. */
-export function exportFields(dict: Dataset, tags: StageContext['exportTags']): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const { keyword, tag } of tags) {
-    const el = dict[tag];
-    if (!el || el.vr === 'SQ') continue;
-    const values = (el.Value ?? []).map((v) => str({ vr: el.vr, Value: [v] }));
-    out[keyword] = values.join('\\');
-  }
-  return out;
-}
-
-/**
- * Push stage, then confirm: the research server must hold exactly the bytes we sent. An
- * `AlreadyStored` answer is success only when the stored MD5 matches; with `replace` (reprocess),
- * a different stored copy is deleted and the new one pushed in its place.
- */
-export async function push(
-  prepared: Prepared,
-  ctx: TargetContext,
-  replace: boolean,
-  sourceId?: string,
-): Promise<InstanceOutcome> {
-  const sent = md5(prepared.parts);
-  let stored = await ctx.research.storeInstance(prepared.parts);
-  bytesTotal.inc({ direction: 'pushed' }, prepared.length);
-  // `Success` means Orthanc stored these very bytes; the study check confirms every MD5 at the end.
-  // `AlreadyStored` may hide another version of the instance: look now.
-  let replaced = false;
-  if (stored.Status === Status.AlreadyStored) {
-    let remote = await ctx.research.instanceMd5(stored.ID);
-    // Real archives hold the same SOP instance in two source studies (a PatientID that differs
-    // only by padding, a copy in another transfer syntax): both map to one research instance, and
-    // the one carried first keeps it. Never replace it with the other.
-    const owner = carriedAs(ctx.db, stored.ID, ctx.destination);
-    if (remote !== undefined && remote !== sent && owner && sourceId && owner.sourceId !== sourceId)
-      return {
-        kind: 'quarantined',
-        check: 'study',
-        tag: '(0008,0018)',
-        reason: `study: the same SOP Instance UID is in another source study (${owner.studyId}), already carried to research with other bytes; one copy per SOP instance goes to research`,
-      };
-    if (remote !== undefined && remote !== sent && replace) {
-      await ctx.research.deleteInstance(stored.ID);
-      stored = await ctx.research.storeInstance(prepared.parts);
-      remote = await ctx.research.instanceMd5(stored.ID);
-      replaced = true;
-    }
-    if (remote !== undefined && remote !== sent) {
-      return {
-        kind: 'quarantined',
-        check: 'study',
-        tag: '(0008,0018)',
-        reason:
-          'study: the research server already holds this SOP instance with other bytes: sent under another profile or key (run reprocess), or the same SOP Instance UID is in another source study',
-      };
-    }
-    if (remote === undefined)
-      throw new PermanentError(
-        'RESEARCH_MISSING',
-        'research Orthanc does not show the instance it just accepted',
-      );
-  }
-  const sink = ctx.folderSink;
-  if (sink) {
-    const fields = {
-      ...exportFields(prepared.dict, SINK_TAGS),
-      pseudonym: prepared.patient.pseudonym,
-      researchStudyId: stored.ParentStudy,
-    };
-    // The instance is on research whatever happens here: a failed copy to the folder is logged,
-    // never turned into a quarantine (the study check would then disagree with research).
-    try {
-      writeToSink(sink.dir, sink.pattern, fields, prepared.parts, sink.fileMode);
-    } catch (err) {
-      ctx.log.error('folder sink write failed; the instance is on research', {
-        stage: 'push',
-        researchId: stored.ID,
-        error: safeMessage(err),
-      });
-    }
-  }
-  return {
-    kind: 'pushed',
-    researchId: stored.ID,
-    researchStudyId: stored.ParentStudy,
-    md5: sent,
-    already: stored.Status === 'AlreadyStored' && !replaced,
-    replaced,
-    patient: prepared.patient,
-    metadata: exportFields(prepared.dict, ctx.exportTags),
-  };
-}
-
-const SINK_TAGS: StageContext['exportTags'] = [
-  { keyword: 'StudyDate', tag: TAG.StudyDate },
-  { keyword: 'StudyInstanceUID', tag: TAG.StudyInstanceUID },
-  { keyword: 'SeriesInstanceUID', tag: TAG.SeriesInstanceUID },
-  { keyword: 'SOPInstanceUID', tag: TAG.SOPInstanceUID },
-  { keyword: 'SeriesNumber', tag: TAG.SeriesNumber },
-  { keyword: 'InstanceNumber', tag: TAG.InstanceNumber },
-  { keyword: 'Modality', tag: TAG.Modality },
-  { keyword: 'ViewPosition', tag: TAG.ViewPosition },
-  { keyword: 'ImageLaterality', tag: TAG.ImageLaterality },
-  { keyword: 'BodyPartExamined', tag: TAG.BodyPartExamined },
-];
 
 type Quarantined = Extract<InstanceOutcome, { kind: 'quarantined' }>;
 

@@ -36,7 +36,9 @@ async function carryStudyTo(
   const dest = ctx.destination;
   const fingerprint = outputFingerprint(ctx.deid);
   const known = instancesOfStudy(ctx.db, job.studyId, dest);
-  const oldResearchStudies = new Set([...known.values()].map((k) => k.researchStudyId).filter((s): s is string => !!s));
+  const oldResearchStudies = new Set(
+    [...known.values()].map((k) => k.researchStudyId).filter((s): s is string => !!s),
+  );
   const todo = ids.filter((id) => {
     const k = known.get(id);
     if (k?.discarded) return false;
@@ -66,7 +68,9 @@ async function carryStudyTo(
     return {
       destination: dest,
       state: 'failed',
-      transientError: tally.transient ? safeMessage(tally.transient) : 'stopped before the study was finished',
+      transientError: tally.transient
+        ? safeMessage(tally.transient)
+        : 'stopped before the study was finished',
     };
   }
   if (check.unaccounted.length > 0) {

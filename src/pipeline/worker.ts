@@ -22,7 +22,8 @@ export interface WorkerSnapshot {
 }
 
 /**
- * Claims study jobs one at a time and runs them; instances inside a study run concurrently.
+ * Claims study jobs, up to `studyConcurrency` at a time, and runs them; the instances of all running
+ * studies share the pipeline's instance slots and memory budget.
  * `stop()` stops taking work, lets the current study stop taking instances, and waits for it.
  */
 export class Worker {

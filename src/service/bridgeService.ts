@@ -45,6 +45,9 @@ import {
 } from '../store/reid';
 import { summarizeReasons, type ReasonCount } from '../verify/types';
 import { studyState, type StudyState } from './studyState';
+import { reconcileSweep, retrySweep, writeDailyReport } from './sweeps';
+
+export type { JobState };
 
 export interface StatusReport {
   readonly jobs: Record<JobState, number>;
@@ -187,6 +190,21 @@ export class BridgeService {
     });
     this.d.worker.wake();
     return studies;
+  }
+
+  /** Reconcile sweep: stable studies of the clinical Orthanc that no job has carried across. */
+  reconcile(): Promise<number> {
+    return reconcileSweep(this.d.db, this.d.source(), this.log);
+  }
+
+  /** Retry sweep: studies whose latest job failed go again. */
+  retryFailed(): number {
+    return retrySweep(this.d.db, this.log);
+  }
+
+  /** The day's audit report file. */
+  dailyReport(day: Date): string {
+    return writeDailyReport(this.d.db, this.cfg.dataDir, day);
   }
 
   checkConsistency(): Promise<ConsistencyProblem[]> {

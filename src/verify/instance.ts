@@ -1,19 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { DicomFile } from '../deid/dicom';
-import {
-  isUtcOffset,
-  marking,
-  removedCodeItem,
-  removedContentItem,
-  uidIsKept,
-  type DeidContext,
-  type PatientMapping,
-} from '../deid/engine';
+import { isUtcOffset, marking, uidIsKept, type DeidContext, type PatientMapping } from '../deid/engine';
 import { mapUid } from '../deid/keys';
 import {
   CLEANABLE_TEXT_VRS,
   FREE_TEXT_VRS,
-  IDENTIFYING_CODE_SEQUENCES,
   isContentSequence,
   makeScrubber,
   type Scrub,
@@ -33,6 +24,8 @@ import { keptPrivateTags } from '../deid/safePrivate';
 import type { Dataset, DicomElement } from '../deid/types';
 import { shiftDate, shiftDateTime } from '../deid/values';
 import { formatTag, type CheckFailure, type CheckName } from './types';
+import { residualPhi } from './residual';
+import { dummySequence, flatText, MARKING_TAGS, sameText, textOf } from './values';
 import { TAG } from '../dicom/tags';
 import { str } from '../dicom/values';
 
@@ -47,19 +40,9 @@ export const CORRESPONDENCE_TAGS: Readonly<Record<string, string>> = {
   [TAG.Rows]: 'Rows',
   [TAG.Columns]: 'Columns',
 };
-const MARKING_TAGS = new Set([
-  TAG.SpecificCharacterSet,
-  TAG.PatientIdentityRemoved,
-  TAG.DeidentificationMethod,
-  TAG.DeidentificationMethodCodeSequence,
-  TAG.LongitudinalTemporalInformationModified,
-]);
-
 export interface InstanceVerdict {
   readonly ok: boolean;
   readonly failures: readonly CheckFailure[];
-  /** SHA-256 of the pixel data, equal in original and output when ok. */
-  readonly pixelHash: string | null;
 }
 
 export function pixelHash(dict: Dataset): string | null {
@@ -74,98 +57,7 @@ export function pixelHash(dict: Dataset): string | null {
   return h.digest('hex');
 }
 
-/** The element's values as text, without DICOM's trailing padding (space or NUL). */
-function textOf(el: DicomElement): string[] {
-  return rawTextOf(el).map((v) => v.replace(/[\s\0]+$/, ''));
-}
-
-function rawTextOf(el: DicomElement): string[] {
-  const out: string[] = [];
-  for (const v of el.Value ?? []) {
-    if (typeof v === 'string') out.push(v);
-    else if (typeof v === 'number') out.push(String(v));
-    else if (v && typeof v === 'object' && !(v instanceof ArrayBuffer) && el.vr === 'PN') {
-      for (const part of Object.values(v as Record<string, unknown>))
-        if (typeof part === 'string') out.push(part);
-    }
-  }
-  return out;
-}
-
-/** Every text value of an element and of the items inside it, in order. */
-function flatText(el: DicomElement | undefined): string {
-  if (!el) return '';
-  if (el.vr !== 'SQ') return textOf(el).join('\\');
-  return (el.Value ?? [])
-    .map((item) =>
-      Object.keys(item as Dataset)
-        .sort()
-        .map((t) => `${t}=${flatText((item as Dataset)[t])}`)
-        .join('|'),
-    )
-    .join('#');
-}
-
-function sameText(a: readonly string[], b: readonly string[]): boolean {
-  return a.join('\\') === b.join('\\');
-}
-
 const TIMEZONE_OFFSET = TAG.TimezoneOffsetFromUTC;
-const CONTENT_SEQUENCE = TAG.ContentSequence;
-const REMOVED_CODE_SQ: DicomElement = { vr: 'SQ', Value: [removedCodeItem()] };
-const REMOVED_CONTENT_SQ: DicomElement = { vr: 'SQ', Value: [removedContentItem()] };
-
-/** The dummy a D writes in place of a whole sequence, or undefined when its items are walked. */
-function dummySequence(tag: string): DicomElement | undefined {
-  if (IDENTIFYING_CODE_SEQUENCES.has(tag)) return REMOVED_CODE_SQ;
-  if (tag === CONTENT_SEQUENCE) return REMOVED_CONTENT_SQ;
-  return undefined;
-}
-
-function isDummySequence(el: DicomElement): boolean {
-  const text = flatText(el);
-  return text === flatText(REMOVED_CODE_SQ) || text === flatText(REMOVED_CONTENT_SQ);
-}
-
-interface Needle {
-  readonly lower: string;
-  readonly utf8: Buffer;
-  readonly latin1: Buffer;
-  readonly identity: boolean;
-  readonly kind: string;
-}
-
-function needle(v: string, kind: string, identity: boolean): Needle {
-  return {
-    lower: v.toLowerCase(),
-    utf8: Buffer.from(v, 'utf8'),
-    latin1: Buffer.from(v, 'latin1'),
-    identity,
-    kind,
-  };
-}
-
-/**
- * A site named after its equipment's maker (an institution "TOSHIBA", a station "TrioTim") shows
- * in the elements the vendor writes: there, and only where the original held the same text, the
- * value names the equipment the profile keeps, not the site.
- */
-const SITE_KINDS = new Set(['institution name', 'department name', 'station name']);
-const VENDOR_TAGS = new Set<string>([TAG.Manufacturer, TAG.ManufacturerModelName, TAG.SoftwareVersions]); // Manufacturer, ManufacturerModelName, SoftwareVersions
-
-/** UIDs and numbers are compared whole: a name or ID is never part of one, while digits of an ID often are, by chance. */
-const WHOLE_VALUE_VRS = new Set(['UI', 'IS', 'DS', 'US', 'SS', 'UL', 'SL', 'FL', 'FD', 'UV', 'SV']);
-
-/** Whether an element holds the needle: as text (ignoring case), whole for UIDs and numbers, as bytes for binary values. */
-function holds(el: DicomElement, n: Needle): boolean {
-  if (WHOLE_VALUE_VRS.has(el.vr)) return textOf(el).some((v) => v.trim().toLowerCase() === n.lower);
-  const text = textOf(el).join('\\').toLowerCase();
-  if (text !== '' && text.includes(n.lower)) return true;
-  return (el.Value ?? []).some(
-    (v) => v instanceof ArrayBuffer && (Buffer.from(v).includes(n.utf8) || Buffer.from(v).includes(n.latin1)),
-  );
-}
-
 class Checker {
   readonly failures: CheckFailure[] = [];
   constructor(
@@ -356,7 +248,7 @@ class Checker {
         '',
         'does not list exactly the applied profile and options',
       );
-    const expected = marking(this.ctx, pixelsCleaned);
+    const expected = marking(this.ctx.profile, pixelsCleaned);
     for (const tag of MARKING_TAGS) {
       if (tag === TAG.SpecificCharacterSet) continue; // checked by conformance
       if (flatText(out[tag]) !== flatText(expected[tag]))
@@ -367,57 +259,10 @@ class Checker {
   /** Descriptive values found where the original carried them too: kept by the profile, not leaked. */
   keptDescriptive = 0;
 
-  /**
-   * Residual PHI. An identity value (a name, an ID, a birth date, an institution, an original UID...)
-   * may appear nowhere in the output. A descriptive value the profile removed (a description, a
-   * code, a private value) is a leak only where the original did not carry the same text at the
-   * same place: there the profile chose to keep it, and the engine moved nothing.
-   */
   residual(found: IdentifyingValues, out: Dataset, orig: Dataset, path: string, topLevel: boolean): void {
-    const needles = [
-      ...[...found.identity].map(([v, kind]) => needle(v, kind, true)),
-      ...[...found.descriptive].map(([v, kind]) => needle(v, kind, false)),
-    ];
-    const visit = (ds: Dataset, original: Dataset, p: string, depth: number): void => {
-      for (const [tag, el] of Object.entries(ds)) {
-        const o = original[tag];
-        // The marking is the bridge's own constant text, checked to be exactly that (see marking).
-        if (topLevel && depth === 0 && MARKING_TAGS.has(tag as never)) continue;
-        if (el.vr === 'SQ') {
-          // A dummy that replaced a sequence is constant text (conformance checks it is exactly that).
-          if (isDummySequence(el)) continue;
-          const origItems = o?.vr === 'SQ' ? (o.Value ?? []) : [];
-          (el.Value ?? []).forEach((item, i) =>
-            visit(
-              item as Dataset,
-              (origItems[i] ?? {}) as Dataset,
-              `${p ? p + '.' : ''}${formatTag(tag)}[${i}]`,
-              depth + 1,
-            ),
-          );
-          continue;
-        }
-        if (tag === TAG.PixelData) continue; // compared by hash with the original instead
-        for (const n of needles) {
-          if (!holds(el, n)) continue;
-          const tolerated = n.identity ? SITE_KINDS.has(n.kind) && VENDOR_TAGS.has(tag) : true;
-          if (tolerated && o && holds(o, n)) {
-            this.keptDescriptive++;
-            continue;
-          }
-          this.fail(
-            'residual-phi',
-            tag,
-            p,
-            n.identity
-              ? `holds the original's ${n.kind}`
-              : `holds ${n.kind} that the original did not carry here`,
-          );
-          break;
-        }
-      }
-    };
-    visit(out, orig, path, 0);
+    this.keptDescriptive += residualPhi(found, out, orig, path, topLevel, (tag, p, detail) =>
+      this.fail('residual-phi', tag, p, detail),
+    );
   }
 
   correspondence(orig: Dataset, out: Dataset): void {
@@ -457,5 +302,5 @@ export function verifyInstance(
   const after = pixelHash(output.dict);
   if (before !== after)
     checker.fail('correspondence', TAG.PixelData, '', 'pixel data hash differs from the original');
-  return { ok: checker.failures.length === 0, failures: checker.failures, pixelHash: after };
+  return { ok: checker.failures.length === 0, failures: checker.failures };
 }

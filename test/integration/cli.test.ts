@@ -84,7 +84,7 @@ describe('bridge command line', () => {
     const report = bridge(['report', '--format', 'csv']);
     expect(report.code).toBe(0);
     const lines = report.stdout.trim().split('\r\n');
-    expect(lines[0]).toMatch(/^sourceStudyId,researchStudyId,pseudonym,state,/);
+    expect(lines[0]).toMatch(/^sourceStudyId,destination,route,researchStudyId,pseudonym,state,/);
     expect(lines).toHaveLength(2);
     expect(JSON.parse(bridge(['report', '--since', '2000-01-01']).stdout)).toHaveLength(1);
     expect(bridge(['report', '--since', 'yesterday-ish']).code).toBe(1);

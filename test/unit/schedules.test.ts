@@ -1,8 +1,8 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { retrySweep, startSchedules, writeDailyReport } from '../../src/schedule';
-import type { OrthancClient } from '../../src/orthanc/client';
+import { startSchedules } from '../../src/schedule';
+import { retrySweep, writeDailyReport } from '../../src/service/sweeps';
 import { waitFor } from '../helpers/orthanc';
 import { silentLogger } from '../../src/log';
 import { insertAudit } from '../../src/store/audit';
@@ -58,22 +58,18 @@ describe('schedules', () => {
   });
 
   it('waits on stop for a run in progress, so the database closes after it', async () => {
-    const db = openDatabase(':memory:');
     let release: () => void = () => undefined;
     let started = false;
-    const source = {
-      listStudies: () => {
-        started = true;
-        return new Promise<string[]>((resolve) => (release = () => resolve([])));
-      },
-    } as unknown as OrthancClient;
     const schedules = startSchedules(
       { reconcile: '* * * * * *', retry: null, report: null },
       {
-        db,
-        source,
         log: silentLogger(),
-        dataDir: mkdtempSync(path.join(os.tmpdir(), 'sched-')),
+        reconcile: () => {
+          started = true;
+          return new Promise<number>((resolve) => (release = () => resolve(0)));
+        },
+        retryFailed: () => 0,
+        dailyReport: () => '',
         onJobs: () => undefined,
       },
     );
@@ -85,6 +81,5 @@ describe('schedules', () => {
     release();
     await stopping;
     expect(stopped).toBe(true);
-    db.close();
   });
 });

@@ -1,0 +1,72 @@
+/** The resolved configuration's types: what every other module is handed (frozen). */
+import type { ProfileConfig } from './profiles';
+import type { FileConfig } from './schema';
+
+export interface OrthancServerConfig {
+  readonly url: string;
+  readonly username?: string;
+  readonly password?: string;
+  readonly timeoutMs: number;
+  /** Extra trusted CA certificates (PEM) for HTTPS to this Orthanc. */
+  readonly ca?: string;
+  /** Where a browser reaches this Orthanc (Explorer links); `url` unless configured. */
+  readonly explorerUrl: string;
+  readonly folderSink?: { readonly dir: string; readonly pattern: string; readonly fileMode: number };
+}
+
+export interface RouteConfig {
+  readonly name: string;
+  readonly match: FileConfig['routes'][number]['match'];
+  readonly profile: string;
+  readonly destinations: readonly string[];
+}
+
+/** API credentials: an operator token for every protected route, an admin token for the sensitive ones. */
+export interface ApiCredentials {
+  readonly operatorToken?: string;
+  readonly adminToken?: string;
+}
+
+/** A metadata export column: the DICOM keyword and its tag ("GGGGEEEE"). */
+export interface ExportTag {
+  readonly keyword: string;
+  readonly tag: string;
+}
+
+/** The one resolved configuration, validated once at start and frozen. */
+export interface ResolvedConfig extends Omit<
+  FileConfig,
+  'source' | 'research' | 'export' | 'destinations' | 'profiles' | 'routes' | 'profile'
+> {
+  /** The main profile's name. */
+  readonly profile: string;
+  readonly source: OrthancServerConfig;
+  readonly research: OrthancServerConfig;
+  /** Every research destination by name, `research` included. */
+  readonly destinations: Readonly<Record<string, OrthancServerConfig>>;
+  /** Every profile by name, the main `profile` included. */
+  readonly profiles: Readonly<Record<string, ProfileConfig>>;
+  /** Routing rules in order; without configured rules, one rule sends everything to `research`. */
+  readonly routes: readonly RouteConfig[];
+  readonly credentials: ApiCredentials;
+  /** The re-identification public key (PEM), when reversible pseudonyms are configured. */
+  readonly reidPublicKeyPem?: string;
+  readonly export: { readonly metadataTags: readonly ExportTag[] };
+  /** The project secret every key is derived from. Never logged, never shown. */
+  readonly secret: string;
+  /** What an operator should fix but the bridge can run with (weak tokens, readable secret files): logged at start. */
+  readonly warnings: readonly string[];
+  /** Where the config came from, for `bridge status` and the logs (paths only). */
+  readonly sources: readonly string[];
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface LoadOptions {
+  readonly env: Env;
+  /** `--config` from the command line; wins over BRIDGE_CONFIG. */
+  readonly configPath?: string;
+  /** Folder holding default.json; the package's own config/ by default. */
+  readonly defaultsDir?: string;
+  readonly cwd?: string;
+}

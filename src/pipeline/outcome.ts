@@ -1,0 +1,27 @@
+/** What the stages of one instance hand on: the prepared output, and the instance's outcome. */
+import type { PatientMapping } from '../deid/engine';
+import type { Dataset } from '../deid/types';
+
+export type InstanceOutcome =
+  | {
+      kind: 'pushed';
+      researchId: string;
+      researchStudyId: string;
+      md5: string;
+      already: boolean;
+      replaced: boolean;
+      patient: PatientMapping;
+      metadata: Record<string, string>;
+    }
+  | { kind: 'quarantined'; check: string; tag: string | null; reason: string };
+
+export interface Prepared {
+  /**
+   * The file to send, in parts: the de-identified header and, when the engine could splice, the
+   * original Pixel Data element byte for byte (never re-encoded, never copied).
+   */
+  readonly parts: readonly Buffer[];
+  readonly length: number;
+  readonly dict: Dataset;
+  readonly patient: PatientMapping;
+}

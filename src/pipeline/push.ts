@@ -1,0 +1,128 @@
+/**
+ * The push stage of an instance, then its confirmation: the research server must hold exactly the
+ * bytes sent; the folder sink gets a copy.
+ */
+import { createHash } from 'node:crypto';
+import { PermanentError, safeMessage } from '../errors';
+import { bytesTotal } from '../metrics';
+import { Status } from '../orthanc/client';
+import { carriedAs } from '../store/instances';
+import type { Dataset } from '../deid/types';
+import { TAG } from '../dicom/tags';
+import { str } from '../dicom/values';
+import type { StageContext, TargetContext } from './context';
+import { writeToSink } from './folderSink';
+import type { InstanceOutcome, Prepared } from './outcome';
+
+function md5(parts: readonly Buffer[]): string {
+  const h = createHash('md5');
+  for (const p of parts) h.update(p);
+  return h.digest('hex');
+}
+
+/** The export fields of a de-identified dataset, by keyword. */
+export function exportFields(dict: Dataset, tags: StageContext['exportTags']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const { keyword, tag } of tags) {
+    const el = dict[tag];
+    if (!el || el.vr === 'SQ') continue;
+    const values = (el.Value ?? []).map((v) => str({ vr: el.vr, Value: [v] }));
+    out[keyword] = values.join('\\');
+  }
+  return out;
+}
+
+/**
+ * Push stage, then confirm: the research server must hold exactly the bytes we sent. An
+ * `AlreadyStored` answer is success only when the stored MD5 matches; with `replace` (reprocess),
+ * a different stored copy is deleted and the new one pushed in its place.
+ */
+export async function push(
+  prepared: Prepared,
+  ctx: TargetContext,
+  replace: boolean,
+  sourceId?: string,
+): Promise<InstanceOutcome> {
+  const sent = md5(prepared.parts);
+  let stored = await ctx.research.storeInstance(prepared.parts);
+  bytesTotal.inc({ direction: 'pushed' }, prepared.length);
+  // `Success` means Orthanc stored these very bytes; the study check confirms every MD5 at the end.
+  // `AlreadyStored` may hide another version of the instance: look now.
+  let replaced = false;
+  if (stored.Status === Status.AlreadyStored) {
+    let remote = await ctx.research.instanceMd5(stored.ID);
+    // Real archives hold the same SOP instance in two source studies (a PatientID that differs
+    // only by padding, a copy in another transfer syntax): both map to one research instance, and
+    // the one carried first keeps it. Never replace it with the other.
+    const owner = carriedAs(ctx.db, stored.ID, ctx.destination);
+    if (remote !== undefined && remote !== sent && owner && sourceId && owner.sourceId !== sourceId)
+      return {
+        kind: 'quarantined',
+        check: 'study',
+        tag: '(0008,0018)',
+        reason: `study: the same SOP Instance UID is in another source study (${owner.studyId}), already carried to research with other bytes; one copy per SOP instance goes to research`,
+      };
+    if (remote !== undefined && remote !== sent && replace) {
+      await ctx.research.deleteInstance(stored.ID);
+      stored = await ctx.research.storeInstance(prepared.parts);
+      remote = await ctx.research.instanceMd5(stored.ID);
+      replaced = true;
+    }
+    if (remote !== undefined && remote !== sent) {
+      return {
+        kind: 'quarantined',
+        check: 'study',
+        tag: '(0008,0018)',
+        reason:
+          'study: the research server already holds this SOP instance with other bytes: sent under another profile or key (run reprocess), or the same SOP Instance UID is in another source study',
+      };
+    }
+    if (remote === undefined)
+      throw new PermanentError(
+        'RESEARCH_MISSING',
+        'research Orthanc does not show the instance it just accepted',
+      );
+  }
+  const sink = ctx.folderSink;
+  if (sink) {
+    const fields = {
+      ...exportFields(prepared.dict, SINK_TAGS),
+      pseudonym: prepared.patient.pseudonym,
+      researchStudyId: stored.ParentStudy,
+    };
+    // The instance is on research whatever happens here: a failed copy to the folder is logged,
+    // never turned into a quarantine (the study check would then disagree with research).
+    try {
+      writeToSink(sink.dir, sink.pattern, fields, prepared.parts, sink.fileMode);
+    } catch (err) {
+      ctx.log.error('folder sink write failed; the instance is on research', {
+        stage: 'push',
+        researchId: stored.ID,
+        error: safeMessage(err),
+      });
+    }
+  }
+  return {
+    kind: 'pushed',
+    researchId: stored.ID,
+    researchStudyId: stored.ParentStudy,
+    md5: sent,
+    already: stored.Status === 'AlreadyStored' && !replaced,
+    replaced,
+    patient: prepared.patient,
+    metadata: exportFields(prepared.dict, ctx.exportTags),
+  };
+}
+
+const SINK_TAGS: StageContext['exportTags'] = [
+  { keyword: 'StudyDate', tag: TAG.StudyDate },
+  { keyword: 'StudyInstanceUID', tag: TAG.StudyInstanceUID },
+  { keyword: 'SeriesInstanceUID', tag: TAG.SeriesInstanceUID },
+  { keyword: 'SOPInstanceUID', tag: TAG.SOPInstanceUID },
+  { keyword: 'SeriesNumber', tag: TAG.SeriesNumber },
+  { keyword: 'InstanceNumber', tag: TAG.InstanceNumber },
+  { keyword: 'Modality', tag: TAG.Modality },
+  { keyword: 'ViewPosition', tag: TAG.ViewPosition },
+  { keyword: 'ImageLaterality', tag: TAG.ImageLaterality },
+  { keyword: 'BodyPartExamined', tag: TAG.BodyPartExamined },
+];

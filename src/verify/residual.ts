@@ -1,0 +1,110 @@
+/**
+ * Residual PHI: the values of the original that the profile removed, searched for in the output.
+ * An identity value (a name, an ID, a birth date, an institution, an original UID...) may appear
+ * nowhere; a descriptive value (a description, a code, a private value) only where the original
+ * held the same text at the same place. See README "What gets quarantined, and why".
+ */
+import type { IdentifyingValues } from '../deid/identifying';
+import type { Dataset, DicomElement } from '../deid/types';
+import { formatTag, TAG } from '../dicom/tags';
+import { isDummySequence, MARKING_TAGS, textOf } from './values';
+
+interface Needle {
+  readonly lower: string;
+  readonly utf8: Buffer;
+  readonly latin1: Buffer;
+  readonly identity: boolean;
+  readonly kind: string;
+}
+
+function needle(v: string, kind: string, identity: boolean): Needle {
+  return {
+    lower: v.toLowerCase(),
+    utf8: Buffer.from(v, 'utf8'),
+    latin1: Buffer.from(v, 'latin1'),
+    identity,
+    kind,
+  };
+}
+
+/**
+ * A site named after its equipment's maker (an institution "TOSHIBA", a station "TrioTim") shows
+ * in the elements the vendor writes: there, and only where the original held the same text, the
+ * value names the equipment the profile keeps, not the site.
+ */
+const SITE_KINDS = new Set(['institution name', 'department name', 'station name']);
+const VENDOR_TAGS = new Set<string>([TAG.Manufacturer, TAG.ManufacturerModelName, TAG.SoftwareVersions]); // Manufacturer, ManufacturerModelName, SoftwareVersions
+
+/** UIDs and numbers are compared whole: a name or ID is never part of one, while digits of an ID often are, by chance. */
+const WHOLE_VALUE_VRS = new Set(['UI', 'IS', 'DS', 'US', 'SS', 'UL', 'SL', 'FL', 'FD', 'UV', 'SV']);
+
+/** Whether an element holds the needle: as text (ignoring case), whole for UIDs and numbers, as bytes for binary values. */
+function holds(el: DicomElement, n: Needle): boolean {
+  if (WHOLE_VALUE_VRS.has(el.vr)) return textOf(el).some((v) => v.trim().toLowerCase() === n.lower);
+  const text = textOf(el).join('\\').toLowerCase();
+  if (text !== '' && text.includes(n.lower)) return true;
+  return (el.Value ?? []).some(
+    (v) => v instanceof ArrayBuffer && (Buffer.from(v).includes(n.utf8) || Buffer.from(v).includes(n.latin1)),
+  );
+}
+
+/**
+ * Residual PHI. An identity value (a name, an ID, a birth date, an institution, an original UID...)
+ * may appear nowhere in the output. A descriptive value the profile removed (a description, a
+ * code, a private value) is a leak only where the original did not carry the same text at the
+ * same place: there the profile chose to keep it, and the engine moved nothing.
+ */
+export function residualPhi(
+  found: IdentifyingValues,
+  out: Dataset,
+  orig: Dataset,
+  path: string,
+  topLevel: boolean,
+  fail: (tag: string, path: string, detail: string) => void,
+): number {
+  let kept = 0;
+  const needles = [
+    ...[...found.identity].map(([v, kind]) => needle(v, kind, true)),
+    ...[...found.descriptive].map(([v, kind]) => needle(v, kind, false)),
+  ];
+  const visit = (ds: Dataset, original: Dataset, p: string, depth: number): void => {
+    for (const [tag, el] of Object.entries(ds)) {
+      const o = original[tag];
+      // The marking is the bridge's own constant text, checked to be exactly that (see marking).
+      if (topLevel && depth === 0 && MARKING_TAGS.has(tag as never)) continue;
+      if (el.vr === 'SQ') {
+        // A dummy that replaced a sequence is constant text (conformance checks it is exactly that).
+        if (isDummySequence(el)) continue;
+        const origItems = o?.vr === 'SQ' ? (o.Value ?? []) : [];
+        (el.Value ?? []).forEach((item, i) =>
+          visit(
+            item as Dataset,
+            (origItems[i] ?? {}) as Dataset,
+            `${p ? p + '.' : ''}${formatTag(tag)}[${i}]`,
+            depth + 1,
+          ),
+        );
+        continue;
+      }
+      if (tag === TAG.PixelData) continue; // compared by hash with the original instead
+      for (const n of needles) {
+        if (!holds(el, n)) continue;
+        const tolerated = n.identity ? SITE_KINDS.has(n.kind) && VENDOR_TAGS.has(tag) : true;
+        if (tolerated && o && holds(o, n)) {
+          kept++;
+          continue;
+        }
+        fail(
+          tag,
+          p,
+          n.identity
+            ? `holds the original's ${n.kind}`
+            : `holds ${n.kind} that the original did not carry here`,
+        );
+        break;
+      }
+    }
+  };
+  visit(out, orig, path, 0);
+  return kept;
+}

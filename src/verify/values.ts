@@ -1,0 +1,67 @@
+/** Text views of elements and the constant items the engine writes, shared by the checks of the gate. */
+import { removedCodeItem, removedContentItem } from '../deid/engine';
+import type { Dataset, DicomElement } from '../deid/types';
+import { IDENTIFYING_CODE_SEQUENCES } from '../deid/clean';
+import { TAG } from '../dicom/tags';
+
+const CONTENT_SEQUENCE = TAG.ContentSequence;
+
+/** The marking the engine writes at the top level (checked whole by the marking check). */
+export const MARKING_TAGS = new Set([
+  TAG.SpecificCharacterSet,
+  TAG.PatientIdentityRemoved,
+  TAG.DeidentificationMethod,
+  TAG.DeidentificationMethodCodeSequence,
+  TAG.LongitudinalTemporalInformationModified,
+]);
+
+/** The element's values as text, without DICOM's trailing padding (space or NUL). */
+export function textOf(el: DicomElement): string[] {
+  return rawTextOf(el).map((v) => v.replace(/[\s\0]+$/, ''));
+}
+
+function rawTextOf(el: DicomElement): string[] {
+  const out: string[] = [];
+  for (const v of el.Value ?? []) {
+    if (typeof v === 'string') out.push(v);
+    else if (typeof v === 'number') out.push(String(v));
+    else if (v && typeof v === 'object' && !(v instanceof ArrayBuffer) && el.vr === 'PN') {
+      for (const part of Object.values(v as Record<string, unknown>))
+        if (typeof part === 'string') out.push(part);
+    }
+  }
+  return out;
+}
+
+/** Every text value of an element and of the items inside it, in order. */
+export function flatText(el: DicomElement | undefined): string {
+  if (!el) return '';
+  if (el.vr !== 'SQ') return textOf(el).join('\\');
+  return (el.Value ?? [])
+    .map((item) =>
+      Object.keys(item as Dataset)
+        .sort()
+        .map((t) => `${t}=${flatText((item as Dataset)[t])}`)
+        .join('|'),
+    )
+    .join('#');
+}
+
+export function sameText(a: readonly string[], b: readonly string[]): boolean {
+  return a.join('\\') === b.join('\\');
+}
+
+const REMOVED_CODE_SQ: DicomElement = { vr: 'SQ', Value: [removedCodeItem()] };
+const REMOVED_CONTENT_SQ: DicomElement = { vr: 'SQ', Value: [removedContentItem()] };
+
+/** The dummy a D writes in place of a whole sequence, or undefined when its items are walked. */
+export function dummySequence(tag: string): DicomElement | undefined {
+  if (IDENTIFYING_CODE_SEQUENCES.has(tag)) return REMOVED_CODE_SQ;
+  if (tag === CONTENT_SEQUENCE) return REMOVED_CONTENT_SQ;
+  return undefined;
+}
+
+export function isDummySequence(el: DicomElement): boolean {
+  const text = flatText(el);
+  return text === flatText(REMOVED_CODE_SQ) || text === flatText(REMOVED_CONTENT_SQ);
+}
