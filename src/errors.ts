@@ -88,10 +88,6 @@ export class UsageError extends BridgeError {
   }
 }
 
-export function isRetryable(err: unknown): boolean {
-  return err instanceof BridgeError ? err.retryable : false;
-}
-
 /**
  * Anything thrown, as a BridgeError: our own as they are; anything else (a bug, a library's error)
  * as an instance fault that names only its kind, since its message may quote data.

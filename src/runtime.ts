@@ -9,7 +9,7 @@ import type { BaseContext, ProcessState, Target } from './pipeline/context';
 import type { Db } from './store/db';
 import { ByteBudget } from './util/budget';
 
-export function profileFromConfig(p: ProfileConfig): DeidProfile {
+function profileFromConfig(p: ProfileConfig): DeidProfile {
   return Object.freeze({
     name: p.name,
     options: Object.freeze({ ...BASIC_OPTIONS, ...p.options }),

@@ -7,7 +7,7 @@ const url = z
   .transform((u) => u.replace(/\/+$/, ''));
 
 /** Fields a folder-sink file name may use; every value is sanitised before use. */
-export const SINK_FIELDS = [
+const SINK_FIELDS = [
   'pseudonym',
   'researchStudyId',
   'StudyDate',

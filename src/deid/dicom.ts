@@ -44,7 +44,7 @@ function toArrayBuffer(buf: Buffer): ArrayBuffer {
  * Orthanc may store files without them, so they are completed first (part10.ts).
  */
 /** Inflated size allowed for a deflated dataset when the caller sets none (pipeline.maxInflatedMb). */
-export const DEFAULT_MAX_INFLATED_BYTES = 256 * 1024 * 1024;
+const DEFAULT_MAX_INFLATED_BYTES = 256 * 1024 * 1024;
 
 export interface ParseOptions {
   /** A deflated dataset that inflates to more is refused, before the bytes exist (a deflate bomb). */

@@ -90,7 +90,7 @@ const META_KEEP = new Set<string>([
 ]);
 
 /** Pseudonym and date shift for the dataset's patient; an empty PatientID is keyed by the study instead. */
-export function patientMapping(dict: Dataset, ctx: DeidContext): PatientMapping {
+function patientMapping(dict: Dataset, ctx: DeidContext): PatientMapping {
   const id = str(dict[TAG.PatientID]);
   const issuer = str(dict[TAG.IssuerOfPatientID]);
   // Without a PatientID the only safe identity is the study: merging every ID-less patient into one

@@ -57,12 +57,12 @@ function base32(bytes: Buffer, chars: number): string {
   return out;
 }
 
-export const PSEUDONYM_PREFIX = 'RB';
+const PSEUDONYM_PREFIX = 'RB';
 /** 20 base32 characters = 100 bits: collisions are negligible for any realistic number of patients. */
 const PSEUDONYM_CHARS = 20;
 
 /** The identity a pseudonym is derived from: issuer and PatientID, separated so they cannot run together. */
-export function patientKey(patientId: string, issuer: string): string {
+function patientKey(patientId: string, issuer: string): string {
   return `${issuer.trim()}\u0000${patientId.trim()}`;
 }
 

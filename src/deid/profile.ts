@@ -85,7 +85,7 @@ for (const row of PS315_TABLE) {
   else WILDCARDS.push(row);
 }
 if (!privateRow) throw new Error('PS3.15 table has no private attributes row');
-export const PRIVATE_ROW: TableRow = privateRow;
+const PRIVATE_ROW: TableRow = privateRow;
 
 const ODD_HEX = new Set(['1', '3', '5', '7', '9', 'B', 'D', 'F', 'b', 'd', 'f']);
 

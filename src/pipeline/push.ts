@@ -21,7 +21,7 @@ function md5(parts: readonly Buffer[]): string {
 }
 
 /** The export fields of a de-identified dataset, by keyword. */
-export function exportFields(dict: Dataset, tags: StageContext['exportTags']): Record<string, string> {
+function exportFields(dict: Dataset, tags: StageContext['exportTags']): Record<string, string> {
   const out: Record<string, string> = {};
   for (const { keyword, tag } of tags) {
     const el = dict[tag];

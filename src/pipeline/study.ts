@@ -97,7 +97,7 @@ const SEVERITY: Record<Exclude<JobState, 'queued' | 'running'>, number> = {
  * goes through pull -> de-identify -> verify -> push, N at a time, to each destination. Progress
  * is saved per instance, so a crash or a transient fault resumes where it stopped.
  */
-export async function processStudy(job: Job, ctx: StageContext): Promise<StudyResult> {
+async function processStudy(job: Job, ctx: StageContext): Promise<StudyResult> {
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
   const log = ctx.log.child({ jobId: job.id, study: job.studyId });

@@ -30,7 +30,7 @@ import { TAG } from '../dicom/tags';
 import { str } from '../dicom/values';
 
 /** Elements whose value must be the same before and after, for research to trust the images. */
-export const CORRESPONDENCE_TAGS: Readonly<Record<string, string>> = {
+const CORRESPONDENCE_TAGS: Readonly<Record<string, string>> = {
   [TAG.InstanceNumber]: 'InstanceNumber',
   [TAG.ImageLaterality]: 'ImageLaterality',
   [TAG.ViewPosition]: 'ViewPosition',

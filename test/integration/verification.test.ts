@@ -1,13 +1,13 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BridgeApp } from '../../src/app';
+import { BridgeApp, type RunSummary } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { deriveKeys, pseudonymFor } from '../../src/deid/keys';
 import { orthancInstanceId, orthancStudyId } from '../../src/orthanc/ids';
 import { checkConsistency, queueReprocess } from '../../src/pipeline/admin';
 import { listAudit } from '../../src/store/audit';
-import { listJobs } from '../../src/store/jobs';
+import { listJobs, type Job } from '../../src/store/jobs';
 import { listQuarantine } from '../../src/store/instances';
 import { listMetadata } from '../../src/store/metadata';
 import { makeCtStudy, makeMammoStudy, plantedValues, samplePatients } from '../fixtures/studies';
@@ -28,6 +28,8 @@ const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bridge-verify-'));
 const sinkDir = mkdtempSync(path.join(os.tmpdir(), 'bridge-sink-'));
 const configFile = path.join(dataDir, 'bridge.json');
 let sourceStudies: string[] = [];
+let refused: { summary: RunSummary; quarantine: unknown[]; jobs: Job[] };
+let fixed: { summary: RunSummary; quarantine: unknown[]; researchInstances: number };
 
 function app(opts: { secret?: string; password?: string } = {}): BridgeApp {
   return new BridgeApp(
@@ -81,37 +83,41 @@ beforeAll(async () => {
   }
   sourceStudies = [...ids];
   await clinical.waitStable(sourceStudies);
-});
+  // Every test starts from this state, not from what an earlier test did: a first run with the
+  // wrong research password, then the fix (the studies queued again, as the retry sweep would).
+  const summary = await withApp((a) => a.runOnce(), { password: 'wrong-password' });
+  refused = await withApp((a) => ({
+    summary,
+    quarantine: listQuarantine(a.db),
+    jobs: listJobs(a.db, { state: 'failed' }),
+  }));
+  fixed = await withApp(async (a) => {
+    for (const s of sourceStudies) await a.queueStudy(s, 'api');
+    const summary = await a.runOnce({ poll: false });
+    return { summary, quarantine: listQuarantine(a.db), researchInstances: 0 };
+  });
+  fixed = { ...fixed, researchInstances: (await research.get<string[]>('/instances')).length };
+}, 120_000);
 
 afterAll(async () => {
   await Promise.all([clinical.destroy(), research.destroy()]);
 });
 
 describe('verification, quarantine, audit and re-anonymization', () => {
-  it('fails each study once, quarantining nothing, when research refuses the credentials; a retry after the fix pushes them', async () => {
-    const first = await withApp((a) => a.runOnce(), { password: 'wrong-password' });
-    expect(first.studies).toMatchObject({ failed: 4 });
-    expect(first.instances.quarantined).toBe(0);
-    const failed = await withApp((a) => ({
-      quarantine: listQuarantine(a.db),
-      jobs: listJobs(a.db, { state: 'failed' }),
-    }));
+  it('fails each study once, quarantining nothing, when research refuses the credentials; a retry after the fix pushes them', () => {
+    expect(refused.summary.studies).toMatchObject({ failed: 4 });
+    expect(refused.summary.instances.quarantined).toBe(0);
     // A destination-wide refusal is one fault of the job, not sixteen instance quarantines.
-    expect(failed.quarantine).toHaveLength(0);
-    expect(failed.jobs).toHaveLength(4);
-    for (const j of failed.jobs) {
+    expect(refused.quarantine).toHaveLength(0);
+    expect(refused.jobs).toHaveLength(4);
+    for (const j of refused.jobs) {
       expect(j.reason).toMatch(/ORTHANC_HTTP_401/);
       expect(j.reason).not.toContain('wrong-password');
     }
-    // config fixed (right password): the studies are queued again, as the retry sweep or an operator would
-    await withApp(async (a) => {
-      for (const s of sourceStudies) await a.queueStudy(s, 'api');
-      const summary = await a.runOnce({ poll: false });
-      expect(summary.ok).toBe(true);
-      expect(summary.instances.pushed).toBe(16);
-      expect(listQuarantine(a.db)).toHaveLength(0);
-    });
-    expect((await research.get<string[]>('/instances')).length).toBe(16);
+    expect(fixed.summary.ok).toBe(true);
+    expect(fixed.summary.instances.pushed).toBe(16);
+    expect(fixed.quarantine).toHaveLength(0);
+    expect(fixed.researchInstances).toBe(16);
   });
 
   it('computes the research IDs Orthanc gives', async () => {
