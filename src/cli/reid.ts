@@ -1,7 +1,7 @@
 /** Reversible pseudonyms: reid-keygen, pseudonym, reidentify, reid-rewrap (each audited). */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { generateReidKeyPair, keyIdOf, loadPublicKey } from '../deid/reid';
+import { newReidKeyPair } from '../service/bridgeService';
 import { UsageError } from '../errors';
 import { actor, firstLineOfStdin, withApp, type Cli } from './common';
 
@@ -22,12 +22,12 @@ export function registerReid(cli: Cli): void {
         return;
       }
       mkdirSync(o.out, { recursive: true });
-      const pair = generateReidKeyPair();
+      const pair = newReidKeyPair();
       writeFileSync(pub, pair.publicPem, { mode: 0o644 });
       writeFileSync(priv, pair.privatePem, { mode: 0o600 });
       console.log(`public key (set reidentification.publicKeyFile or BRIDGE_REID_PUBLIC_KEY_FILE): ${pub}`);
       console.log(`private key (keep offline; needed only by bridge reidentify): ${priv}`);
-      console.log(`key id: ${keyIdOf(loadPublicKey(pair.publicPem))}`);
+      console.log(`key id: ${pair.keyId}`);
     });
 
   program

@@ -2,6 +2,9 @@ import { BINARY_VRS } from '../dicom/vr';
 
 /** Value helpers for the engine: dummies per VR and date shifting. Pure functions. */
 
+/** The dummy date of a D on a date (1 January 1900): a value known not to identify. */
+const DUMMY_DATE = '19000101';
+
 const NUMERIC_VRS = new Set(['US', 'SS', 'UL', 'SL', 'FL', 'FD', 'UV', 'SV', 'AT']);
 
 /** A non-identifying value valid for the VR, used for D ("replace with a dummy"). */
@@ -10,11 +13,11 @@ export function dummyValue(vr: string, original: unknown[] | undefined): unknown
     case 'PN':
       return [{ Alphabetic: 'ANONYMIZED' }];
     case 'DA':
-      return ['19000101'];
+      return [DUMMY_DATE];
     case 'TM':
       return ['000000'];
     case 'DT':
-      return ['19000101000000'];
+      return [`${DUMMY_DATE}000000`];
     case 'AS':
       return ['000D'];
     case 'DS':

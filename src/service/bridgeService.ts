@@ -7,7 +7,14 @@
 import { createPublicKey } from 'node:crypto';
 import type { ResolvedConfig } from '../config';
 import { deriveKeys, pseudonymFor } from '../deid/keys';
-import { keyIdOf, loadPrivateKey, loadPublicKey, openIdentity, sealIdentity } from '../deid/reid';
+import {
+  generateReidKeyPair,
+  keyIdOf,
+  loadPrivateKey,
+  loadPublicKey,
+  openIdentity,
+  sealIdentity,
+} from '../deid/reid';
 import { ConfigError } from '../errors';
 import type { Logger } from '../log';
 import type { FeedSnapshot } from '../pipeline/feed';
@@ -72,6 +79,12 @@ export type ReidentifyOutcome =
   | { readonly outcome: 'opened'; readonly patientId: string; readonly issuer: string }
   | { readonly outcome: 'other-key'; readonly keyId: string; readonly sealedTo: readonly string[] }
   | { readonly outcome: 'unknown' };
+
+/** A new re-identification key pair (PEM) and the public key's ID: the daemon gets the public key only. */
+export function newReidKeyPair(): { publicPem: string; privatePem: string; keyId: string } {
+  const pair = generateReidKeyPair();
+  return { ...pair, keyId: keyIdOf(loadPublicKey(pair.publicPem)) };
+}
 
 export class BridgeService {
   constructor(private readonly d: ServiceDeps) {}
