@@ -1,7 +1,8 @@
 /**
  * End-to-end benchmark, in one run on one machine:
  *   (a) the transfer floor: pull each file from the clinical Orthanc and push it unchanged to the
- *       research one, at the bridge's concurrency;
+ *       research one, at the bridge's concurrency, with the leanest client Node has (node:http),
+ *       then the same copy through axios and through the bridge's own client, for comparison;
  *   (b) Orthanc's own anonymize + peer store, study by study;
  *   (c) the bridge, end to end from the change events (`bridge run --once` in its own process).
  * Each on a clean research server. Prints instances/s, MB/s, ratios and the bridge's peak RSS,
@@ -11,7 +12,9 @@
  *   npm run bench -- [--patients 2] [--ct-slices 100] [--mammo-rows 2294] [--mammo-columns 1914]
  *                    [--concurrency 4] [--memory] [--large-study 1000] [--multiframe-frames 100]
  */
+import axios from 'axios';
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -50,6 +53,47 @@ async function time<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const t0 = process.hrtime.bigint();
   const r = await fn();
   return [r, Number(process.hrtime.bigint() - t0) / 1e9];
+}
+
+/** The leanest copy Node has: one keep-alive agent, the body's chunks concatenated once. */
+const plainAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+
+function plainGet(url: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent: plainAgent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          res.statusCode === 200
+            ? resolve(Buffer.concat(chunks))
+            : reject(new Error(`GET ${res.statusCode}`)),
+        );
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
+}
+
+function plainPost(url: string, body: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      {
+        method: 'POST',
+        agent: plainAgent,
+        headers: { 'Content-Type': 'application/dicom', 'Content-Length': body.length },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () =>
+          res.statusCode === 200 ? resolve() : reject(new Error(`POST ${res.statusCode}`)),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 async function cleanResearch(research: OrthancClient): Promise<void> {
@@ -173,8 +217,33 @@ async function main(): Promise<void> {
       `corpus: ${patients.length} patients, ${studies.length} studies, ${instanceIds.length} instances, ${mb(totalBytes)} MB, largest ${mb(largest)} MB`,
     );
 
-    // (a) transfer floor
+    // (a) the floor: the leanest copy Node has (node:http, keep-alive, chunks concatenated once),
+    // then the same copy through axios, then through the bridge's own client.
     const [, floor] = await time(() =>
+      mapPool(instanceIds, CONCURRENCY, async (id) => {
+        const bytes = await plainGet(`${clinicalOrthanc.url}/instances/${id}/file`);
+        await plainPost(`${research.url}/instances`, bytes);
+      }),
+    );
+    await cleanResearch(target);
+    const ax = axios.create({
+      httpAgent: new http.Agent({ keepAlive: true, maxSockets: 16 }),
+      maxBodyLength: Infinity,
+      maxContentLength: Infinity,
+      proxy: false,
+    });
+    const [, axiosCopy] = await time(() =>
+      mapPool(instanceIds, CONCURRENCY, async (id) => {
+        const r = await ax.get(`${clinicalOrthanc.url}/instances/${id}/file`, {
+          responseType: 'arraybuffer',
+        });
+        await ax.post(`${research.url}/instances`, Buffer.from(r.data as ArrayBuffer), {
+          headers: { 'Content-Type': 'application/dicom' },
+        });
+      }),
+    );
+    await cleanResearch(target);
+    const [, clientCopy] = await time(() =>
       mapPool(instanceIds, CONCURRENCY, async (id) => {
         await target.storeInstance(await source.instanceFile(id));
       }),
@@ -207,7 +276,11 @@ async function main(): Promise<void> {
     const row = (name: string, s: number): string =>
       `  ${name.padEnd(34)} ${s.toFixed(2).padStart(8)} s ${(instanceIds.length / s).toFixed(1).padStart(8)} inst/s ${(totalBytes / 1e6 / s).toFixed(1).padStart(8)} MB/s`;
     log('results (each on a clean research server):');
-    log(row('(a) transfer floor (pull + push)', floor));
+    log(row('(a) floor: node:http copy', floor));
+    log(row('    the same copy through axios', axiosCopy) + `   (${(axiosCopy / floor).toFixed(2)}x floor)`);
+    log(
+      row("    through the bridge's client", clientCopy) + `   (${(clientCopy / floor).toFixed(2)}x floor)`,
+    );
     log(row(`(b) Orthanc anonymize + peer store`, orthancTime) + `   (${orthancCount} instances arrived)`);
     log(row('(c) bridge, from the change events', bridge.seconds) + `   (${bridgeCount} instances arrived)`);
     log(`  bridge / floor:   ${(bridge.seconds / floor).toFixed(2)}x   (target <= 1.15x)`);

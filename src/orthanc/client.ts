@@ -2,8 +2,8 @@ import axios, { AxiosError, type AxiosInstance } from 'axios';
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
-import { Readable } from 'node:stream';
-import { DestinationError, PermanentError, TransientError } from '../errors';
+import { PermanentError, TransientError } from '../errors';
+import { BulkTransfer, networkError, statusError } from './transfer';
 
 /** Orthanc's change types we act on, named as Orthanc names them. */
 export const ChangeType = {
@@ -58,18 +58,6 @@ export interface OrthancClientOptions {
   readonly label: string;
 }
 
-const TRANSIENT_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'ECONNABORTED',
-  'EPIPE',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'ERR_SOCKET_CONNECTION_TIMEOUT',
-]);
-
 /**
  * Typed client for the Orthanc REST routes the bridge uses. Keep-alive agents: moving many DICOM
  * files over fresh connections costs more than the transfer itself. Errors carry the route and
@@ -77,12 +65,15 @@ const TRANSIENT_CODES = new Set([
  */
 export class OrthancClient {
   private readonly http: AxiosInstance;
+  /** Bulk DICOM bodies (pull, push) over node:http: see transfer.ts. */
+  private readonly bulk: BulkTransfer;
   readonly label: string;
   readonly url: string;
 
   constructor(opts: OrthancClientOptions) {
     this.label = opts.label;
     this.url = opts.url;
+    this.bulk = new BulkTransfer(opts);
     this.http = axios.create({
       baseURL: opts.url,
       timeout: opts.timeoutMs,
@@ -105,20 +96,10 @@ export class OrthancClient {
     const where = `${this.label} Orthanc ${method} ${route}`;
     if (err instanceof AxiosError) {
       const status = err.response?.status;
-      if (status !== undefined) {
-        if (status >= 500 || status === 429 || status === 408)
-          return new TransientError(`ORTHANC_HTTP_${status}`, `${where} answered ${status}`);
-        if (status === 401 || status === 403)
-          return new DestinationError(
-            `ORTHANC_HTTP_${status}`,
-            `${where} answered ${status}: check the ${this.label} credentials`,
-          );
-        return new PermanentError(`ORTHANC_HTTP_${status}`, `${where} answered ${status}`);
-      }
-      const code = err.code ?? 'ERR_NETWORK';
-      if (TRANSIENT_CODES.has(code) || code === 'ERR_NETWORK' || code === 'ERR_BAD_RESPONSE')
-        return new TransientError(`ORTHANC_${code}`, `${where} failed: ${code}`);
-      return new PermanentError(`ORTHANC_${code}`, `${where} failed: ${code}`);
+      if (status !== undefined) return statusError(status, where, this.label);
+      if (err.code === 'ERR_BAD_RESPONSE')
+        return new TransientError('ORTHANC_ERR_BAD_RESPONSE', `${where} failed: ERR_BAD_RESPONSE`);
+      return networkError(err, where);
     }
     if (err instanceof SyntaxError)
       return new TransientError('ORTHANC_BAD_JSON', `${where} returned a body that is not JSON`);
@@ -176,42 +157,7 @@ export class OrthancClient {
    * copy, so a 200 MB instance costs 200 MB. A body shorter than announced is a transient fault.
    */
   async instanceFile(id: string): Promise<Buffer> {
-    const route = `/instances/${encodeURIComponent(id)}/file`;
-    try {
-      // identity: DICOM barely compresses, and gzip would cost Orthanc CPU and hide the real length.
-      const res = await this.http.get(route, {
-        responseType: 'stream',
-        headers: { 'Accept-Encoding': 'identity' },
-      });
-      const stream = res.data as Readable;
-      const announced = Number(res.headers['content-length']);
-      if (!Number.isSafeInteger(announced) || announced < 0) {
-        const chunks: Buffer[] = [];
-        for await (const chunk of stream) chunks.push(chunk as Buffer);
-        return Buffer.concat(chunks);
-      }
-      const out = Buffer.allocUnsafe(announced);
-      let at = 0;
-      for await (const chunk of stream) {
-        const c = chunk as Buffer;
-        if (at + c.length > announced)
-          throw new TransientError(
-            'ORTHANC_BAD_LENGTH',
-            `${this.label} Orthanc GET ${route} sent more than announced`,
-          );
-        c.copy(out, at);
-        at += c.length;
-      }
-      if (at !== announced)
-        throw new TransientError(
-          'ORTHANC_TRUNCATED',
-          `${this.label} Orthanc GET ${route} ended after ${at} of ${announced} bytes`,
-        );
-      return out;
-    } catch (err) {
-      if (err instanceof TransientError) throw err;
-      throw this.wrap(err, 'GET', route);
-    }
+    return this.bulk.get(`/instances/${encodeURIComponent(id)}/file`);
   }
 
   async metadata(
@@ -241,24 +187,15 @@ export class OrthancClient {
   /** Stores a file given in parts (header, pixel data): streamed, never concatenated. */
   async storeInstance(parts: Buffer | readonly Buffer[]): Promise<StoreResult> {
     const list = Buffer.isBuffer(parts) ? [parts] : [...parts];
-    const length = list.reduce((n, p) => n + p.length, 0);
-    try {
-      const res = await this.http.post('/instances', Readable.from(list, { objectMode: false }), {
-        headers: { 'Content-Type': 'application/dicom', 'Content-Length': String(length) },
-        responseType: 'json',
-      });
-      const r = res.data as StoreResult;
-      if (!r || typeof r.ID !== 'string') throw new SyntaxError('no ID');
-      if (r.Status !== Status.Success && r.Status !== Status.AlreadyStored)
-        throw new PermanentError(
-          'ORTHANC_STORE_FAILED',
-          `${this.label} Orthanc POST /instances answered Status ${String(r.Status)}`,
-        );
-      return r;
-    } catch (err) {
-      if (err instanceof PermanentError) throw err;
-      throw this.wrap(err, 'POST', '/instances');
-    }
+    const r = (await this.bulk.post('/instances', list, 'application/dicom')) as StoreResult | null;
+    if (!r || typeof r.ID !== 'string')
+      throw new TransientError('ORTHANC_BAD_JSON', `${this.label} Orthanc POST /instances returned no ID`);
+    if (r.Status !== Status.Success && r.Status !== Status.AlreadyStored)
+      throw new PermanentError(
+        'ORTHANC_STORE_FAILED',
+        `${this.label} Orthanc POST /instances answered Status ${String(r.Status)}`,
+      );
+    return r;
   }
 
   async instanceMd5(id: string): Promise<string | undefined> {
