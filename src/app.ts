@@ -1,6 +1,5 @@
 import http, { type Server } from 'node:http';
 import path from 'node:path';
-import { createApi } from './api/server';
 import { BridgeService, type StatusReport } from './service/bridgeService';
 import type { ResolvedConfig } from './config';
 import { deriveKeys } from './deid/keys';
@@ -221,6 +220,9 @@ export class BridgeApp {
   async start(): Promise<void> {
     const requeued = requeueInterrupted(this.db);
     if (requeued > 0) this.log.info('resuming interrupted jobs', { requeued });
+    // Loaded here, not at the top: `run --once` and the CLI's other commands serve no API, and
+    // express and the admin page cost start-up time they do not need.
+    const { createApi } = await import('./api/server');
     const api = createApi(this.service);
     this.started = true;
     await new Promise<void>((resolve, reject) => {
