@@ -1,12 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import {
-  CLEANABLE_TEXT_VRS,
-  FREE_TEXT_VRS,
-  IDENTIFYING_CODE_SEQUENCES,
-  isContentSequence,
-  makeScrubber,
-  type Scrub,
-} from './clean';
+import { CLEANABLE_TEXT_VRS, FREE_TEXT_VRS, isContentSequence, makeScrubber, type Scrub } from './clean';
 import { identifyingValues } from './identifying';
 import type { DicomFile } from './dicom';
 import { dateShiftFor, mapUid, pseudonymFor, type DerivedKeys } from './keys';
@@ -24,9 +17,9 @@ import type { Dataset, DicomElement, ResolvedAction } from './types';
 import { applyOverride } from './override';
 import { dummyValue, shiftDate, shiftDateTime } from './values';
 import { TAG } from '../dicom/tags';
-import { marking, removedCodeItem, removedContentItem } from './marking';
+import { dummyItemsFor, marking } from './marking';
 
-export { marking, removedCodeItem, removedContentItem };
+export { marking };
 import { str } from '../dicom/values';
 import { DICOM_UID_ROOT } from '../dicom/syntaxes';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../dicom/implementation';
@@ -69,8 +62,6 @@ const CLASS_UID_TAGS = new Set<string>([
   TAG.ReferencedSOPClassUID,
   TAG.AvailableTransferSyntaxUID,
 ]);
-const TIMEZONE_OFFSET = TAG.TimezoneOffsetFromUTC;
-const CONTENT_SEQUENCE = TAG.ContentSequence;
 
 /** Timezone Offset From UTC as PS3.3 C.12.1.1.8 writes it: "+HHMM" or "-HHMM", nothing else. */
 export function isUtcOffset(v: unknown): boolean {
@@ -182,8 +173,8 @@ class Walker {
         return { vr: el.vr, Value: [] };
       case 'D':
         if (el.vr === 'SQ') {
-          if (IDENTIFYING_CODE_SEQUENCES.has(tag)) return { vr: 'SQ', Value: [removedCodeItem()] };
-          if (tag === CONTENT_SEQUENCE) return { vr: 'SQ', Value: [removedContentItem()] };
+          const dummy = dummyItemsFor(tag);
+          if (dummy) return { vr: 'SQ', Value: dummy };
           // Graphic annotations: any conforming item draws on the image (see docs), so none is written.
           return isContentSequence(rowForTag(tag))
             ? { vr: 'SQ', Value: [] }
@@ -233,7 +224,8 @@ class Walker {
       }
       // Whole-day shifts leave times and UTC offsets alone; an offset is kept only in its one form.
       if (el.vr === 'TM') return copy(el);
-      if (tag === TIMEZONE_OFFSET) return { vr: el.vr, Value: values.every(isUtcOffset) ? values : [] };
+      if (tag === TAG.TimezoneOffsetFromUTC)
+        return { vr: el.vr, Value: values.every(isUtcOffset) ? values : [] };
     }
     if (el.vr === 'SQ') return this.sequence(el, depth, true);
     if (FREE_TEXT_VRS.has(el.vr) && !cleansFreeText(tag, this.ctx.profile)) return { vr: el.vr, Value: [] };

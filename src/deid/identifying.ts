@@ -8,9 +8,6 @@ import type { Dataset } from './types';
 import { BINARY_VRS } from '../dicom/vr';
 import { TAG } from '../dicom/tags';
 
-const TAG_PATIENT_ID = TAG.PatientID;
-const TAG_PATIENT_NAME = TAG.PatientName;
-const PIXEL_DATA = TAG.PixelData;
 // Coded strings are enumerated terms (YES, M, ORIGINAL...), and numbers are measurements:
 // neither identifies anyone, and searching for them would flag every output.
 const NOT_SEARCHED_VRS = new Set([
@@ -108,7 +105,7 @@ const IDENTITY_SEQUENCE_TAGS = byTag(IDENTITY_SEQUENCES);
 
 /** The kind of identity an element's values are, or undefined for a descriptive element. */
 function identityKind(tag: string, vr: string): string | undefined {
-  if (tag === TAG_PATIENT_NAME) return PATIENT_NAME_KIND;
+  if (tag === TAG.PatientName) return PATIENT_NAME_KIND;
   if (vr === 'PN') return 'person name';
   if (vr === 'UI') return 'original UID';
   return IDENTITY_TAGS.get(tag);
@@ -163,10 +160,10 @@ export function identifyingValues(dict: Dataset, profile: DeidProfile, sopClass:
       const { action } = isPrivate ? { action: 'X' } : decide(tag, profile, sopClass, depth);
       const identifying =
         isPrivate ||
-        tag === TAG_PATIENT_ID ||
-        tag === TAG_PATIENT_NAME ||
+        tag === TAG.PatientID ||
+        tag === TAG.PatientName ||
         (action !== 'K' && !(action === 'C' && (el.vr === 'TM' || CLEANABLE_TEXT_VRS.has(el.vr))));
-      if (!identifying || tag === PIXEL_DATA || NOT_SEARCHED_VRS.has(el.vr)) continue;
+      if (!identifying || tag === TAG.PixelData || NOT_SEARCHED_VRS.has(el.vr)) continue;
       const kind = inherited ?? identityKind(tag, el.vr);
       const label = isPrivate ? 'a private value' : `text removed from ${formatTag(tag)}`;
       for (const value of el.Value ?? []) {

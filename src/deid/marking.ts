@@ -5,7 +5,7 @@
  */
 import { TAG } from '../dicom/tags';
 import { CID_7050 } from './cid7050';
-import { REMOVED_CODE, REMOVED_CONTENT_TEXT } from './clean';
+import { IDENTIFYING_CODE_SEQUENCES, REMOVED_CODE, REMOVED_CONTENT_TEXT } from './clean';
 import { methodCodes, type DeidProfile } from './profile';
 import { TABLE_REVISION } from './table.generated';
 import type { Dataset } from './types';
@@ -63,4 +63,15 @@ export function marking(profile: DeidProfile, pixelsCleaned: boolean): Dataset {
     },
     [TAG.LongitudinalTemporalInformationModified]: { vr: 'CS', Value: [longitudinalState(profile)] },
   };
+}
+
+/**
+ * The items a D writes in place of a whole sequence: one dummy code for the sequences whose codes
+ * name a person or an institution, one dummy TEXT item for SR content; undefined for a sequence
+ * whose items are walked. The engine writes them and the gate expects them from this one place.
+ */
+export function dummyItemsFor(tag: string): Dataset[] | undefined {
+  if (IDENTIFYING_CODE_SEQUENCES.has(tag)) return [removedCodeItem()];
+  if (tag === TAG.ContentSequence) return [removedContentItem()];
+  return undefined;
 }

@@ -9,7 +9,7 @@ import { DicomParseError } from '../errors';
 import { readTopLevel } from './scan';
 import { TAG, tagNumber } from '../dicom/tags';
 import { TRANSFER_SYNTAX } from '../dicom/syntaxes';
-import { LONG_VRS } from '../dicom/vr';
+import { ALL_VRS, LONG_VRS } from '../dicom/vr';
 import { IMPLEMENTATION_CLASS_UID } from '../dicom/implementation';
 
 const PREAMBLE = 128;
@@ -28,32 +28,6 @@ const MAGIC = 'DICM';
 const IMPLICIT_LE = TRANSFER_SYNTAX.ImplicitVRLittleEndian;
 const EXPLICIT_LE = TRANSFER_SYNTAX.ExplicitVRLittleEndian;
 const EXPLICIT_BE = TRANSFER_SYNTAX.ExplicitVRBigEndian;
-const VALID_VRS = new Set([
-  ...LONG_VRS,
-  ...[
-    'AE',
-    'AS',
-    'AT',
-    'CS',
-    'DA',
-    'DS',
-    'DT',
-    'FL',
-    'FD',
-    'IS',
-    'LO',
-    'LT',
-    'PN',
-    'SH',
-    'SL',
-    'SS',
-    'ST',
-    'TM',
-    'UI',
-    'UL',
-    'US',
-  ],
-]);
 
 interface MetaElement {
   readonly tag: number;
@@ -75,7 +49,7 @@ function readMeta(bytes: Buffer, at: number): { elements: MetaElement[]; end: nu
   while (pos + 8 <= limit && bytes.readUInt16LE(pos) === 0x0002) {
     const tag = ((0x0002 << 16) | bytes.readUInt16LE(pos + 2)) >>> 0;
     const vr = bytes.toString('latin1', pos + 4, pos + 6);
-    if (!VALID_VRS.has(vr))
+    if (!ALL_VRS.has(vr))
       throw new DicomParseError('the file meta information is not explicit VR little endian');
     const long = LONG_VRS.has(vr);
     const length = long ? bytes.readUInt32LE(pos + 8) : bytes.readUInt16LE(pos + 6);
@@ -97,7 +71,7 @@ function guessSyntax(bytes: Buffer, at: number): string {
   if (at + 8 > bytes.length) throw new DicomParseError('the dataset is too short to be DICOM');
   const littleGroup = bytes.readUInt16LE(at);
   const bigGroup = bytes.readUInt16BE(at);
-  const explicit = VALID_VRS.has(bytes.toString('latin1', at + 4, at + 6));
+  const explicit = ALL_VRS.has(bytes.toString('latin1', at + 4, at + 6));
   if (littleGroup >= 0x0008 && littleGroup <= 0x00ff && littleGroup % 2 === 0)
     return explicit ? EXPLICIT_LE : IMPLICIT_LE;
   if (explicit && bigGroup >= 0x0008 && bigGroup <= 0x00ff && bigGroup % 2 === 0) return EXPLICIT_BE;

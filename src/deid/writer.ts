@@ -27,7 +27,6 @@ const EXPLICIT_LE = TRANSFER_SYNTAX.ExplicitVRLittleEndian;
 const EXPLICIT_BE = TRANSFER_SYNTAX.ExplicitVRBigEndian;
 /** Little endian syntaxes with native pixel data: what this writer writes. */
 const NATIVE = new Set<string>([IMPLICIT_LE, EXPLICIT_LE, TRANSFER_SYNTAX.DeflatedExplicitVRLittleEndian]);
-const PIXEL_DATA = TAG.PixelData;
 
 /** Growable output buffer. */
 class Out {
@@ -188,7 +187,7 @@ export function writePart10(meta: Dataset, dict: Dataset): Buffer | undefined {
   if (syntax === EXPLICIT_BE) return undefined;
   // Encapsulated pixel data (fragments, offset table) is left to dcmjs; a header alone is
   // explicit VR little endian whatever the compression syntax.
-  if (!NATIVE.has(syntax) && dict[PIXEL_DATA]) return undefined;
+  if (!NATIVE.has(syntax) && dict[TAG.PixelData]) return undefined;
   const out = new Out();
   out.bytes(Buffer.alloc(128));
   out.ascii('DICM');

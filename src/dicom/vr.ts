@@ -22,3 +22,31 @@ export const ENCODED_VRS: ReadonlySet<string> = new Set(['SH', 'LO', 'ST', 'LT',
 
 /** Byte-stream VRs. */
 export const BINARY_VRS: ReadonlySet<string> = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'UN']);
+
+/** Every VR PS3.5 defines: what may follow a tag in an explicit VR encoding. */
+export const ALL_VRS: ReadonlySet<string> = new Set([
+  ...LONG_VRS,
+  ...[
+    'AE',
+    'AS',
+    'AT',
+    'CS',
+    'DA',
+    'DS',
+    'DT',
+    'FL',
+    'FD',
+    'IS',
+    'LO',
+    'LT',
+    'PN',
+    'SH',
+    'SL',
+    'SS',
+    'ST',
+    'TM',
+    'UI',
+    'UL',
+    'US',
+  ],
+]);

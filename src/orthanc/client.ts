@@ -3,7 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import { PermanentError, TransientError } from '../errors';
-import { BulkTransfer, networkError, statusError } from './transfer';
+import { BulkTransfer, networkError, statusError, type TransferOptions } from './transfer';
 
 /** Orthanc's change types we act on, named as Orthanc names them. */
 export const ChangeType = {
@@ -47,16 +47,8 @@ export interface StoreResult {
   readonly Status: string;
 }
 
-export interface OrthancClientOptions {
-  readonly url: string;
-  readonly username?: string;
-  readonly password?: string;
-  readonly timeoutMs: number;
-  /** Extra trusted CA certificates (PEM). */
-  readonly ca?: string;
-  /** Shown in errors and logs: "source" or "research". */
-  readonly label: string;
-}
+/** How to reach one Orthanc server; the bulk transfer path takes the same. */
+export type OrthancClientOptions = TransferOptions;
 
 /**
  * Typed client for the Orthanc REST routes the bridge uses. Keep-alive agents: moving many DICOM

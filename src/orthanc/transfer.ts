@@ -9,12 +9,16 @@ import https from 'node:https';
 import tls from 'node:tls';
 import { DestinationError, PermanentError, TransientError, type BridgeError } from '../errors';
 
+/** How to reach one Orthanc server (the JSON client takes the same). */
 export interface TransferOptions {
   readonly url: string;
   readonly username?: string;
   readonly password?: string;
+  /** Inactivity timeout of a request. */
   readonly timeoutMs: number;
+  /** Extra trusted CA certificates (PEM), added to the system's. */
   readonly ca?: string;
+  /** Shown in errors and logs: "source", "research" or a destination's name. */
   readonly label: string;
 }
 

@@ -57,7 +57,6 @@ export function pixelHash(dict: Dataset): string | null {
   return h.digest('hex');
 }
 
-const TIMEZONE_OFFSET = TAG.TimezoneOffsetFromUTC;
 class Checker {
   readonly failures: CheckFailure[] = [];
   constructor(
@@ -172,7 +171,10 @@ class Checker {
               )
             )
               this.fail('conformance', tag, path, 'is not shifted by the patient offset');
-          } else if (tag === TIMEZONE_OFFSET && this.ctx.profile.options.retainLongitudinalModifiedDates) {
+          } else if (
+            tag === TAG.TimezoneOffsetFromUTC &&
+            this.ctx.profile.options.retainLongitudinalModifiedDates
+          ) {
             const expected = textOf(o).every(isUtcOffset) ? textOf(o) : [];
             if (!sameText(textOf(el), expected))
               this.fail('conformance', tag, path, 'is not a +HHMM/-HHMM offset kept as it was, nor empty');

@@ -33,19 +33,36 @@ function needle(v: string, kind: string, identity: boolean): Needle {
  * value names the equipment the profile keeps, not the site.
  */
 const SITE_KINDS = new Set(['institution name', 'department name', 'station name']);
-const VENDOR_TAGS = new Set<string>([TAG.Manufacturer, TAG.ManufacturerModelName, TAG.SoftwareVersions]); // Manufacturer, ManufacturerModelName, SoftwareVersions
+const VENDOR_TAGS = new Set<string>([TAG.Manufacturer, TAG.ManufacturerModelName, TAG.SoftwareVersions]);
 
 /** UIDs and numbers are compared whole: a name or ID is never part of one, while digits of an ID often are, by chance. */
 const WHOLE_VALUE_VRS = new Set(['UI', 'IS', 'DS', 'US', 'SS', 'UL', 'SL', 'FL', 'FD', 'UV', 'SV']);
 
+/** An element's values in the forms the needles are compared with, computed once per element. */
+interface Haystack {
+  /** Each value, trimmed and lower-cased: UIDs and numbers, compared whole. */
+  readonly whole: readonly string[] | undefined;
+  /** The values joined and lower-cased: text, searched anywhere. */
+  readonly text: string;
+  readonly bytes: readonly Buffer[];
+}
+
+function haystack(el: DicomElement): Haystack {
+  const values = textOf(el);
+  return {
+    whole: WHOLE_VALUE_VRS.has(el.vr) ? values.map((v) => v.trim().toLowerCase()) : undefined,
+    text: values.join('\\').toLowerCase(),
+    bytes: (el.Value ?? [])
+      .filter((v): v is ArrayBuffer => v instanceof ArrayBuffer)
+      .map((v) => Buffer.from(v)),
+  };
+}
+
 /** Whether an element holds the needle: as text (ignoring case), whole for UIDs and numbers, as bytes for binary values. */
-function holds(el: DicomElement, n: Needle): boolean {
-  if (WHOLE_VALUE_VRS.has(el.vr)) return textOf(el).some((v) => v.trim().toLowerCase() === n.lower);
-  const text = textOf(el).join('\\').toLowerCase();
-  if (text !== '' && text.includes(n.lower)) return true;
-  return (el.Value ?? []).some(
-    (v) => v instanceof ArrayBuffer && (Buffer.from(v).includes(n.utf8) || Buffer.from(v).includes(n.latin1)),
-  );
+function holds(h: Haystack, n: Needle): boolean {
+  if (h.whole) return h.whole.includes(n.lower);
+  if (h.text !== '' && h.text.includes(n.lower)) return true;
+  return h.bytes.some((b) => b.includes(n.utf8) || b.includes(n.latin1));
 }
 
 /**
@@ -87,10 +104,12 @@ export function residualPhi(
         continue;
       }
       if (tag === TAG.PixelData) continue; // compared by hash with the original instead
+      const here = haystack(el);
+      let there: Haystack | undefined; // the original's element at the same place, read when needed
       for (const n of needles) {
-        if (!holds(el, n)) continue;
+        if (!holds(here, n)) continue;
         const tolerated = n.identity ? SITE_KINDS.has(n.kind) && VENDOR_TAGS.has(tag) : true;
-        if (tolerated && o && holds(o, n)) {
+        if (tolerated && o && holds((there ??= haystack(o)), n)) {
           kept++;
           continue;
         }

@@ -1,10 +1,7 @@
 /** Text views of elements and the constant items the engine writes, shared by the checks of the gate. */
-import { removedCodeItem, removedContentItem } from '../deid/engine';
+import { dummyItemsFor } from '../deid/marking';
 import type { Dataset, DicomElement } from '../deid/types';
-import { IDENTIFYING_CODE_SEQUENCES } from '../deid/clean';
 import { TAG } from '../dicom/tags';
-
-const CONTENT_SEQUENCE = TAG.ContentSequence;
 
 /** The marking the engine writes at the top level (checked whole by the marking check). */
 export const MARKING_TAGS = new Set([
@@ -51,17 +48,17 @@ export function sameText(a: readonly string[], b: readonly string[]): boolean {
   return a.join('\\') === b.join('\\');
 }
 
-const REMOVED_CODE_SQ: DicomElement = { vr: 'SQ', Value: [removedCodeItem()] };
-const REMOVED_CONTENT_SQ: DicomElement = { vr: 'SQ', Value: [removedContentItem()] };
-
 /** The dummy a D writes in place of a whole sequence, or undefined when its items are walked. */
 export function dummySequence(tag: string): DicomElement | undefined {
-  if (IDENTIFYING_CODE_SEQUENCES.has(tag)) return REMOVED_CODE_SQ;
-  if (tag === CONTENT_SEQUENCE) return REMOVED_CONTENT_SQ;
-  return undefined;
+  const items = dummyItemsFor(tag);
+  return items ? { vr: 'SQ', Value: items } : undefined;
 }
 
+/** The text of every dummy sequence the engine can write: constants, so the residual search passes over them. */
+const DUMMY_TEXTS = new Set(
+  [TAG.PersonIdentificationCodeSequence, TAG.ContentSequence].map((t) => flatText(dummySequence(t))),
+);
+
 export function isDummySequence(el: DicomElement): boolean {
-  const text = flatText(el);
-  return text === flatText(REMOVED_CODE_SQ) || text === flatText(REMOVED_CONTENT_SQ);
+  return DUMMY_TEXTS.has(flatText(el));
 }
