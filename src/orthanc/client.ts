@@ -148,8 +148,9 @@ export class OrthancClient {
    * The stored file. Read into one buffer of the announced size: no chunk list and no second
    * copy, so a 200 MB instance costs 200 MB. A body shorter than announced is a transient fault.
    */
-  async instanceFile(id: string): Promise<Buffer> {
-    return this.bulk.get(`/instances/${encodeURIComponent(id)}/file`);
+  /** The stored file; `maxBytes` (the size Orthanc listed) bounds what the body may claim or send. */
+  async instanceFile(id: string, maxBytes?: number): Promise<Buffer> {
+    return this.bulk.get(`/instances/${encodeURIComponent(id)}/file`, maxBytes);
   }
 
   async metadata(

@@ -118,7 +118,7 @@ export class BulkTransfer {
    * A file, in one buffer of the announced size: no chunk list and no second copy, so a 200 MB
    * instance costs 200 MB. A body shorter or longer than announced is a transient fault.
    */
-  async get(route: string): Promise<Buffer> {
+  async get(route: string, maxBytes = Number.MAX_SAFE_INTEGER): Promise<Buffer> {
     // identity: DICOM barely compresses, and gzip would cost Orthanc CPU and hide the real length.
     const { res, where } = await this.send('GET', route, { 'Accept-Encoding': 'identity' }, undefined);
     const status = res.statusCode ?? 0;
@@ -127,11 +127,23 @@ export class BulkTransfer {
       throw statusError(status, where, this.o.label);
     }
     const announced = Number(res.headers['content-length']);
+    // Never allocate or collect more than the caller expects: a body that claims or sends more
+    // than Orthanc listed is refused (the listing may be stale, so the job tries again).
+    const tooLarge = (): TransientError =>
+      new TransientError(
+        'ORTHANC_TOO_LARGE',
+        `${where} sends more than the ${maxBytes} bytes Orthanc listed`,
+      );
+    if (Number.isSafeInteger(announced) && announced > maxBytes) {
+      res.destroy();
+      throw tooLarge();
+    }
     return new Promise<Buffer>((resolve, reject) => {
       const sized = Number.isSafeInteger(announced) && announced >= 0;
       const out = sized ? Buffer.allocUnsafe(announced) : undefined;
       const chunks: Buffer[] = [];
       let at = 0;
+      let collected = 0;
       let failed = false;
       const fail = (err: BridgeError): void => {
         if (failed) return;
@@ -140,7 +152,11 @@ export class BulkTransfer {
         reject(err);
       };
       res.on('data', (c: Buffer) => {
-        if (!out) return void chunks.push(c);
+        if (!out) {
+          collected += c.length;
+          if (collected > maxBytes) return fail(tooLarge());
+          return void chunks.push(c);
+        }
         if (at + c.length > announced)
           return fail(new TransientError('ORTHANC_BAD_LENGTH', `${where} sent more than announced`));
         c.copy(out, at);

@@ -52,7 +52,12 @@ export async function carry(
       fingerprint,
     };
     try {
-      const o = await processInstance(instanceId, ctx, { replace: job.mode === 'reprocess', times, resize });
+      const o = await processInstance(instanceId, ctx, {
+        replace: job.mode === 'reprocess',
+        times,
+        resize,
+        size: sizes.get(instanceId),
+      });
       if (o.kind === 'pushed') {
         recordPushed(ctx.db, {
           ...base,

@@ -203,9 +203,12 @@ export async function prepare(
 export async function processInstance(
   instanceId: string,
   ctx: TargetContext,
-  opts: { replace: boolean; times: StageStats; resize?: Resize },
+  /** `size`: the file size Orthanc listed (0 or absent: unknown), the most the pull may read. */
+  opts: { replace: boolean; times: StageStats; resize?: Resize; size?: number },
 ): Promise<InstanceOutcome> {
-  const original = await timed(opts.times, 'pull', () => ctx.source.instanceFile(instanceId));
+  const original = await timed(opts.times, 'pull', () =>
+    ctx.source.instanceFile(instanceId, opts.size || undefined),
+  );
   bytesTotal.inc({ direction: 'pulled' }, original.length);
   const prepared = await prepare(original, ctx, opts.times, opts.resize);
   if ('kind' in prepared) return prepared;

@@ -41,6 +41,42 @@ describe('Orthanc client faults', () => {
     expect(err.message).toBe('source Orthanc GET /instances/i1/file answered 500');
   });
 
+  it('refuses a file that claims or sends more than Orthanc listed, before holding it in memory', async () => {
+    nock.enableNetConnect('127.0.0.1');
+    let written = 0;
+    const server = http.createServer((req, res) => {
+      if (req.url?.endsWith('/big/file')) {
+        // Claims 1 GiB: refused on the announcement, nothing allocated.
+        res.writeHead(200, { 'Content-Type': 'application/dicom', 'Content-Length': String(1 << 30) });
+        res.write(Buffer.alloc(1024));
+        return;
+      }
+      // No length announced (chunked), then more than listed.
+      res.writeHead(200, { 'Content-Type': 'application/dicom' });
+      const timer = setInterval(() => {
+        written += 65536;
+        if (!res.write(Buffer.alloc(65536)) && written > 10 << 20) clearInterval(timer);
+      }, 1);
+      res.on('close', () => clearInterval(timer));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      await expect(client(url).instanceFile('big', 1000)).rejects.toMatchObject({
+        code: 'ORTHANC_TOO_LARGE',
+        retryable: true,
+      });
+      await expect(client(url).instanceFile('chunked', 200_000)).rejects.toMatchObject({
+        code: 'ORTHANC_TOO_LARGE',
+      });
+      expect(written).toBeLessThan(10 << 20); // the reader stopped the stream, far before 10 MiB
+    } finally {
+      server.closeAllConnections();
+      server.close();
+      nock.disableNetConnect();
+    }
+  });
+
   it('detects a file body cut short of its announced length (a real socket, cut mid-transfer)', async () => {
     nock.enableNetConnect('127.0.0.1');
     const server = http.createServer((_req, res) => {
