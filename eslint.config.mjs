@@ -31,6 +31,17 @@ export default tseslint.config(
     },
   },
   {
+    // The store is asynchronous (SQLite or PostgreSQL): a promise nobody awaits is a write that may
+    // not have happened. Type-aware rules catch it.
+    files: ['src/**/*.ts', 'test/**/*.ts', 'scripts/**/*.ts'],
+    languageOptions: { parserOptions: { project: './tsconfig.json', tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
+      '@typescript-eslint/await-thenable': 'error',
+    },
+  },
+  {
     files: ['src/config/**', 'test/**', 'scripts/**'],
     rules: { 'no-restricted-properties': 'off' },
   },

@@ -10,7 +10,9 @@ import { newProcessState, type BaseContext, type ProcessState } from './pipeline
 import type { StudyResult } from './pipeline/study';
 import { Worker, type WorkerOptions } from './pipeline/worker';
 import { startSchedules, type Schedules } from './schedule';
-import { openDatabase, type Db } from './store/db';
+import { openDatabase, openStore, type Db } from './store/db';
+import { leadershipFor } from './store/leadership';
+import { Replica } from './service/replica';
 import { coerceError, ConfigError, safeMessage } from './errors';
 import { hasOpenJobs, nextDueAt, requeueInterrupted, type Job, type JobState } from './store/jobs';
 import { abortableDelay } from './util/timing';
@@ -40,6 +42,8 @@ import { buildRuntime, type Runtime } from './runtime';
 export class BridgeApp {
   readonly db: Db;
   readonly worker: Worker;
+  /** This process among the replicas sharing the state (the only one on SQLite). */
+  readonly replica: Replica;
   /** The use cases the API, the admin page and the command line call. */
   readonly service: BridgeService;
   /** What lives as long as the process: progress of running studies, sealed identities. */
@@ -63,7 +67,16 @@ export class BridgeApp {
     this.fatalHandlers.push(handler);
   }
 
-  constructor(cfg: ResolvedConfig, opts: { logger?: Logger; console?: boolean } = {}) {
+  /** Opens the configured state store (PostgreSQL when a state URL is set), then builds the app. */
+  static async open(
+    cfg: ResolvedConfig,
+    opts: { logger?: Logger; console?: boolean } = {},
+  ): Promise<BridgeApp> {
+    return new BridgeApp(cfg, { ...opts, db: await openStore(cfg.dataDir, cfg.state) });
+  }
+
+  /** With the embedded store, or with `opts.db` already open; BridgeApp.open for PostgreSQL. */
+  constructor(cfg: ResolvedConfig, opts: { logger?: Logger; console?: boolean; db?: Db } = {}) {
     this.log =
       opts.logger ??
       createLogger({
@@ -72,7 +85,11 @@ export class BridgeApp {
         console: opts.console,
       });
     for (const warning of cfg.warnings) this.log.warn('configuration needs attention', { warning });
-    this.db = openDatabase(cfg.dataDir);
+    if (!opts.db && cfg.state)
+      throw new ConfigError(
+        'state.url: a PostgreSQL store is opened with BridgeApp.open (it connects first)',
+      );
+    this.db = opts.db ?? openDatabase(cfg.dataDir);
     this.runtime = buildRuntime(cfg, this.db, this.log, this.state);
     this.worker = new Worker(
       () => this.runtime.base,
@@ -80,6 +97,20 @@ export class BridgeApp {
       this.log,
     );
     this.changeFeed = this.newFeed();
+    this.replica = new Replica(this.db, leadershipFor(this.db), cfg.replica, this.log, {
+      worker: this.worker,
+      api: () => this.apiAddress(),
+      becameLeader: () => {
+        if (!this.started) return; // `run --once` polls by itself
+        this.changeFeed.start();
+        this.startSchedules();
+      },
+      lostLeadership: async () => {
+        await this.schedules?.stop();
+        this.schedules = null;
+        await this.changeFeed.stop();
+      },
+    });
     this.service = new BridgeService({
       db: this.db,
       log: this.log,
@@ -89,6 +120,11 @@ export class BridgeApp {
       feed: () => this.changeFeed.snapshot(),
       worker: this.worker,
       progress: this.state.progress,
+      replica: () => ({
+        id: this.replica.id,
+        leader: this.replica.isLeader,
+        shared: this.db.dialect === 'postgres',
+      }),
     });
   }
 
@@ -122,6 +158,7 @@ export class BridgeApp {
       retryMaxMs: p.retryMaxMs,
       idleMs: this.cfg.feed.pollIntervalMs,
       studyConcurrency: p.studyConcurrency,
+      claimant: { owner: this.cfg.replica.id, leaseMs: this.cfg.replica.leaseMs },
     };
   }
 
@@ -159,15 +196,18 @@ export class BridgeApp {
   async reload(next: ResolvedConfig): Promise<void> {
     if (next.dataDir !== this.cfg.dataDir)
       throw new ConfigError('dataDir cannot change while running; restart the bridge to move it');
+    if (next.state?.url !== this.cfg.state?.url || next.replica.id !== this.cfg.replica.id)
+      throw new ConfigError('state.url and replica.id cannot change while running; restart the bridge');
     const apiMoved = next.api.host !== this.cfg.api.host || next.api.port !== this.cfg.api.port;
     this.runtime = buildRuntime(next, this.db, this.log, this.state);
-    if (this.started) {
+    if (this.started && this.replica.isLeader) {
       await this.changeFeed.stop();
       this.changeFeed = this.newFeed();
       this.changeFeed.start();
       await this.schedules?.stop();
       this.startSchedules();
     } else {
+      await this.changeFeed.stop();
       this.changeFeed = this.newFeed();
     }
     this.log.info('configuration reloaded', {
@@ -177,7 +217,7 @@ export class BridgeApp {
     if (apiMoved) this.log.warn('the API address changes only on restart');
   }
 
-  status(): StatusReport {
+  status(): Promise<StatusReport> {
     return this.service.status();
   }
 
@@ -192,15 +232,23 @@ export class BridgeApp {
    */
   async runOnce(opts: { poll?: boolean } = {}): Promise<RunSummary> {
     const started = Date.now();
-    const requeued = requeueInterrupted(this.db);
-    if (requeued > 0) this.log.info('resuming interrupted jobs', { requeued });
-    if (opts.poll !== false) await this.feed.pollOnce();
+    await this.resumeInterrupted();
+    // The heartbeat renews this run's claims; with replicas, only the leader reads the change log.
+    await this.replica.start();
     const results: Array<{ job: Job; result: StudyResult }> = [];
-    while (hasOpenJobs(this.db)) {
-      // A StoreError (the database itself failed) goes up as it is: the caller stops.
-      results.push(...(await this.worker.drainDue()));
-      const due = nextDueAt(this.db);
-      if (due !== undefined && due > Date.now()) await abortableDelay(due - Date.now());
+    try {
+      if (opts.poll !== false && this.replica.isLeader) await this.feed.pollOnce();
+      // Bounded: each job has at most maxAttempts tries, and jobs other replicas run end too.
+      while (await hasOpenJobs(this.db)) {
+        // A StoreError (the database itself failed) goes up as it is: the caller stops.
+        const ran = await this.worker.drainDue();
+        results.push(...ran);
+        const due = await nextDueAt(this.db);
+        if (due !== undefined && due > Date.now()) await abortableDelay(due - Date.now());
+        else if (ran.length === 0) await abortableDelay(Math.min(1000, this.cfg.feed.pollIntervalMs)); // running elsewhere
+      }
+    } finally {
+      await this.replica.stop();
     }
     // The last attempt of each study is its outcome.
     const last = new Map<string, StudyResult>();
@@ -217,9 +265,18 @@ export class BridgeApp {
     return { studies, instances, seconds: (Date.now() - started) / 1000, ok: studies.failed === 0 };
   }
 
-  async start(): Promise<void> {
-    const requeued = requeueInterrupted(this.db);
+  /**
+   * The embedded store has one replica, so a job left running was interrupted: queue it again now.
+   * Replicas sharing PostgreSQL take over a job when its lease expires instead.
+   */
+  private async resumeInterrupted(): Promise<void> {
+    if (this.db.dialect !== 'sqlite') return;
+    const requeued = await requeueInterrupted(this.db);
     if (requeued > 0) this.log.info('resuming interrupted jobs', { requeued });
+  }
+
+  async start(): Promise<void> {
+    await this.resumeInterrupted();
     // Loaded here, not at the top: `run --once` and the CLI's other commands serve no API, and
     // express and the admin page cost start-up time they do not need.
     const { createApi } = await import('./api/server');
@@ -242,11 +299,14 @@ export class BridgeApp {
       server.listen(a.port, a.host, () => resolve());
       this.server = server;
     });
-    this.feed.start();
     this.worker.onFatal = (err) => this.fatal(err);
     this.worker.start();
-    this.startSchedules();
+    // The leader (the only replica on SQLite) follows the change log and runs the schedules.
+    await this.replica.start();
     this.log.info('bridge started', {
+      replica: this.replica.id,
+      role: this.replica.isLeader ? 'leader' : 'worker',
+      state: this.db.location,
       api: this.apiAddress(),
       source: this.cfg.source.url,
       destinations: Object.keys(this.cfg.destinations),
@@ -262,6 +322,9 @@ export class BridgeApp {
 
   /** Stops taking work, lets the current study stop, closes the API and the database. */
   async stop(): Promise<void> {
+    // The leader lock goes first, so another replica follows the change log at once; the worker
+    // then puts its unfinished studies back in the queue for any replica.
+    await this.replica.stop();
     await this.schedules?.stop();
     await this.feed.stop();
     await this.worker.stop();
@@ -272,7 +335,7 @@ export class BridgeApp {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
     this.log.info('bridge stopped');
-    this.db.close();
+    await this.db.close();
     await new Promise<void>((resolve) => {
       this.log.on('finish', resolve);
       this.log.end();

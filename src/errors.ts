@@ -48,6 +48,20 @@ export class DestinationError extends BridgeError {
   readonly scope = 'destination';
 }
 
+/**
+ * The replica's claim on a job ran out and another replica took the job over (this one stalled or
+ * lost the database for longer than the lease): it stops, records nothing, and leaves the job to
+ * the new holder.
+ */
+export class ClaimLostError extends BridgeError {
+  override readonly name = 'ClaimLostError';
+  readonly retryable = true;
+  readonly scope = 'study';
+  constructor(jobId: number) {
+    super('CLAIM_LOST', `job ${jobId} was taken over by another replica (this replica's claim expired)`);
+  }
+}
+
 /** The configuration cannot be used; the message names the setting. */
 export class ConfigError extends BridgeError {
   override readonly name: string = 'ConfigError';

@@ -35,35 +35,82 @@ export const studiesTotal = new Counter({
   registers: [registry],
 });
 
-/** Gauges whose values come from the app at scrape time. */
-export function registerGauges(
-  read: () => { queueDepth: number; quarantineOpen: number; feedLag: number | null },
-): void {
-  for (const name of ['bridge_queue_depth', 'bridge_quarantine_open', 'bridge_change_feed_lag'])
-    registry.removeSingleMetric(name);
+/** What the gauges show, read from the shared store at scrape time. */
+export interface GaugeReading {
+  readonly queueDepth: number;
+  readonly quarantineOpen: number;
+  readonly feedLag: number | null;
+  readonly replicas: ReadonlyArray<{ id: string; role: string; alive: boolean; runningJobs: number }>;
+}
+
+/** Gauges whose values come from the app at scrape time (one read per scrape, shared by all of them). */
+export function registerGauges(read: () => Promise<GaugeReading>): void {
+  const names = [
+    'bridge_queue_depth',
+    'bridge_quarantine_open',
+    'bridge_change_feed_lag',
+    'bridge_replicas_alive',
+    'bridge_replica_running_jobs',
+    'bridge_replica_leader',
+  ];
+  for (const name of names) registry.removeSingleMetric(name);
+  let reading: { at: number; value: Promise<GaugeReading> } | null = null;
+  const current = (): Promise<GaugeReading> => {
+    if (!reading || Date.now() - reading.at > 1000) reading = { at: Date.now(), value: read() };
+    return reading.value;
+  };
   new Gauge({
     name: 'bridge_queue_depth',
-    help: 'Study jobs queued or running',
+    help: 'Study jobs queued or running (all replicas)',
     registers: [registry],
-    collect() {
-      this.set(read().queueDepth);
+    async collect() {
+      this.set((await current()).queueDepth);
     },
   });
   new Gauge({
     name: 'bridge_quarantine_open',
     help: 'Instances in quarantine (open entries)',
     registers: [registry],
-    collect() {
-      this.set(read().quarantineOpen);
+    async collect() {
+      this.set((await current()).quarantineOpen);
     },
   });
   new Gauge({
     name: 'bridge_change_feed_lag',
     help: 'Changes in the clinical Orthanc log not read yet',
     registers: [registry],
-    collect() {
-      const lag = read().feedLag;
+    async collect() {
+      const lag = (await current()).feedLag;
       if (lag !== null) this.set(lag);
+    },
+  });
+  new Gauge({
+    name: 'bridge_replicas_alive',
+    help: 'Replicas seen within their lease',
+    registers: [registry],
+    async collect() {
+      this.set((await current()).replicas.filter((r) => r.alive).length);
+    },
+  });
+  new Gauge({
+    name: 'bridge_replica_running_jobs',
+    help: 'Study jobs each live replica runs now',
+    labelNames: ['replica'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const r of (await current()).replicas) if (r.alive) this.set({ replica: r.id }, r.runningJobs);
+    },
+  });
+  new Gauge({
+    name: 'bridge_replica_leader',
+    help: '1 for the replica that follows the change log',
+    labelNames: ['replica'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const r of (await current()).replicas)
+        if (r.alive) this.set({ replica: r.id }, r.role === 'leader' ? 1 : 0);
     },
   });
 }

@@ -52,7 +52,7 @@ export function buildRuntime(cfg: ResolvedConfig, db: Db, log: Logger, state: Pr
     concurrency: cfg.pipeline.concurrency,
     processedMetadataKey: cfg.processedMetadataKey,
     explorerMetadataKey: cfg.explorerMetadataKey,
-    dataDir: cfg.dataDir,
+    dataDir: cfg.reportsDir,
     exportTags: cfg.export.metadataTags,
     routes: cfg.routes,
     budget: new ByteBudget(cfg.pipeline.memoryBudgetMb * 1024 * 1024),

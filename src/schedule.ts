@@ -12,8 +12,8 @@ export interface Schedules {
 export interface ScheduledWork {
   readonly log: Logger;
   reconcile(): Promise<number>;
-  retryFailed(): number;
-  dailyReport(day: Date): string;
+  retryFailed(): Promise<number>;
+  dailyReport(day: Date): Promise<string>;
   /** Called when a sweep queued jobs, so the worker starts at once. */
   onJobs(): void;
 }
@@ -52,11 +52,11 @@ export function startSchedules(
   every(cfg.reconcile, 'reconcile sweep', async () => {
     if ((await deps.reconcile()) > 0) deps.onJobs();
   });
-  every(cfg.retry, 'retry sweep', () => {
-    if (deps.retryFailed() > 0) deps.onJobs();
+  every(cfg.retry, 'retry sweep', async () => {
+    if ((await deps.retryFailed()) > 0) deps.onJobs();
   });
-  every(cfg.report, 'daily report', () => {
-    const file = deps.dailyReport(new Date(Date.now() - 86_400_000));
+  every(cfg.report, 'daily report', async () => {
+    const file = await deps.dailyReport(new Date(Date.now() - 86_400_000));
     deps.log.info('daily report written', { file });
   });
   return {

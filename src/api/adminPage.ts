@@ -20,25 +20,30 @@ form{display:inline}button{cursor:pointer}pre{background:#fff;border:1px solid #
 code{font-size:12px}`;
 
 /** The admin page: what the bridge did and why, at a glance. Server-rendered; no patient values. */
-export function renderAdminPage(app: BridgeService, csrf: string, role: string): string {
+export async function renderAdminPage(app: BridgeService, csrf: string, role: string): Promise<string> {
   const cfg = app.cfg;
-  const status = app.status();
+  const status = await app.status();
   const jobs = status.jobs;
   const feed = status.feed;
-  const lastHour = app.pushedSince(new Date(Date.now() - 3_600_000).toISOString());
+  const lastHour = await app.pushedSince(new Date(Date.now() - 3_600_000).toISOString());
   const running = app.running();
-  const recent = app.jobs({ limit: 25 });
-  const quarantine = app.quarantine({ limit: 200 });
-  const summary = app.quarantineSummary();
-  const actions = app.adminActions(25);
+  const recent = await app.jobs({ limit: 25 });
+  const quarantine = await app.quarantine({ limit: 200 });
+  const summary = await app.quarantineSummary();
+  const actions = await app.adminActions(25);
+  const links = new Map<string, string>();
+  for (const j of recent) {
+    if (links.has(j.studyId)) continue;
+    const state = await app.studyState(j.studyId);
+    links.set(
+      j.studyId,
+      state.destinations.map((d) => `<a href="${esc(d.explorerUrl)}">${esc(d.destination)}</a>`).join(' '),
+    );
+  }
   const canAct = role === 'admin';
   const card = (label: string, value: unknown, id: string): string =>
     `<div class="card" id="${id}">${esc(label)}<b>${esc(value)}</b></div>`;
-  const researchLinks = (studyId: string): string =>
-    app
-      .studyState(studyId)
-      .destinations.map((d) => `<a href="${esc(d.explorerUrl)}">${esc(d.destination)}</a>`)
-      .join(' ');
+  const researchLinks = (studyId: string): string => links.get(studyId) ?? '';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>orthanc-research-bridge</title>
 <meta name="viewport" content="width=device-width,initial-scale=1"><style>${STYLE}</style></head><body>
 <h1>orthanc-research-bridge</h1>
@@ -52,6 +57,14 @@ ${card('instances in quarantine', status.quarantinedInstances, 'quarantine-open'
 ${card('pushed in the last hour', `${lastHour} (${(lastHour / 60).toFixed(1)}/min)`, 'throughput')}
 </div>
 ${feed.lastError ? `<p class="state-failed">Last change-log error: ${esc(feed.lastError)}</p>` : ''}
+<h2>Replicas</h2>
+<p>State: ${esc(status.state.store)} (<code>${esc(status.state.location)}</code>). This page is served by <code>${esc(status.replica.id)}</code>.</p>
+<table id="replicas"><tr><th>replica</th><th>role</th><th>alive</th><th>running jobs</th><th>last seen</th><th>started</th><th>API</th></tr>${status.replicas
+    .map(
+      (r) =>
+        `<tr data-replica="${esc(r.id)}"><td><code>${esc(r.id)}</code>${r.self ? ' (this one)' : ''}</td><td>${esc(r.role)}</td><td class="${r.alive ? 'state-done' : 'state-failed'}">${r.alive ? 'yes' : 'no'}</td><td>${r.runningJobs}</td><td>${esc(r.lastSeen)}</td><td>${esc(r.startedAt)}</td><td>${esc(r.api ?? '')}</td></tr>`,
+    )
+    .join('')}</table>
 <h2>Running</h2>
 ${
   running.length === 0

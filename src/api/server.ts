@@ -63,12 +63,13 @@ export function createApi(app: BridgeService): express.Express {
   const admin = requireRole('admin', creds, throttle, () => app.log, refusals);
   // Anti-CSRF token for the admin page's forms: a cross-site page cannot read it.
   const csrf = randomBytes(24).toString('hex');
-  registerGauges(() => {
-    const s = app.status();
+  registerGauges(async () => {
+    const s = await app.status();
     return {
       queueDepth: s.jobs.queued + s.jobs.running,
       quarantineOpen: s.quarantinedInstances,
       feedLag: s.feed.lag,
+      replicas: s.replicas,
     };
   });
 
@@ -102,19 +103,21 @@ export function createApi(app: BridgeService): express.Express {
     admin,
   );
 
-  api.get('/admin', (req, res) => {
+  api.get('/admin', async (req, res) => {
     res.set('Cache-Control', 'no-store');
     res.set(
       'Content-Security-Policy',
       "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
     );
-    res.type('html').send(renderAdminPage(app, csrf, (req as Request & { role?: Role }).role ?? 'operator'));
+    res
+      .type('html')
+      .send(await renderAdminPage(app, csrf, (req as Request & { role?: Role }).role ?? 'operator'));
   });
 
   api.post(
     '/admin/quarantine/:id/:action',
     express.urlencoded({ extended: false, limit: '4kb' }),
-    (req, res) => {
+    async (req, res) => {
       const token = typeof req.body?.csrf === 'string' ? (req.body.csrf as string) : '';
       if (!sameSecret(token, csrf)) {
         res.status(403).json({ error: 'the form is stale or not from the admin page; reload it' });
@@ -127,26 +130,26 @@ export function createApi(app: BridgeService): express.Express {
         return;
       }
       const actor = actorOf(req, 'admin-page');
-      if (action === 'release') app.release(id, actor);
-      else app.discard(id, actor);
+      if (action === 'release') await app.release(id, actor);
+      else await app.discard(id, actor);
       res.redirect(303, '../../../admin');
     },
   );
 
-  api.get('/api/studies/:orthancId', (req, res) => {
+  api.get('/api/studies/:orthancId', async (req, res) => {
     const id = String(req.params.orthancId);
     if (!isOrthancId(id)) {
       res.status(400).json({ error: 'orthancId must be an Orthanc study ID (five groups of 8 hex digits)' });
       return;
     }
-    res.json(app.studyState(id));
+    res.json(await app.studyState(id));
   });
 
-  api.get('/api/status', (_req, res) => {
-    res.json(app.status());
+  api.get('/api/status', async (_req, res) => {
+    res.json(await app.status());
   });
 
-  api.get('/api/jobs', (req, res) => {
+  api.get('/api/jobs', async (req, res) => {
     const state = typeof req.query.state === 'string' ? req.query.state : undefined;
     if (state !== undefined && !STATES.has(state)) {
       res.status(400).json({ error: `state must be one of ${[...STATES].join(', ')}` });
@@ -154,7 +157,7 @@ export function createApi(app: BridgeService): express.Express {
     }
     const limit = Math.min(1000, Math.max(1, Number(req.query.limit ?? 100) || 100));
     const studyId = typeof req.query.study === 'string' ? req.query.study : undefined;
-    res.json(app.jobs({ state: state as JobState | undefined, studyId, limit }));
+    res.json(await app.jobs({ state: state as JobState | undefined, studyId, limit }));
   });
 
   api.post('/api/studies/:orthancId/process', async (req, res, next) => {
@@ -177,11 +180,11 @@ export function createApi(app: BridgeService): express.Express {
     }
   });
 
-  api.get('/api/quarantine/summary', (_req, res) => {
-    res.json(app.quarantineSummary());
+  api.get('/api/quarantine/summary', async (_req, res) => {
+    res.json(await app.quarantineSummary());
   });
-  api.get('/api/quarantine', (req, res) => {
-    res.json(app.quarantine({ includeDiscarded: req.query.all === '1' || req.query.all === 'true' }));
+  api.get('/api/quarantine', async (req, res) => {
+    res.json(await app.quarantine({ includeDiscarded: req.query.all === '1' || req.query.all === 'true' }));
   });
 
   const quarantineId = (req: Request, res: Response): number | undefined => {
@@ -193,21 +196,21 @@ export function createApi(app: BridgeService): express.Express {
     return id;
   };
 
-  api.get('/api/quarantine/:id', (req, res) => {
+  api.get('/api/quarantine/:id', async (req, res) => {
     const id = quarantineId(req, res);
     if (id === undefined) return;
-    const q = app.quarantineEntry(id);
+    const q = await app.quarantineEntry(id);
     if (!q) res.status(404).json({ error: 'no such quarantine entry' });
     else res.json(q);
   });
 
   // Release queues the study again (202: the work follows); discard is done at once.
-  api.post(['/api/quarantine/:id/release', '/api/quarantine/:id/discard'], (req, res) => {
+  api.post(['/api/quarantine/:id/release', '/api/quarantine/:id/discard'], async (req, res) => {
     const id = quarantineId(req, res);
     if (id === undefined) return;
     const release = req.path.endsWith('/release');
     const actor = actorOf(req, 'api');
-    const r = release ? app.release(id, actor) : app.discard(id, actor);
+    const r = release ? await app.release(id, actor) : await app.discard(id, actor);
     if (!('released' in r ? r.released : r.discarded)) {
       res.status(404).json({ error: 'no open quarantine entry with this id' });
       return;
@@ -215,7 +218,7 @@ export function createApi(app: BridgeService): express.Express {
     res.status(release ? 202 : 200).json(r);
   });
 
-  api.get('/api/reports', (req, res) => {
+  api.get('/api/reports', async (req, res) => {
     const f = format(req);
     const since = sinceParam(req);
     const page = pageParams(req, app.cfg.api.pageSize);
@@ -228,13 +231,13 @@ export function createApi(app: BridgeService): express.Express {
     const records = paged(
       res,
       page,
-      app.auditRecords({ since: since ?? undefined, limit: page.limit + 1, offset: page.offset }),
+      await app.auditRecords({ since: since ?? undefined, limit: page.limit + 1, offset: page.offset }),
     );
     if (f === 'csv') res.type('text/csv').send(auditCsv(records));
     else res.json(records);
   });
 
-  api.get('/api/metadata', (req, res) => {
+  api.get('/api/metadata', async (req, res) => {
     const f = format(req);
     const page = pageParams(req, app.cfg.api.pageSize);
     if (!f || !page) {
@@ -246,7 +249,7 @@ export function createApi(app: BridgeService): express.Express {
     const rows = paged(
       res,
       page,
-      app.metadata({
+      await app.metadata({
         sourceStudyId: typeof req.query.study === 'string' ? req.query.study : undefined,
         limit: page.limit + 1,
         offset: page.offset,

@@ -21,7 +21,7 @@ export function config(cli: Cli): ResolvedConfig {
 
 /** Runs `fn` with an app that does not serve or poll, and always closes it. */
 export async function withApp(cli: Cli, fn: (app: BridgeApp) => Promise<void> | void): Promise<void> {
-  const app = new BridgeApp(config(cli), { console: false });
+  const app = await BridgeApp.open(config(cli), { console: false });
   try {
     await fn(app);
   } finally {
@@ -74,6 +74,11 @@ export function printStatus(s: StatusReport): void {
   console.log(
     `change feed: cursor ${f.cursor}, clinical Orthanc last ${f.orthancLast ?? 'unknown'}, lag ${f.lag ?? 'unknown'}, resets ${f.resets}`,
   );
+  console.log(`state: ${s.state.store} (${s.state.location})`);
+  for (const r of s.replicas)
+    console.log(
+      `replica ${r.id}: ${r.role}, ${r.alive ? 'alive' : 'not seen within its lease'}, ${r.runningJobs} running job(s), last seen ${r.lastSeen}`,
+    );
 }
 
 export const formatOption = (): Option =>

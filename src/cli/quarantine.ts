@@ -11,9 +11,9 @@ export function registerQuarantine(cli: Cli): void {
     .option('--summary', 'counts by check and reason (element and kind of value), most frequent first')
     .option('--json', 'print JSON')
     .action((o: { all?: boolean; json?: boolean; summary?: boolean }) =>
-      withApp(cli, (app) => {
+      withApp(cli, async (app) => {
         if (o.summary) {
-          const summary = app.service.quarantineSummary();
+          const summary = await app.service.quarantineSummary();
           if (o.json) return void console.log(JSON.stringify(summary, null, 2));
           for (const s of summary) console.log(`${String(s.count).padStart(7)}  ${s.reason}`);
           const total = summary.reduce((n, s) => n + s.count, 0);
@@ -21,7 +21,7 @@ export function registerQuarantine(cli: Cli): void {
             `${total} open entr${total === 1 ? 'y' : 'ies'} in ${summary.length} group(s)`,
           );
         }
-        const entries = app.service.quarantine({ includeDiscarded: o.all });
+        const entries = await app.service.quarantine({ includeDiscarded: o.all });
         if (o.json) return void console.log(JSON.stringify(entries, null, 2));
         for (const q of entries)
           console.log(`${q.id}\t${q.status}\t${q.studyId}\t${q.sourceId}\t${q.reason}`);
@@ -32,8 +32,8 @@ export function registerQuarantine(cli: Cli): void {
     .command('show <id>')
     .description('one entry in full')
     .action((id: string) =>
-      withApp(cli, (app) => {
-        const q = app.service.quarantineEntry(quarantineIdArg(id));
+      withApp(cli, async (app) => {
+        const q = await app.service.quarantineEntry(quarantineIdArg(id));
         if (!q) {
           console.error(`bridge: no quarantine entry ${id}`);
           cli.exitCode = 1;
@@ -47,15 +47,17 @@ export function registerQuarantine(cli: Cli): void {
     .description('run the instance again under the current config, now')
     .action((id: string) =>
       withApp(cli, async (app) => {
-        const r = app.service.release(quarantineIdArg(id), actor());
+        const r = await app.service.release(quarantineIdArg(id), actor());
         if (!r.released) {
           console.error(`bridge: no open quarantine entry ${id}`);
           cli.exitCode = 1;
           return;
         }
         const summary = await app.runOnce({ poll: false });
-        const researchId = app.service.instanceOnResearch(r.studyId!, r.sourceId!, r.destination!);
-        const open = app.service.quarantine({ studyId: r.studyId }).find((q) => q.sourceId === r.sourceId);
+        const researchId = await app.service.instanceOnResearch(r.studyId!, r.sourceId!, r.destination!);
+        const open = (await app.service.quarantine({ studyId: r.studyId })).find(
+          (q) => q.sourceId === r.sourceId,
+        );
         console.log(
           researchId
             ? `released: instance ${r.sourceId} is on research as ${researchId}`
@@ -70,7 +72,7 @@ export function registerQuarantine(cli: Cli): void {
     .description('leave the instance out of research for good (it stays accounted for)')
     .action((id: string) =>
       withApp(cli, async (app) => {
-        const r = app.service.discard(quarantineIdArg(id), actor());
+        const r = await app.service.discard(quarantineIdArg(id), actor());
         if (!r.discarded) {
           console.error(`bridge: no open quarantine entry ${id}`);
           cli.exitCode = 1;

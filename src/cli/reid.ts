@@ -48,7 +48,7 @@ export function registerReid(cli: Cli): void {
           );
         const patientId = (await firstLineOfStdin('PatientID: ')).trim();
         if (!patientId) throw new UsageError('pseudonym: no PatientID on standard input');
-        console.log(app.service.pseudonym(patientId, o.issuer, actor()));
+        console.log(await app.service.pseudonym(patientId, o.issuer, actor()));
       }),
     );
 
@@ -59,8 +59,8 @@ export function registerReid(cli: Cli): void {
     )
     .requiredOption('--private-key <file>', 'PEM file of the re-identification private key')
     .action((pseudonym: string, o: { privateKey: string }) =>
-      withApp(cli, (app) => {
-        const r = app.service.reidentify(pseudonym, readFileSync(o.privateKey, 'utf8'), actor());
+      withApp(cli, async (app) => {
+        const r = await app.service.reidentify(pseudonym, readFileSync(o.privateKey, 'utf8'), actor());
         if (r.outcome === 'opened') {
           console.log(`PatientID: ${r.patientId}`);
           console.log(`IssuerOfPatientID: ${r.issuer}`);
@@ -80,8 +80,8 @@ export function registerReid(cli: Cli): void {
     .description('key rotation: re-seal every identity sealed to the old key to the configured public key')
     .requiredOption('--old-private-key <file>', 'PEM file of the old re-identification private key')
     .action((o: { oldPrivateKey: string }) =>
-      withApp(cli, (app) => {
-        const r = app.service.rewrap(readFileSync(o.oldPrivateKey, 'utf8'), actor());
+      withApp(cli, async (app) => {
+        const r = await app.service.rewrap(readFileSync(o.oldPrivateKey, 'utf8'), actor());
         console.log(
           `${r.count} identit${r.count === 1 ? 'y' : 'ies'} re-sealed from key ${r.from} to key ${r.to}`,
         );

@@ -11,10 +11,10 @@ export function registerReports(cli: Cli): void {
     .option('--since <date>', 'only records finished at or after this date (e.g. 2026-01-31)')
     .addOption(formatOption())
     .action((o: { since?: string; format: 'json' | 'csv' }) =>
-      withApp(cli, (app) => {
+      withApp(cli, async (app) => {
         if (o.since !== undefined && Number.isNaN(Date.parse(o.since)))
           throw new UsageError(`--since: "${o.since}" is not a date`);
-        const records = app.service.auditRecords({
+        const records = await app.service.auditRecords({
           since: o.since ? new Date(o.since).toISOString() : undefined,
         });
         process.stdout.write(
@@ -30,9 +30,9 @@ export function registerReports(cli: Cli): void {
     .option('--out <file>', 'write to a file instead of stdout')
     .addOption(formatOption())
     .action((o: { study?: string; out?: string; format: 'json' | 'csv' }) =>
-      withApp(cli, (app) => {
+      withApp(cli, async (app) => {
         if (o.study !== undefined) orthancIdArg('--study', o.study);
-        const rows = app.service.metadata({ sourceStudyId: o.study });
+        const rows = await app.service.metadata({ sourceStudyId: o.study });
         const keywords = app.cfg.export.metadataTags.map((t) => t.keyword);
         const text =
           o.format === 'csv'

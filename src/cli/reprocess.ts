@@ -23,7 +23,7 @@ export function registerReprocess(cli: Cli): void {
           : o.patient
             ? { patient: o.patient }
             : { all: true };
-        app.service.reprocess(target);
+        await app.service.reprocess(target);
         const summary = await app.runOnce({ poll: false });
         console.log(formatSummary(summary));
         cli.exitCode = summary.ok ? 0 : 1;

@@ -11,7 +11,7 @@ export function registerRun(cli: Cli): void {
     .action(async (o: { once?: boolean }) => {
       const cfg = config(cli);
       if (o.once) {
-        const app = new BridgeApp(cfg, { console: false });
+        const app = await BridgeApp.open(cfg, { console: false });
         try {
           const summary = await app.runOnce();
           console.log(formatSummary(summary));
@@ -21,7 +21,7 @@ export function registerRun(cli: Cli): void {
         }
         return;
       }
-      const app = new BridgeApp(cfg);
+      const app = await BridgeApp.open(cfg);
       await app.start();
       console.error(`bridge: running; API on ${app.apiAddress()}; data in ${cfg.dataDir}`);
       if (!cfg.credentials.operatorToken && !cfg.credentials.adminToken) {
@@ -83,12 +83,18 @@ export function registerRun(cli: Cli): void {
     .description('counts of jobs per state, quarantine and the change feed position')
     .option('--json', 'print JSON')
     .action((o: { json?: boolean }) =>
-      withApp(cli, (app) => {
-        const s = app.service.status();
+      withApp(cli, async (app) => {
+        const s = await app.service.status();
         if (!o.json) return printStatus(s);
         console.log(
           JSON.stringify(
-            { jobs: s.jobs, quarantinedInstances: s.quarantinedInstances, feed: s.feed },
+            {
+              jobs: s.jobs,
+              quarantinedInstances: s.quarantinedInstances,
+              feed: s.feed,
+              state: s.state,
+              replicas: s.replicas.map(({ self: _self, ...r }) => r),
+            },
             null,
             2,
           ),

@@ -11,6 +11,7 @@ import { isObject, readLayers } from './layers';
 import { resolveProfilesAndRoutes } from './routes';
 import { resolveCredentials, resolveReidKey, resolveSecret } from './secrets';
 import { resolveServers } from './servers';
+import { resolveReplica, resolveState } from './state';
 import type { LoadOptions, OrthancServerConfig, ResolvedConfig } from './types';
 
 export { ConfigError };
@@ -48,11 +49,16 @@ export function loadConfig(opts: LoadOptions): ResolvedConfig {
   );
   const reidPem = resolveReidKey(cfg, cwd);
   const credentials = resolveCredentials(env, cwd, warnings);
+  const state = resolveState(cfg, env, cwd, warnings);
+  const dataDir = path.resolve(cwd, cfg.dataDir);
   return deepFreeze({
     ...cfg,
+    state,
+    replica: resolveReplica(cfg),
+    reportsDir: cfg.reportsDir ? path.resolve(cwd, cfg.reportsDir) : dataDir,
     profile: mainProfile,
     reidPublicKeyPem: reidPem,
-    dataDir: path.resolve(cwd, cfg.dataDir),
+    dataDir,
     source,
     research: destinations.research!,
     destinations,
@@ -81,6 +87,13 @@ export function redactedConfig(cfg: ResolvedConfig): Json {
   return {
     ...cfg,
     secret: '***',
+    state: cfg.state
+      ? {
+          ...cfg.state,
+          password: cfg.state.password ? '***' : undefined,
+          ca: cfg.state.ca ? '(PEM)' : undefined,
+        }
+      : undefined,
     credentials: {
       operatorToken: cfg.credentials.operatorToken ? '***' : undefined,
       adminToken: cfg.credentials.adminToken ? '***' : undefined,

@@ -304,6 +304,45 @@ export const fileConfigSchema = z
         report: cron.nullable().default(null),
       })
       .strict(),
+    /**
+     * Where the bridge keeps its state: without a URL, the embedded SQLite in dataDir (one
+     * machine); with one, PostgreSQL shared by every replica (the password comes from
+     * BRIDGE_STATE_PASSWORD(_FILE), never from here).
+     */
+    state: z
+      .object({
+        url: z
+          .string()
+          .regex(/^postgres(ql)?:\/\//, 'must be a postgres://USER@HOST:PORT/DB address')
+          .optional(),
+        /** PEM certificates the server's must chain to; set to require TLS. */
+        caFile: z.string().min(1).optional(),
+        /** How long a lost connection (a restart, a failover) is waited out before the bridge stops. */
+        retryForMs: z.number().int().min(1000).max(3_600_000).default(60_000),
+        poolSize: z.number().int().min(2).max(100).default(8),
+      })
+      .strict()
+      .default({ retryForMs: 60_000, poolSize: 8 }),
+    /** This process among the replicas sharing one state database. */
+    replica: z
+      .object({
+        /** Its name on claims, in status and logs; host name and process ID by default. */
+        id: z
+          .string()
+          .regex(/^[A-Za-z0-9._:@-]{1,100}$/, 'must be 1-100 letters, digits or . _ : @ -')
+          .optional(),
+        /** A claim not renewed for this long is taken over by another replica. */
+        leaseMs: z.number().int().min(1000).max(600_000).default(30_000),
+        /** How often claims are renewed, the leader lock checked and the replica shown alive. */
+        heartbeatMs: z.number().int().min(200).max(120_000).default(5_000),
+      })
+      .strict()
+      .default({ leaseMs: 30_000, heartbeatMs: 5_000 }),
+    /**
+     * Where per-study reports, exports and daily reports are written: dataDir by default. With
+     * several replicas, a folder they all mount (each replica writes the studies it ran).
+     */
+    reportsDir: z.string().min(1).optional(),
     explorerMetadataKey: z.number().int().min(1024).max(65535).default(1025),
     processedMetadataKey: z.number().int().min(1024).max(65535).default(1024),
     export: z

@@ -9,8 +9,8 @@ import { ConfigError } from '../errors';
 import type { FileConfig } from './schema';
 import type { ApiCredentials, Env } from './types';
 
-export /** Secret files read, with what is wrong with their permissions (loadConfig turns them into warnings). */
-function readSecretFile(file: string, setting: string, warnings?: string[]): string {
+/** Secret files read, with what is wrong with their permissions (loadConfig turns them into warnings). */
+export function readSecretFile(file: string, setting: string, warnings?: string[]): string {
   try {
     const text = readFileSync(file, 'utf8').trim();
     const mode = statSync(file).mode;

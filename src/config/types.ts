@@ -33,11 +33,40 @@ export interface ExportTag {
   readonly tag: string;
 }
 
+/** The shared PostgreSQL store; absent: the embedded SQLite in dataDir. */
+export interface StateConfig {
+  readonly url: string;
+  readonly password?: string;
+  readonly ca?: string;
+  readonly retryForMs: number;
+  readonly poolSize: number;
+}
+
+export interface ReplicaConfig {
+  readonly id: string;
+  readonly leaseMs: number;
+  readonly heartbeatMs: number;
+}
+
 /** The one resolved configuration, validated once at start and frozen. */
 export interface ResolvedConfig extends Omit<
   FileConfig,
-  'source' | 'research' | 'export' | 'destinations' | 'profiles' | 'routes' | 'profile'
+  | 'source'
+  | 'research'
+  | 'export'
+  | 'destinations'
+  | 'profiles'
+  | 'routes'
+  | 'profile'
+  | 'state'
+  | 'replica'
+  | 'reportsDir'
 > {
+  /** PostgreSQL shared by replicas, or undefined for the embedded SQLite. */
+  readonly state?: StateConfig;
+  readonly replica: ReplicaConfig;
+  /** Where per-study reports, exports and daily reports go (dataDir unless configured). */
+  readonly reportsDir: string;
   /** The main profile's name. */
   readonly profile: string;
   readonly source: OrthancServerConfig;

@@ -23,14 +23,14 @@ import { str } from '../dicom/values';
  * Release: the study is queued again; its quarantined instances are re-run under the current
  * config (what is on research already is not touched). Returns false when no open entry exists.
  */
-export function releaseQuarantine(
+export async function releaseQuarantine(
   db: Db,
   id: number,
   actor: string,
-): { released: boolean; studyId?: string; sourceId?: string; destination?: string } {
-  const q = getQuarantine(db, id);
+): Promise<{ released: boolean; studyId?: string; sourceId?: string; destination?: string }> {
+  const q = await getQuarantine(db, id);
   if (!q || q.status !== 'open') {
-    auditAdmin(db, {
+    await auditAdmin(db, {
       action: 'quarantine-release',
       pseudonym: '',
       actor,
@@ -39,28 +39,32 @@ export function releaseQuarantine(
     });
     return { released: false };
   }
-  db.transaction(() => {
-    enqueueJob(db, q.studyId, 'release');
-    auditAdmin(db, {
+  await db.transaction(async (tx) => {
+    await enqueueJob(tx, q.studyId, 'release');
+    await auditAdmin(tx, {
       action: 'quarantine-release',
       pseudonym: '',
       actor,
       outcome: 'released',
       target: quarantineTarget(q),
     });
-  })();
+  });
   return { released: true, studyId: q.studyId, sourceId: q.sourceId, destination: q.destination };
 }
 
 /** Discard: the instance will not go to research; it stays accounted for and is not retried. */
-export function discard(db: Db, id: number, actor: string): { discarded: boolean; studyId?: string } {
-  const q = getQuarantine(db, id);
-  const done = db.transaction(() => {
-    if (!q || !discardQuarantine(db, id)) return false;
-    enqueueJob(db, q.studyId, 'release'); // re-evaluates the study's state with the instance set aside
+export async function discard(
+  db: Db,
+  id: number,
+  actor: string,
+): Promise<{ discarded: boolean; studyId?: string }> {
+  const q = await getQuarantine(db, id);
+  const done = await db.transaction(async (tx) => {
+    if (!q || !(await discardQuarantine(tx, id))) return false;
+    await enqueueJob(tx, q.studyId, 'release'); // re-evaluates the study's state with the instance set aside
     return true;
-  })();
-  auditAdmin(db, {
+  });
+  await auditAdmin(db, {
     action: 'quarantine-discard',
     pseudonym: '',
     actor,
@@ -77,14 +81,14 @@ function quarantineTarget(q: { id: number; sourceId: string; studyId: string; de
 export type ReprocessTarget = { study: string } | { patient: string } | { all: true };
 
 /** Queues reprocess jobs; returns the source studies queued. */
-export function queueReprocess(db: Db, target: ReprocessTarget): string[] {
+export async function queueReprocess(db: Db, target: ReprocessTarget): Promise<string[]> {
   const studies =
     'study' in target
       ? [target.study]
       : 'patient' in target
-        ? studiesOfPseudonym(db, target.patient)
-        : knownStudies(db);
-  for (const s of studies) enqueueJob(db, s, 'reprocess', null, 'reprocess');
+        ? await studiesOfPseudonym(db, target.patient)
+        : await knownStudies(db);
+  for (const s of studies) await enqueueJob(db, s, 'reprocess', null, 'reprocess');
   return studies;
 }
 
@@ -103,8 +107,8 @@ export interface ConsistencyProblem {
  */
 export async function checkConsistency(ctx: BaseContext): Promise<ConsistencyProblem[]> {
   const out: ConsistencyProblem[] = [];
-  await mapPool(knownStudyDestinations(ctx.db), ctx.concurrency, async ({ studyId, destination }) => {
-    const pushed = [...instancesOfStudy(ctx.db, studyId, destination).values()].filter(
+  await mapPool(await knownStudyDestinations(ctx.db), ctx.concurrency, async ({ studyId, destination }) => {
+    const pushed = [...(await instancesOfStudy(ctx.db, studyId, destination)).values()].filter(
       (r) => r.state === 'pushed',
     );
     const sample = pushed[0];

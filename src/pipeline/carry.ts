@@ -59,7 +59,7 @@ export async function carry(
         size: sizes.get(instanceId),
       });
       if (o.kind === 'pushed') {
-        recordPushed(ctx.db, {
+        await recordPushed(ctx.db, {
           ...base,
           researchId: o.researchId,
           researchStudyId: o.researchStudyId,
@@ -71,7 +71,7 @@ export async function carry(
         else tally.pushed++;
         instancesTotal.inc({ outcome: o.already ? 'already' : 'pushed', destination: ctx.destination });
       } else {
-        recordQuarantined(ctx.db, { ...base, check: o.check, tag: o.tag, reason: o.reason });
+        await recordQuarantined(ctx.db, { ...base, check: o.check, tag: o.tag, reason: o.reason });
         instancesTotal.inc({ outcome: 'quarantined', destination: ctx.destination });
         log.warn('instance quarantined', {
           stage: 'verify',
@@ -89,7 +89,12 @@ export async function carry(
         tally.transient ??= err;
         return;
       }
-      recordQuarantined(ctx.db, { ...base, check: 'push', tag: null, reason: `push: ${safeMessage(err)}` });
+      await recordQuarantined(ctx.db, {
+        ...base,
+        check: 'push',
+        tag: null,
+        reason: `push: ${safeMessage(err)}`,
+      });
       instancesTotal.inc({ outcome: 'quarantined', destination: ctx.destination });
       log.warn('instance quarantined', { stage: 'push', instance: instanceId, error: safeMessage(err) });
     } finally {

@@ -51,7 +51,7 @@ export class ChangeFeed {
   ) {}
 
   async pollOnce(): Promise<PollResult> {
-    let state = readFeedState(this.db);
+    let state = await readFeedState(this.db);
     const orthancLast = await this.client.lastChangeSeq();
     const resetReason = await changeLogReset(this.client, state, orthancLast);
     let reset = false;
@@ -61,8 +61,8 @@ export class ChangeFeed {
         cursor: state.cursor,
         orthancLast,
       });
-      resetFeed(this.db, orthancLast);
-      state = readFeedState(this.db);
+      await resetFeed(this.db, orthancLast);
+      state = await readFeedState(this.db);
       reset = true;
     }
     let cursor = state.cursor;
@@ -75,7 +75,7 @@ export class ChangeFeed {
       const studies = stableStudies(changes);
       const last = changes[changes.length - 1]!;
       const next = Math.max(cursor, ...changes.map((c) => c.Seq));
-      jobsCreated += commitFeedBatch(this.db, {
+      jobsCreated += await commitFeedBatch(this.db, {
         studies,
         cursor: next,
         anchor: { seq: last.Seq, change: last.ChangeType, resource: last.ID },
@@ -86,7 +86,7 @@ export class ChangeFeed {
       cursor = next;
       if (page.Done) break;
     }
-    if (changesRead === 0) recordOrthancLast(this.db, orthancLast);
+    if (changesRead === 0) await recordOrthancLast(this.db, orthancLast);
     this.lastPollAt = new Date().toISOString();
     this.lastError = null;
     if (jobsCreated > 0) {
@@ -131,8 +131,8 @@ export class ChangeFeed {
     this.controller = null;
   }
 
-  snapshot(): FeedSnapshot {
-    const s = readFeedState(this.db);
+  async snapshot(): Promise<FeedSnapshot> {
+    const s = await readFeedState(this.db);
     return {
       ...s,
       running: this.loop !== null,

@@ -3,6 +3,7 @@
  * the audit record, the report and export files, and the log line.
  */
 import { performance } from 'node:perf_hooks';
+import { ClaimLostError } from '../errors';
 import { writeStudyExport, writeStudyReport } from '../reports/files';
 import { insertAudit, type AuditRecord } from '../store/audit';
 import { instancesOfStudy } from '../store/instances';
@@ -35,7 +36,7 @@ export async function finalise(job: Job, ctx: TargetContext, c: Carried): Promis
   const dest = ctx.destination;
   const log = ctx.log.child({ jobId: job.id, study: job.studyId, destination: dest });
   const { ids, todo, tally, times, check } = c;
-  const records = instancesOfStudy(ctx.db, job.studyId, dest);
+  const records = await instancesOfStudy(ctx.db, job.studyId, dest);
   const pushedRecords = pushedOf(records, ids);
   // Discarded instances are accounted for by an operator's decision: they do not hold the study back.
   const quarantined = ids.filter(
@@ -88,13 +89,13 @@ export async function finalise(job: Job, ctx: TargetContext, c: Carried): Promis
     startedAt: c.startedAt,
     finishedAt: new Date().toISOString(),
   };
-  insertAudit(ctx.db, audit);
+  if (!(await insertAudit(ctx.db, job, audit))) throw new ClaimLostError(job.id);
   writeStudyReport(ctx.dataDir, audit);
   writeStudyExport(
     ctx.dataDir,
     job.studyId,
     dest,
-    listMetadata(ctx.db, { sourceStudyId: job.studyId, destination: dest }),
+    await listMetadata(ctx.db, { sourceStudyId: job.studyId, destination: dest }),
     ctx.exportTags.map((t) => t.keyword),
   );
   log.info('study finished', {

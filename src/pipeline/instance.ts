@@ -140,7 +140,7 @@ export async function deidentifyAndVerify(
   if (!verdict.ok) return { failures: [...verdict.failures] };
   for (const c of [...GATE_CHECKS, ...(blanked ? ['clean-pixels'] : [])])
     times.checks[c] = (times.checks[c] ?? 0) + 1;
-  sealOnce(ctx, result.patient.pseudonym, source.dict);
+  await sealOnce(ctx, result.patient.pseudonym, source.dict);
   const parts = pixel ? [bytes, pixel] : [bytes];
   return {
     parts,
@@ -151,7 +151,7 @@ export async function deidentifyAndVerify(
 }
 
 /** With a re-identification key configured, stores the pseudonym's identity sealed to it, once. */
-function sealOnce(ctx: TargetContext, pseudonym: string, dict: Dataset): void {
+async function sealOnce(ctx: TargetContext, pseudonym: string, dict: Dataset): Promise<void> {
   const key = ctx.deid.reidPublicKey;
   if (!key) return;
   const { sealed, keyIds } = ctx.state;
@@ -159,9 +159,9 @@ function sealOnce(ctx: TargetContext, pseudonym: string, dict: Dataset): void {
   if (!keyId) keyIds.set(key, (keyId = keyIdOf(key)));
   const memo = `${keyId}:${pseudonym}`;
   if (sealed.has(memo)) return;
-  if (!hasSealed(ctx.db, pseudonym, keyId)) {
+  if (!(await hasSealed(ctx.db, pseudonym, keyId))) {
     const identity = { patientId: str(dict[TAG.PatientID]), issuer: str(dict[TAG.IssuerOfPatientID]) };
-    saveSealed(ctx.db, pseudonym, sealIdentity(key, pseudonym, identity));
+    await saveSealed(ctx.db, pseudonym, sealIdentity(key, pseudonym, identity));
   }
   sealed.add(memo);
 }

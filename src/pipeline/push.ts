@@ -54,7 +54,7 @@ export async function push(
     // Real archives hold the same SOP instance in two source studies (a PatientID that differs
     // only by padding, a copy in another transfer syntax): both map to one research instance, and
     // the one carried first keeps it. Never replace it with the other.
-    const owner = carriedAs(ctx.db, stored.ID, ctx.destination);
+    const owner = await carriedAs(ctx.db, stored.ID, ctx.destination);
     if (remote !== undefined && remote !== sent && owner && sourceId && owner.sourceId !== sourceId)
       return {
         kind: 'quarantined',

@@ -4,7 +4,7 @@
  * (finalise.ts); mark the source study; decide between done, retry and give up (runJob).
  */
 import { performance } from 'node:perf_hooks';
-import { coerceError, safeMessage } from '../errors';
+import { ClaimLostError, coerceError, safeMessage } from '../errors';
 import { studiesTotal } from '../metrics';
 import { instancesOfStudy } from '../store/instances';
 import { finishJob, type Job, type JobOutcome, type JobState } from '../store/jobs';
@@ -35,7 +35,7 @@ async function carryStudyTo(
 ): Promise<TargetResult> {
   const dest = ctx.destination;
   const fingerprint = outputFingerprint(ctx.deid);
-  const known = instancesOfStudy(ctx.db, job.studyId, dest);
+  const known = await instancesOfStudy(ctx.db, job.studyId, dest);
   const oldResearchStudies = new Set(
     [...known.values()].map((k) => k.researchStudyId).filter((s): s is string => !!s),
   );
@@ -171,7 +171,7 @@ export async function runJob(
   job: Job,
   ctx: StageContext,
   retry: { maxAttempts: number; delayMs: (attempt: number) => number },
-  onRetry: (job: Job, notBefore: number, reason: string) => void,
+  onRetry: (job: Job, notBefore: number, reason: string) => Promise<void>,
 ): Promise<StudyResult> {
   let result: StudyResult;
   try {
@@ -185,16 +185,20 @@ export async function runJob(
   }
   if (result.transientError !== undefined) {
     if (ctx.signal.aborted) {
-      onRetry(job, 0, 'stopped by shutdown');
+      await onRetry(job, 0, 'stopped by shutdown');
       return result;
     }
     if (job.attempts < retry.maxAttempts) {
-      onRetry(job, Date.now() + retry.delayMs(job.attempts), result.transientError);
+      await onRetry(job, Date.now() + retry.delayMs(job.attempts), result.transientError);
       return result;
     }
     result = { ...result, reason: `gave up after ${job.attempts} attempts: ${result.transientError}` };
   }
-  finishJob(ctx.db, job.id, result);
+  if (!(await finishJob(ctx.db, job, result))) {
+    // Taken over meanwhile: the replica that holds the claim now records the outcome.
+    ctx.log.warn('job was taken over by another replica; its outcome is left to it', { jobId: job.id });
+    return { state: 'failed', transientError: new ClaimLostError(job.id).message };
+  }
   studiesTotal.inc({ state: result.state });
   return result;
 }

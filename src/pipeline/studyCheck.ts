@@ -19,20 +19,20 @@ export async function checkOnResearch(
 ): Promise<StudyCheckResult> {
   const dest = ctx.destination;
   const log = ctx.log.child({ jobId: job.id, study: job.studyId, destination: dest });
-  let records = instancesOfStudy(ctx.db, job.studyId, dest);
+  let records = await instancesOfStudy(ctx.db, job.studyId, dest);
   let check = checkStudy(ids, records, await researchMd5s(records, ctx), fingerprint);
   if (check.absent.length > 0) {
     log.warn('instances missing on research; pushing them again', {
       stage: 'study-check',
       count: check.absent.length,
     });
-    check.absent.forEach((id) => forgetPushed(ctx.db, id, dest));
+    for (const id of check.absent) await forgetPushed(ctx.db, id, dest);
     if (!(await carryAgain(check.absent))) return check;
-    records = instancesOfStudy(ctx.db, job.studyId, dest);
+    records = await instancesOfStudy(ctx.db, job.studyId, dest);
     check = checkStudy(ids, records, await researchMd5s(records, ctx), fingerprint);
   }
   for (const id of check.differs) {
-    recordQuarantined(ctx.db, {
+    await recordQuarantined(ctx.db, {
       sourceId: id,
       destination: dest,
       studyId: job.studyId,

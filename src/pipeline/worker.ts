@@ -1,8 +1,15 @@
 import { safeMessage } from '../errors';
 import type { Logger } from '../log';
-import { claimJob, nextDueAt, retryJobLater, type Job } from '../store/jobs';
+import {
+  claimJob,
+  nextDueAt,
+  reapExpiredClaims,
+  retryJobLater,
+  type Claimant,
+  type Job,
+} from '../store/jobs';
 import { abortableDelay, backoffMs } from '../util/timing';
-import type { BaseContext, StageContext } from './context';
+import type { BaseContext } from './context';
 import { runJob, type StudyResult } from './study';
 
 export interface WorkerOptions {
@@ -13,12 +20,25 @@ export interface WorkerOptions {
   readonly idleMs: number;
   /** Studies worked on at once. */
   readonly studyConcurrency: number;
+  /** This replica's name on its claims, and how long a claim holds without a heartbeat. */
+  readonly claimant: Claimant;
 }
 
 export interface WorkerSnapshot {
   readonly running: boolean;
   readonly current: ReadonlyArray<{ jobId: number; studyId: string; startedAt: string }>;
   readonly finished: number;
+  /** Jobs this replica took over from a replica whose claim expired. */
+  readonly takenOver: number;
+}
+
+interface Running {
+  readonly jobId: number;
+  readonly attempts: number;
+  readonly studyId: string;
+  readonly startedAt: string;
+  /** Stops this job alone (its claim was taken over). */
+  readonly lost: AbortController;
 }
 
 /**
@@ -30,8 +50,9 @@ export class Worker {
   private controller = new AbortController();
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
-  private readonly current = new Map<number, { jobId: number; studyId: string; startedAt: string }>();
+  private readonly current = new Map<number, Running>();
   private finished = 0;
+  private takenOver = 0;
 
   /** Called when the worker had to stop because the state database failed. */
   onFatal?: (err: unknown) => void;
@@ -51,22 +72,25 @@ export class Worker {
     return this.options();
   }
 
-  private stageContext(): StageContext {
-    return { ...this.ctx, signal: this.controller.signal };
-  }
-
   private async runClaimed(job: Job): Promise<StudyResult> {
-    this.current.set(job.id, { jobId: job.id, studyId: job.studyId, startedAt: new Date().toISOString() });
+    const lost = new AbortController();
+    this.current.set(job.id, {
+      jobId: job.id,
+      attempts: job.attempts,
+      studyId: job.studyId,
+      startedAt: new Date().toISOString(),
+      lost,
+    });
     try {
       return await runJob(
         job,
-        this.stageContext(),
+        { ...this.ctx, signal: AbortSignal.any([this.controller.signal, lost.signal]) },
         {
           maxAttempts: this.opts.maxAttempts,
           delayMs: (n) => backoffMs(n, this.opts.retryBaseMs, this.opts.retryMaxMs),
         },
-        (j, notBefore, reason) => {
-          retryJobLater(this.ctx.db, j.id, notBefore, reason);
+        async (j, notBefore, reason) => {
+          if (!(await retryJobLater(this.ctx.db, j, notBefore, reason))) return; // taken over: not ours to requeue
           this.log.warn('study will be retried', {
             jobId: j.id,
             study: j.studyId,
@@ -93,9 +117,17 @@ export class Worker {
   async drainDue(): Promise<Array<{ job: Job; result: StudyResult }>> {
     const done: Array<{ job: Job; result: StudyResult }> = [];
     const running = new Set<Promise<void>>();
+    for (const t of await reapExpiredClaims(this.ctx.db)) {
+      this.takenOver++;
+      this.log.warn('job taken over: its replica stopped renewing its claim', {
+        jobId: t.jobId,
+        study: t.studyId,
+        from: t.owner,
+      });
+    }
     for (;;) {
       while (running.size < Math.max(1, this.opts.studyConcurrency) && !this.controller.signal.aborted) {
-        const job = claimJob(this.ctx.db);
+        const job = await claimJob(this.ctx.db, this.opts.claimant);
         if (!job) break;
         const run: Promise<void> = this.runClaimed(job).then((result) => void done.push({ job, result }));
         running.add(run);
@@ -120,7 +152,7 @@ export class Worker {
           this.onFatal?.(err);
           return;
         }
-        const due = nextDueAt(this.ctx.db);
+        const due = await nextDueAt(this.ctx.db);
         const wait =
           due === undefined ? this.opts.idleMs : Math.max(10, Math.min(this.opts.idleMs, due - Date.now()));
         await new Promise<void>((resolve) => {
@@ -147,11 +179,37 @@ export class Worker {
     }
   }
 
+  /** The claims this worker runs now (job and attempt), for the heartbeat. */
+  claims(): Array<{ id: number; attempts: number }> {
+    return [...this.current.values()].map((r) => ({ id: r.jobId, attempts: r.attempts }));
+  }
+
+  /**
+   * The heartbeat found these claims no longer ours (the lease ran out and another replica took
+   * the job): their studies stop at once and record nothing.
+   */
+  abandon(jobIds: readonly number[]): void {
+    for (const id of jobIds) {
+      const r = this.current.get(id);
+      if (!r) continue;
+      this.log.warn('claim lost: another replica took this job over; stopping it here', {
+        jobId: id,
+        study: r.studyId,
+      });
+      r.lost.abort();
+    }
+  }
+
   snapshot(): WorkerSnapshot {
     return {
       running: this.loop !== null && !this.controller.signal.aborted,
-      current: [...this.current.values()],
+      current: [...this.current.values()].map(({ jobId, studyId, startedAt }) => ({
+        jobId,
+        studyId,
+        startedAt,
+      })),
       finished: this.finished,
+      takenOver: this.takenOver,
     };
   }
 }

@@ -40,7 +40,15 @@ import {
   pushedSince,
   type QuarantineEntry,
 } from '../store/instances';
-import { countJobsByState, enqueueJob, listJobs, type Job, type JobState } from '../store/jobs';
+import {
+  countJobsByState,
+  enqueueJob,
+  listJobs,
+  runningByOwner,
+  type Job,
+  type JobState,
+} from '../store/jobs';
+import { listReplicas } from '../store/replicas';
 import { listMetadata, type MetadataRow } from '../store/metadata';
 import {
   allSealed,
@@ -56,11 +64,32 @@ import { reconcileSweep, retrySweep, writeDailyReport } from './sweeps';
 
 export type { JobState };
 
+/** One replica as the shared state shows it. */
+export interface ReplicaStatus {
+  readonly id: string;
+  readonly role: string;
+  readonly api: string | null;
+  readonly startedAt: string;
+  readonly lastSeen: string;
+  /** Seen within the lease: a replica not seen for longer is presumed dead (its jobs are taken over). */
+  readonly alive: boolean;
+  readonly runningJobs: number;
+  /** This process. */
+  readonly self: boolean;
+}
+
 export interface StatusReport {
+  /** Job counts of the shared store: every replica's. */
   readonly jobs: Record<JobState, number>;
   readonly quarantinedInstances: number;
   readonly feed: FeedSnapshot;
+  /** This replica's worker. */
   readonly worker: WorkerSnapshot;
+  /** Where the state lives: "sqlite" in dataDir or "postgres" shared by replicas. */
+  readonly state: { readonly store: 'sqlite' | 'postgres'; readonly location: string };
+  readonly replica: { readonly id: string; readonly leader: boolean };
+  /** Replicas seen in the last day, most recently seen first. */
+  readonly replicas: readonly ReplicaStatus[];
 }
 
 /** What the service needs of the running bridge; the config and the clients follow reloads. */
@@ -70,9 +99,11 @@ export interface ServiceDeps {
   readonly cfg: () => ResolvedConfig;
   readonly source: () => OrthancClient;
   readonly stage: () => BaseContext;
-  readonly feed: () => FeedSnapshot;
+  readonly feed: () => Promise<FeedSnapshot>;
   readonly worker: { wake(): void; snapshot(): WorkerSnapshot };
   readonly progress: ReadonlyMap<number, StudyProgress>;
+  /** This process among the replicas. */
+  readonly replica: () => { id: string; leader: boolean };
 }
 
 export type ReidentifyOutcome =
@@ -102,24 +133,42 @@ export class BridgeService {
     return deriveKeys(this.cfg.secret).version;
   }
 
-  status(): StatusReport {
+  async status(): Promise<StatusReport> {
+    const self = this.d.replica();
     return {
-      jobs: countJobsByState(this.d.db),
-      quarantinedInstances: countQuarantine(this.d.db),
-      feed: this.d.feed(),
+      jobs: await countJobsByState(this.d.db),
+      quarantinedInstances: await countQuarantine(this.d.db),
+      feed: await this.d.feed(),
       worker: this.d.worker.snapshot(),
+      state: { store: this.d.db.dialect, location: this.d.db.location },
+      replica: self,
+      replicas: await this.replicas(self.id),
     };
+  }
+
+  /** Every replica seen in the last day, with its running jobs; one not seen within a lease is not alive. */
+  async replicas(selfId = this.d.replica().id): Promise<ReplicaStatus[]> {
+    const nowMs = Date.now();
+    const rows = await listReplicas(this.d.db, new Date(nowMs - 86_400_000).toISOString());
+    const running = await runningByOwner(this.d.db);
+    const lease = this.cfg.replica.leaseMs;
+    return rows.map((r) => ({
+      ...r,
+      alive: r.role !== 'stopped' && nowMs - Date.parse(r.lastSeen) <= lease,
+      runningJobs: running.get(r.id) ?? 0,
+      self: r.id === selfId,
+    }));
   }
 
   running(): Array<[number, StudyProgress]> {
     return [...this.d.progress.entries()];
   }
 
-  jobs(opts: { state?: JobState; studyId?: string; limit?: number } = {}): Job[] {
+  jobs(opts: { state?: JobState; studyId?: string; limit?: number } = {}): Promise<Job[]> {
     return listJobs(this.d.db, opts);
   }
 
-  studyState(studyId: string): StudyState {
+  studyState(studyId: string): Promise<StudyState> {
     return studyState(this.d.db, this.cfg, studyId);
   }
 
@@ -127,34 +176,36 @@ export class BridgeService {
   async queueStudy(studyId: string, trigger: 'api' | 'cli'): Promise<{ queued: boolean; known: boolean }> {
     const study = await this.d.source().study(studyId);
     if (!study) return { queued: false, known: false };
-    const queued = enqueueJob(this.d.db, studyId, trigger);
+    const queued = await enqueueJob(this.d.db, studyId, trigger);
     this.d.worker.wake();
     return { queued, known: true };
   }
 
-  quarantine(opts: { studyId?: string; limit?: number; includeDiscarded?: boolean } = {}): QuarantineEntry[] {
+  quarantine(
+    opts: { studyId?: string; limit?: number; includeDiscarded?: boolean } = {},
+  ): Promise<QuarantineEntry[]> {
     return listQuarantine(this.d.db, opts);
   }
 
-  quarantineEntry(id: number): QuarantineEntry | undefined {
+  quarantineEntry(id: number): Promise<QuarantineEntry | undefined> {
     return getQuarantine(this.d.db, id);
   }
 
-  quarantineCount(): number {
+  quarantineCount(): Promise<number> {
     return countQuarantine(this.d.db);
   }
 
   /** Open entries counted by check and reason, most frequent first. */
-  quarantineSummary(): ReasonCount[] {
-    return summarizeReasons(openQuarantineReasons(this.d.db));
+  async quarantineSummary(): Promise<ReasonCount[]> {
+    return summarizeReasons(await openQuarantineReasons(this.d.db));
   }
 
   /** Queues the entry's study again (its quarantined instances run under the current config); audited. */
-  release(
+  async release(
     id: number,
     actor: string,
-  ): { released: boolean; studyId?: string; sourceId?: string; destination?: string } {
-    const r = releaseQuarantine(this.d.db, id, actor);
+  ): Promise<{ released: boolean; studyId?: string; sourceId?: string; destination?: string }> {
+    const r = await releaseQuarantine(this.d.db, id, actor);
     if (r.released) {
       this.log.info('quarantine entry released', { quarantineId: id, study: r.studyId, actor });
       this.d.worker.wake();
@@ -163,8 +214,8 @@ export class BridgeService {
   }
 
   /** Sets the instance aside for good (it stays accounted for); audited. */
-  discard(id: number, actor: string): { discarded: boolean; studyId?: string } {
-    const r = discard(this.d.db, id, actor);
+  async discard(id: number, actor: string): Promise<{ discarded: boolean; studyId?: string }> {
+    const r = await discard(this.d.db, id, actor);
     if (r.discarded) {
       this.log.info('quarantine entry discarded', { quarantineId: id, study: r.studyId, actor });
       this.d.worker.wake();
@@ -173,30 +224,34 @@ export class BridgeService {
   }
 
   /** Where an instance of a study stands on a destination after a release. */
-  instanceOnResearch(studyId: string, sourceId: string, destination: string): string | undefined {
-    const r = instancesOfStudy(this.d.db, studyId, destination).get(sourceId);
+  async instanceOnResearch(
+    studyId: string,
+    sourceId: string,
+    destination: string,
+  ): Promise<string | undefined> {
+    const r = (await instancesOfStudy(this.d.db, studyId, destination)).get(sourceId);
     return r?.state === 'pushed' ? (r.researchId ?? undefined) : undefined;
   }
 
   /** Instances pushed since a moment (ISO 8601), for the throughput on the admin page. */
-  pushedSince(iso: string): number {
+  pushedSince(iso: string): Promise<number> {
     return pushedSince(this.d.db, iso);
   }
 
-  auditRecords(opts: { since?: string; limit?: number; offset?: number } = {}): AuditRecord[] {
+  auditRecords(opts: { since?: string; limit?: number; offset?: number } = {}): Promise<AuditRecord[]> {
     return listAudit(this.d.db, opts);
   }
 
-  metadata(opts: { sourceStudyId?: string; limit?: number; offset?: number } = {}): MetadataRow[] {
+  metadata(opts: { sourceStudyId?: string; limit?: number; offset?: number } = {}): Promise<MetadataRow[]> {
     return listMetadata(this.d.db, opts);
   }
 
-  adminActions(limit: number): AdminAuditRow[] {
+  adminActions(limit: number): Promise<AdminAuditRow[]> {
     return listAdminAudit(this.d.db, { limit, newestFirst: true });
   }
 
-  reprocess(target: ReprocessTarget): string[] {
-    const studies = queueReprocess(this.d.db, target);
+  async reprocess(target: ReprocessTarget): Promise<string[]> {
+    const studies = await queueReprocess(this.d.db, target);
     this.log.info('reprocess requested', {
       studies: studies.length,
       target: 'study' in target ? 'study' : 'patient' in target ? 'patient' : 'all',
@@ -211,13 +266,13 @@ export class BridgeService {
   }
 
   /** Retry sweep: studies whose latest job failed go again. */
-  retryFailed(): number {
+  retryFailed(): Promise<number> {
     return retrySweep(this.d.db, this.log);
   }
 
   /** The day's audit report file. */
-  dailyReport(day: Date): string {
-    return writeDailyReport(this.d.db, this.cfg.dataDir, day);
+  dailyReport(day: Date): Promise<string> {
+    return writeDailyReport(this.d.db, this.cfg.reportsDir, day);
   }
 
   checkConsistency(): Promise<ConsistencyProblem[]> {
@@ -225,9 +280,9 @@ export class BridgeService {
   }
 
   /** The pseudonym of a patient; audited (the pseudonym, never the PatientID). */
-  pseudonym(patientId: string, issuer: string, actor: string): string {
+  async pseudonym(patientId: string, issuer: string, actor: string): Promise<string> {
     const p = pseudonymFor(deriveKeys(this.cfg.secret), patientId, issuer);
-    auditAdmin(this.d.db, { action: 'pseudonym', pseudonym: p, actor, outcome: 'computed' });
+    await auditAdmin(this.d.db, { action: 'pseudonym', pseudonym: p, actor, outcome: 'computed' });
     return p;
   }
 
@@ -235,31 +290,34 @@ export class BridgeService {
    * The identity behind a pseudonym, opened with the re-identification private key; audited.
    * Throws ReidentificationError for a record that was altered or swapped.
    */
-  reidentify(pseudonym: string, privateKeyPem: string, actor: string): ReidentifyOutcome {
+  async reidentify(pseudonym: string, privateKeyPem: string, actor: string): Promise<ReidentifyOutcome> {
     const key = loadPrivateKey(privateKeyPem);
     const keyId = keyIdOf(createPublicKey(key));
-    const records = sealedFor(this.d.db, pseudonym);
+    const records = await sealedFor(this.d.db, pseudonym);
     const record = records.find((r) => r.keyId === keyId);
-    const audit = (outcome: string): void =>
+    const audit = (outcome: string): Promise<void> =>
       auditAdmin(this.d.db, { action: 'reidentify', pseudonym, actor, outcome });
     if (!record) {
-      audit(records.length > 0 ? 'other-key' : 'unknown');
+      await audit(records.length > 0 ? 'other-key' : 'unknown');
       return records.length > 0
         ? { outcome: 'other-key', keyId, sealedTo: records.map((r) => r.keyId) }
         : { outcome: 'unknown' };
     }
     try {
       const identity = openIdentity(key, pseudonym, record, deriveKeys(this.cfg.secret));
-      audit('opened');
+      await audit('opened');
       return { outcome: 'opened', ...identity };
     } catch (err) {
-      audit('refused');
+      await audit('refused');
       throw err;
     }
   }
 
   /** Key rotation: every identity sealed to the old key sealed again to the configured public key; audited. */
-  rewrap(oldPrivateKeyPem: string, actor: string): { count: number; from: string; to: string } {
+  async rewrap(
+    oldPrivateKeyPem: string,
+    actor: string,
+  ): Promise<{ count: number; from: string; to: string }> {
     if (!this.cfg.reidPublicKeyPem)
       throw new ConfigError('reidentification.publicKeyFile: set the new public key first');
     const oldKey = loadPrivateKey(oldPrivateKeyPem);
@@ -268,16 +326,16 @@ export class BridgeService {
     const to = keyIdOf(newKey);
     const keys = deriveKeys(this.cfg.secret);
     let count = 0;
-    for (const r of allSealed(this.d.db, from)) {
+    for (const r of await allSealed(this.d.db, from)) {
       // A record that does not derive to its pseudonym is not carried over to the new key.
-      saveSealed(
+      await saveSealed(
         this.d.db,
         r.pseudonym,
         sealIdentity(newKey, r.pseudonym, openIdentity(oldKey, r.pseudonym, r, keys)),
       );
       count++;
     }
-    auditAdmin(this.d.db, {
+    await auditAdmin(this.d.db, {
       action: 'reid-rewrap',
       pseudonym: '*',
       actor,

@@ -26,25 +26,23 @@ export function explorerStudyUrl(base: string, studyId: string): string {
 }
 
 /** What the Explorer button and the admin page show for one clinical study. */
-export function studyState(db: Db, cfg: ResolvedConfig, studyId: string): StudyState {
-  const jobs = listJobs(db, { studyId, limit: 2 });
+export async function studyState(db: Db, cfg: ResolvedConfig, studyId: string): Promise<StudyState> {
+  const jobs = await listJobs(db, { studyId, limit: 2 });
   const open = jobs.find((j) => j.state === 'running') ?? jobs.find((j) => j.state === 'queued');
   const job = open ?? jobs[0] ?? null;
-  const destinations = Object.entries(cfg.destinations).flatMap(([name, d]) => {
-    const first = [...instancesOfStudy(db, studyId, name).values()].find(
+  const destinations: Array<StudyState['destinations'][number]> = [];
+  for (const [name, d] of Object.entries(cfg.destinations)) {
+    const first = [...(await instancesOfStudy(db, studyId, name)).values()].find(
       (r) => r.state === 'pushed' && r.researchStudyId,
     );
-    return first
-      ? [
-          {
-            destination: name,
-            researchStudyId: first.researchStudyId!,
-            explorerUrl: explorerStudyUrl(d.explorerUrl, first.researchStudyId!),
-          },
-        ]
-      : [];
-  });
-  const quarantine = listQuarantine(db, { studyId }).map((q) => ({
+    if (first)
+      destinations.push({
+        destination: name,
+        researchStudyId: first.researchStudyId!,
+        explorerUrl: explorerStudyUrl(d.explorerUrl, first.researchStudyId!),
+      });
+  }
+  const quarantine = (await listQuarantine(db, { studyId })).map((q) => ({
     id: q.id,
     destination: q.destination,
     check: q.check,

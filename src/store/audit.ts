@@ -1,4 +1,6 @@
 import type { Db } from './db';
+import type { ClaimRef } from './jobs';
+import { NO_LIMIT } from './sql';
 
 /** One line of the audit trail: what happened to one source study in one job. No patient values. */
 export interface AuditRecord {
@@ -50,44 +52,58 @@ interface Row {
   finished_at: string;
 }
 
-export function insertAudit(db: Db, a: AuditRecord): void {
-  db.prepare(
+/**
+ * Writes the job's final record for one destination, once: only while the claim is held (a runner
+ * whose job was taken over writes nothing) and only if the job has no record for that destination
+ * yet. Returns whether it was written.
+ */
+export async function insertAudit(db: Db, claim: ClaimRef, a: AuditRecord): Promise<boolean> {
+  const info = await db.run(
     `INSERT INTO audit (job_id, destination, route, source_study_id, research_study_id, pseudonym, state, trigger, mode, instances_total, instances_pushed,
        instances_already, instances_unchanged, instances_quarantined, checks, durations, profile, key_version, started_at, finished_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(
-    a.jobId,
-    a.destination,
-    a.route,
-    a.sourceStudyId,
-    a.researchStudyId,
-    a.pseudonym,
-    a.state,
-    a.trigger,
-    a.mode,
-    a.instancesTotal,
-    a.instancesPushed,
-    a.instancesAlready,
-    a.instancesUnchanged,
-    a.instancesQuarantined,
-    JSON.stringify(a.checks),
-    JSON.stringify(a.durations),
-    a.profile,
-    a.keyVersion,
-    a.startedAt,
-    a.finishedAt,
+     SELECT CAST(? AS BIGINT), ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS INTEGER), CAST(? AS INTEGER),
+       CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS INTEGER), ?, ?, ?, ?, ?, ?
+     WHERE EXISTS (SELECT 1 FROM jobs WHERE id = ? AND attempts = ? AND state = 'running')
+       AND NOT EXISTS (SELECT 1 FROM audit WHERE job_id = ? AND destination = ?)`,
+    [
+      a.jobId,
+      a.destination,
+      a.route,
+      a.sourceStudyId,
+      a.researchStudyId,
+      a.pseudonym,
+      a.state,
+      a.trigger,
+      a.mode,
+      a.instancesTotal,
+      a.instancesPushed,
+      a.instancesAlready,
+      a.instancesUnchanged,
+      a.instancesQuarantined,
+      JSON.stringify(a.checks),
+      JSON.stringify(a.durations),
+      a.profile,
+      a.keyVersion,
+      a.startedAt,
+      a.finishedAt,
+      claim.id,
+      claim.attempts,
+      a.jobId,
+      a.destination,
+    ],
   );
+  return info.changes === 1;
 }
 
-export function listAudit(
+export async function listAudit(
   db: Db,
   opts: { since?: string; limit?: number; offset?: number } = {},
-): AuditRecord[] {
-  const rows = db
-    .prepare(
-      `SELECT * FROM audit WHERE (@since IS NULL OR finished_at >= @since) ORDER BY id LIMIT @limit OFFSET @offset`,
-    )
-    .all({ since: opts.since ?? null, limit: opts.limit ?? -1, offset: opts.offset ?? 0 }) as Row[];
+): Promise<AuditRecord[]> {
+  const since = opts.since ?? null;
+  const rows = await db.all<Row>(
+    `SELECT * FROM audit WHERE (CAST(? AS TEXT) IS NULL OR finished_at >= ?) ORDER BY id LIMIT ? OFFSET ?`,
+    [since, since, opts.limit ?? NO_LIMIT, opts.offset ?? 0],
+  );
   return rows.map((r) => ({
     jobId: r.job_id,
     destination: r.destination,

@@ -21,8 +21,8 @@ interface FeedRow {
   updated_at: string;
 }
 
-export function readFeedState(db: Db): FeedState {
-  const r = db.prepare('SELECT * FROM feed_state WHERE id = 1').get() as FeedRow;
+export async function readFeedState(db: Db): Promise<FeedState> {
+  const r = (await db.get<FeedRow>('SELECT * FROM feed_state WHERE id = 1'))!;
   return {
     cursor: r.cursor,
     anchorSeq: r.anchor_seq,
@@ -44,28 +44,35 @@ export interface FeedBatch {
 }
 
 /** Stores the jobs a batch produced and moves the cursor, in one transaction. Returns jobs created. */
-export function commitFeedBatch(db: Db, batch: FeedBatch, trigger: JobTrigger = 'change'): number {
-  return db.transaction(() => {
+export async function commitFeedBatch(
+  db: Db,
+  batch: FeedBatch,
+  trigger: JobTrigger = 'change',
+): Promise<number> {
+  return db.transaction(async (tx) => {
     let created = 0;
-    for (const s of batch.studies) if (enqueueJob(db, s.studyId, trigger, s.seq)) created++;
+    for (const s of batch.studies) if (await enqueueJob(tx, s.studyId, trigger, s.seq)) created++;
     const a = batch.anchor;
-    db.prepare(
+    await tx.run(
       `UPDATE feed_state SET cursor = ?, orthanc_last = ?, updated_at = ?,
-         anchor_seq = COALESCE(?, anchor_seq), anchor_change = COALESCE(?, anchor_change), anchor_resource = COALESCE(?, anchor_resource)
+         anchor_seq = COALESCE(CAST(? AS BIGINT), anchor_seq), anchor_change = COALESCE(CAST(? AS TEXT), anchor_change),
+         anchor_resource = COALESCE(CAST(? AS TEXT), anchor_resource)
        WHERE id = 1`,
-    ).run(batch.cursor, batch.orthancLast, now(), a?.seq ?? null, a?.change ?? null, a?.resource ?? null);
+      [batch.cursor, batch.orthancLast, now(), a?.seq ?? null, a?.change ?? null, a?.resource ?? null],
+    );
     return created;
-  })();
+  });
 }
 
 /** The change log restarted (new or reset Orthanc index): read it again from the start. */
-export function resetFeed(db: Db, orthancLast: number): void {
-  db.prepare(
+export async function resetFeed(db: Db, orthancLast: number): Promise<void> {
+  await db.run(
     `UPDATE feed_state SET cursor = 0, anchor_seq = NULL, anchor_change = NULL, anchor_resource = NULL,
        orthanc_last = ?, resets = resets + 1, updated_at = ? WHERE id = 1`,
-  ).run(orthancLast, now());
+    [orthancLast, now()],
+  );
 }
 
-export function recordOrthancLast(db: Db, orthancLast: number): void {
-  db.prepare('UPDATE feed_state SET orthanc_last = ?, updated_at = ? WHERE id = 1').run(orthancLast, now());
+export async function recordOrthancLast(db: Db, orthancLast: number): Promise<void> {
+  await db.run('UPDATE feed_state SET orthanc_last = ?, updated_at = ? WHERE id = 1', [orthancLast, now()]);
 }

@@ -46,47 +46,52 @@ const SELECT = `SELECT i.*, q.status AS q_status FROM instances i
   LEFT JOIN quarantine q ON q.source_id = i.source_id AND q.destination = i.destination`;
 
 /** Instances of a study already carried to a destination (or quarantined), keyed by source instance ID. */
-export function instancesOfStudy(db: Db, studyId: string, destination: string): Map<string, InstanceRecord> {
-  const rows = db
-    .prepare(`${SELECT} WHERE i.study_id = ? AND i.destination = ?`)
-    .all(studyId, destination) as Row[];
+export async function instancesOfStudy(
+  db: Db,
+  studyId: string,
+  destination: string,
+): Promise<Map<string, InstanceRecord>> {
+  const rows = await db.all<Row>(`${SELECT} WHERE i.study_id = ? AND i.destination = ?`, [
+    studyId,
+    destination,
+  ]);
   return new Map(rows.map((r) => [r.source_id, toRecord(r)]));
 }
 
 /** Source studies with at least one instance carried under this pseudonym. */
-export function studiesOfPseudonym(db: Db, pseudonym: string): string[] {
+export async function studiesOfPseudonym(db: Db, pseudonym: string): Promise<string[]> {
   return (
-    db.prepare('SELECT DISTINCT study_id FROM instances WHERE pseudonym = ?').all(pseudonym) as {
-      study_id: string;
-    }[]
+    await db.all<{ study_id: string }>(
+      'SELECT DISTINCT study_id FROM instances WHERE pseudonym = ? ORDER BY study_id',
+      [pseudonym],
+    )
   ).map((r) => r.study_id);
 }
 
 /** Every (source study, destination) pair the bridge has carried (or tried to). */
-export function knownStudyDestinations(db: Db): Array<{ studyId: string; destination: string }> {
+export async function knownStudyDestinations(
+  db: Db,
+): Promise<Array<{ studyId: string; destination: string }>> {
   return (
-    db
-      .prepare('SELECT DISTINCT study_id, destination FROM instances ORDER BY study_id, destination')
-      .all() as {
-      study_id: string;
-      destination: string;
-    }[]
+    await db.all<{ study_id: string; destination: string }>(
+      'SELECT DISTINCT study_id, destination FROM instances ORDER BY study_id, destination',
+    )
   ).map((r) => ({ studyId: r.study_id, destination: r.destination }));
 }
 
 /** Instances pushed (first time or again) since an ISO time, for throughput figures. */
-export function pushedSince(db: Db, sinceIso: string): number {
-  return (
-    db
-      .prepare(`SELECT COUNT(*) AS n FROM instances WHERE state = 'pushed' AND updated_at >= ?`)
-      .get(sinceIso) as { n: number }
-  ).n;
+export async function pushedSince(db: Db, sinceIso: string): Promise<number> {
+  const r = await db.get<{ n: number }>(
+    `SELECT COUNT(*) AS n FROM instances WHERE state = 'pushed' AND updated_at >= ?`,
+    [sinceIso],
+  );
+  return r?.n ?? 0;
 }
 
 /** Every source study the bridge has carried (or tried to). */
-export function knownStudies(db: Db): string[] {
+export async function knownStudies(db: Db): Promise<string[]> {
   return (
-    db.prepare('SELECT DISTINCT study_id FROM instances ORDER BY study_id').all() as { study_id: string }[]
+    await db.all<{ study_id: string }>('SELECT DISTINCT study_id FROM instances ORDER BY study_id')
   ).map((r) => r.study_id);
 }
 
@@ -104,52 +109,76 @@ export interface PushedInstance {
   readonly metadata: Readonly<Record<string, string>>;
 }
 
-export function recordPushed(db: Db, r: PushedInstance): void {
-  const p = { ...r, metadata: JSON.stringify(r.metadata), now: now() };
-  db.transaction(() => {
-    db.prepare(
+export async function recordPushed(db: Db, r: PushedInstance): Promise<void> {
+  const at = now();
+  await db.transaction(async (tx) => {
+    await tx.run(
       `INSERT INTO instances (source_id, destination, study_id, job_id, state, research_id, research_study_id, md5, fingerprint, pseudonym, updated_at)
-       VALUES (@sourceId, @destination, @studyId, @jobId, 'pushed', @researchId, @researchStudyId, @md5, @fingerprint, @pseudonym, @now)
+       VALUES (?, ?, ?, ?, 'pushed', ?, ?, ?, ?, ?, ?)
        ON CONFLICT (source_id, destination) DO UPDATE SET job_id = excluded.job_id, state = 'pushed', research_id = excluded.research_id,
          research_study_id = excluded.research_study_id, md5 = excluded.md5, fingerprint = excluded.fingerprint,
          pseudonym = excluded.pseudonym, updated_at = excluded.updated_at`,
-    ).run(p);
-    db.prepare('DELETE FROM quarantine WHERE source_id = @sourceId AND destination = @destination').run(p);
-    db.prepare(
+      [
+        r.sourceId,
+        r.destination,
+        r.studyId,
+        r.jobId,
+        r.researchId,
+        r.researchStudyId,
+        r.md5,
+        r.fingerprint,
+        r.pseudonym,
+        at,
+      ],
+    );
+    await tx.run('DELETE FROM quarantine WHERE source_id = ? AND destination = ?', [
+      r.sourceId,
+      r.destination,
+    ]);
+    await tx.run(
       `INSERT INTO instance_metadata (source_id, destination, source_study_id, research_id, research_study_id, pseudonym, fields, updated_at)
-       VALUES (@sourceId, @destination, @studyId, @researchId, @researchStudyId, @pseudonym, @metadata, @now)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (source_id, destination) DO UPDATE SET research_id = excluded.research_id, research_study_id = excluded.research_study_id,
          pseudonym = excluded.pseudonym, fields = excluded.fields, updated_at = excluded.updated_at`,
-    ).run(p);
-  })();
+      [
+        r.sourceId,
+        r.destination,
+        r.studyId,
+        r.researchId,
+        r.researchStudyId,
+        r.pseudonym,
+        JSON.stringify(r.metadata),
+        at,
+      ],
+    );
+  });
 }
 
 /** The source instance recorded as carried to this research instance, if any. */
-export function carriedAs(
+export async function carriedAs(
   db: Db,
   researchId: string,
   destination: string,
-): { sourceId: string; studyId: string } | undefined {
-  return db
-    .prepare(
-      `SELECT source_id AS sourceId, study_id AS studyId FROM instances
-       WHERE research_id = ? AND destination = ? AND state = 'pushed' LIMIT 1`,
-    )
-    .get(researchId, destination) as { sourceId: string; studyId: string } | undefined;
+): Promise<{ sourceId: string; studyId: string } | undefined> {
+  const r = await db.get<{ source_id: string; study_id: string }>(
+    `SELECT source_id, study_id FROM instances WHERE research_id = ? AND destination = ? AND state = 'pushed' LIMIT 1`,
+    [researchId, destination],
+  );
+  return r ? { sourceId: r.source_id, studyId: r.study_id } : undefined;
 }
 
 /** Forgets that an instance is on research (it is not there any more, or is about to be replaced). */
-export function forgetPushed(db: Db, sourceId: string, destination: string): void {
-  db.transaction(() => {
-    db.prepare(`DELETE FROM instances WHERE source_id = ? AND destination = ? AND state = 'pushed'`).run(
+export async function forgetPushed(db: Db, sourceId: string, destination: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.run(`DELETE FROM instances WHERE source_id = ? AND destination = ? AND state = 'pushed'`, [
       sourceId,
       destination,
-    );
-    db.prepare('DELETE FROM instance_metadata WHERE source_id = ? AND destination = ?').run(
+    ]);
+    await tx.run('DELETE FROM instance_metadata WHERE source_id = ? AND destination = ?', [
       sourceId,
       destination,
-    );
-  })();
+    ]);
+  });
 }
 
 export interface QuarantineEntry {
@@ -167,7 +196,7 @@ export interface QuarantineEntry {
 }
 
 /** Quarantines an instance. The reason names the check and the tag; callers never put values in it. */
-export function recordQuarantined(
+export async function recordQuarantined(
   db: Db,
   q: {
     sourceId: string;
@@ -179,25 +208,28 @@ export function recordQuarantined(
     reason: string;
     fingerprint: string;
   },
-): void {
-  const p = { ...q, now: now() };
-  db.transaction(() => {
-    db.prepare(
+): Promise<void> {
+  const at = now();
+  await db.transaction(async (tx) => {
+    await tx.run(
       `INSERT INTO instances (source_id, destination, study_id, job_id, state, fingerprint, updated_at)
-       VALUES (@sourceId, @destination, @studyId, @jobId, 'quarantined', @fingerprint, @now)
+       VALUES (?, ?, ?, ?, 'quarantined', ?, ?)
        ON CONFLICT (source_id, destination) DO UPDATE SET job_id = excluded.job_id, state = 'quarantined', research_id = NULL,
          research_study_id = NULL, md5 = NULL, fingerprint = excluded.fingerprint, updated_at = excluded.updated_at`,
-    ).run(p);
-    db.prepare(
-      'DELETE FROM instance_metadata WHERE source_id = @sourceId AND destination = @destination',
-    ).run(p);
-    db.prepare(
+      [q.sourceId, q.destination, q.studyId, q.jobId, q.fingerprint, at],
+    );
+    await tx.run('DELETE FROM instance_metadata WHERE source_id = ? AND destination = ?', [
+      q.sourceId,
+      q.destination,
+    ]);
+    await tx.run(
       `INSERT INTO quarantine (source_id, destination, study_id, job_id, check_name, tag, reason, created_at, status)
-       VALUES (@sourceId, @destination, @studyId, @jobId, @check, @tag, @reason, @now, 'open')
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open')
        ON CONFLICT (source_id, destination) DO UPDATE SET job_id = excluded.job_id, check_name = excluded.check_name, tag = excluded.tag,
          reason = excluded.reason, created_at = excluded.created_at, status = 'open', resolved_at = NULL`,
-    ).run(p);
-  })();
+      [q.sourceId, q.destination, q.studyId, q.jobId, q.check, q.tag, q.reason, at],
+    );
+  });
 }
 
 interface QRow {
@@ -230,45 +262,46 @@ function toEntry(r: QRow): QuarantineEntry {
   };
 }
 
-export function listQuarantine(
+export async function listQuarantine(
   db: Db,
   opts: { studyId?: string; limit?: number; includeDiscarded?: boolean } = {},
-): QuarantineEntry[] {
-  const rows = db
-    .prepare(
-      `SELECT * FROM quarantine WHERE (@study IS NULL OR study_id = @study) AND (@all = 1 OR status = 'open')
-       ORDER BY id DESC LIMIT @limit`,
-    )
-    .all({
-      study: opts.studyId ?? null,
-      limit: opts.limit ?? 500,
-      all: opts.includeDiscarded ? 1 : 0,
-    }) as QRow[];
+): Promise<QuarantineEntry[]> {
+  const study = opts.studyId ?? null;
+  const rows = await db.all<QRow>(
+    `SELECT * FROM quarantine WHERE (CAST(? AS TEXT) IS NULL OR study_id = ?) AND (CAST(? AS INTEGER) = 1 OR status = 'open')
+     ORDER BY id DESC LIMIT ?`,
+    [study, study, opts.includeDiscarded ? 1 : 0, opts.limit ?? 500],
+  );
   return rows.map(toEntry);
 }
 
-/** The check and reason of every open quarantine entry, as a stream (for summaries of any size). */
-export function openQuarantineReasons(db: Db): IterableIterator<{ check: string; reason: string }> {
-  return db
-    .prepare(`SELECT check_name AS "check", reason FROM quarantine WHERE status = 'open'`)
-    .iterate() as IterableIterator<{ check: string; reason: string }>;
+/**
+ * The check and reason of every open quarantine entry, counted in the database: a summary of any
+ * number of entries is one row per distinct reason.
+ */
+export async function openQuarantineReasons(
+  db: Db,
+): Promise<Array<{ check: string; reason: string; n: number }>> {
+  return db.all<{ check: string; reason: string; n: number }>(
+    `SELECT check_name AS "check", reason, COUNT(*) AS n FROM quarantine WHERE status = 'open' GROUP BY check_name, reason`,
+  );
 }
 
-export function getQuarantine(db: Db, id: number): QuarantineEntry | undefined {
-  const r = db.prepare('SELECT * FROM quarantine WHERE id = ?').get(id) as QRow | undefined;
+export async function getQuarantine(db: Db, id: number): Promise<QuarantineEntry | undefined> {
+  const r = await db.get<QRow>('SELECT * FROM quarantine WHERE id = ?', [id]);
   return r ? toEntry(r) : undefined;
 }
 
 /** An operator decided this instance will not go: it stays accounted for and is never retried. */
-export function discardQuarantine(db: Db, id: number): boolean {
-  return (
-    db
-      .prepare(`UPDATE quarantine SET status = 'discarded', resolved_at = ? WHERE id = ? AND status = 'open'`)
-      .run(now(), id).changes === 1
+export async function discardQuarantine(db: Db, id: number): Promise<boolean> {
+  const info = await db.run(
+    `UPDATE quarantine SET status = 'discarded', resolved_at = ? WHERE id = ? AND status = 'open'`,
+    [now(), id],
   );
+  return info.changes === 1;
 }
 
 /** Open quarantine entries (discarded ones are closed). */
-export function countQuarantine(db: Db): number {
-  return (db.prepare(`SELECT COUNT(*) AS n FROM quarantine WHERE status = 'open'`).get() as { n: number }).n;
+export async function countQuarantine(db: Db): Promise<number> {
+  return (await db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM quarantine WHERE status = 'open'`))?.n ?? 0;
 }

@@ -1,4 +1,5 @@
 import { now, type Db } from './db';
+import { LOCK } from './sql';
 
 export const JobState = {
   Queued: 'queued',
@@ -33,6 +34,10 @@ export interface Job {
   readonly createdAt: string;
   readonly startedAt: string | null;
   readonly finishedAt: string | null;
+  /** The replica that claimed the job last. */
+  readonly owner: string | null;
+  /** Until when (epoch ms) the claim holds without a heartbeat. */
+  readonly leaseUntil: number | null;
 }
 
 interface JobRow {
@@ -55,6 +60,8 @@ interface JobRow {
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
+  owner: string | null;
+  lease_until: number | null;
 }
 
 function toJob(r: JobRow): Job {
@@ -78,6 +85,8 @@ function toJob(r: JobRow): Job {
     createdAt: r.created_at,
     startedAt: r.started_at,
     finishedAt: r.finished_at,
+    owner: r.owner,
+    leaseUntil: r.lease_until,
   };
 }
 
@@ -85,40 +94,99 @@ function toJob(r: JobRow): Job {
  * Queues a study unless it is queued already (a queued job asked to reprocess is upgraded).
  * Returns true when a new job was created.
  */
-export function enqueueJob(
+export async function enqueueJob(
   db: Db,
   studyId: string,
   trigger: JobTrigger,
   changeSeq: number | null = null,
   mode: JobMode = 'normal',
-): boolean {
-  return db.transaction(() => {
+): Promise<boolean> {
+  return db.transaction(async (tx) => {
     if (mode === 'reprocess') {
-      db.prepare(`UPDATE jobs SET mode = 'reprocess' WHERE study_id = ? AND state = 'queued'`).run(studyId);
+      await tx.run(`UPDATE jobs SET mode = 'reprocess' WHERE study_id = ? AND state = 'queued'`, [studyId]);
     }
-    const info = db
-      .prepare(
-        `INSERT INTO jobs (study_id, state, trigger, mode, change_seq, created_at) VALUES (?, 'queued', ?, ?, ?, ?)
-         ON CONFLICT (study_id) WHERE state = 'queued' DO NOTHING`,
-      )
-      .run(studyId, trigger, mode, changeSeq, now());
+    const info = await tx.run(
+      `INSERT INTO jobs (study_id, state, trigger, mode, change_seq, created_at) VALUES (?, 'queued', ?, ?, ?, ?)
+       ON CONFLICT (study_id) WHERE state = 'queued' DO NOTHING`,
+      [studyId, trigger, mode, changeSeq, now()],
+    );
     return info.changes === 1;
-  })();
+  });
 }
 
-/** Takes the oldest due job whose study is not being worked on already. */
-export function claimJob(db: Db, nowMs: number = Date.now()): Job | undefined {
-  const row = db
-    .prepare(
-      `UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = ?
+/** Who claims, and for how long a claim holds without a heartbeat. */
+export interface Claimant {
+  readonly owner: string;
+  readonly leaseMs: number;
+}
+
+/**
+ * Takes the oldest due job whose study no replica is working on, for `owner`, with a lease.
+ * Claims are serialised across replicas (one short transaction under a cluster-wide lock), so
+ * two replicas never run the same study at once.
+ */
+export async function claimJob(
+  db: Db,
+  claimant: Claimant,
+  nowMs: number = Date.now(),
+): Promise<Job | undefined> {
+  return db.exclusive(LOCK.claim, async (tx) => {
+    const row = await tx.get<JobRow>(
+      `UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = ?, owner = ?, lease_until = ?
        WHERE id = (
          SELECT id FROM jobs q WHERE q.state = 'queued' AND q.not_before <= ?
            AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.study_id = q.study_id AND r.state = 'running')
          ORDER BY q.not_before, q.id LIMIT 1)
        RETURNING *`,
-    )
-    .get(now(), nowMs) as JobRow | undefined;
-  return row ? toJob(row) : undefined;
+      [now(), claimant.owner, nowMs + claimant.leaseMs, nowMs],
+    );
+    return row ? toJob(row) : undefined;
+  });
+}
+
+/** A claim the heartbeat no longer renewed: its replica died or lost the database. */
+export interface TakenOver {
+  readonly jobId: number;
+  readonly studyId: string;
+  readonly owner: string | null;
+}
+
+/**
+ * Jobs whose lease ran out go back to the queue (or are closed when a newer job for the study is
+ * queued), so any replica can take them over. The work done so far is kept: instances already on
+ * research are recorded and are not pushed again.
+ */
+export async function reapExpiredClaims(db: Db, nowMs: number = Date.now()): Promise<TakenOver[]> {
+  return db.exclusive(LOCK.claim, async (tx) => {
+    const expired = await tx.all<{ id: number; study_id: string; owner: string | null }>(
+      `SELECT id, study_id, owner FROM jobs WHERE state = 'running' AND lease_until IS NOT NULL AND lease_until < ? ORDER BY id`,
+      [nowMs],
+    );
+    for (const j of expired)
+      await requeue(tx, j.id, 0, `taken over: the claim of replica ${j.owner ?? '(unknown)'} expired`);
+    return expired.map((j) => ({ jobId: j.id, studyId: j.study_id, owner: j.owner }));
+  });
+}
+
+/**
+ * Renews the leases of the jobs `owner` runs, and returns them (ID and attempt): a job missing
+ * from the answer was taken over, and its runner must stop.
+ */
+export async function renewClaims(
+  db: Db,
+  claimant: Claimant,
+  nowMs: number = Date.now(),
+): Promise<Array<{ id: number; attempts: number }>> {
+  return db.transaction(async (tx) => {
+    await tx.run(`UPDATE jobs SET lease_until = ? WHERE owner = ? AND state = 'running'`, [
+      nowMs + claimant.leaseMs,
+      claimant.owner,
+    ]);
+    return tx.all<{ id: number; attempts: number }>(
+      `SELECT id, attempts FROM jobs WHERE owner = ? AND state = 'running'`,
+      [claimant.owner],
+    );
+  });
 }
 
 export interface JobOutcome {
@@ -133,80 +201,113 @@ export interface JobOutcome {
   readonly reason?: string | null;
 }
 
-export function finishJob(db: Db, id: number, o: JobOutcome): void {
-  db.prepare(
+/** The claim a runner holds: the job and the attempt it claimed (a takeover claims a later one). */
+export type ClaimRef = Pick<Job, 'id' | 'attempts'>;
+
+/** The SQL that keeps a write to the claim its runner still holds. */
+const HELD = `id = ? AND attempts = ? AND state = 'running'`;
+
+/**
+ * Records a job's end state. Returns false, and records nothing, when the claim was taken over
+ * meanwhile (the replica that holds it now records the outcome).
+ */
+export async function finishJob(db: Db, claim: ClaimRef, o: JobOutcome): Promise<boolean> {
+  const info = await db.run(
     `UPDATE jobs SET state = ?, research_study_id = ?, pseudonym = ?, instances_total = ?, instances_pushed = ?,
-       instances_already = ?, instances_skipped = ?, instances_quarantined = ?, reason = ?, finished_at = ? WHERE id = ?`,
-  ).run(
-    o.state,
-    o.researchStudyId ?? null,
-    o.pseudonym ?? null,
-    o.total ?? null,
-    o.pushed ?? null,
-    o.already ?? null,
-    o.skipped ?? null,
-    o.quarantined ?? null,
-    o.reason ?? null,
-    now(),
-    id,
+       instances_already = ?, instances_skipped = ?, instances_quarantined = ?, reason = ?, finished_at = ?, lease_until = NULL
+     WHERE ${HELD}`,
+    [
+      o.state,
+      o.researchStudyId ?? null,
+      o.pseudonym ?? null,
+      o.total ?? null,
+      o.pushed ?? null,
+      o.already ?? null,
+      o.skipped ?? null,
+      o.quarantined ?? null,
+      o.reason ?? null,
+      now(),
+      claim.id,
+      claim.attempts,
+    ],
   );
+  return info.changes === 1;
+}
+
+/** Whether the claim is still held by its runner (not taken over, not finished). */
+export async function claimHeld(db: Db, claim: ClaimRef): Promise<boolean> {
+  return (await db.get(`SELECT 1 AS held FROM jobs WHERE ${HELD}`, [claim.id, claim.attempts])) !== undefined;
+}
+
+async function requeue(tx: Db, id: number, notBefore: number, reason: string): Promise<void> {
+  const job = await tx.get<{ study_id: string }>('SELECT study_id FROM jobs WHERE id = ?', [id]);
+  if (!job) return;
+  const queued = await tx.get(`SELECT id FROM jobs WHERE study_id = ? AND state = 'queued'`, [job.study_id]);
+  if (queued) {
+    await tx.run(
+      `UPDATE jobs SET state = 'skipped', reason = ?, finished_at = ?, lease_until = NULL WHERE id = ?`,
+      [`superseded after: ${reason}`, now(), id],
+    );
+  } else {
+    await tx.run(
+      `UPDATE jobs SET state = 'queued', not_before = ?, reason = ?, lease_until = NULL WHERE id = ?`,
+      [notBefore, reason, id],
+    );
+  }
 }
 
 /**
  * Puts a job that hit a transient fault back in the queue for later. If the study was queued
- * again meanwhile, that newer job covers it and this one is closed as skipped.
+ * again meanwhile, that newer job covers it and this one is closed as skipped. Does nothing when
+ * the claim was taken over meanwhile.
  */
-export function retryJobLater(db: Db, id: number, notBefore: number, reason: string): void {
-  db.transaction(() => {
-    const job = db.prepare('SELECT study_id FROM jobs WHERE id = ?').get(id) as
-      { study_id: string } | undefined;
-    if (!job) return;
-    const queued = db
-      .prepare(`SELECT id FROM jobs WHERE study_id = ? AND state = 'queued'`)
-      .get(job.study_id);
-    if (queued) {
-      db.prepare(`UPDATE jobs SET state = 'skipped', reason = ?, finished_at = ? WHERE id = ?`).run(
-        `superseded after: ${reason}`,
-        now(),
-        id,
-      );
-    } else {
-      db.prepare(`UPDATE jobs SET state = 'queued', not_before = ?, reason = ? WHERE id = ?`).run(
-        notBefore,
-        reason,
-        id,
-      );
-    }
-  })();
+export async function retryJobLater(
+  db: Db,
+  claim: ClaimRef,
+  notBefore: number,
+  reason: string,
+): Promise<boolean> {
+  return db.exclusive(LOCK.claim, async (tx) => {
+    if (!(await tx.get(`SELECT 1 AS held FROM jobs WHERE ${HELD}`, [claim.id, claim.attempts]))) return false;
+    await requeue(tx, claim.id, notBefore, reason);
+    return true;
+  });
 }
 
-/** After a crash: jobs left running are queued again (or closed when a newer one is queued). */
-export function requeueInterrupted(db: Db): number {
-  return db.transaction(() => {
-    const ids = (db.prepare(`SELECT id FROM jobs WHERE state = 'running'`).all() as { id: number }[]).map(
+/**
+ * After a crash of the only replica (the embedded store): jobs left running are queued again (or
+ * closed when a newer one is queued). Replicas sharing PostgreSQL wait for the lease instead.
+ */
+export async function requeueInterrupted(db: Db): Promise<number> {
+  return db.exclusive(LOCK.claim, async (tx) => {
+    const ids = (await tx.all<{ id: number }>(`SELECT id FROM jobs WHERE state = 'running'`)).map(
       (r) => r.id,
     );
-    for (const id of ids) retryJobLater(db, id, 0, 'interrupted by a restart');
+    for (const id of ids) await requeue(tx, id, 0, 'interrupted by a restart');
     return ids.length;
-  })();
+  });
 }
 
-export function getJob(db: Db, id: number): Job | undefined {
-  const r = db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+export async function getJob(db: Db, id: number): Promise<Job | undefined> {
+  const r = await db.get<JobRow>('SELECT * FROM jobs WHERE id = ?', [id]);
   return r ? toJob(r) : undefined;
 }
 
-export function listJobs(db: Db, opts: { state?: JobState; studyId?: string; limit?: number } = {}): Job[] {
-  const rows = db
-    .prepare(
-      `SELECT * FROM jobs WHERE (@state IS NULL OR state = @state) AND (@study IS NULL OR study_id = @study)
-       ORDER BY id DESC LIMIT @limit`,
-    )
-    .all({ state: opts.state ?? null, study: opts.studyId ?? null, limit: opts.limit ?? 100 }) as JobRow[];
+export async function listJobs(
+  db: Db,
+  opts: { state?: JobState; studyId?: string; limit?: number } = {},
+): Promise<Job[]> {
+  const state = opts.state ?? null;
+  const study = opts.studyId ?? null;
+  const rows = await db.all<JobRow>(
+    `SELECT * FROM jobs WHERE (CAST(? AS TEXT) IS NULL OR state = ?) AND (CAST(? AS TEXT) IS NULL OR study_id = ?)
+     ORDER BY id DESC LIMIT ?`,
+    [state, state, study, study, opts.limit ?? 100],
+  );
   return rows.map(toJob);
 }
 
-export function countJobsByState(db: Db): Record<JobState, number> {
+export async function countJobsByState(db: Db): Promise<Record<JobState, number>> {
   const out: Record<JobState, number> = {
     queued: 0,
     running: 0,
@@ -215,36 +316,42 @@ export function countJobsByState(db: Db): Record<JobState, number> {
     failed: 0,
     skipped: 0,
   };
-  for (const r of db.prepare('SELECT state, COUNT(*) AS n FROM jobs GROUP BY state').all() as {
-    state: JobState;
-    n: number;
-  }[]) {
+  for (const r of await db.all<{ state: JobState; n: number }>(
+    'SELECT state, COUNT(*) AS n FROM jobs GROUP BY state',
+  ))
     out[r.state] = r.n;
-  }
   return out;
 }
 
+/** Running jobs per replica, for the replicas list. */
+export async function runningByOwner(db: Db): Promise<Map<string, number>> {
+  const rows = await db.all<{ owner: string | null; n: number }>(
+    `SELECT owner, COUNT(*) AS n FROM jobs WHERE state = 'running' GROUP BY owner`,
+  );
+  return new Map(rows.map((r) => [r.owner ?? '', r.n]));
+}
+
 /** Studies whose latest job ended failed: the retry sweep queues them again. */
-export function studiesWithFailedLatestJob(db: Db): string[] {
+export async function studiesWithFailedLatestJob(db: Db): Promise<string[]> {
   return (
-    db
-      .prepare(
-        `SELECT j.study_id FROM jobs j
-         WHERE j.id = (SELECT MAX(id) FROM jobs k WHERE k.study_id = j.study_id) AND j.state = 'failed'`,
-      )
-      .all() as { study_id: string }[]
+    await db.all<{ study_id: string }>(
+      `SELECT j.study_id FROM jobs j
+       WHERE j.id = (SELECT MAX(id) FROM jobs k WHERE k.study_id = j.study_id) AND j.state = 'failed'`,
+    )
   ).map((r) => r.study_id);
 }
 
 /** Whether anything is still to do now or later (queued or running). */
-export function hasOpenJobs(db: Db): boolean {
-  return db.prepare(`SELECT 1 FROM jobs WHERE state IN ('queued', 'running') LIMIT 1`).get() !== undefined;
+export async function hasOpenJobs(db: Db): Promise<boolean> {
+  return (
+    (await db.get(`SELECT 1 AS open FROM jobs WHERE state IN ('queued', 'running') LIMIT 1`)) !== undefined
+  );
 }
 
 /** The earliest time a queued job becomes due, or undefined when none is queued. */
-export function nextDueAt(db: Db): number | undefined {
-  const r = db.prepare(`SELECT MIN(not_before) AS t FROM jobs WHERE state = 'queued'`).get() as {
-    t: number | null;
-  };
-  return r.t ?? undefined;
+export async function nextDueAt(db: Db): Promise<number | undefined> {
+  const r = await db.get<{ t: number | null }>(
+    `SELECT MIN(not_before) AS t FROM jobs WHERE state = 'queued'`,
+  );
+  return r?.t ?? undefined;
 }

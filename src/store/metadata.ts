@@ -1,4 +1,5 @@
 import type { Db } from './db';
+import { NO_LIMIT } from './sql';
 
 export interface MetadataRow {
   readonly destination: string;
@@ -19,21 +20,17 @@ interface Row {
 }
 
 /** Export fields of every instance on research, or of one source study. */
-export function listMetadata(
+export async function listMetadata(
   db: Db,
   opts: { sourceStudyId?: string; destination?: string; limit?: number; offset?: number } = {},
-): MetadataRow[] {
-  const rows = db
-    .prepare(
-      `SELECT * FROM instance_metadata WHERE (@study IS NULL OR source_study_id = @study) AND (@dest IS NULL OR destination = @dest)
-       ORDER BY destination, pseudonym, research_study_id, research_id LIMIT @limit OFFSET @offset`,
-    )
-    .all({
-      study: opts.sourceStudyId ?? null,
-      dest: opts.destination ?? null,
-      limit: opts.limit ?? -1,
-      offset: opts.offset ?? 0,
-    }) as Row[];
+): Promise<MetadataRow[]> {
+  const study = opts.sourceStudyId ?? null;
+  const dest = opts.destination ?? null;
+  const rows = await db.all<Row>(
+    `SELECT * FROM instance_metadata WHERE (CAST(? AS TEXT) IS NULL OR source_study_id = ?) AND (CAST(? AS TEXT) IS NULL OR destination = ?)
+     ORDER BY destination, pseudonym, research_study_id, research_id LIMIT ? OFFSET ?`,
+    [study, study, dest, dest, opts.limit ?? NO_LIMIT, opts.offset ?? 0],
+  );
   return rows.map((r) => ({
     destination: r.destination,
     sourceStudyId: r.source_study_id,

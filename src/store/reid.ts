@@ -1,37 +1,43 @@
 import type { SealedIdentity } from '../deid/reid';
 import type { Db } from './db';
+import { NO_LIMIT } from './sql';
 
 /** Stores a sealed identity once per pseudonym and key; later calls for the same pair do nothing. */
-export function saveSealed(db: Db, pseudonym: string, record: SealedIdentity): void {
-  db.prepare(
-    'INSERT OR IGNORE INTO reidentification (pseudonym, key_id, sealed, created_at) VALUES (?, ?, ?, ?)',
-  ).run(pseudonym, record.keyId, record.sealed, new Date().toISOString());
+export async function saveSealed(db: Db, pseudonym: string, record: SealedIdentity): Promise<void> {
+  await db.run(
+    `INSERT INTO reidentification (pseudonym, key_id, sealed, created_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (pseudonym, key_id) DO NOTHING`,
+    [pseudonym, record.keyId, record.sealed, new Date().toISOString()],
+  );
 }
 
-export function hasSealed(db: Db, pseudonym: string, keyId: string): boolean {
-  return !!db
-    .prepare('SELECT 1 FROM reidentification WHERE pseudonym = ? AND key_id = ?')
-    .get(pseudonym, keyId);
-}
-
-export function sealedFor(db: Db, pseudonym: string): SealedIdentity[] {
+export async function hasSealed(db: Db, pseudonym: string, keyId: string): Promise<boolean> {
   return (
-    db.prepare('SELECT key_id, sealed FROM reidentification WHERE pseudonym = ?').all(pseudonym) as Array<{
-      key_id: string;
-      sealed: string;
-    }>
+    (await db.get('SELECT 1 AS sealed FROM reidentification WHERE pseudonym = ? AND key_id = ?', [
+      pseudonym,
+      keyId,
+    ])) !== undefined
+  );
+}
+
+export async function sealedFor(db: Db, pseudonym: string): Promise<SealedIdentity[]> {
+  return (
+    await db.all<{ key_id: string; sealed: string }>(
+      'SELECT key_id, sealed FROM reidentification WHERE pseudonym = ? ORDER BY key_id',
+      [pseudonym],
+    )
   ).map((r) => ({ keyId: r.key_id, sealed: r.sealed }));
 }
 
-export function allSealed(db: Db, keyId: string): Array<{ pseudonym: string } & SealedIdentity> {
+export async function allSealed(
+  db: Db,
+  keyId: string,
+): Promise<Array<{ pseudonym: string } & SealedIdentity>> {
   return (
-    db
-      .prepare('SELECT pseudonym, key_id, sealed FROM reidentification WHERE key_id = ?')
-      .all(keyId) as Array<{
-      pseudonym: string;
-      key_id: string;
-      sealed: string;
-    }>
+    await db.all<{ pseudonym: string; key_id: string; sealed: string }>(
+      'SELECT pseudonym, key_id, sealed FROM reidentification WHERE key_id = ? ORDER BY pseudonym',
+      [keyId],
+    )
   ).map((r) => ({ pseudonym: r.pseudonym, keyId: r.key_id, sealed: r.sealed }));
 }
 
@@ -46,19 +52,19 @@ export interface AdminAuditRow {
 }
 
 /** Records an admin command (mapping, quarantine release or discard). Never an identity. */
-export function auditAdmin(db: Db, row: Omit<AdminAuditRow, 'at'>): void {
-  db.prepare(
+export async function auditAdmin(db: Db, row: Omit<AdminAuditRow, 'at'>): Promise<void> {
+  await db.run(
     'INSERT INTO admin_audit (at, action, pseudonym, actor, outcome, target) VALUES (?, ?, ?, ?, ?, ?)',
-  ).run(new Date().toISOString(), row.action, row.pseudonym, row.actor, row.outcome, row.target ?? null);
+    [new Date().toISOString(), row.action, row.pseudonym, row.actor, row.outcome, row.target ?? null],
+  );
 }
 
-export function listAdminAudit(
+export async function listAdminAudit(
   db: Db,
   opts: { limit?: number; newestFirst?: boolean } = {},
-): AdminAuditRow[] {
-  return db
-    .prepare(
-      `SELECT at, action, pseudonym, actor, outcome, target FROM admin_audit ORDER BY id ${opts.newestFirst ? 'DESC' : 'ASC'} LIMIT ?`,
-    )
-    .all(opts.limit ?? -1) as AdminAuditRow[];
+): Promise<AdminAuditRow[]> {
+  return db.all<AdminAuditRow>(
+    `SELECT at, action, pseudonym, actor, outcome, target FROM admin_audit ORDER BY id ${opts.newestFirst ? 'DESC' : 'ASC'} LIMIT ?`,
+    [opts.limit ?? NO_LIMIT],
+  );
 }

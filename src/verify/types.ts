@@ -32,13 +32,15 @@ export interface ReasonCount {
 }
 
 /** Counts reasons by check and group, most frequent first. */
-export function summarizeReasons(entries: Iterable<{ check: string; reason: string }>): ReasonCount[] {
+export function summarizeReasons(
+  entries: Iterable<{ check: string; reason: string; n?: number }>,
+): ReasonCount[] {
   const counts = new Map<string, ReasonCount>();
   for (const e of entries) {
     const reason = reasonGroup(e.reason);
     const key = `${e.check}\u0000${reason}`;
     const c = counts.get(key);
-    counts.set(key, { check: e.check, reason, count: (c?.count ?? 0) + 1 });
+    counts.set(key, { check: e.check, reason, count: (c?.count ?? 0) + (e.n ?? 1) });
   }
   return [...counts.values()].sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
 }

@@ -95,7 +95,7 @@ describe('Orthanc Explorer button and admin page, in a real browser', () => {
     const [p] = samplePatients(1);
     const studyId = await uploadStudy(makeMammoStudy(p!, { studyIndex: 1, studyDate: '20240405' }));
     // The change feed saw the study, but no rule sends it without the Explorer flag.
-    await waitFor('the feed to skip the study', async () => app.status().jobs.skipped >= 1);
+    await waitFor('the feed to skip the study', async () => (await app.status()).jobs.skipped >= 1);
 
     const context = await browser.newContext({
       httpCredentials: { username: 'bridge', password: RESEARCH_PASSWORD },
@@ -135,7 +135,7 @@ describe('Orthanc Explorer button and admin page, in a real browser', () => {
     );
     // Let the change feed see the study first (it skips it: nobody asked for it yet).
     await waitFor('the feed to skip the study', async () =>
-      listJobs(app.db, { studyId }).some((j) => j.trigger === 'change' && j.state === 'skipped'),
+      (await listJobs(app.db, { studyId })).some((j) => j.trigger === 'change' && j.state === 'skipped'),
     );
     const r = await fetch(`${clinical.url}/research-bridge/studies/${studyId}/send`, {
       method: 'POST',
@@ -146,7 +146,7 @@ describe('Orthanc Explorer button and admin page, in a real browser', () => {
     await waitFor(
       'the study to be quarantined',
       async () => {
-        const s = app.status();
+        const s = await app.status();
         return s.quarantinedInstances === 2 && s.jobs.queued + s.jobs.running === 0;
       },
       60_000,

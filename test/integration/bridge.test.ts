@@ -45,7 +45,7 @@ function appWith(dataDir: string, extraEnv: Record<string, string> = {}): Bridge
 async function runOnce(dataDir: string) {
   const app = appWith(dataDir);
   try {
-    return { summary: await app.runOnce(), resets: app.feed.snapshot().resets };
+    return { summary: await app.runOnce(), resets: (await app.feed.snapshot()).resets };
   } finally {
     await app.stop();
   }
@@ -231,7 +231,7 @@ describe('bridge end to end on a real Orthanc pair', () => {
     });
     const app = appWith(dataDir);
     try {
-      const q = (await import('../../src/store/instances')).listQuarantine(app.db);
+      const q = await (await import('../../src/store/instances')).listQuarantine(app.db);
       expect(q).toHaveLength(1);
       expect(q[0]).toMatchObject({ check: 'residual-phi', tag: '(0008,1090)' });
       expect(q[0]!.reason).not.toContain(family);

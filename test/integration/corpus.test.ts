@@ -87,8 +87,8 @@ describe('the corpus through Orthanc and the bridge', () => {
 
   it('arrives in research de-identified, in its own transfer syntax, pixel data byte for byte, or is quarantined with a specific reason', async () => {
     const db = openDatabase(dataDir);
-    const quarantined = listQuarantine(db);
-    db.close();
+    const quarantined = await listQuarantine(db);
+    await db.close();
     // Not one instance fails to parse: a parser failure is a reason only for a broken file.
     expect(quarantined.map((q) => q.reason).filter((r) => /parse/.test(r))).toEqual([]);
     expect(quarantined).toEqual([]);
@@ -149,8 +149,8 @@ describe('the corpus through Orthanc and the bridge', () => {
     expect(wrong.stderr).toMatch(/is sealed to key\(s\) [0-9a-f]{16}, not to [0-9a-f]{16}/);
 
     const db = openDatabase(dataDir);
-    const audit = listAdminAudit(db);
-    db.close();
+    const audit = await listAdminAudit(db);
+    await db.close();
     expect(audit.map((a) => [a.action, a.pseudonym, a.outcome])).toEqual([
       ['pseudonym', pseudonym, 'computed'],
       ['reidentify', pseudonym, 'opened'],

@@ -68,7 +68,7 @@ describe('faults', () => {
     });
     const run = app.runOnce();
     await waitFor('a retry to be scheduled', async () =>
-      listJobs(app.db, { studyId: study })[0]?.reason?.includes('ECONNREFUSED'),
+      (await listJobs(app.db, { studyId: study }))[0]?.reason?.includes('ECONNREFUSED'),
     );
     await research.start();
     const summary = await run;
@@ -175,7 +175,7 @@ describe('faults', () => {
     try {
       // (the daemon read the whole change log, so other studies of this file may finish here too)
       expect((await app.runOnce()).ok).toBe(true);
-      const job = listJobs(app.db, { studyId: study })[0]!;
+      const job = (await listJobs(app.db, { studyId: study }))[0]!;
       expect(job.state).toBe('done');
       expect((await research.get<string[]>(`/studies/${job.researchStudyId}/instances`)).length).toBe(40);
     } finally {
@@ -216,7 +216,11 @@ describe('faults', () => {
       for (const id of mine) await app.queueStudy(id, 'api');
       await waitFor(
         'the bridge to carry the studies',
-        async () => mine.every((id) => listJobs(app.db, { studyId: id }).some((j) => j.state === 'done')),
+        async () => {
+          for (const id of mine)
+            if (!(await listJobs(app.db, { studyId: id })).some((j) => j.state === 'done')) return false;
+          return true;
+        },
         90_000,
         200,
       );
@@ -295,11 +299,12 @@ describe('faults', () => {
     const full = new BridgeApp(cfg, { console: false });
     try {
       // The database may not grow by a single page: the same SQLITE_FULL a full disk gives.
-      full.db.exec('CREATE TABLE IF NOT EXISTS test_filler (x BLOB)');
-      full.db.pragma(`max_page_count = ${full.db.pragma('page_count', { simple: true }) as number}`);
+      await full.db.run('CREATE TABLE IF NOT EXISTS test_filler (x BLOB)');
+      const pages = (await full.db.get<{ page_count: number }>('PRAGMA page_count'))!.page_count;
+      await full.db.run(`PRAGMA max_page_count = ${pages}`);
       for (let i = 0; i < 10_000; i++) {
         try {
-          full.db.prepare('INSERT INTO test_filler VALUES (randomblob(512))').run();
+          await full.db.run('INSERT INTO test_filler VALUES (randomblob(512))');
         } catch {
           break; // no free page left
         }
@@ -312,8 +317,8 @@ describe('faults', () => {
     let pseudonym: string | null | undefined;
     try {
       expect((await again.runOnce()).ok).toBe(true);
-      for (const id of [a, b]) expect(listJobs(again.db, { studyId: id })[0]?.state).toBe('done');
-      pseudonym = listJobs(again.db, { studyId: b })[0]?.pseudonym;
+      for (const id of [a, b]) expect((await listJobs(again.db, { studyId: id }))[0]?.state).toBe('done');
+      pseudonym = (await listJobs(again.db, { studyId: b }))[0]?.pseudonym;
     } finally {
       await again.stop();
     }

@@ -76,11 +76,11 @@ describe('operator surfaces', () => {
     try {
       const summary = await app.runOnce();
       expect(summary.studies).toMatchObject({ done: 1, skipped: 1 });
-      expect(listJobs(app.db, { studyId: ct })[0]).toMatchObject({
+      expect((await listJobs(app.db, { studyId: ct }))[0]).toMatchObject({
         state: 'skipped',
         reason: 'no routing rule matches this study',
       });
-      expect(listJobs(app.db, { studyId: mg })[0]?.state).toBe('done');
+      expect((await listJobs(app.db, { studyId: mg }))[0]?.state).toBe('done');
     } finally {
       await app.stop();
     }
@@ -116,8 +116,8 @@ describe('operator surfaces', () => {
       await app.queueStudy(study, 'api');
       const summary = await app.runOnce({ poll: false });
       expect(summary.studies).toMatchObject({ done: 1 });
-      expect(app.service.quarantine({ studyId: study })).toEqual([]);
-      expect(app.service.studyState(study).state).toBe('done');
+      expect(await app.service.quarantine({ studyId: study })).toEqual([]);
+      expect((await app.service.studyState(study)).state).toBe('done');
     } finally {
       await app.stop();
     }

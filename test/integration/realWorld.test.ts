@@ -97,8 +97,8 @@ async function runRound(pending: readonly RealFile[]): Promise<RealFile[]> {
     await app.stop();
   }
   const db = openDatabase(dataDir);
-  round.quarantine = listQuarantine(db, { limit: 10_000 });
-  db.close();
+  round.quarantine = await listQuarantine(db, { limit: 10_000 });
+  await db.close();
   const ids = await research.get<string[]>('/instances');
   round.researchFiles = await Promise.all(
     ids.map(async (id) => (await research.call('GET', `/instances/${id}/file`)).body),

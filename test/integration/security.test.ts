@@ -85,7 +85,7 @@ afterAll(async () => {
 
 describe('cross-site requests (#2, #3)', () => {
   it('refuses a cross-site POST on the API even with the admin Basic credentials a browser caches', async () => {
-    recordQuarantined(app.db, {
+    await recordQuarantined(app.db, {
       sourceId: 'aaaaaaaa-aaaaaaaa-aaaaaaaa-aaaaaaaa-aaaaaaaa',
       destination: 'research',
       studyId,
@@ -108,7 +108,7 @@ describe('cross-site requests (#2, #3)', () => {
       });
       expect({ route, status: fetchSite.status }).toEqual({ route, status: 403 });
     }
-    expect(listJobs(app.db, { studyId })).toHaveLength(0);
+    expect(await listJobs(app.db, { studyId })).toHaveLength(0);
     // The same request from the admin page's own origin, or from a command-line client, goes through.
     const own = await request('POST', `${api}/api/studies/${studyId}/process`, 'x=1', {
       ...form,
@@ -119,14 +119,14 @@ describe('cross-site requests (#2, #3)', () => {
     const curl = await request('POST', `${api}/api/quarantine/1/release`, undefined, bearer(ADMIN_TOKEN));
     expect(curl.status).toBe(202);
     // The release is audited (#5): who, from where, on what; the refused attempts changed nothing.
-    const rows = listAdminAudit(app.db).filter((r) => r.action === 'quarantine-release');
+    const rows = (await listAdminAudit(app.db)).filter((r) => r.action === 'quarantine-release');
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ actor: 'api:admin@127.0.0.1', outcome: 'released' });
     expect(rows[0]!.target).toMatch(/^quarantine 1: instance aaaaaaaa-/);
   });
 
   it("refuses a cross-site form POST on the Explorer plugin's routes, and an ID with a trailing newline", async () => {
-    const before = listJobs(app.db, { studyId }).length;
+    const before = (await listJobs(app.db, { studyId })).length;
     const form = await request('POST', `${clinical.url}/research-bridge/studies/${studyId}/send`, 'x=1', {
       'Content-Type': 'application/x-www-form-urlencoded',
       Origin: 'https://attacker.example',
@@ -152,7 +152,7 @@ describe('cross-site requests (#2, #3)', () => {
       },
     );
     expect(otherOrigin.status).toBe(403);
-    expect(listJobs(app.db, { studyId })).toHaveLength(before);
+    expect(await listJobs(app.db, { studyId })).toHaveLength(before);
     const newline = await request('GET', `${clinical.url}/research-bridge/studies/${studyId}%0A/state`);
     expect(newline.status).toBe(400);
     // Orthanc Explorer's own request (jQuery sets X-Requested-With) is served.
@@ -171,7 +171,7 @@ describe('cross-site requests (#2, #3)', () => {
 describe('pagination and timeouts (#15)', () => {
   it('pages /api/reports and /api/metadata, and refuses a limit that is not a number', async () => {
     for (let i = 0; i < 3; i++)
-      recordPushed(app.db, {
+      await recordPushed(app.db, {
         sourceId: `page-${i}`,
         destination: 'research',
         studyId: 'page-study',
@@ -232,11 +232,11 @@ describe('pagination and timeouts (#15)', () => {
 });
 
 describe('the command line (#12, #13)', () => {
-  it('refuses a study ID that is not an Orthanc ID, and creates no job', () => {
+  it('refuses a study ID that is not an Orthanc ID, and creates no job', async () => {
     const r = cli(['process', '..']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/not an Orthanc ID/);
-    expect(listJobs(app.db, { studyId: '..' })).toHaveLength(0);
+    expect(await listJobs(app.db, { studyId: '..' })).toHaveLength(0);
   });
 
   it('reads the PatientID for a pseudonym from standard input, never from the command line', () => {

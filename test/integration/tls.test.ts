@@ -125,7 +125,7 @@ describe('HTTPS to Orthanc', () => {
     try {
       const summary = await a.runOnce();
       expect(summary.instances.pushed).toBe(0);
-      const q = listQuarantine(a.db);
+      const q = await listQuarantine(a.db);
       expect(q.length).toBe(2);
       expect(q[0]!.reason).toMatch(/SELF_SIGNED|UNABLE_TO_VERIFY|CERT/);
     } finally {

@@ -86,15 +86,15 @@ beforeAll(async () => {
   // Every test starts from this state, not from what an earlier test did: a first run with the
   // wrong research password, then the fix (the studies queued again, as the retry sweep would).
   const summary = await withApp((a) => a.runOnce(), { password: 'wrong-password' });
-  refused = await withApp((a) => ({
+  refused = await withApp(async (a) => ({
     summary,
-    quarantine: listQuarantine(a.db),
-    jobs: listJobs(a.db, { state: 'failed' }),
+    quarantine: await listQuarantine(a.db),
+    jobs: await listJobs(a.db, { state: 'failed' }),
   }));
   fixed = await withApp(async (a) => {
     for (const s of sourceStudies) await a.queueStudy(s, 'api');
     const summary = await a.runOnce({ poll: false });
-    return { summary, quarantine: listQuarantine(a.db), researchInstances: 0 };
+    return { summary, quarantine: await listQuarantine(a.db), researchInstances: 0 };
   });
   fixed = { ...fixed, researchInstances: (await research.get<string[]>('/instances')).length };
 }, 120_000);
@@ -135,9 +135,9 @@ describe('verification, quarantine, audit and re-anonymization', () => {
   });
 
   it('writes audit reports and a metadata export that match what the research server holds', async () => {
-    const { audit, metadata } = await withApp((a) => ({
-      audit: listAudit(a.db),
-      metadata: listMetadata(a.db),
+    const { audit, metadata } = await withApp(async (a) => ({
+      audit: await listAudit(a.db),
+      metadata: await listMetadata(a.db),
     }));
     const latest = new Map(audit.map((r) => [r.sourceStudyId, r]));
     expect(latest.size).toBe(4);
@@ -214,7 +214,7 @@ describe('verification, quarantine, audit and re-anonymization', () => {
     const q = await withApp(async (a) => {
       await a.queueStudy(victim.sourceStudyId, 'cli');
       const summary = await a.runOnce({ poll: false });
-      return { summary, entries: listQuarantine(a.db) };
+      return { summary, entries: await listQuarantine(a.db) };
     });
     expect(q.summary.studies).toMatchObject({ quarantined: 1 });
     expect(q.entries).toEqual([
@@ -223,9 +223,9 @@ describe('verification, quarantine, audit and re-anonymization', () => {
 
     // reprocess replaces the research copy with the right bytes
     const fixed = await withApp(async (a) => {
-      queueReprocess(a.db, { study: victim.sourceStudyId });
+      await queueReprocess(a.db, { study: victim.sourceStudyId });
       const summary = await a.runOnce({ poll: false });
-      return { summary, entries: listQuarantine(a.db) };
+      return { summary, entries: await listQuarantine(a.db) };
     });
     expect(fixed.summary.studies).toMatchObject({ done: 1 });
     expect(fixed.entries).toHaveLength(0);

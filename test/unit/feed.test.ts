@@ -64,19 +64,15 @@ describe('ChangeFeed', () => {
     serveLog([other(1), stable(2, 1), other(3), stable(4, 2), other(5), stable(7, 3)]);
     const r = await feedFor(db).pollOnce();
     expect(r).toEqual({ changesRead: 6, jobsCreated: 3, reset: false });
-    expect(
-      listJobs(db)
-        .map((j) => j.studyId)
-        .sort(),
-    ).toEqual([study(1), study(2), study(3)]);
-    expect(readFeedState(db).cursor).toBe(7);
+    expect((await listJobs(db)).map((j) => j.studyId).sort()).toEqual([study(1), study(2), study(3)]);
+    expect((await readFeedState(db)).cursor).toBe(7);
   });
 
   it('does not queue a study twice while it waits', async () => {
     const db = openDatabase(':memory:');
     serveLog([stable(1, 1), stable(2, 1)]);
     await feedFor(db).pollOnce();
-    expect(listJobs(db)).toHaveLength(1);
+    expect(await listJobs(db)).toHaveLength(1);
   });
 
   it('keeps its cursor across restarts, so nothing is read twice', async () => {
@@ -85,19 +81,15 @@ describe('ChangeFeed', () => {
     serveLog(log);
     let db = openDatabase(dir);
     await feedFor(db).pollOnce();
-    db.close();
+    await db.close();
     nock.cleanAll();
     log.push(stable(3, 2));
     serveLog(log);
     db = openDatabase(dir);
     const r = await feedFor(db).pollOnce();
     expect(r.changesRead).toBe(1);
-    expect(
-      listJobs(db)
-        .map((j) => j.studyId)
-        .sort(),
-    ).toEqual([study(1), study(2)]);
-    db.close();
+    expect((await listJobs(db)).map((j) => j.studyId).sort()).toEqual([study(1), study(2)]);
+    await db.close();
   });
 
   it('detects a change log that went behind the cursor and reads it again from the start', async () => {
@@ -108,12 +100,8 @@ describe('ChangeFeed', () => {
     serveLog([stable(1, 5), stable(2, 6)]); // a new Orthanc index: seq restarted
     const r = await feedFor(db).pollOnce();
     expect(r.reset).toBe(true);
-    expect(readFeedState(db)).toMatchObject({ cursor: 2, resets: 1 });
-    expect(
-      listJobs(db)
-        .map((j) => j.studyId)
-        .sort(),
-    ).toEqual([study(1), study(5), study(6)]);
+    expect(await readFeedState(db)).toMatchObject({ cursor: 2, resets: 1 });
+    expect((await listJobs(db)).map((j) => j.studyId).sort()).toEqual([study(1), study(5), study(6)]);
   });
 
   it('detects a rebuilt log that has already grown past the cursor', async () => {
@@ -124,11 +112,7 @@ describe('ChangeFeed', () => {
     serveLog([other(1), stable(2, 8), stable(3, 9), other(4)]); // same length and more, other changes
     const r = await feedFor(db).pollOnce();
     expect(r.reset).toBe(true);
-    expect(
-      listJobs(db)
-        .map((j) => j.studyId)
-        .sort(),
-    ).toEqual([study(1), study(8), study(9)]);
+    expect((await listJobs(db)).map((j) => j.studyId).sort()).toEqual([study(1), study(8), study(9)]);
   });
 
   it('is not fooled by a gap where the anchor change was deleted with its resource', async () => {
@@ -139,7 +123,7 @@ describe('ChangeFeed', () => {
     serveLog([stable(1, 1), stable(3, 3)]); // change 2 gone: study 2 was deleted
     const r = await feedFor(db).pollOnce();
     expect(r.reset).toBe(false);
-    expect(readFeedState(db).cursor).toBe(3);
+    expect((await readFeedState(db)).cursor).toBe(3);
   });
 
   it('leaves the cursor where it was when Orthanc fails mid-read', async () => {
@@ -152,8 +136,8 @@ describe('ChangeFeed', () => {
     nock(URL).get('/changes').query({ since: '2', limit: '2' }).reply(500, 'boom');
     await expect(feedFor(db).pollOnce()).rejects.toMatchObject({ code: 'ORTHANC_HTTP_500', retryable: true });
     // the first page was committed with its jobs; the failed one was not
-    expect(readFeedState(db).cursor).toBe(2);
-    expect(listJobs(db)).toHaveLength(2);
+    expect((await readFeedState(db)).cursor).toBe(2);
+    expect(await listJobs(db)).toHaveLength(2);
   });
 
   it('treats a body that is not JSON as a transient fault', async () => {
@@ -163,6 +147,6 @@ describe('ChangeFeed', () => {
       .query({ last: '' })
       .reply(200, 'not json', { 'Content-Type': 'application/json' });
     await expect(feedFor(db).pollOnce()).rejects.toMatchObject({ retryable: true });
-    expect(readFeedState(db).cursor).toBe(0);
+    expect((await readFeedState(db)).cursor).toBe(0);
   });
 });

@@ -9,23 +9,29 @@ import { insertAudit } from '../../src/store/audit';
 import { openDatabase } from '../../src/store/db';
 import { claimJob, enqueueJob, finishJob, listJobs } from '../../src/store/jobs';
 
+const ME = { owner: 'test', leaseMs: 60_000 };
+
 describe('schedules', () => {
-  it('the retry sweep queues studies whose latest job failed, once', () => {
+  it('the retry sweep queues studies whose latest job failed, once', async () => {
     const db = openDatabase(':memory:');
-    enqueueJob(db, 'A', 'change');
-    enqueueJob(db, 'B', 'change');
-    finishJob(db, claimJob(db)!.id, { state: 'failed', reason: 'research down' });
-    finishJob(db, claimJob(db)!.id, { state: 'done' });
-    expect(retrySweep(db, silentLogger())).toBe(1);
-    expect(retrySweep(db, silentLogger())).toBe(0); // already queued
-    expect(listJobs(db, { state: 'queued' }).map((j) => [j.studyId, j.trigger])).toEqual([['A', 'retry']]);
+    await enqueueJob(db, 'A', 'change');
+    await enqueueJob(db, 'B', 'change');
+    await finishJob(db, (await claimJob(db, ME))!, { state: 'failed', reason: 'research down' });
+    await finishJob(db, (await claimJob(db, ME))!, { state: 'done' });
+    expect(await retrySweep(db, silentLogger())).toBe(1);
+    expect(await retrySweep(db, silentLogger())).toBe(0); // already queued
+    expect((await listJobs(db, { state: 'queued' })).map((j) => [j.studyId, j.trigger])).toEqual([
+      ['A', 'retry'],
+    ]);
   });
 
-  it('the daily report holds the records finished that UTC day', () => {
+  it('the daily report holds the records finished that UTC day', async () => {
     const db = openDatabase(':memory:');
-    const record = (finishedAt: string, sourceStudyId: string) =>
-      insertAudit(db, {
-        jobId: 1,
+    const record = async (finishedAt: string, sourceStudyId: string) => {
+      await enqueueJob(db, sourceStudyId, 'change');
+      const job = (await claimJob(db, ME))!;
+      await insertAudit(db, job, {
+        jobId: job.id,
         destination: 'research',
         route: 'default',
         sourceStudyId,
@@ -46,11 +52,12 @@ describe('schedules', () => {
         startedAt: finishedAt,
         finishedAt,
       });
-    record('2026-11-26T23:59:59.000Z', 'before');
-    record('2026-11-27T10:00:00.000Z', 'inside');
-    record('2026-11-28T00:00:00.000Z', 'after');
+    };
+    await record('2026-11-26T23:59:59.000Z', 'before');
+    await record('2026-11-27T10:00:00.000Z', 'inside');
+    await record('2026-11-28T00:00:00.000Z', 'after');
     const dir = mkdtempSync(path.join(os.tmpdir(), 'daily-'));
-    const file = writeDailyReport(db, dir, new Date('2026-11-27T15:00:00Z'));
+    const file = await writeDailyReport(db, dir, new Date('2026-11-27T15:00:00Z'));
     expect(file).toBe(path.join(dir, 'reports', 'daily', '2026-11-27.csv'));
     const lines = readFileSync(file, 'utf8').trim().split('\r\n');
     expect(lines).toHaveLength(2);
@@ -68,8 +75,8 @@ describe('schedules', () => {
           started = true;
           return new Promise<number>((resolve) => (release = () => resolve(0)));
         },
-        retryFailed: () => 0,
-        dailyReport: () => '',
+        retryFailed: async () => 0,
+        dailyReport: async () => '',
         onJobs: () => undefined,
       },
     );

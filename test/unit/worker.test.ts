@@ -10,7 +10,7 @@ import { newProcessState, type BaseContext, type StageContext } from '../../src/
 import { runJob } from '../../src/pipeline/study';
 import { Worker } from '../../src/pipeline/worker';
 import { openDatabase, type Db } from '../../src/store/db';
-import { claimJob, enqueueJob, listJobs } from '../../src/store/jobs';
+import { claimJob, enqueueJob, listJobs, retryJobLater } from '../../src/store/jobs';
 import { loadConfig } from '../../src/config';
 import { BridgeApp } from '../../src/app';
 import { mkdtempSync } from 'node:fs';
@@ -29,11 +29,20 @@ function context(db: Db, answer: (id: string) => Promise<unknown>): BaseContext 
 }
 
 const stage = (ctx: BaseContext): StageContext => ({ ...ctx, signal: new AbortController().signal });
+const ME = { owner: 'test', leaseMs: 60_000 };
+const workerOptions = (studyConcurrency: number) => () => ({
+  maxAttempts: 1,
+  retryBaseMs: 1,
+  retryMaxMs: 1,
+  idleMs: 10,
+  studyConcurrency,
+  claimant: ME,
+});
 
 describe('the give-up policy (runJob)', () => {
   it('puts a job back for later on a study-scope fault, and gives up after maxAttempts with the last reason', async () => {
     const db = openDatabase(':memory:');
-    enqueueJob(db, 'S', 'api');
+    await enqueueJob(db, 'S', 'api');
     const ctx = stage(
       context(db, async () => {
         throw new TransientError('ORTHANC_HTTP_503', 'source Orthanc GET /studies/S answered 503');
@@ -41,24 +50,28 @@ describe('the give-up policy (runJob)', () => {
     );
     const retries: Array<[number, string]> = [];
     const policy = { maxAttempts: 2, delayMs: (n: number) => 1000 * n };
-    const first = claimJob(db)!;
-    await runJob(first, ctx, policy, (j, notBefore, reason) => retries.push([j.attempts, reason]));
+    const first = (await claimJob(db, ME))!;
+    await runJob(first, ctx, policy, async (j, notBefore, reason) => {
+      retries.push([j.attempts, reason]);
+      expect((await listJobs(db, { studyId: 'S' }))[0]!.state).toBe('running'); // the caller re-queues it
+      await retryJobLater(db, j, notBefore, reason);
+    });
     expect(retries).toEqual([[1, 'ORTHANC_HTTP_503: source Orthanc GET /studies/S answered 503']]);
-    expect(listJobs(db, { studyId: 'S' })[0]!.state).toBe('running'); // the caller re-queues it (retryJobLater)
-    const second = { ...first, attempts: 2 };
-    const result = await runJob(second, ctx, policy, () => retries.push([0, 'unexpected']));
+    const second = (await claimJob(db, ME, Date.now() + 10_000))!;
+    expect(second.attempts).toBe(2);
+    const result = await runJob(second, ctx, policy, async () => void retries.push([0, 'unexpected']));
     expect(retries).toHaveLength(1);
     expect(result).toMatchObject({
       state: 'failed',
       reason: 'gave up after 2 attempts: ORTHANC_HTTP_503: source Orthanc GET /studies/S answered 503',
     });
-    expect(listJobs(db, { studyId: 'S' })[0]!.state).toBe('failed');
+    expect((await listJobs(db, { studyId: 'S' }))[0]!.state).toBe('failed');
   });
 
   it('retries a destination refusal (401) like a study fault, and fails at once on a permanent fault', async () => {
     const db = openDatabase(':memory:');
-    enqueueJob(db, 'D', 'api');
-    enqueueJob(db, 'P', 'api');
+    await enqueueJob(db, 'D', 'api');
+    await enqueueJob(db, 'P', 'api');
     const ctx = stage(
       context(db, async (id) => {
         if (id === 'D') throw new DestinationError('ORTHANC_HTTP_401', 'research answered 401');
@@ -67,22 +80,27 @@ describe('the give-up policy (runJob)', () => {
     );
     const policy = { maxAttempts: 5, delayMs: () => 0 };
     const retried: string[] = [];
-    await runJob(claimJob(db)!, ctx, policy, (j) => retried.push(j.studyId));
-    const permanent = await runJob(claimJob(db)!, ctx, policy, (j) => retried.push(j.studyId));
+    await runJob((await claimJob(db, ME))!, ctx, policy, async (j) => void retried.push(j.studyId));
+    const permanent = await runJob(
+      (await claimJob(db, ME))!,
+      ctx,
+      policy,
+      async (j) => void retried.push(j.studyId),
+    );
     expect(retried).toEqual(['D']);
     expect(permanent).toMatchObject({ state: 'failed', reason: 'ORTHANC_HTTP_400: source answered 400' });
   });
 
   it('stops on a process-scope fault instead of recording an outcome it cannot keep', async () => {
     const db = openDatabase(':memory:');
-    enqueueJob(db, 'X', 'api');
+    await enqueueJob(db, 'X', 'api');
     const ctx = stage(
       context(db, async () => {
         throw new StoreError('the state database cannot be written (SQLITE_FULL)');
       }),
     );
     await expect(
-      runJob(claimJob(db)!, ctx, { maxAttempts: 3, delayMs: () => 0 }, () => undefined),
+      runJob((await claimJob(db, ME))!, ctx, { maxAttempts: 3, delayMs: () => 0 }, async () => undefined),
     ).rejects.toThrow(StoreError);
   });
 });
@@ -90,7 +108,7 @@ describe('the give-up policy (runJob)', () => {
 describe('the worker', () => {
   it('runs up to studyConcurrency studies at once and returns what each ended as', async () => {
     const db = openDatabase(':memory:');
-    for (const id of ['A', 'B', 'C']) enqueueJob(db, id, 'api');
+    for (const id of ['A', 'B', 'C']) await enqueueJob(db, id, 'api');
     let inFlight = 0;
     let most = 0;
     const ctx = context(db, async () => {
@@ -100,11 +118,7 @@ describe('the worker', () => {
       inFlight--;
       return undefined; // the study is gone from the clinical Orthanc: skipped
     });
-    const worker = new Worker(
-      () => ctx,
-      () => ({ maxAttempts: 1, retryBaseMs: 1, retryMaxMs: 1, idleMs: 10, studyConcurrency: 2 }),
-      silentLogger(),
-    );
+    const worker = new Worker(() => ctx, workerOptions(2), silentLogger());
     const done = await worker.drainDue();
     expect(done.map((d) => [d.job.studyId, d.result.state]).sort()).toEqual([
       ['A', 'skipped'],
@@ -117,15 +131,11 @@ describe('the worker', () => {
 
   it('hands a store failure to onFatal and stops', async () => {
     const db = openDatabase(':memory:');
-    enqueueJob(db, 'F', 'api');
+    await enqueueJob(db, 'F', 'api');
     const ctx = context(db, async () => {
       throw new StoreError('disk full');
     });
-    const worker = new Worker(
-      () => ctx,
-      () => ({ maxAttempts: 1, retryBaseMs: 1, retryMaxMs: 1, idleMs: 10, studyConcurrency: 1 }),
-      silentLogger(),
-    );
+    const worker = new Worker(() => ctx, workerOptions(1), silentLogger());
     const fatal = new Promise<unknown>((resolve) => (worker.onFatal = resolve));
     worker.start();
     expect(await fatal).toBeInstanceOf(StoreError);
