@@ -14,6 +14,10 @@ if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then packages+=(chr
 if [ "${1:-}" = "--browser" ] && [ ! -d /usr/lib/python3/dist-packages/pydicom/data/test_files ]; then packages+=(python3-pydicom); fi
 if [ "${1:-}" = "--browser" ] && [ ! -d /usr/lib/python3/dist-packages/nibabel/nicom/tests/data ]; then packages+=(python3-nibabel); fi
 if [ "${1:-}" = "--browser" ] && ! command -v openssl >/dev/null; then packages+=(openssl); fi # TLS tests make certificates
+# Replicas share their state in PostgreSQL: the tests start their own PostgreSQL 15 server, and one
+# runs the clinical Orthanc with its index in PostgreSQL (Debian's orthanc-postgresql).
+if [ "${1:-}" = "--browser" ] && [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then packages+=(postgresql-15); fi
+if [ "${1:-}" = "--browser" ] && [ ! -e /usr/share/orthanc/plugins/libOrthancPostgreSQLIndex.so ]; then packages+=(orthanc-postgresql); fi
 if [ ${#packages[@]} -gt 0 ]; then
   echo "ensure-deps: installing Debian's ${packages[*]}" >&2
   sudo=""

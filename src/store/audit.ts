@@ -53,46 +53,54 @@ interface Row {
 }
 
 /**
- * Writes the job's final record for one destination, once: only while the claim is held (a runner
- * whose job was taken over writes nothing) and only if the job has no record for that destination
- * yet. Returns whether it was written.
+ * Writes the job's final record for one destination, once. Only while the claim is held: a
+ * runner whose job was taken over writes nothing and gets false. A record the job already has for
+ * that destination (an earlier attempt got this far, or a retried statement after a lost
+ * connection) is kept as it is, and the call succeeds.
  */
 export async function insertAudit(db: Db, claim: ClaimRef, a: AuditRecord): Promise<boolean> {
-  const info = await db.run(
-    `INSERT INTO audit (job_id, destination, route, source_study_id, research_study_id, pseudonym, state, trigger, mode, instances_total, instances_pushed,
-       instances_already, instances_unchanged, instances_quarantined, checks, durations, profile, key_version, started_at, finished_at)
-     SELECT CAST(? AS BIGINT), ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS INTEGER), CAST(? AS INTEGER),
-       CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS INTEGER), ?, ?, ?, ?, ?, ?
-     WHERE EXISTS (SELECT 1 FROM jobs WHERE id = ? AND attempts = ? AND state = 'running')
-       AND NOT EXISTS (SELECT 1 FROM audit WHERE job_id = ? AND destination = ?)`,
-    [
-      a.jobId,
-      a.destination,
-      a.route,
-      a.sourceStudyId,
-      a.researchStudyId,
-      a.pseudonym,
-      a.state,
-      a.trigger,
-      a.mode,
-      a.instancesTotal,
-      a.instancesPushed,
-      a.instancesAlready,
-      a.instancesUnchanged,
-      a.instancesQuarantined,
-      JSON.stringify(a.checks),
-      JSON.stringify(a.durations),
-      a.profile,
-      a.keyVersion,
-      a.startedAt,
-      a.finishedAt,
-      claim.id,
-      claim.attempts,
-      a.jobId,
-      a.destination,
-    ],
-  );
-  return info.changes === 1;
+  return db.transaction(async (tx) => {
+    const held = await tx.get(
+      `SELECT 1 AS held FROM jobs WHERE id = ? AND attempts = ? AND state = 'running'`,
+      [claim.id, claim.attempts],
+    );
+    if (!held) return false;
+    if (
+      await tx.get('SELECT 1 AS found FROM audit WHERE job_id = ? AND destination = ?', [
+        a.jobId,
+        a.destination,
+      ])
+    )
+      return true;
+    await tx.run(
+      `INSERT INTO audit (job_id, destination, route, source_study_id, research_study_id, pseudonym, state, trigger, mode, instances_total, instances_pushed,
+         instances_already, instances_unchanged, instances_quarantined, checks, durations, profile, key_version, started_at, finished_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        a.jobId,
+        a.destination,
+        a.route,
+        a.sourceStudyId,
+        a.researchStudyId,
+        a.pseudonym,
+        a.state,
+        a.trigger,
+        a.mode,
+        a.instancesTotal,
+        a.instancesPushed,
+        a.instancesAlready,
+        a.instancesUnchanged,
+        a.instancesQuarantined,
+        JSON.stringify(a.checks),
+        JSON.stringify(a.durations),
+        a.profile,
+        a.keyVersion,
+        a.startedAt,
+        a.finishedAt,
+      ],
+    );
+    return true;
+  });
 }
 
 export async function listAudit(

@@ -231,7 +231,13 @@ export async function finishJob(db: Db, claim: ClaimRef, o: JobOutcome): Promise
       claim.attempts,
     ],
   );
-  return info.changes === 1;
+  if (info.changes === 1) return true;
+  // A statement re-sent after a lost connection finds its own first write: the same attempt, ended.
+  const row = await db.get<{ attempts: number; state: JobState }>(
+    'SELECT attempts, state FROM jobs WHERE id = ?',
+    [claim.id],
+  );
+  return row?.attempts === claim.attempts && row.state === o.state;
 }
 
 /** Whether the claim is still held by its runner (not taken over, not finished). */

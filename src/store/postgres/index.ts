@@ -193,16 +193,24 @@ export class PostgresSql implements Sql {
     return this.retrying(async () => {
       const client = await this.pool.connect();
       let broken: unknown;
+      // The server may cut the connection between two statements (a restart): the client then
+      // emits 'error', which must not go unheard (it would end the process); the next statement
+      // fails, and the whole transaction is run again.
+      const onError = (err: Error): void => {
+        broken = err;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await fn(view(async () => client, this.location, null));
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        broken = isConnectionFault(err) ? err : undefined;
-        await client.query('ROLLBACK').catch(() => undefined);
+        if (isConnectionFault(err)) broken ??= err;
+        if (!broken) await client.query('ROLLBACK').catch(() => undefined);
         throw err;
       } finally {
+        client.off('error', onError);
         // A connection that failed is not handed to the next caller.
         client.release(broken instanceof Error ? broken : undefined);
       }
