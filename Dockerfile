@@ -15,6 +15,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY config ./config
+# Owned by the account the bridge runs as, so named volumes mounted there start writable.
+RUN mkdir -p /data /reports && chown node:node /data /reports
 VOLUME /data
 EXPOSE 8099
 USER node

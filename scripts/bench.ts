@@ -11,6 +11,7 @@
  *
  *   npm run bench -- [--patients 2] [--ct-slices 100] [--mammo-rows 2294] [--mammo-columns 1914]
  *                    [--concurrency 4] [--memory] [--large-study 1000] [--multiframe-frames 100]
+ *   npm run bench -- --replicas 3   (only: the corpus carried by 1, 2, 3 replicas on PostgreSQL)
  */
 import axios from 'axios';
 import { spawn } from 'node:child_process';
@@ -28,6 +29,7 @@ import {
 } from '../test/fixtures/studies';
 import { mapPool } from '../src/util/timing';
 import { TestOrthanc, waitFor } from '../test/helpers/orthanc';
+import { replicaBench } from './bench-replicas';
 
 const { values: args } = parseArgs({
   options: {
@@ -39,6 +41,7 @@ const { values: args } = parseArgs({
     memory: { type: 'boolean', default: false },
     'large-study': { type: 'string', default: '1000' },
     'multiframe-frames': { type: 'string', default: '100' },
+    replicas: { type: 'string' },
   },
 });
 const CONCURRENCY = Number(args.concurrency);
@@ -216,6 +219,22 @@ async function main(): Promise<void> {
     log(
       `corpus: ${patients.length} patients, ${studies.length} studies, ${instanceIds.length} instances, ${mb(totalBytes)} MB, largest ${mb(largest)} MB`,
     );
+    if (args.replicas) {
+      await replicaBench({
+        replicas: Number(args.replicas),
+        clinical: clinicalOrthanc,
+        research,
+        target,
+        instances: instanceIds.length,
+        bytes: totalBytes,
+        concurrency: CONCURRENCY,
+        secret: SECRET,
+        cli: CLI,
+        cleanResearch: () => cleanResearch(target),
+        log,
+      });
+      return;
+    }
 
     // (a) the floor: the leanest copy Node has (node:http, keep-alive, chunks concatenated once),
     // then the same copy through axios, then through the bridge's own client.

@@ -266,12 +266,16 @@ export class BridgeApp {
   }
 
   /**
-   * The embedded store has one replica, so a job left running was interrupted: queue it again now.
-   * Replicas sharing PostgreSQL take over a job when its lease expires instead.
+   * Jobs a crash left running go back to the queue now. The embedded store has one replica, so
+   * every running job was interrupted; on PostgreSQL only this replica's (others' are taken over
+   * when their lease expires).
    */
   private async resumeInterrupted(): Promise<void> {
-    if (this.db.dialect !== 'sqlite') return;
-    const requeued = await requeueInterrupted(this.db);
+    // SQLite: every running job was ours. PostgreSQL: the ones an earlier run of this replica left.
+    const requeued = await requeueInterrupted(
+      this.db,
+      this.db.dialect === 'sqlite' ? undefined : this.cfg.replica.id,
+    );
     if (requeued > 0) this.log.info('resuming interrupted jobs', { requeued });
   }
 

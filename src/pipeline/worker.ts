@@ -117,7 +117,7 @@ export class Worker {
   async drainDue(): Promise<Array<{ job: Job; result: StudyResult }>> {
     const done: Array<{ job: Job; result: StudyResult }> = [];
     const running = new Set<Promise<void>>();
-    for (const t of await reapExpiredClaims(this.ctx.db)) {
+    for (const t of await reapExpiredClaims(this.ctx.db, this.opts.claimant.owner)) {
       this.takenOver++;
       this.log.warn('job taken over: its replica stopped renewing its claim', {
         jobId: t.jobId,

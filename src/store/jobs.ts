@@ -114,6 +114,18 @@ export async function enqueueJob(
   });
 }
 
+/**
+ * The time leases are measured in: the database's clock on PostgreSQL, so replicas on machines
+ * whose clocks disagree still agree on when a lease ran out; the process's on SQLite.
+ */
+async function clockMs(db: Db): Promise<number> {
+  if (db.dialect !== 'postgres') return Date.now();
+  const r = await db.get<{ ms: number }>(
+    `SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT) AS ms`,
+  );
+  return r!.ms;
+}
+
 /** Who claims, and for how long a claim holds without a heartbeat. */
 export interface Claimant {
   readonly owner: string;
@@ -125,12 +137,9 @@ export interface Claimant {
  * Claims are serialised across replicas (one short transaction under a cluster-wide lock), so
  * two replicas never run the same study at once.
  */
-export async function claimJob(
-  db: Db,
-  claimant: Claimant,
-  nowMs: number = Date.now(),
-): Promise<Job | undefined> {
+export async function claimJob(db: Db, claimant: Claimant, at?: number): Promise<Job | undefined> {
   return db.exclusive(LOCK.claim, async (tx) => {
+    const nowMs = at ?? (await clockMs(tx));
     const row = await tx.get<JobRow>(
       `UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = ?, owner = ?, lease_until = ?
        WHERE id = (
@@ -156,11 +165,15 @@ export interface TakenOver {
  * queued), so any replica can take them over. The work done so far is kept: instances already on
  * research are recorded and are not pushed again.
  */
-export async function reapExpiredClaims(db: Db, nowMs: number = Date.now()): Promise<TakenOver[]> {
+export async function reapExpiredClaims(db: Db, reaper: string, at?: number): Promise<TakenOver[]> {
   return db.exclusive(LOCK.claim, async (tx) => {
+    const nowMs = at ?? (await clockMs(tx));
+    // Never the reaper's own claims: it is alive (it runs this), its heartbeat was only late.
     const expired = await tx.all<{ id: number; study_id: string; owner: string | null }>(
-      `SELECT id, study_id, owner FROM jobs WHERE state = 'running' AND lease_until IS NOT NULL AND lease_until < ? ORDER BY id`,
-      [nowMs],
+      `SELECT id, study_id, owner FROM jobs
+       WHERE state = 'running' AND lease_until IS NOT NULL AND lease_until < ? AND (owner IS NULL OR owner <> ?)
+       ORDER BY id`,
+      [nowMs, reaper],
     );
     for (const j of expired)
       await requeue(tx, j.id, 0, `taken over: the claim of replica ${j.owner ?? '(unknown)'} expired`);
@@ -175,9 +188,10 @@ export async function reapExpiredClaims(db: Db, nowMs: number = Date.now()): Pro
 export async function renewClaims(
   db: Db,
   claimant: Claimant,
-  nowMs: number = Date.now(),
+  at?: number,
 ): Promise<Array<{ id: number; attempts: number }>> {
   return db.transaction(async (tx) => {
+    const nowMs = at ?? (await clockMs(tx));
     await tx.run(`UPDATE jobs SET lease_until = ? WHERE owner = ? AND state = 'running'`, [
       nowMs + claimant.leaseMs,
       claimant.owner,
@@ -281,14 +295,19 @@ export async function retryJobLater(
 }
 
 /**
- * After a crash of the only replica (the embedded store): jobs left running are queued again (or
- * closed when a newer one is queued). Replicas sharing PostgreSQL wait for the lease instead.
+ * After a crash: jobs left running are queued again (or closed when a newer one is queued). On the
+ * embedded store every running job was this process's; with `owner`, only the jobs a previous run
+ * of this replica left (replica IDs are unique among live replicas); other replicas' jobs are
+ * taken over by lease.
  */
-export async function requeueInterrupted(db: Db): Promise<number> {
+export async function requeueInterrupted(db: Db, owner?: string): Promise<number> {
   return db.exclusive(LOCK.claim, async (tx) => {
-    const ids = (await tx.all<{ id: number }>(`SELECT id FROM jobs WHERE state = 'running'`)).map(
-      (r) => r.id,
-    );
+    const ids = (
+      await tx.all<{ id: number }>(
+        `SELECT id FROM jobs WHERE state = 'running' AND (CAST(? AS TEXT) IS NULL OR owner = ?)`,
+        [owner ?? null, owner ?? null],
+      )
+    ).map((r) => r.id);
     for (const id of ids) await requeue(tx, id, 0, 'interrupted by a restart');
     return ids.length;
   });

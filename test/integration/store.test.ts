@@ -104,6 +104,17 @@ eachStore((open) => {
       expect((await countJobsByState(db)).queued).toBe(1);
     });
 
+    it('requeues at start only the jobs an earlier run of the same replica left', async () => {
+      const db = await open();
+      await enqueueJob(db, 'A', 'change');
+      await enqueueJob(db, 'B', 'change');
+      const mine = (await claimJob(db, A))!;
+      const theirs = (await claimJob(db, B))!;
+      expect(await requeueInterrupted(db, 'replica-a')).toBe(1);
+      expect((await getJob(db, mine.id))?.state).toBe('queued');
+      expect((await getJob(db, theirs.id))?.state).toBe('running');
+    });
+
     it('closes an interrupted job when a newer one for the study is queued', async () => {
       const db = await open();
       await enqueueJob(db, 'A', 'change');
@@ -133,8 +144,9 @@ eachStore((open) => {
       await enqueueJob(db, 'A', 'change');
       const t0 = Date.now();
       const first = (await claimJob(db, { owner: 'dead', leaseMs: 1_000 }, t0))!;
-      expect(await reapExpiredClaims(db, t0 + 500)).toEqual([]); // still within its lease
-      const reaped = await reapExpiredClaims(db, t0 + 1_500);
+      expect(await reapExpiredClaims(db, 'replica-b', t0 + 500)).toEqual([]); // still within its lease
+      expect(await reapExpiredClaims(db, 'dead', t0 + 1_500)).toEqual([]); // never one's own
+      const reaped = await reapExpiredClaims(db, 'replica-b', t0 + 1_500);
       expect(reaped).toEqual([{ jobId: first.id, studyId: 'A', owner: 'dead' }]);
       const second = (await claimJob(db, B, t0 + 1_500))!;
       expect(second.id).toBe(first.id);
@@ -160,7 +172,7 @@ eachStore((open) => {
       const a = (await claimJob(db, { owner: 'r1', leaseMs: 1_000 }, t0))!;
       const b = (await claimJob(db, { owner: 'r1', leaseMs: 1_000 }, t0))!;
       expect(await renewClaims(db, { owner: 'r1', leaseMs: 10_000 }, t0 + 900)).toHaveLength(2);
-      expect(await reapExpiredClaims(db, t0 + 5_000)).toEqual([]); // renewed: not taken over
+      expect(await reapExpiredClaims(db, 'r2', t0 + 5_000)).toEqual([]); // renewed: not taken over
       await finishJob(db, b, { state: 'done' });
       expect(await renewClaims(db, { owner: 'r1', leaseMs: 10_000 }, t0 + 5_000)).toEqual([
         { id: a.id, attempts: a.attempts },
