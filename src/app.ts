@@ -310,7 +310,7 @@ export class BridgeApp {
     this.log.info('bridge started', {
       replica: this.replica.id,
       role: this.replica.isLeader ? 'leader' : 'worker',
-      state: this.db.location,
+      store: this.db.dialect,
       api: this.apiAddress(),
       source: this.cfg.source.url,
       destinations: Object.keys(this.cfg.destinations),

@@ -243,7 +243,7 @@ describe('verification, quarantine, audit and re-anonymization', () => {
 
     const summary = await withApp(
       async (a) => {
-        expect(queueReprocess(a.db, { all: true })).toHaveLength(4);
+        expect(await queueReprocess(a.db, { all: true })).toHaveLength(4);
         return a.runOnce({ poll: false });
       },
       { secret: SECRET_B },
