@@ -17,7 +17,8 @@ import { TestPostgres } from '../helpers/postgres';
 import { TEST_SECRET } from '../helpers/samples';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
-const LEASE_MS = 3_000;
+// Short leases keep the suite fast; REPLICA_TEST_LEASE_MS=30000 measures the takeover at the default.
+const LEASE_MS = Number(process.env.REPLICA_TEST_LEASE_MS ?? 3_000);
 const pg = new TestPostgres();
 const clinical = new TestOrthanc('clinical', { Plugins: [] });
 const patients: SamplePatient[] = samplePatients(4);
@@ -43,7 +44,7 @@ function startReplica(s: Scenario, id: string, source: TestOrthanc = clinical): 
       BRIDGE_STATE_PASSWORD: pg.password,
       BRIDGE_REPLICA_ID: id,
       BRIDGE_REPLICA_LEASE_MS: String(LEASE_MS),
-      BRIDGE_REPLICA_HEARTBEAT_MS: '500',
+      BRIDGE_REPLICA_HEARTBEAT_MS: String(Math.round(LEASE_MS / 6)),
       BRIDGE_POLL_INTERVAL_MS: '200',
       BRIDGE_CONCURRENCY: '2',
       BRIDGE_STUDY_CONCURRENCY: '1',
@@ -254,7 +255,7 @@ describe('replicas sharing PostgreSQL', () => {
               running.attempts,
             ])
           ).length === 1,
-        30_000,
+        LEASE_MS + 30_000,
         50,
       );
       figures.jobTakeoverAfterLeaderKillMs = Date.now() - killedAt;
@@ -305,7 +306,7 @@ describe('replicas sharing PostgreSQL', () => {
               running.attempts,
             ])
           ).length === 1,
-        30_000,
+        LEASE_MS + 30_000,
         50,
       );
       figures.workerTakeoverMs = Date.now() - killedAt;
