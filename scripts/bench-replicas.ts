@@ -5,63 +5,14 @@
  * process spent (the replicas, each Orthanc, PostgreSQL), which shows where the bottleneck is.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import type { OrthancClient } from '../src/orthanc/client';
 import { waitFor, type TestOrthanc } from '../test/helpers/orthanc';
 import { TestPostgres } from '../test/helpers/postgres';
-
-const TICKS = 100; // USER_HZ on Linux
-
-/** User + system CPU seconds of a process, or 0 when it is gone. */
-function cpuOf(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICKS;
-  } catch {
-    return 0;
-  }
-}
-
-function pids(): number[] {
-  return readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .map(Number);
-}
-
-function cmdline(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-  } catch {
-    return '';
-  }
-}
-
-function parentOf(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return -1;
-  }
-}
-
-/** CPU seconds of an Orthanc (found by its configuration folder) and of PostgreSQL with its backends. */
-function cpuOfOrthanc(o: TestOrthanc): number {
-  return pids()
-    .filter((p) => cmdline(p).includes(o.dir))
-    .reduce((n, p) => n + cpuOf(p), 0);
-}
-
-function cpuOfPostgres(pg: TestPostgres): number {
-  const postmaster = Number(readFileSync(path.join(pg.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  return pids()
-    .filter((p) => p === postmaster || parentOf(p) === postmaster)
-    .reduce((n, p) => n + cpuOf(p), 0);
-}
+import { cpuOf, cpuOfOrthanc, cpuOfPostgres } from './bench-cpu';
 
 export interface ReplicaBenchInput {
   readonly replicas: number;
@@ -95,7 +46,7 @@ export async function replicaBench(i: ReplicaBenchInput): Promise<void> {
       const children: ChildProcess[] = [];
       for (let k = 1; k <= n; k++)
         children.push(
-          spawn(process.execPath, [i.cli, 'run'], {
+          spawn(process.execPath, ['--max-semi-space-size=2', i.cli, 'run'], {
             env: {
               PATH: process.env.PATH,
               BRIDGE_SOURCE_URL: i.clinical.url,

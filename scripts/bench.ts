@@ -11,7 +11,10 @@
  *
  *   npm run bench -- [--patients 2] [--ct-slices 100] [--mammo-rows 2294] [--mammo-columns 1914]
  *                    [--concurrency 4] [--memory] [--large-study 1000] [--multiframe-frames 100]
+ *   npm run bench -- --runs 5        (a)-(c) five times, then the spread
+ *   npm run bench -- --scale 1,4,16  (only: the corpus at 1x, 4x, 16x, inst/s for each)
  *   npm run bench -- --replicas 3   (only: the corpus carried by 1, 2, 3 replicas on PostgreSQL)
+ *   npm run bench -- --profile DIR   (the bridge's run writes a V8 CPU profile to DIR)
  */
 import axios from 'axios';
 import { spawn } from 'node:child_process';
@@ -29,6 +32,7 @@ import {
 } from '../test/fixtures/studies';
 import { mapPool } from '../src/util/timing';
 import { TestOrthanc, waitFor } from '../test/helpers/orthanc';
+import { cpuOf, cpuOfOrthanc } from './bench-cpu';
 import { replicaBench } from './bench-replicas';
 
 const { values: args } = parseArgs({
@@ -42,6 +46,14 @@ const { values: args } = parseArgs({
     'large-study': { type: 'string', default: '1000' },
     'multiframe-frames': { type: 'string', default: '100' },
     replicas: { type: 'string' },
+    /** Times (a)-(c) are run, each on a clean research server; the spread is printed. */
+    runs: { type: 'string', default: '1' },
+    /** Extra environment for the bridge's runs, e.g. BRIDGE_MEMORY_BUDGET_MB=64 (repeatable). */
+    'bridge-env': { type: 'string', multiple: true },
+    /** Corpus sizes as multiples of --patients, e.g. 1,4,16: inst/s for each. */
+    scale: { type: 'string' },
+    /** A folder: the bridge's run writes a V8 CPU profile there (node --cpu-prof). */
+    profile: { type: 'string' },
   },
 });
 const CONCURRENCY = Number(args.concurrency);
@@ -115,15 +127,19 @@ async function post(url: string, body: string): Promise<Record<string, unknown>>
   return (await res.json()) as Record<string, unknown>;
 }
 
+/** How the `bridge` command starts node (its shebang, src/cli.ts): the benchmark runs it the same way. */
+export const BRIDGE_NODE_FLAGS = ['--max-semi-space-size=2'];
+
 /** Runs `bridge run --once` in its own process; returns seconds and peak RSS (VmHWM) in bytes. */
 async function runBridge(
   clinical: string,
   research: string,
   extraEnv: Record<string, string> = {},
-): Promise<{ seconds: number; peakRss: number; out: string }> {
+): Promise<{ seconds: number; peakRss: number; out: string; cpu: number }> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bench-bridge-'));
   const t0 = process.hrtime.bigint();
-  const child = spawn(process.execPath, [CLI, 'run', '--once'], {
+  const profile = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.profile)}`] : [];
+  const child = spawn(process.execPath, [...BRIDGE_NODE_FLAGS, ...profile, CLI, 'run', '--once'], {
     env: {
       PATH: process.env.PATH,
       BRIDGE_SOURCE_URL: clinical,
@@ -132,6 +148,7 @@ async function runBridge(
       BRIDGE_SECRET: SECRET,
       BRIDGE_CONCURRENCY: String(CONCURRENCY),
       BRIDGE_LOG_LEVEL: 'warn',
+      ...Object.fromEntries((args['bridge-env'] ?? []).map((kv) => kv.split(/=(.*)/s).slice(0, 2))),
       ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -139,10 +156,12 @@ async function runBridge(
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   let peak = 0;
+  let cpu = 0;
   const sampler = setInterval(() => {
     try {
       const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
       if (m) peak = Math.max(peak, Number(m[1]) * 1024);
+      cpu = Math.max(cpu, cpuOf(child.pid!));
     } catch {
       /* exited */
     }
@@ -166,6 +185,7 @@ async function runBridge(
   return {
     seconds,
     peakRss: peak,
+    cpu,
     out: `${out.trim()}\n  stage totals (ms, summed over instances): ${JSON.stringify(stages)}`,
   };
 }
@@ -175,6 +195,253 @@ async function upload(clinical: TestOrthanc, files: Buffer[]): Promise<string[]>
   await mapPool(files, 4, async (b) => studies.add((await clinical.upload(b)).ParentStudy));
   await clinical.waitStable([...studies]);
   return [...studies];
+}
+
+/** Generates the corpus patient by patient (bounded memory) and uploads it; waits until stable. */
+async function uploadCorpus(
+  clinical: TestOrthanc,
+  source: OrthancClient,
+  patientCount: number,
+): Promise<{
+  patients: number;
+  studies: string[];
+  instanceIds: string[];
+  totalBytes: number;
+  largest: number;
+}> {
+  let totalBytes = 0;
+  let largest = 0;
+  const studies = new Set<string>();
+  for (const [i, p] of samplePatients(patientCount).entries()) {
+    const files = [
+      ...makeCtStudy(p, {
+        studyIndex: 1,
+        studyDate: '20240110',
+        slices: Number(args['ct-slices']),
+        size: 512,
+      }),
+      ...makeMammoStudy(p, {
+        studyIndex: 2,
+        studyDate: `2024031${i % 10}`,
+        mammoRows: Number(args['mammo-rows']),
+        mammoColumns: Number(args['mammo-columns']),
+      }),
+    ].map((x) => x.bytes);
+    for (const b of files) {
+      totalBytes += b.length;
+      largest = Math.max(largest, b.length);
+    }
+    for (const id of await upload(clinical, files)) studies.add(id);
+  }
+  return {
+    patients: patientCount,
+    studies: [...studies],
+    instanceIds: await source.getJson<string[]>('/instances'),
+    totalBytes,
+    largest,
+  };
+}
+
+interface Measured {
+  readonly floor: number;
+  readonly axiosCopy: number;
+  readonly clientCopy: number;
+  readonly orthancTime: number;
+  readonly orthancCount: number;
+  readonly bridge: { seconds: number; peakRss: number; out: string; cpu: number };
+  readonly bridgeCount: number;
+  /** CPU seconds per process during (a) the floor, (b) Orthanc's built-in and (c) the bridge. */
+  readonly cpu: Record<
+    'floor' | 'orthanc' | 'bridge',
+    { client: number; clinical: number; research: number }
+  >;
+}
+
+interface Servers {
+  readonly clinicalOrthanc: TestOrthanc;
+  readonly research: TestOrthanc;
+  readonly source: OrthancClient;
+  readonly target: OrthancClient;
+  readonly instanceIds: readonly string[];
+  readonly studies: readonly string[];
+}
+
+/** CPU seconds each process spends while `fn` runs; `client` is this process's own (the floor's copy). */
+async function withCpu<T>(
+  s: Servers,
+  fn: () => Promise<T>,
+): Promise<[T, { client: number; clinical: number; research: number }]> {
+  const c0 = cpuOfOrthanc(s.clinicalOrthanc);
+  const r0 = cpuOfOrthanc(s.research);
+  const u0 = process.cpuUsage();
+  const out = await fn();
+  const u = process.cpuUsage(u0);
+  return [
+    out,
+    {
+      client: (u.user + u.system) / 1e6,
+      clinical: cpuOfOrthanc(s.clinicalOrthanc) - c0,
+      research: cpuOfOrthanc(s.research) - r0,
+    },
+  ];
+}
+
+async function measure(s: Servers): Promise<Measured> {
+  const { clinicalOrthanc, research, source, target, instanceIds, studies } = s;
+  // (a) the floor: the leanest copy Node has (node:http, keep-alive, chunks concatenated once),
+  // then the same copy through axios, then through the bridge's own client.
+  const [[, floor], floorCpu] = await withCpu(s, () =>
+    time(() =>
+      mapPool(instanceIds, CONCURRENCY, async (id) => {
+        const bytes = await plainGet(`${clinicalOrthanc.url}/instances/${id}/file`);
+        await plainPost(`${research.url}/instances`, bytes);
+      }),
+    ),
+  );
+  await cleanResearch(target);
+  const ax = axios.create({
+    httpAgent: new http.Agent({ keepAlive: true, maxSockets: 16 }),
+    maxBodyLength: Infinity,
+    maxContentLength: Infinity,
+    proxy: false,
+  });
+  const [, axiosCopy] = await time(() =>
+    mapPool(instanceIds, CONCURRENCY, async (id) => {
+      const r = await ax.get(`${clinicalOrthanc.url}/instances/${id}/file`, {
+        responseType: 'arraybuffer',
+      });
+      await ax.post(`${research.url}/instances`, Buffer.from(r.data as ArrayBuffer), {
+        headers: { 'Content-Type': 'application/dicom' },
+      });
+    }),
+  );
+  await cleanResearch(target);
+  const [, clientCopy] = await time(() =>
+    mapPool(instanceIds, CONCURRENCY, async (id) => {
+      await target.storeInstance(await source.instanceFile(id));
+    }),
+  );
+  await cleanResearch(target);
+
+  // (b) Orthanc's anonymize + peer store
+  const made: string[] = [];
+  const [[, orthancTime], orthancCpu] = await withCpu(s, () =>
+    time(() =>
+      mapPool(studies, Math.min(CONCURRENCY, studies.length), async (id) => {
+        const anon = await post(
+          `${clinicalOrthanc.url}/studies/${id}/anonymize`,
+          JSON.stringify({ Force: true }),
+        );
+        made.push(String(anon.ID));
+        await post(
+          `${clinicalOrthanc.url}/peers/research/store`,
+          JSON.stringify({ Resources: [anon.ID], Synchronous: true }),
+        );
+      }),
+    ),
+  );
+  for (const id of made) await del(source, `/studies/${id}`);
+  const orthancCount = (await target.getJson<string[]>('/instances')).length;
+  await cleanResearch(target);
+
+  // (c) the bridge, from the change events (its own CPU read from /proc until it exits)
+  const [bridge, bridgeCpu] = await withCpu(s, () => runBridge(clinicalOrthanc.url, research.url));
+  const bridgeCount = (await target.getJson<string[]>('/instances')).length;
+  await cleanResearch(target);
+  return {
+    floor,
+    axiosCopy,
+    clientCopy,
+    orthancTime,
+    orthancCount,
+    bridge,
+    bridgeCount,
+    cpu: {
+      floor: floorCpu,
+      orthanc: { ...orthancCpu, client: 0 },
+      bridge: { ...bridgeCpu, client: bridge.cpu },
+    },
+  };
+}
+
+function report(m: Measured, instances: number, totalBytes: number, largest: number): void {
+  const row = (name: string, s: number): string =>
+    `  ${name.padEnd(34)} ${s.toFixed(2).padStart(8)} s ${(instances / s).toFixed(1).padStart(8)} inst/s ${(totalBytes / 1e6 / s).toFixed(1).padStart(8)} MB/s`;
+  const cpu = (c: { client: number; clinical: number; research: number }, who: string): string =>
+    `   CPU s: ${who} ${c.client.toFixed(1)}, clinical ${c.clinical.toFixed(1)}, research ${c.research.toFixed(1)}` +
+    ` (sum ${(c.client + c.clinical + c.research).toFixed(1)}: at least ${((c.client + c.clinical + c.research) / os.cpus().length).toFixed(2)} s on ${os.cpus().length} cores)`;
+  log(row('(a) floor: node:http copy', m.floor) + cpu(m.cpu.floor, 'copy'));
+  log(
+    row('    the same copy through axios', m.axiosCopy) + `   (${(m.axiosCopy / m.floor).toFixed(2)}x floor)`,
+  );
+  log(
+    row("    through the bridge's client", m.clientCopy) +
+      `   (${(m.clientCopy / m.floor).toFixed(2)}x floor)`,
+  );
+  log(
+    row(`(b) Orthanc anonymize + peer store`, m.orthancTime) +
+      `   (${m.orthancCount} instances arrived)` +
+      cpu(m.cpu.orthanc, '-'),
+  );
+  log(
+    row('(c) bridge, from the change events', m.bridge.seconds) +
+      `   (${m.bridgeCount} instances arrived)` +
+      cpu(m.cpu.bridge, 'bridge'),
+  );
+  log(`  bridge / floor:   ${(m.bridge.seconds / m.floor).toFixed(2)}x   (target <= 1.15x)`);
+  log(`  bridge / Orthanc: ${(m.bridge.seconds / m.orthancTime).toFixed(2)}x   (target <= 0.80x)`);
+  log(
+    `  bridge peak RSS:  ${mb(m.bridge.peakRss)} MB   (bound 2 x largest + 200 = ${mb(2 * largest + 200e6)} MB)`,
+  );
+  log(`  bridge said:      ${m.bridge.out}`);
+}
+
+/** Min, median and max of each figure over the runs. */
+function spread(runs: readonly Measured[]): void {
+  const stat = (name: string, xs: number[], unit: string, digits = 2): void => {
+    const v = [...xs].sort((a, b) => a - b);
+    log(
+      `  ${name.padEnd(24)} min ${v[0]!.toFixed(digits)}${unit}  median ${v[Math.floor(v.length / 2)]!.toFixed(digits)}${unit}  max ${v[v.length - 1]!.toFixed(digits)}${unit}`,
+    );
+  };
+  log(`spread over ${runs.length} runs:`);
+  stat(
+    'floor',
+    runs.map((r) => r.floor),
+    ' s',
+  );
+  stat(
+    'Orthanc built-in',
+    runs.map((r) => r.orthancTime),
+    ' s',
+  );
+  stat(
+    'bridge',
+    runs.map((r) => r.bridge.seconds),
+    ' s',
+  );
+  stat(
+    'bridge / floor',
+    runs.map((r) => r.bridge.seconds / r.floor),
+    'x',
+  );
+  stat(
+    'bridge / Orthanc',
+    runs.map((r) => r.bridge.seconds / r.orthancTime),
+    'x',
+  );
+  stat(
+    'bridge CPU',
+    runs.map((r) => r.bridge.cpu),
+    ' s',
+    1,
+  );
+  stat(
+    'bridge peak RSS',
+    runs.map((r) => r.bridge.peakRss / 1e6),
+    ' MB',
+    1,
+  );
 }
 
 async function main(): Promise<void> {
@@ -191,34 +458,31 @@ async function main(): Promise<void> {
   const target = new OrthancClient({ url: research.url, timeoutMs: 600_000, label: 'research' });
   try {
     // Corpus
-    const patients = samplePatients(Number(args.patients));
-    const files: Buffer[] = [];
-    for (const [i, p] of patients.entries()) {
-      files.push(
-        ...makeCtStudy(p, {
-          studyIndex: 1,
-          studyDate: '20240110',
-          slices: Number(args['ct-slices']),
-          size: 512,
-        }).map((x) => x.bytes),
-      );
-      files.push(
-        ...makeMammoStudy(p, {
-          studyIndex: 2,
-          studyDate: `2024031${i % 10}`,
-          mammoRows: Number(args['mammo-rows']),
-          mammoColumns: Number(args['mammo-columns']),
-        }).map((x) => x.bytes),
-      );
-    }
-    const totalBytes = files.reduce((n, b) => n + b.length, 0);
-    const largest = Math.max(...files.map((b) => b.length));
-    const studies = await upload(clinicalOrthanc, files);
-    files.length = 0;
-    const instanceIds = await source.getJson<string[]>('/instances');
-    log(
-      `corpus: ${patients.length} patients, ${studies.length} studies, ${instanceIds.length} instances, ${mb(totalBytes)} MB, largest ${mb(largest)} MB`,
+    const { patients, studies, instanceIds, totalBytes, largest } = await uploadCorpus(
+      clinicalOrthanc,
+      source,
+      Number(args.patients),
     );
+    log(
+      `corpus: ${patients} patients, ${studies.length} studies, ${instanceIds.length} instances, ${mb(totalBytes)} MB, largest ${mb(largest)} MB`,
+    );
+    if (args.scale) {
+      // The corpus at 1x, 4x, 16x...: the same measurement on each, one row per size.
+      const rows: string[] = [];
+      for (const factor of args.scale.split(',').map(Number)) {
+        for (const st of await source.getJson<string[]>('/studies')) await del(source, `/studies/${st}`);
+        const c = await uploadCorpus(clinicalOrthanc, source, Number(args.patients) * factor);
+        const m = await measure({ clinicalOrthanc, research, source, target, ...c });
+        log(`scale ${factor}x: ${c.instanceIds.length} instances, ${mb(c.totalBytes)} MB`);
+        report(m, c.instanceIds.length, c.totalBytes, c.largest);
+        rows.push(
+          `  ${`${factor}x`.padStart(4)} ${String(c.instanceIds.length).padStart(6)} inst ${mb(c.totalBytes).padStart(8)} MB   floor ${(c.instanceIds.length / m.floor).toFixed(1).padStart(6)} inst/s   Orthanc ${(c.instanceIds.length / m.orthancTime).toFixed(1).padStart(6)} inst/s   bridge ${(c.instanceIds.length / m.bridge.seconds).toFixed(1).padStart(6)} inst/s   bridge/floor ${(m.bridge.seconds / m.floor).toFixed(2)}x   bridge/Orthanc ${(m.bridge.seconds / m.orthancTime).toFixed(2)}x   peak RSS ${mb(m.bridge.peakRss)} MB`,
+        );
+      }
+      log('scale:');
+      for (const r of rows) log(r);
+      return;
+    }
     if (args.replicas) {
       await replicaBench({
         replicas: Number(args.replicas),
@@ -236,84 +500,21 @@ async function main(): Promise<void> {
       return;
     }
 
-    // (a) the floor: the leanest copy Node has (node:http, keep-alive, chunks concatenated once),
-    // then the same copy through axios, then through the bridge's own client.
-    const [, floor] = await time(() =>
-      mapPool(instanceIds, CONCURRENCY, async (id) => {
-        const bytes = await plainGet(`${clinicalOrthanc.url}/instances/${id}/file`);
-        await plainPost(`${research.url}/instances`, bytes);
-      }),
-    );
-    await cleanResearch(target);
-    const ax = axios.create({
-      httpAgent: new http.Agent({ keepAlive: true, maxSockets: 16 }),
-      maxBodyLength: Infinity,
-      maxContentLength: Infinity,
-      proxy: false,
-    });
-    const [, axiosCopy] = await time(() =>
-      mapPool(instanceIds, CONCURRENCY, async (id) => {
-        const r = await ax.get(`${clinicalOrthanc.url}/instances/${id}/file`, {
-          responseType: 'arraybuffer',
-        });
-        await ax.post(`${research.url}/instances`, Buffer.from(r.data as ArrayBuffer), {
-          headers: { 'Content-Type': 'application/dicom' },
-        });
-      }),
-    );
-    await cleanResearch(target);
-    const [, clientCopy] = await time(() =>
-      mapPool(instanceIds, CONCURRENCY, async (id) => {
-        await target.storeInstance(await source.instanceFile(id));
-      }),
-    );
-    await cleanResearch(target);
-
-    // (b) Orthanc's anonymize + peer store
-    const made: string[] = [];
-    const [, orthancTime] = await time(() =>
-      mapPool(studies, Math.min(CONCURRENCY, studies.length), async (id) => {
-        const anon = await post(
-          `${clinicalOrthanc.url}/studies/${id}/anonymize`,
-          JSON.stringify({ Force: true }),
-        );
-        made.push(String(anon.ID));
-        await post(
-          `${clinicalOrthanc.url}/peers/research/store`,
-          JSON.stringify({ Resources: [anon.ID], Synchronous: true }),
-        );
-      }),
-    );
-    for (const id of made) await del(source, `/studies/${id}`);
-    const orthancCount = (await target.getJson<string[]>('/instances')).length;
-    await cleanResearch(target);
-
-    // (c) the bridge, from the change events
-    const bridge = await runBridge(clinicalOrthanc.url, research.url);
-    const bridgeCount = (await target.getJson<string[]>('/instances')).length;
-
-    const row = (name: string, s: number): string =>
-      `  ${name.padEnd(34)} ${s.toFixed(2).padStart(8)} s ${(instanceIds.length / s).toFixed(1).padStart(8)} inst/s ${(totalBytes / 1e6 / s).toFixed(1).padStart(8)} MB/s`;
-    log('results (each on a clean research server):');
-    log(row('(a) floor: node:http copy', floor));
-    log(row('    the same copy through axios', axiosCopy) + `   (${(axiosCopy / floor).toFixed(2)}x floor)`);
-    log(
-      row("    through the bridge's client", clientCopy) + `   (${(clientCopy / floor).toFixed(2)}x floor)`,
-    );
-    log(row(`(b) Orthanc anonymize + peer store`, orthancTime) + `   (${orthancCount} instances arrived)`);
-    log(row('(c) bridge, from the change events', bridge.seconds) + `   (${bridgeCount} instances arrived)`);
-    log(`  bridge / floor:   ${(bridge.seconds / floor).toFixed(2)}x   (target <= 1.15x)`);
-    log(`  bridge / Orthanc: ${(bridge.seconds / orthancTime).toFixed(2)}x   (target <= 0.80x)`);
-    log(
-      `  bridge peak RSS:  ${mb(bridge.peakRss)} MB   (bound 2 x largest + 200 = ${mb(2 * largest + 200e6)} MB)`,
-    );
-    log(`  bridge said:      ${bridge.out}`);
+    // (a)-(c), --runs times: each run's figures, then the spread.
+    const runs: Measured[] = [];
+    for (let r = 1; r <= Number(args.runs); r++) {
+      const m = await measure({ clinicalOrthanc, research, source, target, instanceIds, studies });
+      runs.push(m);
+      log(`run ${r} of ${args.runs}:`);
+      report(m, instanceIds.length, totalBytes, largest);
+    }
+    if (runs.length > 1) spread(runs);
 
     // Latency: stable -> last instance confirmed on research, four-view mammography, daemon running
     await cleanResearch(target);
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bench-latency-'));
     const apiPort = 20000 + Math.floor(Math.random() * 20000);
-    const daemon = spawn(process.execPath, [CLI, 'run'], {
+    const daemon = spawn(process.execPath, [...BRIDGE_NODE_FLAGS, CLI, 'run'], {
       env: {
         PATH: process.env.PATH,
         BRIDGE_SOURCE_URL: clinicalOrthanc.url,
