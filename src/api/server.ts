@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { BridgeService, JobState } from '../service/bridgeService';
-import { registerGauges, registry } from '../metrics';
+import { registerGauges, registry } from './prometheus';
 import { renderAdminPage } from './adminPage';
 import {
   actorOf,

@@ -35,6 +35,8 @@ export class Replica {
   private timer: NodeJS.Timeout | null = null;
   private beating: Promise<void> | null = null;
   private stopped = false;
+  /** Only a replica that ran shows in the list: a CLI command that opened the store does not. */
+  private started = false;
   private lastRenewed = Date.now();
   private readonly startedAt = new Date().toISOString();
 
@@ -92,6 +94,7 @@ export class Replica {
   /** Beats now (so the leader is known at start), then every heartbeatMs; a watchdog stops studies whose lease may have run out. */
   async start(): Promise<void> {
     this.stopped = false;
+    this.started = true;
     this.lastRenewed = Date.now();
     await this.beat();
     const tick = (): void => {
@@ -110,6 +113,8 @@ export class Replica {
 
   /** Graceful hand-over: the leader lock goes at once, and the replica is shown stopped. */
   async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.beating;

@@ -4,7 +4,7 @@
  * this returns and works the same on both.
  */
 import { StoreError } from '../errors';
-import { openPostgres, type PostgresOptions } from './postgres';
+import type { PostgresOptions } from './postgres';
 import type { Sql } from './sql';
 import { openSqlite } from './sqlite';
 
@@ -19,7 +19,10 @@ export function openDatabase(dataDir: string | ':memory:'): Db {
 
 /** The configured store: PostgreSQL when `state` is set, else SQLite in `dataDir`. */
 export async function openStore(dataDir: string, state?: PostgresOptions): Promise<Db> {
-  return state ? openPostgres(state) : openSqlite(dataDir);
+  if (!state) return openSqlite(dataDir);
+  // Loaded only here: one machine on SQLite never loads the PostgreSQL driver.
+  const { openPostgres } = await import('./postgres');
+  return openPostgres(state);
 }
 
 /** True when the state database itself failed: the bridge must stop rather than go on unrecorded. */

@@ -6,7 +6,7 @@
  */
 import type { Client } from 'pg';
 import type { Db } from './db';
-import { PostgresSql } from './postgres';
+import type { PostgresSql } from './postgres';
 import { LOCK, lockKey } from './sql';
 
 export interface Leadership {
@@ -70,5 +70,5 @@ class AdvisoryLeader implements Leadership {
 }
 
 export function leadershipFor(db: Db): Leadership {
-  return db instanceof PostgresSql ? new AdvisoryLeader(db) : new SoleLeader();
+  return db.dialect === 'postgres' ? new AdvisoryLeader(db as PostgresSql) : new SoleLeader();
 }

@@ -5,18 +5,25 @@
  * once on research, one final audit record per study, and the same pseudonyms whichever replica
  * carried a patient's studies.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { deriveKeys, mapUid, pseudonymFor } from '../../src/deid/keys';
-import { makeCtStudy, makeMammoStudy, samplePatients, type SamplePatient } from '../fixtures/studies';
-import { TestOrthanc, waitFor } from '../helpers/orthanc';
+import {
+  makeCtStudy,
+  makeMammoStudy,
+  plantedValues,
+  samplePatients,
+  type SamplePatient,
+} from '../fixtures/studies';
+import { TestOrthanc, request, waitFor } from '../helpers/orthanc';
 import { TestPostgres } from '../helpers/postgres';
 import { TEST_SECRET } from '../helpers/samples';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
+const TOKEN = 'replica-test-operator-token-0123456789';
 // Short leases keep the suite fast; REPLICA_TEST_LEASE_MS=30000 measures the takeover at the default.
 const LEASE_MS = Number(process.env.REPLICA_TEST_LEASE_MS ?? 3_000);
 const pg = new TestPostgres();
@@ -49,6 +56,7 @@ function startReplica(s: Scenario, id: string, source: TestOrthanc = clinical): 
       BRIDGE_CONCURRENCY: '2',
       BRIDGE_STUDY_CONCURRENCY: '1',
       BRIDGE_API_PORT: '0',
+      BRIDGE_API_TOKEN: TOKEN,
     },
     stdio: 'ignore',
   });
@@ -213,6 +221,51 @@ describe('replicas sharing PostgreSQL', () => {
       expect(owners.size).toBeGreaterThanOrEqual(2);
       expect(already).toBe(0); // nobody took anything over: nothing was pushed twice
       figures.threeReplicasOwners = owners.size;
+      // Any replica, and the command line with the same environment, show the shared state.
+      const cliStatus = spawnSync(process.execPath, [CLI, 'status', '--json'], {
+        env: {
+          PATH: process.env.PATH,
+          BRIDGE_SOURCE_URL: clinical.url,
+          BRIDGE_RESEARCH_URL: s.research.url,
+          BRIDGE_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'bridge-replica-cli-')),
+          BRIDGE_SECRET: TEST_SECRET,
+          BRIDGE_STATE_URL: s.url,
+          BRIDGE_STATE_PASSWORD: pg.password,
+        },
+        encoding: 'utf8',
+      });
+      expect(cliStatus.status).toBe(0);
+      const status = JSON.parse(cliStatus.stdout) as {
+        jobs: Record<string, number>;
+        state: { store: string };
+        replicas: Array<{ id: string; role: string; alive: boolean; runningJobs: number }>;
+      };
+      expect(status.state.store).toBe('postgres');
+      expect(status.jobs.done).toBe(sourceStudies.length);
+      expect(
+        status.replicas
+          .filter((r) => r.alive)
+          .map((r) => r.id)
+          .sort(),
+      ).toEqual(['r1', 'r2', 'r3']);
+      expect(status.replicas.filter((r) => r.role === 'leader')).toHaveLength(1);
+      const api = (await query<{ api: string }>(s, `SELECT api FROM replicas WHERE id = 'r2'`))[0]!.api;
+      const auth = { Authorization: `Bearer ${TOKEN}` };
+      const metrics = (await request('GET', `${api}/metrics`, undefined, auth)).body.toString('utf8');
+      expect(metrics).toMatch(/^bridge_replicas_alive 3$/m);
+      expect(metrics).toMatch(/^bridge_replica_leader\{replica="r[123]"\} 1$/m);
+      const page = (await request('GET', `${api}/admin`, undefined, auth)).body.toString('utf8');
+      for (const id of ['r1', 'r2', 'r3']) expect(page).toContain(`data-replica="${id}"`);
+      // The shared state holds no patient value: every row of every table, searched.
+      const tables = await query<{ tablename: string }>(
+        s,
+        `SELECT tablename FROM pg_tables WHERE schemaname = 'public'`,
+      );
+      let dump = '';
+      for (const t of tables) dump += JSON.stringify(await query(s, `SELECT * FROM ${t.tablename}`));
+      dump += page + metrics + cliStatus.stdout;
+      const planted = patients.flatMap((p) => [1, 2].flatMap((i) => plantedValues(p, i)));
+      for (const v of planted) expect(dump.toLowerCase()).not.toContain(v.toLowerCase());
     } finally {
       await end(s);
     }

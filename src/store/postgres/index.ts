@@ -101,6 +101,12 @@ export function clientConfig(o: PostgresOptions): ClientConfig {
 
 type Runner = Pick<PoolClient, 'query'>;
 
+/**
+ * The statements of one connection source. `outer` is the store when the view runs outside any
+ * transaction (each statement takes a pooled connection; `transaction` and `exclusive` open a new
+ * transaction); null inside one, where every statement runs on the transaction's connection and a
+ * nested `transaction` or `exclusive` joins it (`exclusive` still takes its lock, in it).
+ */
 function view(runner: () => Promise<Runner>, location: string, outer: PostgresSql | null): Sql {
   const query = async <T>(sql: string, params: readonly unknown[]) => {
     const client = await runner();
@@ -120,7 +126,6 @@ function view(runner: () => Promise<Runner>, location: string, outer: PostgresSq
       outer ? outer.exclusive(name, fn) : lockThen(name, fn),
     close: async () => undefined,
   };
-  // Inside a transaction: nested calls join it; `exclusive` takes its lock in it.
   function self(): Sql {
     return view(runner, location, null);
   }
