@@ -20,7 +20,6 @@ RUN mkdir -p /data /reports && chown node:node /data /reports
 VOLUME /data
 EXPOSE 8099
 USER node
-# The settings the `bridge` command sets itself (src/cli.ts): peak RSS follows the bytes in flight.
-ENV MALLOC_MMAP_THRESHOLD_=131072
+# The flag the `bridge` command sets itself (src/cli.ts): peak RSS follows the bytes in flight.
 ENTRYPOINT ["node", "--max-semi-space-size=2", "dist/cli.js"]
 CMD ["run"]

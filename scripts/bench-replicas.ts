@@ -49,7 +49,6 @@ export async function replicaBench(i: ReplicaBenchInput): Promise<void> {
           spawn(process.execPath, ['--max-semi-space-size=2', i.cli, 'run'], {
             env: {
               PATH: process.env.PATH,
-              MALLOC_MMAP_THRESHOLD_: '131072',
               BRIDGE_SOURCE_URL: i.clinical.url,
               BRIDGE_RESEARCH_URL: i.research.url,
               BRIDGE_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), `bench-replica-${k}-`)),

@@ -129,7 +129,6 @@ async function post(url: string, body: string): Promise<Record<string, unknown>>
 
 /** How the `bridge` command starts node (its shebang, src/cli.ts): the benchmark runs it the same way. */
 export const BRIDGE_NODE_FLAGS = ['--max-semi-space-size=2'];
-export const BRIDGE_NODE_ENV = { MALLOC_MMAP_THRESHOLD_: '131072' };
 
 /** Runs `bridge run --once` in its own process; returns seconds and peak RSS (VmHWM) in bytes. */
 async function runBridge(
@@ -143,7 +142,6 @@ async function runBridge(
   const child = spawn(process.execPath, [...BRIDGE_NODE_FLAGS, ...profile, CLI, 'run', '--once'], {
     env: {
       PATH: process.env.PATH,
-      ...BRIDGE_NODE_ENV,
       BRIDGE_SOURCE_URL: clinical,
       BRIDGE_RESEARCH_URL: research,
       BRIDGE_DATA_DIR: dataDir,
@@ -519,7 +517,6 @@ async function main(): Promise<void> {
     const daemon = spawn(process.execPath, [...BRIDGE_NODE_FLAGS, CLI, 'run'], {
       env: {
         PATH: process.env.PATH,
-        ...BRIDGE_NODE_ENV,
         BRIDGE_SOURCE_URL: clinicalOrthanc.url,
         BRIDGE_RESEARCH_URL: research.url,
         BRIDGE_DATA_DIR: dataDir,

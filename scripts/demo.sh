@@ -68,7 +68,7 @@ export BRIDGE_SOURCE_USERNAME=$ORTHANC_USER BRIDGE_SOURCE_PASSWORD_FILE=$ORTHANC
 export BRIDGE_RESEARCH_USERNAME=$ORTHANC_USER BRIDGE_RESEARCH_PASSWORD_FILE=$ORTHANC_PASSWORD_FILE
 ENV
 
-MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=2 dist/cli.js run --once
+node --max-semi-space-size=2 dist/cli.js run --once
 node dist/cli.js status
 
 api_port=${BRIDGE_API_PORT:-8099}
