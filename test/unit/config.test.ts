@@ -278,3 +278,51 @@ describe('loadConfig', () => {
     ).toThrow(/BRIDGE_API_TOKEN and BRIDGE_ADMIN_TOKEN are the same/);
   });
 });
+
+describe('the state store and the replica', () => {
+  it('keeps the embedded SQLite without a state URL, with a replica ID of host and process', () => {
+    const cfg = load({});
+    expect(cfg.state).toBeUndefined();
+    expect(cfg.replica).toEqual({
+      id: `${os.hostname()}-${process.pid}`,
+      leaseMs: 30_000,
+      heartbeatMs: 5_000,
+    });
+    expect(cfg.reportsDir).toBe(cfg.dataDir);
+  });
+
+  it('takes PostgreSQL from BRIDGE_STATE_URL with the password from its own variable or file', () => {
+    const pw = file('state-password', 'state-pw-from-file');
+    const cfg = load({
+      BRIDGE_STATE_URL: 'postgres://bridge@db.example:5433/bridge',
+      BRIDGE_STATE_PASSWORD_FILE: pw,
+      BRIDGE_REPLICA_ID: 'site-a-1',
+      BRIDGE_REPORTS_DIR: 'shared-reports',
+    });
+    expect(cfg.state).toMatchObject({
+      url: 'postgres://bridge@db.example:5433/bridge',
+      password: 'state-pw-from-file',
+    });
+    expect(cfg.replica.id).toBe('site-a-1');
+    expect(cfg.reportsDir).toBe(path.join(tmp, 'shared-reports'));
+    expect(JSON.stringify(redactedConfig(cfg))).not.toContain('state-pw-from-file');
+  });
+
+  it('refuses a password in the state URL, a password without a URL, and a URL without a database', () => {
+    expect(() => load({ BRIDGE_STATE_URL: 'postgres://bridge:secret@db.example/bridge' })).toThrow(
+      /BRIDGE_STATE_URL: the address may not hold a password/,
+    );
+    expect(() => load({ BRIDGE_STATE_PASSWORD: 'x' })).toThrow(/a password is set but no BRIDGE_STATE_URL/);
+    expect(() => load({ BRIDGE_STATE_URL: 'postgres://bridge@db.example' })).toThrow(
+      /name the host and the database/,
+    );
+    expect(() => load({ BRIDGE_STATE_URL: 'mysql://db.example/bridge' })).toThrow(/state.url/);
+  });
+
+  it('refuses a heartbeat that renews a lease fewer than three times, and a replica ID with spaces', () => {
+    expect(() => load({ BRIDGE_REPLICA_LEASE_MS: '3000', BRIDGE_REPLICA_HEARTBEAT_MS: '1500' })).toThrow(
+      /replica.heartbeatMs: 1500 ms leaves too little of the 3000 ms lease/,
+    );
+    expect(() => load({ BRIDGE_REPLICA_ID: 'two words' })).toThrow(/replica.id/);
+  });
+});
