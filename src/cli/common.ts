@@ -77,7 +77,9 @@ export function printStatus(s: StatusReport): void {
   console.log(`state: ${s.state.store} (${s.state.location})`);
   for (const r of s.replicas)
     console.log(
-      `replica ${r.id}: ${r.role}, ${r.alive ? 'alive' : 'not seen within its lease'}, ${r.runningJobs} running job(s), last seen ${r.lastSeen}`,
+      r.role === 'stopped'
+        ? `replica ${r.id}: stopped (last seen ${r.lastSeen})`
+        : `replica ${r.id}: ${r.role}, ${r.alive ? 'alive' : 'not seen within its lease'}, ${r.runningJobs} running job(s), last seen ${r.lastSeen}`,
     );
 }
 
