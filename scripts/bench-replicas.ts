@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import type { OrthancClient } from '../src/orthanc/client';
+import { addressParts } from '../src/store/postgres';
 import { waitFor, type TestOrthanc } from '../test/helpers/orthanc';
 import { TestPostgres } from '../test/helpers/postgres';
 import { cpuOf, cpuOfOrthanc, cpuOfPostgres } from './bench-cpu';
@@ -24,6 +25,8 @@ export interface ReplicaBenchInput {
   readonly concurrency: number;
   readonly secret: string;
   readonly cli: string;
+  /** How the `bridge` command starts node (bench.ts BRIDGE_NODE_FLAGS). */
+  readonly nodeFlags: readonly string[];
   readonly cleanResearch: () => Promise<void>;
   readonly log: (s: string) => void;
 }
@@ -35,7 +38,7 @@ export async function replicaBench(i: ReplicaBenchInput): Promise<void> {
     for (let n = 1; n <= i.replicas; n++) {
       await i.cleanResearch();
       const url = await pg.freshDatabase();
-      const state = new Client({ ...partsOf(url), password: pg.password });
+      const state = new Client({ ...addressParts(url), password: pg.password });
       await state.connect();
       const before = {
         clinical: cpuOfOrthanc(i.clinical),
@@ -46,7 +49,7 @@ export async function replicaBench(i: ReplicaBenchInput): Promise<void> {
       const children: ChildProcess[] = [];
       for (let k = 1; k <= n; k++)
         children.push(
-          spawn(process.execPath, ['--max-semi-space-size=2', i.cli, 'run'], {
+          spawn(process.execPath, [...i.nodeFlags, i.cli, 'run'], {
             env: {
               PATH: process.env.PATH,
               BRIDGE_SOURCE_URL: i.clinical.url,
@@ -104,9 +107,4 @@ export async function replicaBench(i: ReplicaBenchInput): Promise<void> {
     `replicas: the corpus (${i.instances} instances, ${(i.bytes / 1e6).toFixed(1)} MB) carried by N daemons sharing PostgreSQL, ${os.cpus().length} cores in all:`,
   );
   for (const r of rows) i.log(r);
-}
-
-function partsOf(url: string): { host: string; port: number; user: string; database: string } {
-  const u = new URL(url);
-  return { host: u.hostname, port: Number(u.port), user: u.username, database: u.pathname.slice(1) };
 }

@@ -494,6 +494,7 @@ async function main(): Promise<void> {
         concurrency: CONCURRENCY,
         secret: SECRET,
         cli: CLI,
+        nodeFlags: BRIDGE_NODE_FLAGS,
         cleanResearch: () => cleanResearch(target),
         log,
       });

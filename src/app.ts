@@ -120,11 +120,7 @@ export class BridgeApp {
       feed: () => this.changeFeed.snapshot(),
       worker: this.worker,
       progress: this.state.progress,
-      replica: () => ({
-        id: this.replica.id,
-        leader: this.replica.isLeader,
-        shared: this.db.dialect === 'postgres',
-      }),
+      replica: () => ({ id: this.replica.id, leader: this.replica.isLeader }),
     });
   }
 

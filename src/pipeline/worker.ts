@@ -6,6 +6,7 @@ import {
   reapExpiredClaims,
   retryJobLater,
   type Claimant,
+  type ClaimRef,
   type Job,
 } from '../store/jobs';
 import { abortableDelay, backoffMs } from '../util/timing';
@@ -28,7 +29,7 @@ export interface WorkerSnapshot {
   readonly running: boolean;
   readonly current: ReadonlyArray<{ jobId: number; studyId: string; startedAt: string }>;
   readonly finished: number;
-  /** Jobs this replica took over from a replica whose claim expired. */
+  /** Jobs whose claim had expired (their replica died or stalled) that this worker put back in the queue. */
   readonly takenOver: number;
 }
 
@@ -180,7 +181,7 @@ export class Worker {
   }
 
   /** The claims this worker runs now (job and attempt), for the heartbeat. */
-  claims(): Array<{ id: number; attempts: number }> {
+  claims(): ClaimRef[] {
     return [...this.current.values()].map((r) => ({ id: r.jobId, attempts: r.attempts }));
   }
 

@@ -11,7 +11,7 @@
 import { safeMessage } from '../errors';
 import type { Logger } from '../log';
 import type { Db } from '../store/db';
-import { renewClaims } from '../store/jobs';
+import { renewClaims, type ClaimRef } from '../store/jobs';
 import type { Leadership } from '../store/leadership';
 import { touchReplica, type ReplicaRole } from '../store/replicas';
 import type { ReplicaConfig } from '../config';
@@ -19,7 +19,7 @@ import type { ReplicaConfig } from '../config';
 export interface ReplicaHooks {
   /** The worker's claims now, and a way to stop the ones another replica took over. */
   readonly worker: {
-    claims(): Array<{ id: number; attempts: number }>;
+    claims(): ClaimRef[];
     abandon(ids: readonly number[]): void;
   };
   /** This replica became the leader: start following the change log and the schedules. */
@@ -34,9 +34,11 @@ export class Replica {
   private role: ReplicaRole = 'worker';
   private timer: NodeJS.Timeout | null = null;
   private beating: Promise<void> | null = null;
-  private stopped = false;
-  /** Only a replica that ran shows in the list: a CLI command that opened the store does not. */
-  private started = false;
+  /**
+   * Between start() and stop(). Only a replica that ran shows in the list: a CLI command that
+   * opened the store does not.
+   */
+  private running = false;
   private lastRenewed = Date.now();
   private readonly startedAt = new Date().toISOString();
 
@@ -82,7 +84,7 @@ export class Replica {
       if (lost.length > 0) this.hooks.worker.abandon(lost);
       await touchReplica(this.db, {
         id: this.id,
-        role: this.stopped ? 'stopped' : this.role,
+        role: this.running ? this.role : 'stopped',
         api: this.hooks.api(),
         startedAt: this.startedAt,
       });
@@ -93,12 +95,11 @@ export class Replica {
 
   /** Beats now (so the leader is known at start), then every heartbeatMs; a watchdog stops studies whose lease may have run out. */
   async start(): Promise<void> {
-    this.stopped = false;
-    this.started = true;
+    this.running = true;
     this.lastRenewed = Date.now();
     await this.beat();
     const tick = (): void => {
-      if (this.stopped) return;
+      if (!this.running) return;
       // Unrenewed for a whole lease (the database unreachable): another replica may have taken
       // these jobs; stop them rather than run on beside it.
       if (Date.now() - this.lastRenewed > this.cfg.leaseMs) {
@@ -113,9 +114,8 @@ export class Replica {
 
   /** Graceful hand-over: the leader lock goes at once, and the replica is shown stopped. */
   async stop(): Promise<void> {
-    if (!this.started) return;
-    this.started = false;
-    this.stopped = true;
+    if (!this.running) return;
+    this.running = false;
     if (this.timer) clearTimeout(this.timer);
     await this.beating;
     if (this.role === 'leader') await this.hooks.lostLeadership();

@@ -1,5 +1,5 @@
 import type { Db } from './db';
-import type { ClaimRef } from './jobs';
+import { claimHeld, type ClaimRef } from './jobs';
 import { NO_LIMIT } from './sql';
 
 /** One line of the audit trail: what happened to one source study in one job. No patient values. */
@@ -60,11 +60,7 @@ interface Row {
  */
 export async function insertAudit(db: Db, claim: ClaimRef, a: AuditRecord): Promise<boolean> {
   return db.transaction(async (tx) => {
-    const held = await tx.get(
-      `SELECT 1 AS held FROM jobs WHERE id = ? AND attempts = ? AND state = 'running'`,
-      [claim.id, claim.attempts],
-    );
-    if (!held) return false;
+    if (!(await claimHeld(tx, claim))) return false;
     if (
       await tx.get('SELECT 1 AS found FROM audit WHERE job_id = ? AND destination = ?', [
         a.jobId,

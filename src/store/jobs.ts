@@ -185,21 +185,16 @@ export async function reapExpiredClaims(db: Db, reaper: string, at?: number): Pr
  * Renews the leases of the jobs `owner` runs, and returns them (ID and attempt): a job missing
  * from the answer was taken over, and its runner must stop.
  */
-export async function renewClaims(
-  db: Db,
-  claimant: Claimant,
-  at?: number,
-): Promise<Array<{ id: number; attempts: number }>> {
+export async function renewClaims(db: Db, claimant: Claimant, at?: number): Promise<ClaimRef[]> {
   return db.transaction(async (tx) => {
     const nowMs = at ?? (await clockMs(tx));
     await tx.run(`UPDATE jobs SET lease_until = ? WHERE owner = ? AND state = 'running'`, [
       nowMs + claimant.leaseMs,
       claimant.owner,
     ]);
-    return tx.all<{ id: number; attempts: number }>(
-      `SELECT id, attempts FROM jobs WHERE owner = ? AND state = 'running'`,
-      [claimant.owner],
-    );
+    return tx.all<ClaimRef>(`SELECT id, attempts FROM jobs WHERE owner = ? AND state = 'running'`, [
+      claimant.owner,
+    ]);
   });
 }
 
@@ -288,7 +283,7 @@ export async function retryJobLater(
   reason: string,
 ): Promise<boolean> {
   return db.exclusive(LOCK.claim, async (tx) => {
-    if (!(await tx.get(`SELECT 1 AS held FROM jobs WHERE ${HELD}`, [claim.id, claim.attempts]))) return false;
+    if (!(await claimHeld(tx, claim))) return false;
     await requeue(tx, claim.id, notBefore, reason);
     return true;
   });

@@ -19,6 +19,7 @@ import {
   type SamplePatient,
 } from '../fixtures/studies';
 import { TestOrthanc, request, waitFor } from '../helpers/orthanc';
+import { addressParts } from '../../src/store/postgres';
 import { TestPostgres } from '../helpers/postgres';
 import { TEST_SECRET } from '../helpers/samples';
 
@@ -80,7 +81,7 @@ async function end(s: Scenario): Promise<void> {
 
 /** A query on the scenario's state database, as an operator would run it. */
 async function query<T>(s: Scenario, sql: string, params: unknown[] = []): Promise<T[]> {
-  const c = new Client({ ...pgParts(s.url), password: pg.password });
+  const c = new Client({ ...addressParts(s.url), password: pg.password });
   await c.connect();
   try {
     return (await c.query(sql, params)).rows as T[];
@@ -89,9 +90,48 @@ async function query<T>(s: Scenario, sql: string, params: unknown[] = []): Promi
   }
 }
 
-function pgParts(url: string) {
-  const u = new URL(url);
-  return { host: u.hostname, port: Number(u.port), user: u.username, database: u.pathname.slice(1) };
+/**
+ * Waits until replica `id` runs a study with instances on research, then kills it (SIGKILL) and
+ * waits for it to exit. Returns the claim it held and when it was killed.
+ */
+async function killMidStudy(
+  s: Scenario,
+  id: string,
+): Promise<{ job: { id: number; attempts: number }; killedAt: number }> {
+  const job = await waitFor(
+    `${id} running a study with instances on research`,
+    async () => {
+      const rows = await query<{ id: number; attempts: number }>(
+        s,
+        `SELECT id, attempts FROM jobs WHERE owner = $1 AND state = 'running'`,
+        [id],
+      );
+      return rows.length > 0 && (await researchCount(s)) > 0 ? rows[0] : undefined;
+    },
+    60_000,
+    10,
+  );
+  s.replicas.get(id)!.kill('SIGKILL');
+  const killedAt = Date.now();
+  await s.exited.get(id);
+  return { job, killedAt };
+}
+
+/** Waits until another attempt claimed the job (by replica `by`, when given). */
+async function takenOver(s: Scenario, job: { id: number; attempts: number }, by?: string): Promise<void> {
+  await waitFor(
+    `job ${job.id} taken over${by ? ` by ${by}` : ''}`,
+    async () =>
+      (
+        await query(
+          s,
+          `SELECT 1 FROM jobs WHERE id = $1 AND attempts > $2 AND (CAST($3 AS TEXT) IS NULL OR owner = $3)`,
+          [job.id, job.attempts, by ?? null],
+        )
+      ).length === 1,
+    LEASE_MS + 30_000,
+    50,
+  );
 }
 
 const researchCount = async (s: Scenario): Promise<number> =>
@@ -282,35 +322,10 @@ describe('replicas sharing PostgreSQL', () => {
         async () => (await query(s, `SELECT id FROM replicas WHERE id = 'lead-b'`)).length === 1,
         30_000,
       );
-      const running = await waitFor(
-        'lead-a running a study with instances on research',
-        async () => {
-          const rows = await query<{ id: number; attempts: number }>(
-            s,
-            `SELECT id, attempts FROM jobs WHERE owner = 'lead-a' AND state = 'running'`,
-          );
-          return rows.length > 0 && (await researchCount(s)) > 0 ? rows[0] : undefined;
-        },
-        60_000,
-        20,
-      );
-      s.replicas.get('lead-a')!.kill('SIGKILL');
-      const killedAt = Date.now();
-      await s.exited.get('lead-a');
+      const { job, killedAt } = await killMidStudy(s, 'lead-a');
       await waitFor('lead-b to lead', async () => (await leader(s)) === 'lead-b', 30_000, 50);
       figures.leaderTakeoverMs = Date.now() - killedAt;
-      await waitFor(
-        'the killed leader’s job taken over',
-        async () =>
-          (
-            await query(s, `SELECT 1 FROM jobs WHERE id = $1 AND attempts > $2 AND owner = 'lead-b'`, [
-              running.id,
-              running.attempts,
-            ])
-          ).length === 1,
-        LEASE_MS + 30_000,
-        50,
-      );
+      await takenOver(s, job, 'lead-b');
       figures.jobTakeoverAfterLeaderKillMs = Date.now() - killedAt;
       // A study that arrives after the kill: only the new leader can have read it from the change log.
       const late = patients[0]!;
@@ -335,33 +350,8 @@ describe('replicas sharing PostgreSQL', () => {
       startReplica(s, 'boss');
       await waitFor('boss to lead', async () => (await leader(s)) === 'boss', 30_000);
       startReplica(s, 'hand');
-      const running = await waitFor(
-        'the worker replica running a study with instances on research',
-        async () => {
-          const rows = await query<{ id: number; attempts: number }>(
-            s,
-            `SELECT id, attempts FROM jobs WHERE owner = 'hand' AND state = 'running'`,
-          );
-          return rows.length > 0 && (await researchCount(s)) > 0 ? rows[0] : undefined;
-        },
-        60_000,
-        10,
-      );
-      s.replicas.get('hand')!.kill('SIGKILL');
-      const killedAt = Date.now();
-      await s.exited.get('hand');
-      await waitFor(
-        'the job taken over',
-        async () =>
-          (
-            await query(s, `SELECT 1 FROM jobs WHERE id = $1 AND attempts > $2`, [
-              running.id,
-              running.attempts,
-            ])
-          ).length === 1,
-        LEASE_MS + 30_000,
-        50,
-      );
+      const { job, killedAt } = await killMidStudy(s, 'hand');
+      await takenOver(s, job);
       figures.workerTakeoverMs = Date.now() - killedAt;
       await allDone(s);
       const { already } = await expectExactlyOnce(s);

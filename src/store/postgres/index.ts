@@ -223,10 +223,8 @@ export class PostgresSql implements Sql {
   }
 
   exclusive<T>(name: string, fn: (tx: Sql) => Promise<T>): Promise<T> {
-    return this.transaction(async (tx) => {
-      await tx.get('SELECT pg_advisory_xact_lock(?)', [lockKey(name).toString()]);
-      return fn(tx);
-    });
+    // A new transaction whose view takes the lock first (see `view`).
+    return this.transaction((tx) => tx.exclusive(name, fn));
   }
 
   /** Creates or upgrades the schema; replicas starting together take turns under a lock. */
