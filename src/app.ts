@@ -6,7 +6,13 @@ import { deriveKeys } from './deid/keys';
 import { createLogger, type Logger } from './log';
 import { ChangeFeed } from './pipeline/feed';
 import { OrthancClient } from './orthanc/client';
-import { newProcessState, type BaseContext, type ProcessState } from './pipeline/context';
+import {
+  newProcessState,
+  ocrWorkers,
+  OCR_TIMEOUT_MS,
+  type BaseContext,
+  type ProcessState,
+} from './pipeline/context';
 import type { StudyResult } from './pipeline/study';
 import { Worker, type WorkerOptions } from './pipeline/worker';
 import { startSchedules, type Schedules } from './schedule';
@@ -47,7 +53,7 @@ export class BridgeApp {
   /** The use cases the API, the admin page and the command line call. */
   readonly service: BridgeService;
   /** What lives as long as the process: progress of running studies, sealed identities. */
-  private readonly state: ProcessState = newProcessState();
+  private readonly state: ProcessState;
   readonly log: Logger;
   private runtime: Runtime;
   private changeFeed: ChangeFeed;
@@ -77,6 +83,10 @@ export class BridgeApp {
 
   /** With the embedded store, or with `opts.db` already open; BridgeApp.open for PostgreSQL. */
   constructor(cfg: ResolvedConfig, opts: { logger?: Logger; console?: boolean; db?: Db } = {}) {
+    this.state = newProcessState({
+      workers: ocrWorkers(cfg.pipeline.concurrency),
+      timeoutMs: OCR_TIMEOUT_MS,
+    });
     this.log =
       opts.logger ??
       createLogger({
@@ -334,6 +344,7 @@ export class BridgeApp {
       server.closeAllConnections?.();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+    await this.state.pixels.ocr.close();
     this.log.info('bridge stopped');
     await this.db.close();
     await new Promise<void>((resolve) => {

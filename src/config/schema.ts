@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_OCR_POLICY } from '../deid/profile';
 
 const url = z
   .string()
@@ -118,6 +119,34 @@ const blankRule = z
     });
   });
 
+const modalityList = z.array(z.string().regex(/^[A-Z0-9]{1,16}$/));
+const sopClassList = z.array(z.string().regex(/^[0-9.]{1,64}$/));
+const OCR_DEFAULTS = {
+  ...DEFAULT_OCR_POLICY,
+  sopClasses: [...DEFAULT_OCR_POLICY.sopClasses],
+  modalities: [...DEFAULT_OCR_POLICY.modalities],
+  quarantineSopClasses: [],
+  quarantineModalities: [],
+};
+
+/**
+ * OCR masking of burned-in text: the SOP classes and modalities it covers (the defaults: secondary
+ * capture, ultrasound, OT, XC, ES and the other risky image classes), what it masks, and which
+ * SOP classes or modalities are quarantined instead.
+ */
+const ocrPolicy = z
+  .object({
+    mode: z.enum(['mask-all-text', 'mask-identifying', 'off']).default(OCR_DEFAULTS.mode),
+    sopClasses: sopClassList.default(OCR_DEFAULTS.sopClasses),
+    modalities: modalityList.default(OCR_DEFAULTS.modalities),
+    quarantineSopClasses: sopClassList.default([]),
+    quarantineModalities: modalityList.default([]),
+    maxFrames: z.number().int().min(1).max(10_000).default(OCR_DEFAULTS.maxFrames),
+    padding: z.number().int().min(0).max(64).default(OCR_DEFAULTS.padding),
+  })
+  .strict()
+  .default(OCR_DEFAULTS);
+
 /**
  * Pixel data policy: instances likely to carry burned-in identifying text are quarantined unless
  * the profile allows them, or blanks configured rectangles for their manufacturer, model and size.
@@ -130,9 +159,16 @@ const pixelPolicy = z
     allowModalities: z.array(z.string().regex(/^[A-Z0-9]{1,16}$/)).default([]),
     allowSopClasses: z.array(z.string().regex(/^[0-9.]{1,64}$/)).default([]),
     blank: z.array(blankRule).default([]),
+    ocr: ocrPolicy,
   })
   .strict()
-  .default({ allowBurnedInAnnotation: false, allowModalities: [], allowSopClasses: [], blank: [] });
+  .default({
+    allowBurnedInAnnotation: false,
+    allowModalities: [],
+    allowSopClasses: [],
+    blank: [],
+    ocr: OCR_DEFAULTS,
+  });
 
 export const profileName = z
   .string()

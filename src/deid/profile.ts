@@ -1,5 +1,6 @@
 import { attributeType, type AttributeType } from './iodTypes';
-import type { BlankRule } from './pixels';
+import type { BlankRule } from '../pixels/regions';
+import { DEFAULT_OCR_MODALITIES, DEFAULT_OCR_SOP_CLASSES } from '../pixels/policy';
 import { SAFE_PRIVATE_DICTIONARY, safePrivateKey, type SafePrivateEntry } from './safePrivate';
 import { PS315_TABLE } from './table.generated';
 import {
@@ -35,19 +36,57 @@ export interface DeidProfile {
   readonly pixelPolicy: PixelPolicy;
 }
 
+/**
+ * OCR masking of burned-in text (pixels/): which instances it covers, what it masks, and its bounds.
+ * `mask-all-text` masks every word read; `mask-identifying` only words that match an identity value
+ * of the header, a date, a time or a long number; `off` leaves these instances to the risk lists
+ * (quarantine).
+ */
+export interface OcrPolicy {
+  readonly mode: 'mask-all-text' | 'mask-identifying' | 'off';
+  readonly sopClasses: readonly string[];
+  readonly modalities: readonly string[];
+  /** Quarantined whatever else the policy says (an admin's choice per SOP class or modality). */
+  readonly quarantineSopClasses: readonly string[];
+  readonly quarantineModalities: readonly string[];
+  /** Instances with more frames are quarantined rather than read frame by frame. */
+  readonly maxFrames: number;
+  /** Pixels pad each word's box on every side (anti-aliasing and OCR's tight boxes). */
+  readonly padding: number;
+}
+
 export interface PixelPolicy {
   readonly allowBurnedInAnnotation: boolean;
   readonly allowModalities: readonly string[];
   readonly allowSopClasses: readonly string[];
-  /** Rectangles to blank per manufacturer, model and size (Clean Pixel Data); see pixels.ts. */
+  /** Rectangles to blank per manufacturer, model and size (Clean Pixel Data); see pixels/regions.ts. */
   readonly blank: readonly BlankRule[];
+  readonly ocr: OcrPolicy;
 }
 
-export const STRICT_PIXEL_POLICY: PixelPolicy = Object.freeze({
+export const DEFAULT_OCR_POLICY: OcrPolicy = Object.freeze({
+  mode: 'mask-all-text',
+  sopClasses: DEFAULT_OCR_SOP_CLASSES,
+  modalities: DEFAULT_OCR_MODALITIES,
+  quarantineSopClasses: [],
+  quarantineModalities: [],
+  maxFrames: 100,
+  padding: 3,
+});
+
+/** The default: risky images masked by OCR, documents and the other risky classes quarantined. */
+export const DEFAULT_PIXEL_POLICY: PixelPolicy = Object.freeze({
   allowBurnedInAnnotation: false,
   allowModalities: [],
   allowSopClasses: [],
   blank: [],
+  ocr: DEFAULT_OCR_POLICY,
+});
+
+/** No OCR: every risky instance is quarantined unless allowed (the policy before OCR masking). */
+export const STRICT_PIXEL_POLICY: PixelPolicy = Object.freeze({
+  ...DEFAULT_PIXEL_POLICY,
+  ocr: Object.freeze({ ...DEFAULT_OCR_POLICY, mode: 'off' as const }),
 });
 
 export const BASIC_OPTIONS: ProfileOptions = Object.fromEntries(
@@ -66,7 +105,7 @@ export const DEFAULT_PROFILE: DeidProfile = Object.freeze({
   overrides: new Map(),
   maxDateShiftDays: 365,
   retainedFreeText: 'empty',
-  pixelPolicy: STRICT_PIXEL_POLICY,
+  pixelPolicy: DEFAULT_PIXEL_POLICY,
 });
 
 /** The dictionary's entries plus the profile's own. */

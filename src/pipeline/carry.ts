@@ -66,6 +66,7 @@ export async function carry(
           md5: o.md5,
           pseudonym: o.patient.pseudonym,
           metadata: o.metadata,
+          masked: o.masked,
         });
         if (o.already) tally.already++;
         else tally.pushed++;

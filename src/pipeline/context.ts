@@ -15,6 +15,11 @@ export interface Target {
   readonly folderSink?: { readonly dir: string; readonly pattern: string; readonly fileMode: number };
 }
 
+import { availableParallelism } from 'node:os';
+import { Codecs } from '../pixels/codecs';
+import type { PixelEngines } from '../pixels/clean';
+import { OcrPool, type OcrOptions } from '../pixels/ocr';
+
 /** Live progress of one running study on one destination, for the admin page. */
 export interface StudyProgress {
   readonly studyId: string;
@@ -34,11 +39,27 @@ export interface ProcessState {
   readonly sealed: Set<string>;
   /** Key IDs by key object: a fingerprint is a hash, computed once per key. */
   readonly keyIds: WeakMap<object, string>;
+  /** The pixel decoders and the OCR worker threads (started on first use; closed with the app). */
+  readonly pixels: PixelEngines;
 }
 
-export function newProcessState(): ProcessState {
-  return { progress: new Map(), sealed: new Set(), keyIds: new WeakMap() };
+/** OCR worker threads: at most the cores there are, and at most the instances in flight. */
+export function ocrWorkers(concurrency: number): number {
+  return Math.max(1, Math.min(concurrency, availableParallelism()));
 }
+
+/** Process state; `ocr` bounds the OCR pool (workers: ocrWorkers(pipeline concurrency)). */
+export function newProcessState(ocr: OcrOptions = { workers: 1, timeoutMs: OCR_TIMEOUT_MS }): ProcessState {
+  return {
+    progress: new Map(),
+    sealed: new Set(),
+    keyIds: new WeakMap(),
+    pixels: { codecs: new Codecs(), ocr: new OcrPool(ocr) },
+  };
+}
+
+/** The longest one OCR recognition may take before its pool is ended and the instance quarantined. */
+export const OCR_TIMEOUT_MS = 60_000;
 
 /** What the app hands every pipeline stage and admin operation. */
 export interface BaseContext {

@@ -1,8 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import { DicomParseError, parseDicom, writeDicom, type DicomFile } from '../deid/dicom';
 import { DEFLATED_DATASET_SYNTAXES } from '../dicom/syntaxes';
-import { blankPixels, matchBlankRule, type BlankRule } from '../deid/pixels';
-import { pixelPolicyVerdict } from '../deid/pixelPolicy';
+import { matchBlankRule } from '../pixels/regions';
+import { pixelDecision } from '../pixels/policy';
+import { layoutOf, frameBytes } from '../pixels/image';
+import { cleanStage, pixelGate, type PixelCleanResult } from './pixels';
 import { keyIdOf, sealIdentity } from '../deid/reid';
 import { toPart10, transferSyntaxOf } from '../deid/part10';
 import { locatePixelData } from '../deid/scan';
@@ -65,26 +67,6 @@ export function splitAtPixelData(original: Buffer): { head: Buffer; pixel: Buffe
 }
 
 /**
- * The instance with the rule's rectangles blanked and BurnedInAnnotation set to NO (the text the
- * rule covers is gone), or why its pixels cannot be blanked.
- */
-function cleanPixels(
-  file: DicomFile,
-  rule: BlankRule,
-): { source: DicomFile; blanked: { rule: BlankRule; syntax: string } } | string {
-  const syntax = str(file.meta[TAG.TransferSyntaxUID]);
-  const pixels = blankPixels(file.dict, rule, syntax);
-  if (typeof pixels === 'string')
-    return `${pixels}; the instance matches a blanking rule but stays quarantined`;
-  const dict: Dataset = {
-    ...file.dict,
-    [TAG.BurnedInAnnotation]: { vr: 'CS', Value: ['NO'] },
-    [TAG.PixelData]: { ...file.dict[TAG.PixelData]!, Value: [pixels] },
-  };
-  return { source: { meta: file.meta, dict }, blanked: { rule, syntax } };
-}
-
-/**
  * De-identify and verify stages. The gate runs on the header that will be sent, written and
  * parsed back, so what is checked is exactly what leaves. The pixel element after it is the
  * original's own bytes (spliced), so its correspondence holds by construction; on the full-parse
@@ -116,29 +98,44 @@ export async function deidentifyAndVerify(
   }
   const policy = ctx.deid.profile.pixelPolicy;
   const rule = matchBlankRule(source.dict, policy.blank);
-  let blanked: { rule: BlankRule; syntax: string } | undefined;
-  if (rule) {
-    // Configured rectangles to blank: the pixels are read (no splice), blanked, and the instance
-    // then passes the policy as cleaned. A failure to blank is a pixel-policy quarantine.
-    const cleaned = cleanPixels(pixel ? parseDicom(original, limits) : source, rule);
-    if (typeof cleaned === 'string')
-      return { failures: [{ check: 'pixel-policy', tag: '(7FE0,0010)', path: '', detail: cleaned }] };
-    ({ source, blanked } = cleaned);
-    pixel = null; // the blanked pixels are written with the header
-  } else {
-    // Without a rule the engine does not touch pixels: instances likely to show identity in them stop here.
-    const risk = pixelPolicyVerdict(source.dict, policy);
-    if (risk) return { failures: [{ check: 'pixel-policy', tag: risk.tag, path: '', detail: risk.reason }] };
+  const decision = pixelDecision(source.dict, policy);
+  let cleaned: PixelCleanResult | undefined;
+  if (rule || decision.action === 'ocr') {
+    // The pixels are decoded, masked and written uncompressed with the header (no splice). The
+    // decoded original, the masked copy and the written file are held at once: reserve them.
+    const layout = layoutOf(source.dict);
+    if (resize && typeof layout !== 'string')
+      await resize(original.length * 2 + 3 * frameBytes(layout) * layout.frames);
+    const full = pixel ? parseDicom(original, limits) : source;
+    const engines = ctx.state.pixels;
+    const r = await timed(times, 'deidentify', () =>
+      cleanStage(original, full, {
+        rule,
+        ocr: decision.action === 'ocr',
+        profile: ctx.deid.profile,
+        engines,
+      }),
+    );
+    if ('failures' in r) return r;
+    cleaned = r;
+    source = r.cleaned.file;
+    pixel = null;
+  } else if (decision.action === 'quarantine') {
+    // Instances likely to show identity in their pixels, which the policy neither masks nor allows, stop here.
+    return { failures: [{ check: 'pixel-policy', tag: decision.tag, path: '', detail: decision.reason }] };
   }
   const { result, bytes } = await timed(times, 'deidentify', () => {
-    const result = deidentify(source, ctx.deid, { pixelsCleaned: !!blanked });
+    const result = deidentify(source, ctx.deid, { pixelsCleaned: !!cleaned });
     return { result, bytes: writeDicom(result.file) };
   });
-  const verdict = await timed(times, 'verify', () =>
-    verifyInstance(source, parseDicom(bytes, limits), ctx.deid, result.patient, blanked),
-  );
-  if (!verdict.ok) return { failures: [...verdict.failures] };
-  for (const c of [...GATE_CHECKS, ...(blanked ? ['clean-pixels'] : [])])
+  const verdict = await timed(times, 'verify', async () => {
+    const output = parseDicom(bytes, limits);
+    const header = verifyInstance(source, output, ctx.deid, result.patient, !!cleaned);
+    if (!header.ok || !cleaned) return header.failures;
+    return pixelGate(cleaned, output, ctx.state.pixels);
+  });
+  if (verdict.length > 0) return { failures: [...verdict] };
+  for (const c of [...GATE_CHECKS, ...(cleaned ? ['clean-pixels'] : [])])
     times.checks[c] = (times.checks[c] ?? 0) + 1;
   await sealOnce(ctx, result.patient.pseudonym, source.dict);
   const parts = pixel ? [bytes, pixel] : [bytes];
@@ -147,6 +144,7 @@ export async function deidentifyAndVerify(
     length: bytes.length + (pixel?.length ?? 0),
     dict: result.file.dict,
     patient: result.patient,
+    masked: cleaned && { regions: cleaned.cleaned.regions, area: cleaned.cleaned.area },
   };
 }
 

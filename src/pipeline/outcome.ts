@@ -12,6 +12,7 @@ export type InstanceOutcome =
       replaced: boolean;
       patient: PatientMapping;
       metadata: Record<string, string>;
+      masked?: MaskedRegions;
     }
   | { kind: 'quarantined'; check: string; tag: string | null; reason: string };
 
@@ -24,4 +25,12 @@ export interface Prepared {
   readonly length: number;
   readonly dict: Dataset;
   readonly patient: PatientMapping;
+  /** When the pixels were cleaned: how many regions were masked and their area (never the text). */
+  readonly masked?: MaskedRegions;
+}
+
+export interface MaskedRegions {
+  readonly regions: number;
+  /** Pixels masked, per frame. */
+  readonly area: number;
 }

@@ -111,6 +111,7 @@ export async function push(
     replaced,
     patient: prepared.patient,
     metadata: exportFields(prepared.dict, ctx.exportTags),
+    masked: prepared.masked,
   };
 }
 

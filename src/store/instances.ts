@@ -107,17 +107,20 @@ export interface PushedInstance {
   readonly pseudonym: string;
   /** Export fields read from the de-identified output. */
   readonly metadata: Readonly<Record<string, string>>;
+  /** When the pixels were cleaned: regions masked and their area in pixels. */
+  readonly masked?: { readonly regions: number; readonly area: number };
 }
 
 export async function recordPushed(db: Db, r: PushedInstance): Promise<void> {
   const at = now();
   await db.transaction(async (tx) => {
     await tx.run(
-      `INSERT INTO instances (source_id, destination, study_id, job_id, state, research_id, research_study_id, md5, fingerprint, pseudonym, updated_at)
-       VALUES (?, ?, ?, ?, 'pushed', ?, ?, ?, ?, ?, ?)
+      `INSERT INTO instances (source_id, destination, study_id, job_id, state, research_id, research_study_id, md5, fingerprint, pseudonym, masked_regions, masked_area, updated_at)
+       VALUES (?, ?, ?, ?, 'pushed', ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (source_id, destination) DO UPDATE SET job_id = excluded.job_id, state = 'pushed', research_id = excluded.research_id,
          research_study_id = excluded.research_study_id, md5 = excluded.md5, fingerprint = excluded.fingerprint,
-         pseudonym = excluded.pseudonym, updated_at = excluded.updated_at`,
+         pseudonym = excluded.pseudonym, masked_regions = excluded.masked_regions, masked_area = excluded.masked_area,
+         updated_at = excluded.updated_at`,
       [
         r.sourceId,
         r.destination,
@@ -128,6 +131,8 @@ export async function recordPushed(db: Db, r: PushedInstance): Promise<void> {
         r.md5,
         r.fingerprint,
         r.pseudonym,
+        r.masked?.regions ?? null,
+        r.masked?.area ?? null,
         at,
       ],
     );

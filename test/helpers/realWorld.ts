@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFile
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { RISKY_MODALITIES, RISKY_SOP_CLASSES } from '../../src/deid/pixelPolicy';
+import { RISKY_MODALITIES, RISKY_SOP_CLASSES } from '../../src/pixels/policy';
 
 const PYTHON = '/usr/bin/python3';
 export const CORPORA: Readonly<Record<string, string>> = {

@@ -145,4 +145,9 @@ CREATE TABLE replicas (
   last_seen TEXT NOT NULL
 );
 `,
+  // 2: Clean Pixel Data, per pushed instance: regions masked and their area (sqlite 0007).
+  `
+ALTER TABLE instances ADD COLUMN masked_regions INTEGER;
+ALTER TABLE instances ADD COLUMN masked_area INTEGER;
+`,
 ];

@@ -1,6 +1,6 @@
 import { SOP_CLASS } from '../dicom/sopClasses';
-import type { PixelPolicy } from './profile';
-import type { Dataset } from './types';
+import type { PixelPolicy } from '../deid/profile';
+import type { Dataset } from '../deid/types';
 import { TAG } from '../dicom/tags';
 import { str } from '../dicom/values';
 
@@ -43,9 +43,72 @@ export const RISKY_SOP_CLASSES: Readonly<Record<string, string>> = {
   [SOP_CLASS.VideoPhotographicImageStorage]: 'video photographs can show faces or wristbands',
 };
 
+/** Documents: their content is text the pixel cleaning cannot reach. They pass only when allowed. */
+export const DOCUMENT_SOP_CLASSES: ReadonlySet<string> = new Set([
+  SOP_CLASS.EncapsulatedPDFStorage,
+  SOP_CLASS.EncapsulatedCDAStorage,
+  SOP_CLASS.EncapsulatedSTLStorage,
+]);
+
+/** The SOP classes OCR masking covers by default: every risky image class (documents are not images). */
+export const DEFAULT_OCR_SOP_CLASSES: readonly string[] = Object.keys(RISKY_SOP_CLASSES).filter(
+  (uid) => !DOCUMENT_SOP_CLASSES.has(uid),
+);
+/** The modalities OCR masking covers by default (PS3.15 E.3.1's usual suspects). */
+export const DEFAULT_OCR_MODALITIES: readonly string[] = ['US', 'IVUS', 'OT', 'XC', 'ES'];
+
 export interface PixelVerdict {
   readonly tag: string;
   readonly reason: string;
+}
+
+/** What the pixel policy does with an instance. */
+export type PixelDecision =
+  /** The pixels go as they are (or with the configured rectangles blanked, when a rule matches). */
+  | { readonly action: 'keep' }
+  /** The pixels are decoded, searched for text with OCR and masked; the gate checks the result. */
+  | { readonly action: 'ocr' }
+  | ({ readonly action: 'quarantine' } & PixelVerdict);
+
+/**
+ * What the profile's pixel policy does with an instance: quarantine (naming the tag, never a value
+ * beyond the standard code that triggered it), OCR masking, or keep.
+ */
+export function pixelDecision(dict: Dataset, policy: PixelPolicy): PixelDecision {
+  const burnedIn = str(dict[TAG.BurnedInAnnotation]).toUpperCase();
+  const sopClass = str(dict[TAG.SOPClassUID]);
+  const modality = str(dict[TAG.Modality]).toUpperCase();
+  const { ocr } = policy;
+  if (ocr.quarantineSopClasses.includes(sopClass))
+    return {
+      action: 'quarantine',
+      tag: '(0008,0016)',
+      reason: `the profile quarantines SOP class ${sopClass}`,
+    };
+  if (modality !== '' && ocr.quarantineModalities.includes(modality))
+    return {
+      action: 'quarantine',
+      tag: '(0008,0060)',
+      reason: `the profile quarantines modality ${modality}`,
+    };
+  const sopAllowed = policy.allowSopClasses.includes(sopClass);
+  const modalityAllowed = policy.allowModalities.includes(modality);
+  if (DOCUMENT_SOP_CLASSES.has(sopClass) && !sopAllowed)
+    return {
+      action: 'quarantine',
+      tag: '(0008,0016)',
+      reason: `${RISKY_SOP_CLASSES[sopClass]} (SOP class ${sopClass}); allow it in the profile's pixelPolicy once checked`,
+    };
+  const on = ocr.mode !== 'off';
+  if (
+    on &&
+    ((ocr.sopClasses.includes(sopClass) && !sopAllowed) ||
+      (ocr.modalities.includes(modality) && !modalityAllowed && !sopAllowed) ||
+      (burnedIn === 'YES' && !policy.allowBurnedInAnnotation))
+  )
+    return { action: 'ocr' };
+  const risk = pixelPolicyVerdict(dict, policy);
+  return risk ? { action: 'quarantine', ...risk } : { action: 'keep' };
 }
 
 /**

@@ -1,0 +1,141 @@
+/**
+ * Clean Pixel Data (PS3.15 E.3.1): decode the instance's pixels, blank the configured rectangles,
+ * mask everything outside an ultrasound image's regions, find burned-in text with OCR and mask it
+ * (all of it, or what identifies, per the profile), and give back the instance rewritten with the
+ * masked pixels uncompressed (explicit VR little endian). The original decoded image and the mask
+ * go with it, for the gate to prove the result (pipeline/pixels.ts).
+ */
+import type { DicomFile } from '../deid/dicom';
+import type { OcrPolicy } from '../deid/profile';
+import type { Dataset } from '../deid/types';
+import { NATIVE_PIXEL_SYNTAXES, TRANSFER_SYNTAX } from '../dicom/syntaxes';
+import { TAG } from '../dicom/tags';
+import { str } from '../dicom/values';
+import { Codecs, DECODABLE_SYNTAXES, LOSSY_SYNTAXES, decodeEncapsulated, decodeNative } from './codecs';
+import { layoutOf, type DecodedImage } from './image';
+import { applyMask, emptyMask, markBox, markOutside, maskedArea, ultrasoundRegions } from './mask';
+import type { OcrPool, Word } from './ocr';
+import type { BlankRule } from './regions';
+import { identifyingWords } from './text';
+
+/** The engines a clean needs, owned by the process state (they outlive one instance). */
+export interface PixelEngines {
+  readonly codecs: Codecs;
+  readonly ocr: OcrPool;
+}
+
+export interface CleanRequest {
+  /** The parsed original (header, and the pixel value when native). */
+  readonly file: DicomFile;
+  /** The encapsulated Pixel Data value (the bytes after the element header), when compressed. */
+  readonly encapsulated?: Uint8Array;
+  readonly rule?: BlankRule;
+  /** Read the pixels with OCR and mask the text (the policy's decision); false: rectangles only. */
+  readonly ocr: boolean;
+  readonly policy: OcrPolicy;
+  /** Identity tokens of the header (text.ts identityTokens), for mask-identifying. */
+  readonly tokens: ReadonlySet<string>;
+}
+
+export interface CleanedPixels {
+  /** The instance with the masked pixels, native explicit VR little endian, BurnedInAnnotation NO. */
+  readonly file: DicomFile;
+  readonly original: DecodedImage;
+  readonly cleaned: DecodedImage;
+  readonly mask: Uint8Array;
+  /** Masked regions: configured rectangles, the outside of ultrasound regions, text boxes. */
+  readonly regions: number;
+  /** Pixels masked (per frame position). */
+  readonly area: number;
+  /** Words OCR read (both polarities, every frame). */
+  readonly words: number;
+}
+
+/** The decoded image of an instance, or why it cannot be decoded (a named reason, no value). */
+export async function decodeInstance(
+  codecs: Codecs,
+  file: DicomFile,
+  encapsulated?: Uint8Array,
+): Promise<DecodedImage | string> {
+  const syntax = str(file.meta[TAG.TransferSyntaxUID]);
+  if (!DECODABLE_SYNTAXES.has(syntax))
+    return `no decoder for transfer syntax ${syntax} (JPIP, video or deflated frames)`;
+  const layout = layoutOf(file.dict);
+  if (typeof layout === 'string') return layout;
+  if (NATIVE_PIXEL_SYNTAXES.has(syntax)) {
+    const value = file.dict[TAG.PixelData]?.Value;
+    if (!value || value.length !== 1 || !(value[0] instanceof ArrayBuffer))
+      return 'the native pixel data cannot be read';
+    return decodeNative(new Uint8Array(value[0]), layout, syntax === TRANSFER_SYNTAX.ExplicitVRBigEndian);
+  }
+  if (!encapsulated) return 'the encapsulated pixel data cannot be located in the file';
+  return decodeEncapsulated(codecs, syntax, encapsulated, layout);
+}
+
+/** The instance rewritten around new native pixels: explicit VR little endian, interleaved, decoded photometric. */
+export function withPixels(file: DicomFile, img: DecodedImage): DicomFile {
+  const syntax = str(file.meta[TAG.TransferSyntaxUID]);
+  const data = img.data.buffer.slice(
+    img.data.byteOffset,
+    img.data.byteOffset + img.data.byteLength,
+  ) as ArrayBuffer;
+  const dict: Dataset = {
+    ...file.dict,
+    [TAG.PhotometricInterpretation]: { vr: 'CS', Value: [img.photometric] },
+    [TAG.BurnedInAnnotation]: { vr: 'CS', Value: ['NO'] },
+    [TAG.PixelData]: { vr: img.bitsAllocated === 8 ? 'OB' : 'OW', Value: [data] },
+  };
+  if (img.samples === 3) dict[TAG.PlanarConfiguration] = { vr: 'US', Value: [0] };
+  // Decompressing loses nothing more; a lossy source stays marked lossy (PS3.3 C.7.6.1.1.5).
+  if (LOSSY_SYNTAXES.has(syntax) && str(file.dict[TAG.LossyImageCompression]) === '')
+    dict[TAG.LossyImageCompression] = { vr: 'CS', Value: ['01'] };
+  const meta: Dataset = {
+    ...file.meta,
+    [TAG.TransferSyntaxUID]: { vr: 'UI', Value: [TRANSFER_SYNTAX.ExplicitVRLittleEndian] },
+  };
+  return { meta, dict };
+}
+
+/** The words of a frame that the policy masks. */
+function toMask(words: readonly Word[], policy: OcrPolicy, tokens: ReadonlySet<string>): Word[] {
+  // A "word" without a letter or digit is a line or a speck of the image, not text.
+  const text = words.filter((w) => /[A-Za-z0-9]/.test(w.text));
+  if (policy.mode !== 'mask-identifying') return text;
+  const { indexes } = identifyingWords(words, tokens);
+  return words.filter((_, i) => indexes.has(i));
+}
+
+export async function cleanPixels(req: CleanRequest, engines: PixelEngines): Promise<CleanedPixels | string> {
+  const original = await decodeInstance(engines.codecs, req.file, req.encapsulated);
+  if (typeof original === 'string') return original;
+  if (req.ocr && original.frames > req.policy.maxFrames)
+    return `the image has more frames than the profile's ocr.maxFrames (${req.policy.maxFrames})`;
+  const mask = emptyMask(original);
+  let regions = 0;
+  for (const [x, y, width, height] of req.rule?.rectangles ?? [])
+    if (markBox(mask, original, { x, y, width, height })) regions++;
+  const us = ultrasoundRegions(req.file.dict, original);
+  if (us) {
+    markOutside(mask, original, us);
+    regions++;
+  }
+  let words = 0;
+  if (req.ocr) {
+    for (let f = 0; f < original.frames; f++) {
+      const found = await engines.ocr.readFrame(original, f, mask);
+      words += found.length;
+      for (const w of toMask(found, req.policy, req.tokens))
+        if (markBox(mask, original, w.box, req.policy.padding + Math.ceil(w.box.height * 0.15))) regions++;
+    }
+  }
+  const cleaned = applyMask(original, mask);
+  return {
+    file: withPixels(req.file, cleaned),
+    original,
+    cleaned,
+    mask,
+    regions,
+    area: maskedArea(mask),
+    words,
+  };
+}

@@ -1,0 +1,320 @@
+/**
+ * Decoding compressed pixel data to a DecodedImage, in process, with the maintained WebAssembly
+ * builds of libjpeg-turbo (JPEG baseline), CharLS (JPEG-LS) and OpenJPEG (JPEG 2000) from npm, the
+ * JavaScript JPEG lossless decoder Cornerstone uses (processes 14 and 14 SV1), and RLE by hand
+ * (rle.ts). WebAssembly runs in its own bounded memory: a hostile codestream ends in an error, never
+ * in the bridge's process. Before any decoder runs, the frame's own header (JPEG SOF, JPEG 2000 SIZ)
+ * must declare exactly the Rows, Columns and samples of the DICOM header, so a codestream cannot
+ * make a decoder allocate more than the image the budget reserved.
+ *
+ * Not decoded: JPEG extended 12-bit (.51 with 12-bit samples; libjpeg-turbo's npm build is 8-bit
+ * only), JPIP, MPEG and HEVC video, deflated image frames. Those instances get a named reason.
+ */
+import { createRequire } from 'node:module';
+import { TRANSFER_SYNTAX } from '../dicom/syntaxes';
+import { framesOf } from './encapsulated';
+import {
+  expand422,
+  frameBytes,
+  interleave,
+  ybrFullToRgb,
+  type DecodedImage,
+  type ImageLayout,
+} from './image';
+import { decodeRle } from './rle';
+
+const T = TRANSFER_SYNTAX;
+
+/** Transfer syntaxes whose pixel data the bridge can decode (native ones are read as they are). */
+export const DECODABLE_SYNTAXES: ReadonlySet<string> = new Set([
+  T.ImplicitVRLittleEndian,
+  T.ExplicitVRLittleEndian,
+  T.ExplicitVRBigEndian,
+  T.DeflatedExplicitVRLittleEndian,
+  T.JPEGBaseline8Bit,
+  T.JPEGExtended12Bit,
+  T.JPEGLossless,
+  T.JPEGLosslessSV1,
+  T.JPEGLSLossless,
+  T.JPEGLSNearLossless,
+  T.JPEG2000Lossless,
+  T.JPEG2000,
+  T.RLELossless,
+]);
+
+/** Syntaxes whose compression loses information (LossyImageCompression must say 01). */
+export const LOSSY_SYNTAXES: ReadonlySet<string> = new Set([
+  T.JPEGBaseline8Bit,
+  T.JPEGExtended12Bit,
+  T.JPEGLSNearLossless,
+  T.JPEG2000,
+]);
+
+interface FrameInfo {
+  width: number;
+  height: number;
+  bitsPerSample: number;
+  componentCount: number;
+}
+interface WasmDecoder {
+  getEncodedBuffer(length: number): Uint8Array;
+  getDecodedBuffer(): Uint8Array;
+  decode(): void;
+  getFrameInfo(): FrameInfo;
+  delete(): void;
+}
+type WasmModule = Record<string, new () => WasmDecoder>;
+interface LosslessDecoder {
+  decode(buffer: ArrayBuffer, offset: number, length: number, numBytes?: number): Uint8Array | Uint16Array;
+}
+
+const load = createRequire(__filename);
+
+/**
+ * The WebAssembly decoders, instantiated on first use and kept for the life of the owner (the
+ * process state): instantiation costs milliseconds, a decode of a small frame less.
+ */
+export class Codecs {
+  private readonly modules = new Map<string, Promise<WasmModule>>();
+
+  private module(pkg: string): Promise<WasmModule> {
+    let m = this.modules.get(pkg);
+    if (!m) {
+      const factory = load(`${pkg}/decodewasmjs`) as (opts: object) => Promise<WasmModule>;
+      // The codecs print progress (OpenJPEG's "[INFO] ..."): nothing of theirs reaches stdout.
+      const quiet = (): void => undefined;
+      m = factory({ print: quiet, printErr: quiet });
+      this.modules.set(pkg, m);
+    }
+    return m;
+  }
+
+  async wasm(
+    pkg: string,
+    cls: string,
+    frame: Uint8Array,
+    check: (info: FrameInfo) => string | undefined,
+  ): Promise<Uint8Array | string> {
+    const Decoder = (await this.module(pkg))[cls];
+    if (!Decoder) return `the ${cls} codec did not load`;
+    const decoder = new Decoder();
+    try {
+      decoder.getEncodedBuffer(frame.length).set(frame);
+      decoder.decode();
+      const refused = check(decoder.getFrameInfo());
+      if (refused) return refused;
+      // A copy out of the WebAssembly heap, which the next decode reuses.
+      return decoder.getDecodedBuffer().slice();
+    } catch {
+      return `the ${cls} codec could not decode a frame`;
+    } finally {
+      decoder.delete();
+    }
+  }
+}
+
+/**
+ * Width, height, precision and components a JPEG or JPEG-LS codestream's start-of-frame declares
+ * (SOF0-SOF15, SOF55), read before a decoder allocates anything.
+ */
+export function jpegFrameHeader(frame: Uint8Array): FrameInfo | undefined {
+  let at = 2;
+  if (frame[0] !== 0xff || frame[1] !== 0xd8) return undefined;
+  while (at + 4 <= frame.length) {
+    if (frame[at] !== 0xff) return undefined;
+    const marker = frame[at + 1]!;
+    if (marker === 0xff) {
+      at++;
+      continue;
+    }
+    const length = (frame[at + 2]! << 8) | frame[at + 3]!;
+    const isSof =
+      (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) ||
+      marker === 0xf7;
+    if (isSof) {
+      if (at + 10 > frame.length) return undefined;
+      return {
+        bitsPerSample: frame[at + 4]!,
+        height: (frame[at + 5]! << 8) | frame[at + 6]!,
+        width: (frame[at + 7]! << 8) | frame[at + 8]!,
+        componentCount: frame[at + 9]!,
+      };
+    }
+    if (marker === 0xda || length < 2) return undefined;
+    at += 2 + length;
+  }
+  return undefined;
+}
+
+/** The image size and components of a JPEG 2000 codestream's SIZ marker (after SOC), bare or in a JP2 file. */
+export function j2kFrameHeader(frame: Uint8Array): FrameInfo | undefined {
+  let at = -1;
+  for (let i = 0; i + 3 < Math.min(frame.length, 4096); i++)
+    if (frame[i] === 0xff && frame[i + 1] === 0x4f && frame[i + 2] === 0xff && frame[i + 3] === 0x51) {
+      at = i + 4;
+      break;
+    }
+  if (at < 0 || at + 40 > frame.length) return undefined;
+  const v = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  // Lsiz(2) Rsiz(2) Xsiz(4) Ysiz(4) XOsiz(4) YOsiz(4) XTsiz YTsiz XTOsiz YTOsiz (4 each) Csiz(2) Ssiz...
+  const width = v.getUint32(at + 4) - v.getUint32(at + 12);
+  const height = v.getUint32(at + 8) - v.getUint32(at + 16);
+  const componentCount = v.getUint16(at + 36);
+  if (at + 39 > frame.length) return undefined;
+  return { width, height, componentCount, bitsPerSample: (frame[at + 38]! & 0x7f) + 1 };
+}
+
+function matches(info: FrameInfo, l: ImageLayout): string | undefined {
+  if (info.width !== l.columns || info.height !== l.rows)
+    return 'a compressed frame declares a size other than Rows x Columns';
+  if (info.componentCount !== l.samples)
+    return 'a compressed frame declares other components than SamplesPerPixel';
+  if (info.bitsPerSample > l.bitsAllocated) return 'a compressed frame declares more bits than BitsAllocated';
+  return undefined;
+}
+
+/** Little-endian bytes of 16-bit samples, from whatever typed array a decoder returned. */
+function bytesOf(samples: Uint8Array | Uint16Array | Int16Array, bytesPerSample: number): Uint8Array {
+  if (bytesPerSample === 1 || samples instanceof Uint8Array)
+    return new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength);
+  const out = new Uint8Array(samples.length * 2);
+  for (let i = 0; i < samples.length; i++) {
+    out[i * 2] = samples[i]! & 0xff;
+    out[i * 2 + 1] = (samples[i]! >> 8) & 0xff;
+  }
+  return out;
+}
+
+async function decodeFrame(
+  codecs: Codecs,
+  syntax: string,
+  frame: Uint8Array,
+  l: ImageLayout,
+): Promise<Uint8Array | string> {
+  const bytesPerSample = l.bitsAllocated / 8;
+  const pixels = l.rows * l.columns;
+  switch (syntax) {
+    case T.RLELossless: {
+      return decodeRle(frame, pixels, l.samples, bytesPerSample);
+    }
+    case T.JPEGBaseline8Bit:
+    case T.JPEGExtended12Bit: {
+      const header = jpegFrameHeader(frame);
+      if (!header) return 'a JPEG frame has no readable start-of-frame header';
+      if (header.bitsPerSample !== 8)
+        return 'JPEG with 12-bit samples: no 12-bit JPEG codec is available to the bridge';
+      const refused = matches(header, l);
+      if (refused) return refused;
+      return codecs.wasm('@cornerstonejs/codec-libjpeg-turbo-8bit', 'JPEGDecoder', frame, (i) =>
+        matches(i, l),
+      );
+    }
+    case T.JPEGLossless:
+    case T.JPEGLosslessSV1: {
+      const header = jpegFrameHeader(frame);
+      if (!header) return 'a JPEG lossless frame has no readable start-of-frame header';
+      const refused = matches(header, l);
+      if (refused) return refused;
+      try {
+        const { Decoder } = load('jpeg-lossless-decoder-js') as { Decoder: new () => LosslessDecoder };
+        const out = new Decoder().decode(
+          frame.buffer as ArrayBuffer,
+          frame.byteOffset,
+          frame.byteLength,
+          bytesPerSample,
+        );
+        if (out.length !== pixels * l.samples) return 'a JPEG lossless frame decoded to the wrong size';
+        return bytesOf(out, bytesPerSample);
+      } catch {
+        return 'the JPEG lossless decoder could not decode a frame';
+      }
+    }
+    case T.JPEGLSLossless:
+    case T.JPEGLSNearLossless: {
+      const header = jpegFrameHeader(frame);
+      if (!header) return 'a JPEG-LS frame has no readable start-of-frame header';
+      const refused = matches(header, l);
+      if (refused) return refused;
+      return codecs.wasm('@cornerstonejs/codec-charls', 'JpegLSDecoder', frame, (i) => matches(i, l));
+    }
+    case T.JPEG2000Lossless:
+    case T.JPEG2000: {
+      const header = j2kFrameHeader(frame);
+      if (!header) return 'a JPEG 2000 frame has no readable SIZ header';
+      const refused = matches(header, l);
+      if (refused) return refused;
+      return codecs.wasm('@cornerstonejs/codec-openjpeg', 'J2KDecoder', frame, (i) => matches(i, l));
+    }
+    default:
+      return 'the transfer syntax has no decoder in the bridge (JPIP, video or deflated frames)';
+  }
+}
+
+/**
+ * Decodes every frame of an encapsulated Pixel Data value (the bytes after the element header) to
+ * a DecodedImage: little endian, interleaved, RGB for colour.
+ */
+export async function decodeEncapsulated(
+  codecs: Codecs,
+  syntax: string,
+  value: Uint8Array,
+  l: ImageLayout,
+): Promise<DecodedImage | string> {
+  const frames = framesOf(value, l.frames, syntax);
+  if (typeof frames === 'string') return frames;
+  const size = frameBytes(l);
+  const data = new Uint8Array(size * l.frames);
+  for (let f = 0; f < frames.length; f++) {
+    const decoded = await decodeFrame(codecs, syntax, frames[f]!, l);
+    if (typeof decoded === 'string') return decoded;
+    if (decoded.length < size) return 'a frame decoded to fewer bytes than Rows x Columns x samples';
+    data.set(decoded.subarray(0, size), f * size);
+  }
+  // libjpeg-turbo converts YCbCr to RGB itself; OpenJPEG applies the inverse component transform
+  // of YBR_RCT/YBR_ICT; the other decoders return the samples as stored.
+  let photometric = l.photometric;
+  if (l.samples === 3) {
+    const jpeg = syntax === T.JPEGBaseline8Bit || syntax === T.JPEGExtended12Bit;
+    if (!jpeg && photometric === 'YBR_FULL_422') return 'YBR_FULL_422 outside JPEG cannot be decoded';
+    if (!jpeg && photometric === 'YBR_FULL') {
+      if (l.bitsAllocated !== 8) return 'YBR_FULL with 16-bit samples cannot be converted to RGB';
+      ybrFullToRgb(data);
+    }
+    photometric = 'RGB';
+  }
+  return { ...l, photometric, planar: false, data };
+}
+
+/**
+ * A DecodedImage of native pixel data: 16-bit big endian swapped, planar interleaved, YBR_FULL and
+ * YBR_FULL_422 converted to RGB.
+ */
+export function decodeNative(value: Uint8Array, l: ImageLayout, bigEndian: boolean): DecodedImage | string {
+  const bytesPerSample = l.bitsAllocated / 8;
+  const pixels = l.rows * l.columns;
+  const is422 = l.photometric === 'YBR_FULL_422';
+  const stored = is422 ? l.rows * Math.ceil(l.columns / 2) * 4 * bytesPerSample : frameBytes(l);
+  if (is422 && bytesPerSample !== 1) return 'YBR_FULL_422 with 16-bit samples cannot be decoded';
+  if (value.length < stored * l.frames)
+    return 'the pixel data is shorter than Rows x Columns x samples x frames';
+  const size = frameBytes(l);
+  const data = new Uint8Array(size * l.frames);
+  for (let f = 0; f < l.frames; f++) {
+    let frame = value.subarray(f * stored, (f + 1) * stored);
+    if (is422) frame = expand422(frame, l.rows, l.columns);
+    else if (l.planar && l.samples === 3) frame = interleave(frame, pixels, bytesPerSample);
+    data.set(frame, f * size);
+  }
+  if (bigEndian && bytesPerSample === 2)
+    for (let i = 0; i + 1 < data.length; i += 2) {
+      const b = data[i]!;
+      data[i] = data[i + 1]!;
+      data[i + 1] = b;
+    }
+  let photometric = l.photometric;
+  if (photometric === 'YBR_FULL' || is422) {
+    ybrFullToRgb(data);
+    photometric = 'RGB';
+  }
+  return { ...l, photometric, planar: false, data };
+}
