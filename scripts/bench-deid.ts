@@ -127,3 +127,53 @@ for (const [label, set, reps] of [
     `  ${label}: ${set.length} files, ${mb.toFixed(2)} MB: dcmjs ${(mb / (b / 1000)).toFixed(1)} MB/s, engine ${(mb / (e / 1000)).toFixed(1)} MB/s, ratio ${(b / e).toFixed(2)}x`,
   );
 }
+
+/**
+ * Burned-in text (issue 16): OCR images per second for a 512x512 secondary capture and a 640x480
+ * ultrasound, the raw OCR rate (one recognition of one polarity), and the whole instance stages
+ * (decode, OCR both polarities, mask, de-identify, gate with its second OCR pass) per image, with
+ * the pool the bridge uses on this machine (ocrWorkers of the default concurrency 4).
+ */
+async function ocrBench(): Promise<void> {
+  const { newProcessState, ocrWorkers } = await import('../src/pipeline/context');
+  const { prepare } = await import('../src/pipeline/instance');
+  const { decodeInstance } = await import('../src/pixels/clean');
+  const { burnedInImage } = await import('../test/helpers/burnedIn');
+  const workers = ocrWorkers(4);
+  const state = newProcessState({ workers, timeoutMs: 60_000 });
+  const stageCtx = { deid: ctx, state, maxInflatedBytes: 1 << 26 } as never;
+  const images = Math.max(4, Number(args.rounds) * 2);
+  console.log(`\nOCR of burned-in text (tesseract.js, ${workers} worker threads, ${images} images each):`);
+  try {
+    for (const [label, kind] of [
+      ['512x512 secondary capture', 'mono8'],
+      ['640x480 ultrasound (text outside the region, OCR inside)', 'us'],
+    ] as const) {
+      const set = await Promise.all(Array.from({ length: images }, (_, i) => burnedInImage(kind, 100 + i)));
+      const decoded = await Promise.all(
+        set.map(async (s) => {
+          const img = await decodeInstance(state.pixels.codecs, parseDicom(s.bytes));
+          if (typeof img === 'string') throw new Error(img);
+          return img;
+        }),
+      );
+      await state.pixels.ocr.readFrame(decoded[0]!, 0); // start the workers
+      let t0 = performance.now();
+      await Promise.all(decoded.map((img) => state.pixels.ocr.readFrame(img, 0)));
+      const ocrMs = performance.now() - t0;
+      t0 = performance.now();
+      const outcomes = await Promise.all(set.map((s) => prepare(s.bytes, stageCtx)));
+      const stagesMs = performance.now() - t0;
+      const quarantined = outcomes.filter((o) => 'kind' in o).length;
+      console.log(
+        `  ${label}: OCR (both polarities) ${((images * 1000) / ocrMs).toFixed(2)} images/s; ` +
+          `instance stages (clean + gate, 4 OCR passes) ${((images * 1000) / stagesMs).toFixed(2)} images/s, ` +
+          `${(stagesMs / images).toFixed(0)} ms per image; quarantined ${quarantined}/${images}`,
+      );
+    }
+  } finally {
+    await state.pixels.ocr.close();
+  }
+}
+
+void ocrBench();

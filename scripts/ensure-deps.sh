@@ -13,6 +13,7 @@ if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then packages+=(chr
 # Real-world DICOM files for the tests, read by Debian's own python3 (test/helpers/describe_dicom.py).
 if [ "${1:-}" = "--browser" ] && [ ! -d /usr/lib/python3/dist-packages/pydicom/data/test_files ]; then packages+=(python3-pydicom); fi
 if [ "${1:-}" = "--browser" ] && [ ! -d /usr/lib/python3/dist-packages/nibabel/nicom/tests/data ]; then packages+=(python3-nibabel); fi
+if [ "${1:-}" = "--browser" ] && [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then packages+=(fonts-dejavu-core); fi
 if [ "${1:-}" = "--browser" ] && ! command -v openssl >/dev/null; then packages+=(openssl); fi # TLS tests make certificates
 # Replicas share their state in PostgreSQL: the tests start their own PostgreSQL 15 server, and one
 # runs the clinical Orthanc with its index in PostgreSQL (Debian's orthanc-postgresql).

@@ -87,7 +87,7 @@ export class OcrPool {
         );
         for (const w of workers) {
           // PSM 11, sparse text: words in any order, anywhere on the image, as annotations are.
-          await w.setParameters({ tessedit_pageseg_mode: '11' });
+          await w.setParameters({ tessedit_pageseg_mode: '11', user_defined_dpi: '300' });
           scheduler.addWorker(w);
         }
         return scheduler;

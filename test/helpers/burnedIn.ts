@@ -1,0 +1,235 @@
+/**
+ * Generated images with identity text burned in: a patient's name, ID and dates drawn at random
+ * places and sizes (seeded) over a synthetic image, as 8-bit and 16-bit monochrome, RGB,
+ * JPEG-compressed and RLE-compressed DICOM, light on dark or dark on light, and ultrasound with a
+ * region. Fonts come from Debian's fonts-dejavu-core, drawn with @napi-rs/canvas (Skia).
+ */
+import { createCanvas, GlobalFonts } from '@napi-rs/canvas';
+import dcmjs from 'dcmjs';
+import { existsSync } from 'node:fs';
+import type { Dataset } from '../../src/deid/types';
+
+const FONT_FILES = [
+  '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf',
+  '/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf',
+];
+for (const f of FONT_FILES) if (existsSync(f)) GlobalFonts.registerFromPath(f);
+const FONTS = ['DejaVu Sans', 'DejaVu Sans Mono'];
+
+export type BurnedKind = 'mono8' | 'mono16' | 'rgb' | 'jpeg' | 'rle' | 'us';
+
+export interface BurnedInImage {
+  readonly bytes: Buffer;
+  /** The strings drawn. */
+  readonly planted: readonly string[];
+  /** Pixels (row-major, rows x columns) that text ink covers. */
+  readonly ink: Uint8Array;
+  /** Pixels that differ from the background image (image content, for "kept elsewhere"). */
+  readonly rows: number;
+  readonly columns: number;
+  /** For ultrasound: the region [x0, y0, x1, y1] inclusive. */
+  readonly region?: readonly [number, number, number, number];
+}
+
+/** A small deterministic generator (mulberry32). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export const IDENTITY = {
+  name: 'QUILLFEATHER^MARGOT',
+  id: '48213957',
+  birthDate: '19610314',
+  studyDate: '20240522',
+};
+
+/** The strings planted: the name as a viewer writes it, the ID, two dates in two common styles. */
+export function plantedStrings(): string[] {
+  return ['QUILLFEATHER, MARGOT', `ID ${IDENTITY.id}`, 'DOB 1961-03-14', '22/05/2024 14:32'];
+}
+
+function rleSegment(bytes: Uint8Array): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < bytes.length;) {
+    let run = 1;
+    while (i + run < bytes.length && run < 128 && bytes[i + run] === bytes[i]) run++;
+    if (run > 1) {
+      out.push(257 - run, bytes[i]!);
+      i += run;
+    } else {
+      let lit = 1;
+      while (i + lit < bytes.length && lit < 128 && bytes[i + lit] !== bytes[i + lit - 1]) lit++;
+      out.push(lit - 1, ...bytes.subarray(i, i + lit));
+      i += lit;
+    }
+  }
+  if (out.length % 2) out.push(0x80); // no-op byte pads the segment to an even length
+  return out;
+}
+
+/** RLE Lossless (PS3.5 Annex G) of one 8-bit monochrome frame. */
+export function rleFrame(pixels: Uint8Array): Uint8Array {
+  const seg = rleSegment(pixels);
+  const out = new Uint8Array(64 + seg.length);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, 1, true);
+  v.setUint32(4, 64, true);
+  out.set(seg, 64);
+  return out;
+}
+
+function encapsulate(frame: Uint8Array): ArrayBuffer {
+  const padded = frame.length % 2 ? new Uint8Array([...frame, 0]) : frame;
+  return padded.buffer.slice(padded.byteOffset, padded.byteOffset + padded.byteLength) as ArrayBuffer;
+}
+
+/**
+ * One generated image. `lightText`: light text on a dark image (the usual screen capture), or
+ * dark text on a light one.
+ */
+export async function burnedInImage(
+  kind: BurnedKind,
+  seed: number,
+  lightText = seed % 2 === 0,
+): Promise<BurnedInImage> {
+  const random = rng(seed);
+  const columns = kind === 'us' ? 640 : 512;
+  const rows = kind === 'us' ? 480 : 512;
+  const canvas = createCanvas(columns, rows);
+  const g = canvas.getContext('2d');
+  const bg = lightText ? 20 : 235;
+  g.fillStyle = `rgb(${bg},${bg},${bg})`;
+  g.fillRect(0, 0, columns, rows);
+  // Image content: a soft disc and a gradient band, in mid greys (and colour for RGB).
+  const region: [number, number, number, number] | undefined =
+    kind === 'us' ? [120, 110, 519, 429] : undefined;
+  g.fillStyle = kind === 'rgb' || kind === 'jpeg' ? 'rgb(150,90,60)' : 'rgb(128,128,128)';
+  g.beginPath();
+  g.arc(columns / 2, rows / 2 + 40, 110, 0, Math.PI * 2);
+  g.fill();
+  const before = g.getImageData(0, 0, columns, rows).data.slice();
+  // Text: each string once, at a random place clear of the others, 11-22 px high.
+  const ink = new Uint8Array(rows * columns);
+  const planted = plantedStrings();
+  const taken: [number, number, number, number][] = [];
+  const fg = lightText ? 250 : 5;
+  for (const text of planted) {
+    const size = 11 + Math.floor(random() * 12);
+    g.font = `${size}px "${FONTS[Math.floor(random() * FONTS.length)]}"`;
+    const width = Math.ceil(g.measureText(text).width);
+    let x = 0;
+    let y = 0;
+    for (let attempt = 0; attempt < 200; attempt++) {
+      x = 4 + Math.floor(random() * (columns - width - 8));
+      y = size + 4 + Math.floor(random() * (rows - size - 12));
+      const box: [number, number, number, number] = [x - 6, y - size - 6, x + width + 6, y + 8];
+      const clear = taken.every((t) => box[2] < t[0] || box[0] > t[2] || box[3] < t[1] || box[1] > t[3]);
+      // On ultrasound the annotations sit outside the region, as scanners draw them.
+      const outside = !region || box[3] < region[1] || box[1] > region[3];
+      // Keep clear of the disc: text over image content is a different test.
+      const dx = Math.max(Math.abs(x + width / 2 - columns / 2) - width / 2, 0);
+      const dy = Math.abs(y - size / 2 - (rows / 2 + 40));
+      const offDisc = Math.hypot(dx, dy) > 130;
+      if (clear && outside && offDisc) {
+        taken.push(box);
+        break;
+      }
+    }
+    g.fillStyle = `rgb(${fg},${fg},${fg})`;
+    g.fillText(text, x, y);
+  }
+  const after = g.getImageData(0, 0, columns, rows).data;
+  for (let p = 0; p < rows * columns; p++) if (after[p * 4] !== before[p * 4]) ink[p] = 1;
+
+  const grey = new Uint8Array(rows * columns);
+  for (let p = 0; p < grey.length; p++) grey[p] = after[p * 4]!;
+  const sop = kind === 'us' ? '1.2.840.10008.5.1.4.1.1.6.1' : '1.2.840.10008.5.1.4.1.1.7';
+  const base: Dataset = {
+    '00080016': { vr: 'UI', Value: [sop] },
+    '00080018': { vr: 'UI', Value: [`2.25.${1000 + seed}${kind.length}`] },
+    '00080020': { vr: 'DA', Value: [IDENTITY.studyDate] },
+    '00080060': { vr: 'CS', Value: [kind === 'us' ? 'US' : 'OT'] },
+    '00100010': { vr: 'PN', Value: [{ Alphabetic: IDENTITY.name }] },
+    '00100020': { vr: 'LO', Value: [IDENTITY.id] },
+    '00100030': { vr: 'DA', Value: [IDENTITY.birthDate] },
+    '0020000D': { vr: 'UI', Value: ['2.25.4242'] },
+    '0020000E': { vr: 'UI', Value: ['2.25.4243'] },
+    '00200013': { vr: 'IS', Value: ['1'] },
+    '00280010': { vr: 'US', Value: [rows] },
+    '00280011': { vr: 'US', Value: [columns] },
+    '00280103': { vr: 'US', Value: [0] },
+  };
+  let syntax = '1.2.840.10008.1.2.1';
+  let pixels: Dataset;
+  if (kind === 'mono16') {
+    const words = new Uint16Array(grey.length);
+    for (let p = 0; p < grey.length; p++) words[p] = grey[p]! * 16; // 12 bits stored
+    pixels = {
+      '00280002': { vr: 'US', Value: [1] },
+      '00280004': { vr: 'CS', Value: ['MONOCHROME2'] },
+      '00280100': { vr: 'US', Value: [16] },
+      '00280101': { vr: 'US', Value: [12] },
+      '00280102': { vr: 'US', Value: [11] },
+      '7FE00010': { vr: 'OW', Value: [words.buffer] },
+    };
+  } else if (kind === 'rgb' || kind === 'jpeg') {
+    const rgb = new Uint8Array(grey.length * 3);
+    for (let p = 0; p < grey.length; p++)
+      rgb.set([after[p * 4]!, after[p * 4 + 1]!, after[p * 4 + 2]!], p * 3);
+    if (kind === 'jpeg') syntax = '1.2.840.10008.1.2.4.50';
+    pixels = {
+      '00280002': { vr: 'US', Value: [3] },
+      '00280004': { vr: 'CS', Value: [kind === 'jpeg' ? 'YBR_FULL_422' : 'RGB'] },
+      '00280006': { vr: 'US', Value: [0] },
+      '00280100': { vr: 'US', Value: [8] },
+      '00280101': { vr: 'US', Value: [8] },
+      '00280102': { vr: 'US', Value: [7] },
+      '7FE00010': {
+        vr: 'OB',
+        Value: [kind === 'jpeg' ? encapsulate(new Uint8Array(await canvas.encode('jpeg', 92))) : rgb.buffer],
+      },
+    };
+  } else {
+    if (kind === 'rle') syntax = '1.2.840.10008.1.2.5';
+    pixels = {
+      '00280002': { vr: 'US', Value: [1] },
+      '00280004': { vr: 'CS', Value: ['MONOCHROME2'] },
+      '00280100': { vr: 'US', Value: [8] },
+      '00280101': { vr: 'US', Value: [8] },
+      '00280102': { vr: 'US', Value: [7] },
+      '7FE00010': { vr: 'OB', Value: [kind === 'rle' ? encapsulate(rleFrame(grey)) : grey.buffer] },
+    };
+  }
+  if (region)
+    base['00186011'] = {
+      vr: 'SQ',
+      Value: [
+        {
+          '00186012': { vr: 'US', Value: [1] },
+          '00186014': { vr: 'US', Value: [1] },
+          '00186018': { vr: 'UL', Value: [region[0]] },
+          '0018601A': { vr: 'UL', Value: [region[1]] },
+          '0018601C': { vr: 'UL', Value: [region[2]] },
+          '0018601E': { vr: 'UL', Value: [region[3]] },
+        },
+      ],
+    };
+  const meta: Dataset = {
+    '00020001': { vr: 'OB', Value: [new Uint8Array([0, 1]).buffer] },
+    '00020002': { vr: 'UI', Value: [sop] },
+    '00020003': { vr: 'UI', Value: [`2.25.${1000 + seed}${kind.length}`] },
+    '00020010': { vr: 'UI', Value: [syntax] },
+    '00020012': { vr: 'UI', Value: ['2.25.1'] },
+  };
+  const dd = new dcmjs.data.DicomDict(meta);
+  dd.dict = { ...base, ...pixels };
+  const bytes = Buffer.from(dd.write({ fragmentMultiframe: false }));
+  return { bytes, planted, ink, rows, columns, region };
+}

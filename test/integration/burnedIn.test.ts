@@ -1,0 +1,165 @@
+/**
+ * Burned-in text end to end through the instance stages (decode, OCR, mask, de-identify, the gate),
+ * with the real tesseract.js OCR: generated images with a name, an ID and dates drawn at random
+ * places and sizes, of every pixel kind the issue names, in both polarities.
+ */
+import { parseDicom } from '../../src/deid/dicom';
+import { DEFAULT_PIXEL_POLICY } from '../../src/deid/profile';
+import type { Dataset } from '../../src/deid/types';
+import { newProcessState, type TargetContext } from '../../src/pipeline/context';
+import { prepare, type Prepared } from '../../src/pipeline/instance';
+import { cleanStage, pixelGate } from '../../src/pipeline/pixels';
+import { decodeInstance } from '../../src/pixels/clean';
+import { blackValue, type DecodedImage } from '../../src/pixels/image';
+import { locatePixelData } from '../../src/deid/scan';
+import { burnedInImage, type BurnedKind, type BurnedInImage } from '../helpers/burnedIn';
+import { testContext } from '../helpers/samples';
+
+jest.setTimeout(120_000);
+
+const state = newProcessState({ workers: 2, timeoutMs: 60_000 });
+afterAll(() => state.pixels.ocr.close());
+const ctx = (mode: 'mask-all-text' | 'mask-identifying' = 'mask-all-text') =>
+  ({
+    deid: testContext({
+      pixelPolicy: { ...DEFAULT_PIXEL_POLICY, ocr: { ...DEFAULT_PIXEL_POLICY.ocr, mode } },
+    }),
+    state,
+    maxInflatedBytes: 1 << 26,
+  }) as unknown as TargetContext;
+
+async function decode(bytes: Buffer): Promise<DecodedImage> {
+  const file = parseDicom(bytes);
+  const loc = locatePixelData(bytes);
+  const img = await decodeInstance(
+    state.pixels.codecs,
+    file,
+    loc ? bytes.subarray(loc.start + 12, loc.end) : undefined,
+  );
+  if (typeof img === 'string') throw new Error(img);
+  return img;
+}
+
+/** Per pixel position: is every sample of the first frame black, and is it unchanged from the original. */
+function compare(before: DecodedImage, after: DecodedImage): { masked: Uint8Array; same: Uint8Array } {
+  const bytes = after.bitsAllocated / 8;
+  const black = blackValue(after);
+  const n = after.rows * after.columns;
+  const masked = new Uint8Array(n);
+  const same = new Uint8Array(n);
+  for (let p = 0; p < n; p++) {
+    let isBlack = true;
+    let isSame = true;
+    for (let s = 0; s < after.samples; s++) {
+      const at = (p * after.samples + s) * bytes;
+      const v = bytes === 1 ? after.data[at]! : after.data[at]! | (after.data[at + 1]! << 8);
+      const o = bytes === 1 ? before.data[at]! : before.data[at]! | (before.data[at + 1]! << 8);
+      if (v !== black) isBlack = false;
+      if (v !== o) isSame = false;
+    }
+    masked[p] = isBlack ? 1 : 0;
+    same[p] = isSame ? 1 : 0;
+  }
+  return { masked, same };
+}
+
+interface Carried {
+  readonly image: BurnedInImage;
+  readonly out: Dataset;
+  /** Ink pixels of the planted text, and how many of them are masked in the output. */
+  readonly ink: number;
+  readonly inkMasked: number;
+  /** Pixels that are neither ink nor masked, and how many of them kept their value. */
+  readonly rest: number;
+  readonly restSame: number;
+  /** For ultrasound: pixels inside the region, and how many kept their value. */
+  readonly region?: { readonly total: number; readonly same: number };
+}
+
+async function carry(kind: BurnedKind, seed: number, lightText: boolean): Promise<Carried | string> {
+  const image = await burnedInImage(kind, seed, lightText);
+  const out = await prepare(image.bytes, ctx());
+  if ('kind' in out) return out.reason;
+  const bytes = Buffer.concat((out as Prepared).parts);
+  const { masked, same } = compare(await decode(image.bytes), await decode(bytes));
+  let ink = 0;
+  let inkMasked = 0;
+  let rest = 0;
+  let restSame = 0;
+  for (let p = 0; p < masked.length; p++) {
+    if (image.ink[p]) {
+      ink++;
+      inkMasked += masked[p]!;
+    } else if (!masked[p]) {
+      rest++;
+      restSame += same[p]!;
+    }
+  }
+  let region: Carried['region'];
+  if (image.region) {
+    const [x0, y0, x1, y1] = image.region;
+    let total = 0;
+    let kept = 0;
+    for (let y = y0; y <= y1; y++)
+      for (let x = x0; x <= x1; x++) {
+        total++;
+        kept += same[y * image.columns + x]!;
+      }
+    region = { total, same: kept };
+  }
+  return { image, out: parseDicom(bytes).dict, ink, inkMasked, rest, restSame, region };
+}
+
+const KINDS: BurnedKind[] = ['mono8', 'mono16', 'rgb', 'jpeg', 'rle', 'us'];
+
+describe('burned-in text, found by OCR and masked (default profile)', () => {
+  for (const kind of KINDS)
+    for (const lightText of [true, false])
+      it(`carries a ${kind} image with ${lightText ? 'light text on dark' : 'dark text on light'}, every planted string masked and the rest intact`, async () => {
+        const seed = KINDS.indexOf(kind) * 2 + (lightText ? 1 : 2);
+        const r = await carry(kind, seed, lightText);
+        if (typeof r === 'string') throw new Error(`quarantined: ${r}`);
+        expect(r.ink).toBeGreaterThan(200);
+        expect(r.inkMasked).toBe(r.ink);
+        if (kind === 'jpeg') expect(r.restSame / r.rest).toBeGreaterThan(0.999);
+        else expect(r.restSame).toBe(r.rest);
+        expect(r.out['00280301']?.Value).toEqual(['NO']);
+        expect(r.out['00020010']).toBeUndefined();
+        const codes = (r.out['00120064']!.Value as Dataset[]).map((item) => item['00080100']!.Value![0]);
+        expect(codes).toContain('113101');
+        if (r.region) expect(r.region.same / r.region.total).toBeGreaterThan(0.99);
+      });
+
+  it('keeps text that identifies nobody under mask-identifying, and masks the identity strings', async () => {
+    const image = await burnedInImage('mono8', 31, true);
+    const out = await prepare(image.bytes, ctx('mask-identifying'));
+    if ('kind' in out) throw new Error(`quarantined: ${out.reason}`);
+    const { masked } = compare(await decode(image.bytes), await decode(Buffer.concat(out.parts)));
+    let ink = 0;
+    let inkMasked = 0;
+    for (let p = 0; p < masked.length; p++)
+      if (image.ink[p]) {
+        ink++;
+        inkMasked += masked[p]!;
+      }
+    // "ID", "DOB" labels may stay; the name, the number and the dates may not.
+    expect(inkMasked / ink).toBeGreaterThan(0.8);
+    expect(out.masked?.regions).toBeGreaterThanOrEqual(4);
+  });
+
+  it('the gate catches a copy whose text was left unmasked', async () => {
+    const image = await burnedInImage('mono8', 41, true);
+    const file = parseDicom(image.bytes);
+    const profile = ctx().deid.profile;
+    // Decoded and rewritten, but no OCR: the text is all still there.
+    const unmasked = await cleanStage(image.bytes, file, { ocr: false, profile, engines: state.pixels });
+    if ('failures' in unmasked) throw new Error(unmasked.failures[0]!.detail);
+    const failures = await pixelGate({ ...unmasked, ocr: true }, unmasked.cleaned.file, state.pixels);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({ check: 'clean-pixels', tag: '(7FE0,0010)' });
+    expect(failures[0]!.detail).toMatch(
+      /second OCR pass reads identifying text \((identity value|date|time|long number)\)/,
+    );
+    for (const v of ['QUILL', 'MARGOT', '48213957']) expect(failures[0]!.detail).not.toContain(v);
+  });
+});
