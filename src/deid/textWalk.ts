@@ -120,6 +120,20 @@ function walkDataset(
         length = u16(pos + 6);
         valueStart = pos + 8;
       }
+      if (
+        vr === 'UN' &&
+        length !== UNDEFINED &&
+        length >= 8 &&
+        valueStart + 4 <= b.length &&
+        u16(valueStart) === 0xfffe &&
+        u16(valueStart + 2) === 0xe000
+      )
+        // A defined-length UN holding items: a sequence in implicit VR (PS3.5 6.2.2) that dcmjs reads
+        // with the file's explicit VR, misreading the items (their UIDs and names then pass as
+        // unread bytes). Refused, never carried half-read.
+        throw new Misaligned(
+          `an element stored as UN holds sequence items of defined length, which cannot be read safely, at byte ${pos}`,
+        );
       if (vr === 'UN' && length === UNDEFINED) {
         // An undefined-length UN is a sequence whose items are implicit VR little endian (PS3.5
         // 6.2.2). dcmjs keeps it as bytes, so the second pass has nothing to decode inside.

@@ -75,10 +75,10 @@ export async function decodeInstance(
 /** The instance rewritten around new native pixels: explicit VR little endian, interleaved, decoded photometric. */
 export function withPixels(file: DicomFile, img: DecodedImage): DicomFile {
   const syntax = str(file.meta[TAG.TransferSyntaxUID]);
-  const data = img.data.buffer.slice(
-    img.data.byteOffset,
-    img.data.byteOffset + img.data.byteLength,
-  ) as ArrayBuffer;
+  // A value has an even length (PS3.5 7.1.1): an odd count of 8-bit samples gets one zero byte.
+  const even = new Uint8Array(img.data.length + (img.data.length % 2));
+  even.set(img.data);
+  const data = even.buffer;
   const dict: Dataset = {
     ...file.dict,
     [TAG.PhotometricInterpretation]: { vr: 'CS', Value: [img.photometric] },

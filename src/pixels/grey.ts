@@ -22,8 +22,18 @@ function sampleAt(img: DecodedImage, frame: Uint8Array, index: number): number {
   return img.signed ? (v << 16) >> 16 : v;
 }
 
-/** The frame's grey levels at full size; `mask` (rows x columns, 1 = masked) reads as the darkest level. */
-function greyFrame(img: DecodedImage, f: number, mask?: Uint8Array): Uint8Array {
+/**
+ * The frame's grey levels at full size; `mask` (rows x columns, 1 = masked) reads as the darkest
+ * level. Colour becomes the brightest or the darkest of a pixel's three samples (`channel`): text in
+ * a saturated colour on a grey ground (green on mid-grey) has almost the ground's luminance, but
+ * not its brightest sample.
+ */
+function greyFrame(
+  img: DecodedImage,
+  f: number,
+  mask: Uint8Array | undefined,
+  channel: 'max' | 'min',
+): Uint8Array {
   const size = frameBytes(img);
   const frame = img.data.subarray(f * size, (f + 1) * size);
   const pixels = img.rows * img.columns;
@@ -33,10 +43,8 @@ function greyFrame(img: DecodedImage, f: number, mask?: Uint8Array): Uint8Array 
       const r = sampleAt(img, frame, p * 3);
       const g = sampleAt(img, frame, p * 3 + 1);
       const b = sampleAt(img, frame, p * 3 + 2);
-      out[p] =
-        img.bitsAllocated === 8
-          ? Math.round(0.299 * r + 0.587 * g + 0.114 * b)
-          : Math.round((0.299 * r + 0.587 * g + 0.114 * b) / 257);
+      const v = channel === 'max' ? Math.max(r, g, b) : Math.min(r, g, b);
+      out[p] = img.bitsAllocated === 8 ? v : Math.round(v / 257);
     }
   } else {
     let min = Infinity;
@@ -82,8 +90,7 @@ function upscale2(src: Uint8Array, w: number, h: number): Uint8Array {
   return out;
 }
 
-export function greyForOcr(img: DecodedImage, frame: number, mask?: Uint8Array): GreyImage {
-  const grey = greyFrame(img, frame, mask);
+function sized(img: DecodedImage, grey: Uint8Array): GreyImage {
   if (Math.max(img.rows, img.columns) > UPSCALE_BELOW)
     return { width: img.columns, height: img.rows, scale: 1, data: grey };
   return {
@@ -94,11 +101,27 @@ export function greyForOcr(img: DecodedImage, frame: number, mask?: Uint8Array):
   };
 }
 
-/** The same image with light and dark swapped (Tesseract reads dark text on a light ground best). */
+/** The same image with light and dark swapped. */
 export function inverted(img: GreyImage): GreyImage {
   const data = new Uint8Array(img.data.length);
   for (let i = 0; i < data.length; i++) data[i] = 255 - img.data[i]!;
   return { ...img, data };
+}
+
+/**
+ * The grey images OCR reads for one frame, one per polarity, each with dark text on a light
+ * ground (what Tesseract reads best). Monochrome: the image and its inverse. Colour: the inverse of
+ * the brightest sample (light or saturated text turns dark) and the darkest sample (dark or
+ * saturated text stays dark).
+ */
+export function greysForOcr(img: DecodedImage, frame: number, mask?: Uint8Array): GreyImage[] {
+  if (img.samples === 3)
+    return [
+      inverted(sized(img, greyFrame(img, frame, mask, 'max'))),
+      sized(img, greyFrame(img, frame, mask, 'min')),
+    ];
+  const grey = sized(img, greyFrame(img, frame, mask, 'max'));
+  return [grey, inverted(grey)];
 }
 
 /** A binary PGM (P5) file of the image: the lightest format Tesseract's image reader takes. */

@@ -7,7 +7,7 @@
  * the next call) and is an error, so a hostile image cannot hold a worker forever.
  */
 import { dirname, join } from 'node:path';
-import { greyForOcr, inverted, pgm, type GreyImage } from './grey';
+import { greysForOcr, pgm, type GreyImage } from './grey';
 import type { DecodedImage } from './image';
 
 export interface Box {
@@ -150,17 +150,21 @@ export class OcrPool {
    * image pixels. `mask` marks pixels already masked (read as black).
    */
   async readFrame(img: DecodedImage, frame: number, mask?: Uint8Array): Promise<Word[]> {
-    const grey = greyForOcr(img, frame, mask);
-    const light = await this.words(grey);
-    // The second polarity's lines are numbered after the first's.
-    const dark = (await this.words(inverted(grey))).map((w) => ({ ...w, line: w.line + light.length + 1 }));
-    return [...light, ...dark].map((w) => ({
+    const found: Word[] = [];
+    let scale = 1;
+    for (const grey of greysForOcr(img, frame, mask)) {
+      scale = grey.scale;
+      // Each image's lines are numbered after the previous image's.
+      const offset = found.length + 1;
+      for (const w of await this.words(grey)) found.push({ ...w, line: w.line + offset });
+    }
+    return found.map((w) => ({
       ...w,
       box: {
-        x: Math.floor(w.box.x / grey.scale),
-        y: Math.floor(w.box.y / grey.scale),
-        width: Math.ceil(w.box.width / grey.scale),
-        height: Math.ceil(w.box.height / grey.scale),
+        x: Math.floor(w.box.x / scale),
+        y: Math.floor(w.box.y / scale),
+        width: Math.ceil(w.box.width / scale),
+        height: Math.ceil(w.box.height / scale),
       },
     }));
   }

@@ -14,6 +14,9 @@ import { blackValue, type DecodedImage } from '../../src/pixels/image';
 import { locatePixelData } from '../../src/deid/scan';
 import { burnedInImage, type BurnedKind, type BurnedInImage } from '../helpers/burnedIn';
 import { testContext } from '../helpers/samples';
+import { CORPORA } from '../helpers/realWorld';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 
 jest.setTimeout(120_000);
 
@@ -145,6 +148,19 @@ describe('burned-in text, found by OCR and masked (default profile)', () => {
     // "ID", "DOB" labels may stay; the name, the number and the dates may not.
     expect(inkMasked / ink).toBeGreaterThan(0.8);
     expect(out.masked?.regions).toBeGreaterThanOrEqual(4);
+  });
+
+  it('masks every word of a real colour JPEG 2000 image (pydicom GDCMJ2K_TextGBR: red, green, blue on grey)', async () => {
+    const bytes = readFileSync(path.join(CORPORA.pydicom!, 'GDCMJ2K_TextGBR.dcm'));
+    const before = await decode(bytes);
+    const words = (await state.pixels.ocr.readFrame(before, 0)).filter((w) => /[a-z]{3}/i.test(w.text));
+    expect(words.length).toBeGreaterThanOrEqual(3); // the words are there to be read
+    const out = await prepare(bytes, ctx());
+    if ('kind' in out) throw new Error(`quarantined: ${out.reason}`);
+    expect(out.masked?.regions).toBeGreaterThanOrEqual(3);
+    const after = await decode(Buffer.concat(out.parts));
+    const left = (await state.pixels.ocr.readFrame(after, 0)).filter((w) => /[a-z]{3}/i.test(w.text));
+    expect(left).toEqual([]);
   });
 
   it('the gate catches a copy whose text was left unmasked', async () => {

@@ -183,6 +183,33 @@ describe('loadConfig', () => {
     );
   });
 
+  it("defaults OCR masking to mask-all-text over SC, US, OT, XC and ES, and takes an admin's quarantine list", () => {
+    const plain = load({}, file('ocr-default.json', { profile: { name: 'x', options: {} } }));
+    const ocr = plain.profiles.x!.pixelPolicy.ocr;
+    expect(ocr.mode).toBe('mask-all-text');
+    expect(ocr.modalities).toEqual(['US', 'IVUS', 'OT', 'XC', 'ES']);
+    expect(ocr.sopClasses).toContain('1.2.840.10008.5.1.4.1.1.7');
+    expect(ocr.sopClasses).not.toContain('1.2.840.10008.5.1.4.1.1.104.1'); // PDF: a document, not an image
+    const chosen = load(
+      {},
+      file('ocr-chosen.json', {
+        profile: {
+          name: 'x',
+          options: {},
+          pixelPolicy: { ocr: { mode: 'mask-identifying', quarantineModalities: ['XC'] } },
+        },
+      }),
+    );
+    expect(chosen.profiles.x!.pixelPolicy.ocr).toMatchObject({
+      mode: 'mask-identifying',
+      quarantineModalities: ['XC'],
+    });
+    const bad = file('ocr-bad.json', {
+      profile: { name: 'x', options: {}, pixelPolicy: { ocr: { mode: 'mask-some' } } },
+    });
+    expect(() => load({}, bad)).toThrow(/profile\.pixelPolicy\.ocr\.mode/);
+  });
+
   it('says which file is not valid JSON', () => {
     expect(() => load({}, file('broken.json', '{ "api": '))).toThrow(/broken\.json is not valid JSON/);
   });

@@ -3,6 +3,7 @@
  * it exists in memory and counted against the memory budget; sequences nested too deep never reach
  * dcmjs; no reason quotes a value of the file, whatever parse error path it takes.
  */
+import { readFileSync } from 'node:fs';
 import { deflateRawSync } from 'node:zlib';
 import dcmjs from 'dcmjs';
 import { parseDicom } from '../../src/deid/dicom';
@@ -207,5 +208,17 @@ describe('parse errors quote nothing of the file', () => {
     } finally {
       spy.mockRestore();
     }
+  });
+});
+
+describe('a sequence stored as UN with a defined length (PS3.5 6.2.2, implicit VR items)', () => {
+  // pydicom's rtdose_rle_1frame.dcm stores ReferencedRTPlanSequence so; dcmjs reads its items as
+  // explicit VR and the reference UID passed through unmapped. The same instance in rtdose.dcm is
+  // encoded plainly and is read.
+  const dir = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
+  it('is refused with the reason named, where the plainly encoded copy is read', () => {
+    const un = readFileSync(`${dir}/rtdose_rle_1frame.dcm`);
+    expect(() => parseDicom(un)).toThrow(/an element stored as UN holds sequence items of defined length/);
+    expect(parseDicom(readFileSync(`${dir}/rtdose.dcm`)).dict['300C0002']?.vr).toBe('SQ');
   });
 });

@@ -1,0 +1,84 @@
+/**
+ * The decoders on files nobody here wrote (pydicom's test corpus): the same image stored in
+ * several transfer syntaxes decodes to the same bytes, and what cannot be decoded says why.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseDicom } from '../../src/deid/dicom';
+import { locatePixelData } from '../../src/deid/scan';
+import { Codecs, jpegFrameHeader } from '../../src/pixels/codecs';
+import { decodeInstance } from '../../src/pixels/clean';
+import type { DecodedImage } from '../../src/pixels/image';
+import { CORPORA } from '../helpers/realWorld';
+
+// Debian's python3-pydicom, which the test command installs.
+const dir = CORPORA.pydicom!;
+const codecs = new Codecs();
+
+async function decode(name: string, patch?: (b: Buffer) => Buffer): Promise<DecodedImage | string> {
+  let bytes: Buffer = readFileSync(path.join(dir, name));
+  if (patch) bytes = patch(Buffer.from(bytes));
+  const loc = locatePixelData(bytes);
+  return decodeInstance(codecs, parseDicom(bytes), loc ? bytes.subarray(loc.start + 12, loc.end) : undefined);
+}
+
+async function md5(name: string): Promise<string> {
+  const img = await decode(name);
+  if (typeof img === 'string') throw new Error(`${name}: ${img}`);
+  return createHash('md5').update(img.data).digest('hex');
+}
+
+describe('pixel decoders on pydicom files', () => {
+  it('decode one 16-bit MR image from native LE, BE, implicit, RLE, JPEG-LS and JPEG 2000 to the same pixels', async () => {
+    const names = [
+      'MR_small.dcm',
+      'MR_small_bigendian.dcm',
+      'MR_small_implicit.dcm',
+      'MR_small_RLE.dcm',
+      'MR_small_jpeg_ls_lossless.dcm',
+      'MR_small_jp2klossless.dcm',
+    ];
+    const hashes = await Promise.all(names.map(md5));
+    expect(new Set(hashes).size).toBe(1);
+  });
+
+  it('decode one RGB image from RLE, JPEG lossless (SV1) and JPEG 2000 to the same pixels', async () => {
+    const hashes = await Promise.all(
+      ['SC_rgb_rle.dcm', 'SC_rgb_jpeg_gdcm.dcm', 'SC_rgb_gdcm_KY.dcm'].map(md5),
+    );
+    expect(new Set(hashes).size).toBe(1);
+    const img = (await decode('SC_rgb_rle_16bit_2frame.dcm')) as DecodedImage;
+    expect([img.frames, img.bitsAllocated, img.photometric, img.data.length]).toEqual([
+      2,
+      16,
+      'RGB',
+      2 * 100 * 100 * 3 * 2,
+    ]);
+  });
+
+  it('decode YBR_FULL_422 stored natively and the JPEG baseline made from it alike (to RGB)', async () => {
+    expect(await md5('SC_ybr_full_422_uncompressed.dcm')).toBe(await md5('SC_rgb_jpeg_dcmtk.dcm'));
+    const img = (await decode('GDCMJ2K_TextGBR.dcm')) as DecodedImage;
+    expect([img.photometric, img.samples, img.rows]).toEqual(['RGB', 3, 400]);
+  });
+
+  it('name why a file cannot be decoded: 12-bit JPEG, 32-bit samples, a frame of another size', async () => {
+    expect(await decode('JPEG-lossy.dcm')).toMatch(/12-bit samples: no 12-bit JPEG codec/);
+    expect(await decode('SC_rgb_rle_32bit.dcm')).toMatch(/BitsAllocated is neither 8 nor 16/);
+    // A JPEG frame whose start-of-frame claims 60000 rows: refused before any decoder allocates.
+    const tall = await decode('SC_rgb_jpeg_dcmtk.dcm', (b) => {
+      const loc = locatePixelData(b)!;
+      const sof = b.indexOf(Buffer.from([0xff, 0xc0]), loc.start);
+      b.writeUInt16BE(60000, sof + 5);
+      return b;
+    });
+    expect(tall).toBe('a compressed frame declares a size other than Rows x Columns');
+  });
+
+  it('read a JPEG start-of-frame header, and nothing from bytes that are not JPEG', () => {
+    const sof = Buffer.from([0xff, 0xd8, 0xff, 0xc3, 0x00, 0x0b, 0x10, 0x01, 0x00, 0x02, 0x00, 0x01]);
+    expect(jpegFrameHeader(sof)).toEqual({ bitsPerSample: 16, height: 256, width: 512, componentCount: 1 });
+    expect(jpegFrameHeader(Buffer.from([0, 1, 2, 3]))).toBeUndefined();
+  });
+});
