@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { ClaimLostError } from '../errors';
 import { writeStudyExport, writeStudyReport } from '../reports/files';
 import { insertAudit, type AuditRecord } from '../store/audit';
-import { instancesOfStudy } from '../store/instances';
+import { instancesOfStudy, type InstanceRecord } from '../store/instances';
 import type { Job, JobOutcome } from '../store/jobs';
 import { listMetadata } from '../store/metadata';
 import type { StudyCheckResult } from '../verify/study';
@@ -30,6 +30,16 @@ export interface Carried {
   readonly oldResearchStudies: ReadonlySet<string>;
   readonly t0: number;
   readonly startedAt: string;
+}
+
+/** Regions masked in the study's pushed instances and their area (pixels), when any pixels were cleaned. */
+function maskedTotals(records: readonly InstanceRecord[]): Record<string, number> {
+  const cleaned = records.filter((r) => r.maskedRegions !== null);
+  if (cleaned.length === 0) return {};
+  return {
+    'masked-regions': cleaned.reduce((n, r) => n + (r.maskedRegions ?? 0), 0),
+    'masked-area-px': cleaned.reduce((n, r) => n + (r.maskedArea ?? 0), 0),
+  };
 }
 
 export async function finalise(job: Job, ctx: TargetContext, c: Carried): Promise<TargetResult> {
@@ -76,6 +86,7 @@ export async function finalise(job: Job, ctx: TargetContext, c: Carried): Promis
     checks: {
       ...times.checks,
       study: check.confirmed,
+      ...maskedTotals(pushedRecords),
     },
     durations: {
       study: Math.round(performance.now() - c.t0),

@@ -14,7 +14,7 @@ import { str } from '../dicom/values';
 import { Codecs, DECODABLE_SYNTAXES, LOSSY_SYNTAXES, decodeEncapsulated, decodeNative } from './codecs';
 import { layoutOf, type DecodedImage } from './image';
 import { applyMask, emptyMask, markBox, markOutside, maskedArea, ultrasoundRegions } from './mask';
-import type { OcrPool, Word } from './ocr';
+import type { Box, OcrPool, Word } from './ocr';
 import type { BlankRule } from './regions';
 import { identifyingWords } from './text';
 
@@ -96,13 +96,38 @@ export function withPixels(file: DicomFile, img: DecodedImage): DicomFile {
   return { meta, dict };
 }
 
-/** The words of a frame that the policy masks. */
-function toMask(words: readonly Word[], policy: OcrPolicy, tokens: ReadonlySet<string>): Word[] {
-  // A "word" without a letter or digit is a line or a speck of the image, not text.
-  const text = words.filter((w) => /[A-Za-z0-9]/.test(w.text));
-  if (policy.mode !== 'mask-identifying') return text;
+function union(a: Box, b: Box): Box {
+  const x = Math.min(a.x, b.x);
+  const y = Math.min(a.y, b.y);
+  return {
+    x,
+    y,
+    width: Math.max(a.x + a.width, b.x + b.width) - x,
+    height: Math.max(a.y + a.height, b.y + b.height) - y,
+  };
+}
+
+/**
+ * The boxes of a frame's text that the policy masks. `mask-all-text`: the whole line of every word
+ * with a letter or digit (a "word" without one is a line or a speck of the image). `mask-identifying`:
+ * the identifying words, widened by half their height on each side (LSTM word boxes can stop short
+ * of the last letters).
+ */
+function toMask(words: readonly Word[], policy: OcrPolicy, tokens: ReadonlySet<string>): Box[] {
+  if (policy.mode !== 'mask-identifying') {
+    // Each line's box, grown to hold its words' boxes (descenders can reach below the line's).
+    const lines = new Map<number, Box>();
+    for (const w of words)
+      if (/[A-Za-z0-9]/.test(w.text)) lines.set(w.line, union(lines.get(w.line) ?? w.lineBox, w.box));
+    return [...lines.values()];
+  }
   const { indexes } = identifyingWords(words, tokens);
-  return words.filter((_, i) => indexes.has(i));
+  return words
+    .filter((_, i) => indexes.has(i))
+    .map((w) => {
+      const grow = Math.ceil(w.box.height / 2);
+      return { ...w.box, x: w.box.x - grow, width: w.box.width + 2 * grow };
+    });
 }
 
 export async function cleanPixels(req: CleanRequest, engines: PixelEngines): Promise<CleanedPixels | string> {
@@ -124,8 +149,8 @@ export async function cleanPixels(req: CleanRequest, engines: PixelEngines): Pro
     for (let f = 0; f < original.frames; f++) {
       const found = await engines.ocr.readFrame(original, f, mask);
       words += found.length;
-      for (const w of toMask(found, req.policy, req.tokens))
-        if (markBox(mask, original, w.box, req.policy.padding + Math.ceil(w.box.height * 0.15))) regions++;
+      for (const box of toMask(found, req.policy, req.tokens))
+        if (markBox(mask, original, box, req.policy.padding + Math.ceil(box.height * 0.15))) regions++;
     }
   }
   const cleaned = applyMask(original, mask);

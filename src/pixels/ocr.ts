@@ -24,6 +24,11 @@ export interface Word {
   readonly box: Box;
   /** Which line of the recognition the word is on (words of one line share it). */
   readonly line: number;
+  /**
+   * The box of the word's whole line, from the page layout: LSTM word boxes can stop short of a
+   * word's last letters, the line's box does not.
+   */
+  readonly lineBox: Box;
 }
 
 export interface OcrOptions {
@@ -36,8 +41,24 @@ interface TesseractWord {
   confidence: number;
   bbox: { x0: number; y0: number; x1: number; y1: number };
 }
+interface TesseractBox {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
 interface TesseractPage {
-  blocks: { paragraphs: { lines: { words: TesseractWord[] }[] }[] }[] | null;
+  blocks: { paragraphs: { lines: { bbox: TesseractBox; words: TesseractWord[] }[] }[] }[] | null;
+}
+
+function boxOf(b: TesseractBox, scale = 1): Box {
+  const x = Math.floor(b.x0 / scale);
+  const y = Math.floor(b.y0 / scale);
+  return { x, y, width: Math.ceil(b.x1 / scale) - x, height: Math.ceil(b.y1 / scale) - y };
+}
+
+function scaled(b: Box, scale: number): Box {
+  return boxOf({ x0: b.x, y0: b.y, x1: b.x + b.width, y1: b.y + b.height }, scale);
 }
 interface Scheduler {
   addWorker(w: unknown): void;
@@ -128,12 +149,8 @@ export class OcrPool {
                 line: lineNo,
                 text: w.text,
                 confidence: w.confidence,
-                box: {
-                  x: w.bbox.x0,
-                  y: w.bbox.y0,
-                  width: w.bbox.x1 - w.bbox.x0,
-                  height: w.bbox.y1 - w.bbox.y0,
-                },
+                box: boxOf(w.bbox),
+                lineBox: boxOf(line.bbox),
               });
           }
       return out;
@@ -158,15 +175,7 @@ export class OcrPool {
       const offset = found.length + 1;
       for (const w of await this.words(grey)) found.push({ ...w, line: w.line + offset });
     }
-    return found.map((w) => ({
-      ...w,
-      box: {
-        x: Math.floor(w.box.x / scale),
-        y: Math.floor(w.box.y / scale),
-        width: Math.ceil(w.box.width / scale),
-        height: Math.ceil(w.box.height / scale),
-      },
-    }));
+    return found.map((w) => ({ ...w, box: scaled(w.box, scale), lineBox: scaled(w.lineBox, scale) }));
   }
 
   async close(): Promise<void> {

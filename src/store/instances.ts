@@ -12,6 +12,9 @@ export interface InstanceRecord {
   readonly pseudonym: string | null;
   /** Quarantined and discarded by an operator: accounted for, never retried. */
   readonly discarded: boolean;
+  /** Pushed with cleaned pixels: regions masked and their area in pixels (null: pixels unchanged). */
+  readonly maskedRegions: number | null;
+  readonly maskedArea: number | null;
 }
 
 interface Row {
@@ -24,6 +27,8 @@ interface Row {
   md5: string | null;
   fingerprint: string;
   pseudonym: string | null;
+  masked_regions: number | null;
+  masked_area: number | null;
   q_status: string | null;
 }
 
@@ -39,6 +44,8 @@ function toRecord(r: Row): InstanceRecord {
     fingerprint: r.fingerprint,
     pseudonym: r.pseudonym,
     discarded: r.state === 'quarantined' && r.q_status === 'discarded',
+    maskedRegions: r.masked_regions ?? null,
+    maskedArea: r.masked_area ?? null,
   };
 }
 

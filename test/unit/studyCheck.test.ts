@@ -48,6 +48,8 @@ describe('the end of a study with 100,000 instances', () => {
         fingerprint: 'f',
         pseudonym: 'RBX',
         discarded: false,
+        maskedRegions: null,
+        maskedArea: null,
       });
     const t0 = Date.now();
     const pushed = pushedOf(records, ids);

@@ -1,0 +1,196 @@
+/**
+ * Burned-in text across real servers with the default configuration: a study of generated images
+ * of every kind (8/16-bit monochrome, RGB, JPEG, RLE, ultrasound with a region; both polarities)
+ * and an encapsulated PDF goes from a clinical to a research Orthanc 1.10.1. Every image crosses
+ * with its text masked, the document stays quarantined, the research copies read no identity text
+ * under OCR, and no planted value reaches the logs, the state database or the quarantine reasons.
+ */
+import dcmjs from 'dcmjs';
+import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { BridgeApp } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { parseDicom } from '../../src/deid/dicom';
+import { DEFAULT_PROFILE } from '../../src/deid/profile';
+import { locatePixelData } from '../../src/deid/scan';
+import { newProcessState } from '../../src/pipeline/context';
+import { tokensOf } from '../../src/pipeline/pixels';
+import { decodeInstance } from '../../src/pixels/clean';
+import type { DecodedImage } from '../../src/pixels/image';
+import { identifyingWords } from '../../src/pixels/text';
+import { listAudit } from '../../src/store/audit';
+import { openDatabase } from '../../src/store/db';
+import { listQuarantine } from '../../src/store/instances';
+import { IDENTITY, burnedInImage, type BurnedInImage, type BurnedKind } from '../helpers/burnedIn';
+import { TestOrthanc, getJson } from '../helpers/orthanc';
+import { TEST_SECRET } from '../helpers/samples';
+import { deriveKeys, mapUid } from '../../src/deid/keys';
+
+jest.setTimeout(300_000);
+
+const clinical = new TestOrthanc('clinical');
+const research = new TestOrthanc('research');
+const state = newProcessState({ workers: 2, timeoutMs: 60_000 });
+const KINDS: BurnedKind[] = ['mono8', 'mono16', 'rgb', 'jpeg', 'rle', 'us'];
+/** Planted text and header values, in the forms they could take in a log or a reason. */
+const PLANTED = ['QUILLFEATHER', 'MARGOT', IDENTITY.id, IDENTITY.birthDate, '1961-03-14', '22/05/2024'];
+
+function pdfDocument(): Buffer {
+  const meta = {
+    '00020001': { vr: 'OB', Value: [new Uint8Array([0, 1]).buffer] },
+    '00020002': { vr: 'UI', Value: ['1.2.840.10008.5.1.4.1.1.104.1'] },
+    '00020003': { vr: 'UI', Value: ['2.25.990001'] },
+    '00020010': { vr: 'UI', Value: ['1.2.840.10008.1.2.1'] },
+    '00020012': { vr: 'UI', Value: ['2.25.1'] },
+  };
+  const pdf = Buffer.from(`%PDF-1.4\n% report for ${IDENTITY.name}\n%%EOF\n`, 'latin1');
+  const dd = new dcmjs.data.DicomDict(meta);
+  dd.dict = {
+    '00080016': { vr: 'UI', Value: ['1.2.840.10008.5.1.4.1.1.104.1'] },
+    '00080018': { vr: 'UI', Value: ['2.25.990001'] },
+    '00080060': { vr: 'CS', Value: ['DOC'] },
+    '00100010': { vr: 'PN', Value: [{ Alphabetic: IDENTITY.name }] },
+    '00100020': { vr: 'LO', Value: [IDENTITY.id] },
+    '0020000D': { vr: 'UI', Value: ['2.25.4242'] },
+    '0020000E': { vr: 'UI', Value: ['2.25.4244'] },
+    '00420011': {
+      vr: 'OB',
+      Value: [pdf.buffer.slice(pdf.byteOffset, pdf.byteOffset + pdf.byteLength + (pdf.length % 2))],
+    },
+    '00420012': { vr: 'LO', Value: ['application/pdf'] },
+  };
+  return Buffer.from(dd.write());
+}
+
+async function decode(bytes: Buffer): Promise<DecodedImage> {
+  const loc = locatePixelData(bytes);
+  const img = await decodeInstance(
+    state.pixels.codecs,
+    parseDicom(bytes),
+    loc ? bytes.subarray(loc.start + 12, loc.end) : undefined,
+  );
+  if (typeof img === 'string') throw new Error(img);
+  return img;
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = path.join(dir, name);
+    return statSync(p).isDirectory() ? filesUnder(p) : [p];
+  });
+}
+
+beforeAll(async () => {
+  await Promise.all([clinical.start(), research.start()]);
+});
+afterAll(async () => {
+  await Promise.all([clinical.destroy(), research.destroy(), state.pixels.ocr.close()]);
+});
+
+describe('a study with burned-in text, carried with the default configuration', () => {
+  it('crosses every image masked, keeps the document back, and leaks no planted value', async () => {
+    const images: BurnedInImage[] = [];
+    for (const [k, kind] of KINDS.entries())
+      for (const lightText of [true, false])
+        images.push(await burnedInImage(kind, 200 + k * 2 + (lightText ? 0 : 1), lightText));
+    let studyId = '';
+    for (const img of images) studyId = (await clinical.upload(img.bytes)).ParentStudy;
+    await clinical.upload(pdfDocument());
+    await clinical.waitStable([studyId]);
+
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bridge-burnedin-'));
+    const app = new BridgeApp(
+      loadConfig({
+        env: {
+          BRIDGE_SOURCE_URL: clinical.url,
+          BRIDGE_RESEARCH_URL: research.url,
+          BRIDGE_DATA_DIR: dataDir,
+          BRIDGE_SECRET: TEST_SECRET,
+        },
+      }),
+      { console: false },
+    );
+    try {
+      await app.runOnce();
+    } finally {
+      await app.stop();
+    }
+
+    const db = openDatabase(dataDir);
+    const quarantine = await listQuarantine(db, { limit: 100 });
+    const audit = (await listAudit(db, { limit: 10 }))[0]!;
+    const perInstance = await db.all<{ masked_regions: number | null; masked_area: number | null }>(
+      "SELECT masked_regions, masked_area FROM instances WHERE state = 'pushed'",
+    );
+    await db.close();
+
+    // Images carried, the document quarantined with its reason.
+    expect(quarantine.map((q) => [q.check, q.reason.slice(0, 60)])).toEqual([
+      ['pixel-policy', 'pixel-policy: (0008,0016) encapsulated PDF documents carry t'],
+    ]);
+    expect(perInstance).toHaveLength(images.length);
+    expect(perInstance.every((r) => (r.masked_regions ?? 0) >= 1 && (r.masked_area ?? 0) > 0)).toBe(true);
+    expect(audit.checks['clean-pixels']).toBe(images.length);
+    expect(audit.checks['masked-regions']).toBe(perInstance.reduce((n, r) => n + r.masked_regions!, 0));
+
+    // On research: BurnedInAnnotation NO, every planted string's ink masked, no identity text under OCR,
+    // ultrasound regions kept.
+    const tokens = tokensOf(parseDicom(images[0]!.bytes), DEFAULT_PROFILE);
+    const researchIds = await getJson<string[]>(`${research.url}/instances`);
+    expect(researchIds).toHaveLength(images.length);
+    const keys = deriveKeys(TEST_SECRET);
+    const bySop = new Map(
+      images.map((img) => [mapUid(keys, String(parseDicom(img.bytes).dict['00080018']!.Value![0])), img]),
+    );
+    let inkPixels = 0;
+    let inkMasked = 0;
+    for (const id of researchIds) {
+      const bytes = Buffer.from(await (await fetch(`${research.url}/instances/${id}/file`)).arrayBuffer());
+      const file = parseDicom(bytes);
+      const source = bySop.get(String(file.dict['00080018']!.Value![0]))!;
+      expect(source).toBeDefined();
+      expect(file.dict['00280301']?.Value).toEqual(['NO']);
+      const after = await decode(bytes);
+      const { kind } = identifyingWords(await state.pixels.ocr.readFrame(after, 0), tokens);
+      expect(kind).toBeUndefined();
+      const before = await decode(source.bytes);
+      const bytesPerPixel = after.samples * (after.bitsAllocated / 8);
+      const black = (p: number) =>
+        after.data.subarray(p * bytesPerPixel, (p + 1) * bytesPerPixel).every((v) => v === 0);
+      for (let p = 0; p < source.ink.length; p++)
+        if (source.ink[p]) {
+          inkPixels++;
+          if (black(p)) inkMasked++;
+        }
+      if (source.region) {
+        // The ultrasound image itself (inside its region) is kept as it was.
+        const [x0, y0, x1, y1] = source.region;
+        let total = 0;
+        let same = 0;
+        for (let y = y0; y <= y1; y++)
+          for (let x = x0; x <= x1; x++) {
+            const p = y * source.columns + x;
+            total++;
+            const a = after.data.subarray(p * bytesPerPixel, (p + 1) * bytesPerPixel);
+            const o = before.data.subarray(p * bytesPerPixel, (p + 1) * bytesPerPixel);
+            if (a.every((v, i) => v === o[i])) same++;
+          }
+        expect(same / total).toBeGreaterThan(0.99);
+      }
+    }
+    expect(inkPixels).toBeGreaterThan(images.length * 200);
+    expect(inkMasked).toBe(inkPixels);
+
+    // No planted value anywhere the bridge writes: logs, the state database, reasons.
+    const hits: string[] = [];
+    for (const f of filesUnder(dataDir)) {
+      const text = readFileSync(f).toString('latin1').toUpperCase();
+      for (const v of PLANTED)
+        if (text.includes(v.toUpperCase())) hits.push(`${path.basename(f)}: planted value`);
+    }
+    for (const q of quarantine)
+      for (const v of PLANTED) if (q.reason.toUpperCase().includes(v)) hits.push('a reason');
+    expect(hits).toEqual([]);
+  });
+});
