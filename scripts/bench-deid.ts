@@ -7,6 +7,7 @@
  *   npm run bench:deid -- [--rounds 5] [--ct-slices 40] [--mammo-rows 2294] [--mammo-columns 1914]
  */
 import { parseArgs } from 'node:util';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import dcmjs from 'dcmjs';
 import { parseDicom, writeDicom } from '../src/deid/dicom';
 import { deidentify } from '../src/deid/engine';
@@ -162,13 +163,18 @@ async function ocrBench(): Promise<void> {
       await Promise.all(decoded.map((img) => state.pixels.ocr.readFrame(img, 0)));
       const ocrMs = performance.now() - t0;
       t0 = performance.now();
+      // How long the event loop (the feed, the API) waits at worst while the stages run.
+      const delay = monitorEventLoopDelay({ resolution: 10 });
+      delay.enable();
       const outcomes = await Promise.all(set.map((s) => prepare(s.bytes, stageCtx)));
+      delay.disable();
       const stagesMs = performance.now() - t0;
       const quarantined = outcomes.filter((o) => 'kind' in o).length;
       console.log(
         `  ${label}: OCR (both polarities) ${((images * 1000) / ocrMs).toFixed(2)} images/s; ` +
           `instance stages (clean + gate, 4 OCR passes) ${((images * 1000) / stagesMs).toFixed(2)} images/s, ` +
-          `${(stagesMs / images).toFixed(0)} ms per image; quarantined ${quarantined}/${images}`,
+          `${(stagesMs / images).toFixed(0)} ms per image; quarantined ${quarantined}/${images}; ` +
+          `event loop delay max ${(delay.max / 1e6).toFixed(0)} ms, p99 ${(delay.percentile(99) / 1e6).toFixed(0)} ms`,
       );
     }
   } finally {
