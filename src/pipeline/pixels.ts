@@ -91,7 +91,10 @@ export async function pixelGate(
   if (!result.ocr) return [];
   try {
     for (let f = 0; f < decoded.frames; f++) {
-      const { kind } = identifyingWords(await engines.ocr.readFrame(decoded, f), result.tokens);
+      const { kind } = identifyingWords(
+        await engines.ocr.readFrame(decoded, f, result.cleaned.mask, 'second', result.cleaned.reads),
+        result.tokens,
+      );
       if (kind)
         return failure(
           'clean-pixels',

@@ -15,6 +15,7 @@ import { Codecs, DECODABLE_SYNTAXES, LOSSY_SYNTAXES, decodeEncapsulated, decodeN
 import { layoutOf, type DecodedImage } from './image';
 import { applyMask, emptyMask, markBox, markOutside, maskedArea, ultrasoundRegions } from './mask';
 import type { Box, OcrPool, Word } from './ocr';
+import type { Reads } from './grey';
 import type { BlankRule } from './regions';
 import { identifyingWords } from './text';
 
@@ -47,8 +48,10 @@ export interface CleanedPixels {
   readonly regions: number;
   /** Pixels masked (per frame position). */
   readonly area: number;
-  /** Words OCR read (both polarities, every frame). */
+  /** Words OCR read (every read, every frame). */
   readonly words: number;
+  /** The reads OCR took (ultrasound with regions: the plain image only; see grey.ts Reads). */
+  readonly reads: Reads;
 }
 
 /** The decoded image of an instance, or why it cannot be decoded (a named reason, no value). */
@@ -113,13 +116,58 @@ function union(a: Box, b: Box): Box {
  * the identifying words, widened by half their height on each side (LSTM word boxes can stop short
  * of the last letters).
  */
-function toMask(words: readonly Word[], policy: OcrPolicy, tokens: ReadonlySet<string>): Box[] {
+/** Confidence (0-100) a word inside an ultrasound region needs to be masked as text under mask-all-text. */
+const REGION_TEXT_CONFIDENCE = 70;
+
+function inside(b: Box, regions: readonly Box[]): boolean {
+  const cx = b.x + b.width / 2;
+  const cy = b.y + b.height / 2;
+  return regions.some((r) => cx >= r.x && cx < r.x + r.width && cy >= r.y && cy < r.y + r.height);
+}
+
+/**
+ * Inside an ultrasound region the pixels are the image: speckle reads as strings of stray
+ * letters. There a word is masked only when it identifies (a name, an ID, a date, a time, a long
+ * number, alone or with its neighbours), or, under mask-all-text, when OCR is confident of it and it
+ * has two letters or digits ("5 cm", a marker); its own box, not its line's. Outside the regions,
+ * everything is masked already.
+ */
+function toMaskInRegions(words: readonly Word[], policy: OcrPolicy, tokens: ReadonlySet<string>): Box[] {
+  const { indexes } = identifyingWords(words, tokens);
+  return words
+    .filter(
+      (w, i) =>
+        indexes.has(i) ||
+        (policy.mode !== 'mask-identifying' &&
+          w.confidence >= REGION_TEXT_CONFIDENCE &&
+          (w.text.match(/[A-Za-z0-9]/g) ?? []).length >= 2),
+    )
+    .map((w) => {
+      const grow = Math.ceil(w.box.height / 2);
+      return { ...w.box, x: w.box.x - grow, width: w.box.width + 2 * grow };
+    });
+}
+
+function toMask(
+  words: readonly Word[],
+  policy: OcrPolicy,
+  tokens: ReadonlySet<string>,
+  regions?: readonly Box[],
+): Box[] {
+  if (regions)
+    return toMaskInRegions(
+      words.filter((w) => inside(w.box, regions)),
+      policy,
+      tokens,
+    );
   if (policy.mode !== 'mask-identifying') {
     // Each line's box, grown to hold its words' boxes (descenders can reach below the line's).
     const lines = new Map<number, Box>();
     for (const w of words)
       if (/[A-Za-z0-9]/.test(w.text)) lines.set(w.line, union(lines.get(w.line) ?? w.lineBox, w.box));
-    return [...lines.values()];
+    // Widened by the line's height at each end: a line's box can stop a letter or two short of
+    // its ends (turned text, a faint last glyph).
+    return [...lines.values()].map((b) => ({ ...b, x: b.x - b.height, width: b.width + 2 * b.height }));
   }
   const { indexes } = identifyingWords(words, tokens);
   return words
@@ -147,9 +195,9 @@ export async function cleanPixels(req: CleanRequest, engines: PixelEngines): Pro
   let words = 0;
   if (req.ocr) {
     for (let f = 0; f < original.frames; f++) {
-      const found = await engines.ocr.readFrame(original, f, mask);
+      const found = await engines.ocr.readFrame(original, f, mask, 'first', us ? 'plain' : 'all');
       words += found.length;
-      for (const box of toMask(found, req.policy, req.tokens))
+      for (const box of toMask(found, req.policy, req.tokens, us))
         if (markBox(mask, original, box, req.policy.padding + Math.ceil(box.height * 0.15))) regions++;
     }
   }
@@ -162,5 +210,6 @@ export async function cleanPixels(req: CleanRequest, engines: PixelEngines): Pro
     regions,
     area: maskedArea(mask),
     words,
+    reads: us ? 'plain' : 'all',
   };
 }

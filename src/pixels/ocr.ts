@@ -7,7 +7,7 @@
  * the next call) and is an error, so a hostile image cannot hold a worker forever.
  */
 import { dirname, join } from 'node:path';
-import { greysForOcr, pgm, type GreyImage } from './grey';
+import { greysForOcr, pgm, type GreyImage, type Look, type Reads } from './grey';
 import type { DecodedImage } from './image';
 
 export interface Box {
@@ -108,7 +108,12 @@ export class OcrPool {
         );
         for (const w of workers) {
           // PSM 11, sparse text: words in any order, anywhere on the image, as annotations are.
-          await w.setParameters({ tessedit_pageseg_mode: '11', user_defined_dpi: '300' });
+          await w.setParameters({
+            tessedit_pageseg_mode: '11',
+            user_defined_dpi: '300',
+            thresholding_method: '1',
+            debug_file: '/dev/null',
+          });
           scheduler.addWorker(w);
         }
         return scheduler;
@@ -166,10 +171,16 @@ export class OcrPool {
    * The words of one frame, read in both polarities (light on dark, and dark on light), boxes in
    * image pixels. `mask` marks pixels already masked (read as black).
    */
-  async readFrame(img: DecodedImage, frame: number, mask?: Uint8Array): Promise<Word[]> {
+  async readFrame(
+    img: DecodedImage,
+    frame: number,
+    mask?: Uint8Array,
+    look: Look = 'first',
+    reads: Reads = 'all',
+  ): Promise<Word[]> {
     const found: Word[] = [];
     let scale = 1;
-    for (const grey of greysForOcr(img, frame, mask)) {
+    for (const grey of greysForOcr(img, frame, mask, look, reads)) {
       scale = grey.scale;
       // Each image's lines are numbered after the previous image's.
       const offset = found.length + 1;

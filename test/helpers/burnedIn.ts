@@ -22,7 +22,7 @@ export interface BurnedInImage {
   readonly bytes: Buffer;
   /** The strings drawn. */
   readonly planted: readonly string[];
-  /** Pixels (row-major, rows x columns) that text ink covers. */
+  /** Pixels (row-major, rows x columns) that text ink covers: the planted string's number from 1, else 0. */
   readonly ink: Uint8Array;
   /** Pixels that differ from the background image (image content, for "kept elsewhere"). */
   readonly rows: number;
@@ -90,6 +90,18 @@ function encapsulate(frame: Uint8Array): ArrayBuffer {
   return padded.buffer.slice(padded.byteOffset, padded.byteOffset + padded.byteLength) as ArrayBuffer;
 }
 
+/** Harder text than the default: smaller, over the image, fainter, or turned. */
+export interface TextStyle {
+  /** Text height range in pixels (default 11-22). */
+  readonly sizes?: readonly [number, number];
+  /** Draw over the image content (the disc) instead of beside it. */
+  readonly overImage?: boolean;
+  /** Grey levels between text and ground (default: the full range). */
+  readonly contrast?: number;
+  /** Degrees each string is turned by (default 0). */
+  readonly rotate?: number;
+}
+
 /**
  * One generated image. `lightText`: light text on a dark image (the usual screen capture), or
  * dark text on a light one.
@@ -98,6 +110,7 @@ export async function burnedInImage(
   kind: BurnedKind,
   seed: number,
   lightText = seed % 2 === 0,
+  style: TextStyle = {},
 ): Promise<BurnedInImage> {
   const random = rng(seed);
   const columns = kind === 'us' ? 640 : 512;
@@ -114,6 +127,16 @@ export async function burnedInImage(
   g.beginPath();
   g.arc(columns / 2, rows / 2 + 40, 110, 0, Math.PI * 2);
   g.fill();
+  if (region) {
+    // Ultrasound: speckle over the region, bright grains of 1-3 pixels on a darker field, as a
+    // B-mode image looks; OCR must not take it for text.
+    const field = g.getImageData(region[0], region[1], region[2] - region[0] + 1, region[3] - region[1] + 1);
+    for (let p = 0; p < field.data.length; p += 4) {
+      const v = Math.min(255, Math.floor(field.data[p]! * 0.6 + -Math.log(1 - random()) * 40));
+      field.data[p] = field.data[p + 1] = field.data[p + 2] = v;
+    }
+    g.putImageData(field, region[0], region[1]);
+  }
   const before = g.getImageData(0, 0, columns, rows).data.slice();
   // Text: each string once, at a random place clear of the others, 11-22 px high.
   const ink = new Uint8Array(rows * columns);
@@ -121,7 +144,8 @@ export async function burnedInImage(
   const taken: [number, number, number, number][] = [];
   const fg = lightText ? 250 : 5;
   for (const text of planted) {
-    const size = 11 + Math.floor(random() * 12);
+    const [minSize, maxSize] = style.sizes ?? [11, 22];
+    const size = minSize + Math.floor(random() * (maxSize - minSize + 1));
     g.font = `${size}px "${FONTS[Math.floor(random() * FONTS.length)]}"`;
     const width = Math.ceil(g.measureText(text).width);
     let x = 0;
@@ -137,16 +161,30 @@ export async function burnedInImage(
       const dx = Math.max(Math.abs(x + width / 2 - columns / 2) - width / 2, 0);
       const dy = Math.abs(y - size / 2 - (rows / 2 + 40));
       const offDisc = Math.hypot(dx, dy) > 130;
-      if (clear && outside && offDisc) {
+      if (clear && outside && (style.overImage ? !offDisc : offDisc)) {
         taken.push(box);
         break;
       }
     }
-    g.fillStyle = `rgb(${fg},${fg},${fg})`;
-    g.fillText(text, x, y);
+    const ground = style.overImage ? 128 : bg;
+    const level =
+      style.contrast === undefined
+        ? fg
+        : Math.max(0, Math.min(255, lightText ? ground + style.contrast : ground - style.contrast));
+    g.fillStyle = `rgb(${level},${level},${level})`;
+    if (style.rotate) {
+      g.save();
+      g.translate(x, y);
+      g.rotate((style.rotate * Math.PI) / 180);
+      g.fillText(text, 0, 0);
+      g.restore();
+    } else g.fillText(text, x, y);
+    // Each string's ink, numbered from 1 in the order planted.
+    const now = g.getImageData(0, 0, columns, rows).data;
+    for (let p = 0; p < rows * columns; p++)
+      if (!ink[p] && now[p * 4] !== before[p * 4]) ink[p] = planted.indexOf(text) + 1;
   }
   const after = g.getImageData(0, 0, columns, rows).data;
-  for (let p = 0; p < rows * columns; p++) if (after[p * 4] !== before[p * 4]) ink[p] = 1;
 
   const grey = new Uint8Array(rows * columns);
   for (let p = 0; p < grey.length; p++) grey[p] = after[p * 4]!;
