@@ -117,7 +117,11 @@ async function killMidStudy(
   return { job, killedAt };
 }
 
-/** Waits until another attempt claimed the job (by replica `by`, when given). */
+/**
+ * Waits until another attempt claimed the job (by replica `by`, when given), or, when the study
+ * had been queued again meanwhile (the new leader re-reading the change log, say), until the job
+ * was closed as superseded at its takeover and the newer job of its study was claimed (by `by`).
+ */
 async function takenOver(s: Scenario, job: { id: number; attempts: number }, by?: string): Promise<void> {
   await waitFor(
     `job ${job.id} taken over${by ? ` by ${by}` : ''}`,
@@ -125,7 +129,11 @@ async function takenOver(s: Scenario, job: { id: number; attempts: number }, by?
       (
         await query(
           s,
-          `SELECT 1 FROM jobs WHERE id = $1 AND attempts > $2 AND (CAST($3 AS TEXT) IS NULL OR owner = $3)`,
+          `SELECT 1 FROM jobs j WHERE j.id = $1 AND (
+             (j.attempts > $2 AND (CAST($3 AS TEXT) IS NULL OR j.owner = $3))
+             OR (j.state = 'skipped' AND j.reason LIKE 'superseded after: taken over%' AND EXISTS (
+               SELECT 1 FROM jobs n WHERE n.study_id = j.study_id AND n.id > j.id AND n.attempts > 0
+                 AND (CAST($3 AS TEXT) IS NULL OR n.owner = $3))))`,
           [job.id, job.attempts, by ?? null],
         )
       ).length === 1,
