@@ -7,11 +7,9 @@
  *   npx ts-node --transpile-only scripts/bench-masking.ts [--seeds 40] [--hard 8]
  */
 import { parseArgs } from 'node:util';
-import { parseDicom } from '../src/deid/dicom';
-import { locatePixelData } from '../src/deid/scan';
+import { decodeBytes } from '../src/pipeline/pixels';
 import { newProcessState } from '../src/pipeline/context';
 import { prepare } from '../src/pipeline/instance';
-import { decodeInstance } from '../src/pixels/clean';
 import type { DecodedImage } from '../src/pixels/image';
 import { burnedInImage, plantedStrings, type BurnedKind, type TextStyle } from '../test/helpers/burnedIn';
 import { testContext } from '../test/helpers/samples';
@@ -23,12 +21,7 @@ const state = newProcessState({ workers: 2, timeoutMs: 60_000 });
 const ctx = { deid: testContext(), state, maxInflatedBytes: 1 << 26 } as never;
 
 async function decode(bytes: Buffer): Promise<DecodedImage> {
-  const loc = locatePixelData(bytes);
-  const img = await decodeInstance(
-    state.pixels.codecs,
-    parseDicom(bytes),
-    loc ? bytes.subarray(loc.start + 12, loc.end) : undefined,
-  );
+  const img = await decodeBytes(state.pixels.codecs, bytes);
   if (typeof img === 'string') throw new Error(img);
   return img;
 }

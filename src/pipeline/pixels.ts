@@ -4,7 +4,8 @@
  * constant, every other pixel equal to the decoded original, and a second OCR pass over the
  * output that reads no identity value, date, time or long number.
  */
-import type { DicomFile } from '../deid/dicom';
+import { parseDicom, type DicomFile } from '../deid/dicom';
+import type { DecodedImage } from '../pixels/image';
 import { identifyingValues } from '../deid/identifying';
 import type { DeidProfile } from '../deid/profile';
 import { locatePixelData } from '../deid/scan';
@@ -33,6 +34,14 @@ export function tokensOf(file: DicomFile, profile: DeidProfile): ReadonlySet<str
 function encapsulatedValue(original: Buffer): Uint8Array | undefined {
   const loc = locatePixelData(original);
   return loc ? original.subarray(loc.start + 12, loc.end) : undefined;
+}
+
+/** The decoded pixels of a file's bytes (the original or the output as written), or why not. */
+export async function decodeBytes(
+  codecs: PixelEngines['codecs'],
+  bytes: Buffer,
+): Promise<DecodedImage | string> {
+  return decodeInstance(codecs, parseDicom(bytes), encapsulatedValue(bytes));
 }
 
 export interface PixelCleanResult {

@@ -48,8 +48,6 @@ export interface CleanedPixels {
   readonly regions: number;
   /** Pixels masked (per frame position). */
   readonly area: number;
-  /** Words OCR read (every read, every frame). */
-  readonly words: number;
   /** The reads OCR took (ultrasound with regions: the plain image only; see grey.ts Reads). */
   readonly reads: Reads;
 }
@@ -192,11 +190,9 @@ export async function cleanPixels(req: CleanRequest, engines: PixelEngines): Pro
     markOutside(mask, original, us);
     regions++;
   }
-  let words = 0;
   if (req.ocr) {
     for (let f = 0; f < original.frames; f++) {
       const found = await engines.ocr.readFrame(original, f, mask, 'first', us ? 'plain' : 'all');
-      words += found.length;
       for (const box of toMask(found, req.policy, req.tokens, us))
         if (markBox(mask, original, box, req.policy.padding + Math.ceil(box.height * 0.15))) regions++;
     }
@@ -209,7 +205,6 @@ export async function cleanPixels(req: CleanRequest, engines: PixelEngines): Pro
     mask,
     regions,
     area: maskedArea(mask),
-    words,
     reads: us ? 'plain' : 'all',
   };
 }

@@ -270,12 +270,12 @@ export function greysForOcr(
   reads: Reads = 'all',
 ): GreyImage[] {
   const bright = greyFrame(img, frame, mask, 'max');
-  const darkest = img.samples === 3 ? greyFrame(img, frame, mask, 'min') : bright;
   if (reads === 'plain') {
     // At the frame's own size: speckle enlarged is only more speckle to dismiss.
     const own: GreyImage = { width: img.columns, height: img.rows, scale: 1, data: bright };
     return [img.samples === 3 ? inverted(own) : own];
   }
+  const darkest = img.samples === 3 ? greyFrame(img, frame, mask, 'min') : bright;
   const plain = sized(img, bright, look);
   return [
     img.samples === 3 ? inverted(plain) : plain,

@@ -89,9 +89,6 @@ export function modelPath(): string {
 
 export class OcrPool {
   private scheduler: Promise<Scheduler> | undefined;
-  /** Images recognised, for the benchmark and metrics. */
-  recognised = 0;
-
   constructor(private readonly opts: OcrOptions) {}
 
   private start(): Promise<Scheduler> {
@@ -142,7 +139,6 @@ export class OcrPool {
         scheduler.addJob('recognize', pgm(img), {}, { blocks: true, text: false }),
         timeout,
       ]);
-      this.recognised++;
       const out: Word[] = [];
       let lineNo = 0;
       for (const block of result.data.blocks ?? [])

@@ -8,10 +8,8 @@ import { DEFAULT_PIXEL_POLICY } from '../../src/deid/profile';
 import type { Dataset } from '../../src/deid/types';
 import { newProcessState, type TargetContext } from '../../src/pipeline/context';
 import { prepare, type Prepared } from '../../src/pipeline/instance';
-import { cleanStage, pixelGate } from '../../src/pipeline/pixels';
-import { decodeInstance } from '../../src/pixels/clean';
+import { cleanStage, pixelGate, decodeBytes } from '../../src/pipeline/pixels';
 import { blackValue, type DecodedImage } from '../../src/pixels/image';
-import { locatePixelData } from '../../src/deid/scan';
 import { burnedInImage, type BurnedKind, type BurnedInImage } from '../helpers/burnedIn';
 import { testContext } from '../helpers/samples';
 import { CORPORA } from '../helpers/realWorld';
@@ -32,13 +30,7 @@ const ctx = (mode: 'mask-all-text' | 'mask-identifying' = 'mask-all-text') =>
   }) as unknown as TargetContext;
 
 async function decode(bytes: Buffer): Promise<DecodedImage> {
-  const file = parseDicom(bytes);
-  const loc = locatePixelData(bytes);
-  const img = await decodeInstance(
-    state.pixels.codecs,
-    file,
-    loc ? bytes.subarray(loc.start + 12, loc.end) : undefined,
-  );
+  const img = await decodeBytes(state.pixels.codecs, bytes);
   if (typeof img === 'string') throw new Error(img);
   return img;
 }

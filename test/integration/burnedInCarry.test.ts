@@ -13,10 +13,8 @@ import { BridgeApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { parseDicom } from '../../src/deid/dicom';
 import { DEFAULT_PROFILE } from '../../src/deid/profile';
-import { locatePixelData } from '../../src/deid/scan';
 import { newProcessState } from '../../src/pipeline/context';
-import { tokensOf } from '../../src/pipeline/pixels';
-import { decodeInstance } from '../../src/pixels/clean';
+import { tokensOf, decodeBytes } from '../../src/pipeline/pixels';
 import type { DecodedImage } from '../../src/pixels/image';
 import { identifyingWords } from '../../src/pixels/text';
 import { listAudit } from '../../src/store/audit';
@@ -64,12 +62,7 @@ function pdfDocument(): Buffer {
 }
 
 async function decode(bytes: Buffer): Promise<DecodedImage> {
-  const loc = locatePixelData(bytes);
-  const img = await decodeInstance(
-    state.pixels.codecs,
-    parseDicom(bytes),
-    loc ? bytes.subarray(loc.start + 12, loc.end) : undefined,
-  );
+  const img = await decodeBytes(state.pixels.codecs, bytes);
   if (typeof img === 'string') throw new Error(img);
   return img;
 }

@@ -5,10 +5,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseDicom } from '../../src/deid/dicom';
 import { locatePixelData } from '../../src/deid/scan';
 import { Codecs, jpegFrameHeader } from '../../src/pixels/codecs';
-import { decodeInstance } from '../../src/pixels/clean';
+import { decodeBytes } from '../../src/pipeline/pixels';
 import type { DecodedImage } from '../../src/pixels/image';
 import { CORPORA } from '../helpers/realWorld';
 
@@ -19,8 +18,7 @@ const codecs = new Codecs();
 async function decode(name: string, patch?: (b: Buffer) => Buffer): Promise<DecodedImage | string> {
   let bytes: Buffer = readFileSync(path.join(dir, name));
   if (patch) bytes = patch(Buffer.from(bytes));
-  const loc = locatePixelData(bytes);
-  return decodeInstance(codecs, parseDicom(bytes), loc ? bytes.subarray(loc.start + 12, loc.end) : undefined);
+  return decodeBytes(codecs, bytes);
 }
 
 async function md5(name: string): Promise<string> {
