@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { locatePixelData } from '../../src/deid/scan';
 import { Codecs, jpegFrameHeader } from '../../src/pixels/codecs';
+import { readItems } from '../../src/pixels/encapsulated';
+import { decodeRle } from '../../src/pixels/rle';
 import { decodeBytes } from '../../src/pipeline/pixels';
 import type { DecodedImage } from '../../src/pixels/image';
 import { CORPORA } from '../helpers/realWorld';
@@ -78,5 +80,45 @@ describe('pixel decoders on pydicom files', () => {
     const sof = Buffer.from([0xff, 0xd8, 0xff, 0xc3, 0x00, 0x0b, 0x10, 0x01, 0x00, 0x02, 0x00, 0x01]);
     expect(jpegFrameHeader(sof)).toEqual({ bitsPerSample: 16, height: 256, width: 512, componentCount: 1 });
     expect(jpegFrameHeader(Buffer.from([0, 1, 2, 3]))).toBeUndefined();
+  });
+});
+
+describe('hostile compressed frames', () => {
+  it('refuse an RLE frame whose header or segments do not fit the image, without writing past it', () => {
+    const frame = (segments: number, offsets: number[], body: number[]) => {
+      const b = new Uint8Array(64 + body.length);
+      const v = new DataView(b.buffer);
+      v.setUint32(0, segments, true);
+      offsets.forEach((o, i) => v.setUint32(4 + i * 4, o, true));
+      b.set(body, 64);
+      return b;
+    };
+    expect(decodeRle(new Uint8Array(10), 4, 1, 1)).toMatch(/shorter than its 64-byte header/);
+    expect(decodeRle(frame(2, [64, 66], [0, 1, 0, 1]), 4, 1, 1)).toMatch(/segment count that does not match/);
+    expect(decodeRle(frame(1, [1_000_000], [0, 1]), 4, 1, 1)).toMatch(/offset lies outside the frame/);
+    expect(decodeRle(frame(1, [64], [0, 7]), 4, 1, 1)).toMatch(/fewer bytes than the image needs/);
+    // A run that claims 128 bytes for a 4-pixel image stops at 4.
+    expect([...(decodeRle(frame(1, [64], [-127 & 0xff, 9]), 4, 1, 1) as Uint8Array)]).toEqual([9, 9, 9, 9]);
+  });
+
+  it('refuse encapsulated items that run past the element or are not items', () => {
+    const item = (len: number, body: number[]) => [
+      0xfe,
+      0xff,
+      0x00,
+      0xe0,
+      len & 0xff,
+      (len >> 8) & 0xff,
+      0,
+      0,
+      ...body,
+    ];
+    const end = [0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0];
+    expect(readItems(new Uint8Array([...item(0, []), ...item(100, [1, 2])]))).toMatch(
+      /longer than the element/,
+    );
+    expect(readItems(new Uint8Array([0x10, 0, 0x10, 0, 0, 0, 0, 0]))).toMatch(/something other than items/);
+    expect(readItems(new Uint8Array(item(0, [])))).toMatch(/no sequence delimiter/);
+    expect(readItems(new Uint8Array([...item(0, []), ...item(2, [1, 2]), ...end]))).toHaveLength(2);
   });
 });
