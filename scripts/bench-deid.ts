@@ -6,6 +6,7 @@
  *
  *   npm run bench:deid -- [--rounds 5] [--ct-slices 40] [--mammo-rows 2294] [--mammo-columns 1914]
  */
+import { closeEngines } from '../src/pixels/clean';
 import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import dcmjs from 'dcmjs';
@@ -178,7 +179,7 @@ async function ocrBench(): Promise<void> {
       );
     }
   } finally {
-    await state.pixels.ocr.close();
+    await closeEngines(state.pixels);
   }
 }
 

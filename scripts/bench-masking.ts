@@ -6,6 +6,7 @@
  *
  *   npx ts-node --transpile-only scripts/bench-masking.ts [--seeds 40] [--hard 8]
  */
+import { closeEngines } from '../src/pixels/clean';
 import { parseArgs } from 'node:util';
 import { decodeBytes } from '../src/pipeline/pixels';
 import { newProcessState } from '../src/pipeline/context';
@@ -123,7 +124,7 @@ async function main(): Promise<void> {
     }));
     console.log(line(label, await measure(set), (performance.now() - t0) / 1000));
   }
-  await state.pixels.ocr.close();
+  await closeEngines(state.pixels);
 }
 
 void main();

@@ -1,3 +1,4 @@
+import { closeEngines } from './pixels/clean';
 import http, { type Server } from 'node:http';
 import path from 'node:path';
 import { BridgeService, type StatusReport } from './service/bridgeService';
@@ -344,7 +345,7 @@ export class BridgeApp {
       server.closeAllConnections?.();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
-    await this.state.pixels.ocr.close();
+    await closeEngines(this.state.pixels);
     this.log.info('bridge stopped');
     await this.db.close();
     await new Promise<void>((resolve) => {

@@ -51,8 +51,17 @@ export interface OcrPolicy {
   readonly quarantineModalities: readonly string[];
   /** Instances with more frames are quarantined rather than read frame by frame. */
   readonly maxFrames: number;
-  /** Pixels pad each word's box on every side (anti-aliasing and OCR's tight boxes). */
+  /** Pixels pad each text box on every side, beyond the detector's own margin (anti-aliased edges). */
   readonly padding: number;
+  /**
+   * The largest share of a frame that text masks may cover (0-1). Over it the instance is
+   * quarantined (check kept-pixels): an image mostly masked is destroyed, not de-identified.
+   * Configured rectangles and the outside of ultrasound regions are the admin's and the device's
+   * own choices and do not count.
+   */
+  readonly maxMaskedFraction: number;
+  /** The stored value masked samples take; unset: the darkest the image can show. */
+  readonly maskValue?: number;
 }
 
 export interface PixelPolicy {
@@ -71,7 +80,8 @@ export const DEFAULT_OCR_POLICY: OcrPolicy = Object.freeze({
   quarantineSopClasses: [],
   quarantineModalities: [],
   maxFrames: 100,
-  padding: 3,
+  padding: 1,
+  maxMaskedFraction: 0.15,
 });
 
 /** The default: risky images masked by OCR, documents and the other risky classes quarantined. */

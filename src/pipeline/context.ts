@@ -18,6 +18,7 @@ export interface Target {
 import { availableParallelism } from 'node:os';
 import { Codecs } from '../pixels/codecs';
 import type { PixelEngines } from '../pixels/clean';
+import { TextDetector } from '../pixels/detect';
 import { OcrPool, type OcrOptions } from '../pixels/ocr';
 
 /** Live progress of one running study on one destination, for the admin page. */
@@ -54,7 +55,11 @@ export function newProcessState(ocr: OcrOptions = { workers: 1, timeoutMs: OCR_T
     progress: new Map(),
     sealed: new Set(),
     keyIds: new WeakMap(),
-    pixels: { codecs: new Codecs(), ocr: new OcrPool(ocr) },
+    pixels: {
+      codecs: new Codecs(),
+      ocr: new OcrPool(ocr),
+      detector: new TextDetector({ threads: ocr.workers }),
+    },
   };
 }
 

@@ -39,6 +39,8 @@ function maskedTotals(records: readonly InstanceRecord[]): Record<string, number
   return {
     'masked-regions': cleaned.reduce((n, r) => n + (r.maskedRegions ?? 0), 0),
     'masked-area-px': cleaned.reduce((n, r) => n + (r.maskedArea ?? 0), 0),
+    // The largest share of one frame masked in the study, in per mille (audit counters are whole numbers).
+    'masked-share-max-permille': Math.round(1000 * Math.max(0, ...cleaned.map((r) => r.maskedShare ?? 0))),
   };
 }
 

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { DicomParseError, parseDicom, writeDicom, type DicomFile } from '../deid/dicom';
 import { DEFLATED_DATASET_SYNTAXES } from '../dicom/syntaxes';
+import { textShare } from '../pixels/kept';
 import { matchBlankRule } from '../pixels/regions';
 import { pixelDecision } from '../pixels/policy';
 import { layoutOf, frameBytes } from '../pixels/image';
@@ -132,10 +133,10 @@ export async function deidentifyAndVerify(
     const output = parseDicom(bytes, limits);
     const header = verifyInstance(source, output, ctx.deid, result.patient, !!cleaned);
     if (!header.ok || !cleaned) return header.failures;
-    return pixelGate(cleaned, output, ctx.state.pixels);
+    return pixelGate(cleaned, output, ctx.state.pixels, ctx.deid.profile.pixelPolicy.ocr.maxMaskedFraction);
   });
   if (verdict.length > 0) return { failures: [...verdict] };
-  for (const c of [...GATE_CHECKS, ...(cleaned ? ['clean-pixels'] : [])])
+  for (const c of [...GATE_CHECKS, ...(cleaned ? ['clean-pixels', 'kept-pixels'] : [])])
     times.checks[c] = (times.checks[c] ?? 0) + 1;
   await sealOnce(ctx, result.patient.pseudonym, source.dict);
   const parts = pixel ? [bytes, pixel] : [bytes];
@@ -144,7 +145,11 @@ export async function deidentifyAndVerify(
     length: bytes.length + (pixel?.length ?? 0),
     dict: result.file.dict,
     patient: result.patient,
-    masked: cleaned && { regions: cleaned.cleaned.regions, area: cleaned.cleaned.area },
+    masked: cleaned && {
+      regions: cleaned.cleaned.regions,
+      area: cleaned.cleaned.area,
+      share: textShare(cleaned.cleaned),
+    },
   };
 }
 

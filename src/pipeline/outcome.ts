@@ -33,4 +33,6 @@ export interface MaskedRegions {
   readonly regions: number;
   /** Pixels masked, per frame. */
   readonly area: number;
+  /** The largest share of one frame that text masks cover (0-1), the kept-pixels check's figure. */
+  readonly share: number;
 }

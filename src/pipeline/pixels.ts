@@ -12,6 +12,8 @@ import { locatePixelData } from '../deid/scan';
 import { TAG } from '../dicom/tags';
 import { str } from '../dicom/values';
 import { cleanPixels, decodeInstance, type CleanedPixels, type PixelEngines } from '../pixels/clean';
+import { DetectorError } from '../pixels/detect';
+import { keptPixels } from '../pixels/kept';
 import { maskMismatch } from '../pixels/mask';
 import { OcrError } from '../pixels/ocr';
 import type { BlankRule } from '../pixels/regions';
@@ -78,7 +80,7 @@ export async function cleanStage(
       };
     return { cleaned, tokens, ocr: opts.ocr };
   } catch (err) {
-    if (err instanceof OcrError)
+    if (err instanceof OcrError || err instanceof DetectorError)
       return { failures: failure('pixel-policy', `${err.message}; the instance stays quarantined`) };
     throw err;
   }
@@ -89,14 +91,17 @@ export async function pixelGate(
   result: PixelCleanResult,
   output: DicomFile,
   engines: PixelEngines,
+  maxMaskedFraction: number,
 ): Promise<CheckFailure[]> {
   if (str(output.dict[TAG.BurnedInAnnotation]).toUpperCase() !== 'NO')
     return failure('clean-pixels', 'BurnedInAnnotation is not NO in the cleaned output', '(0028,0301)');
   const decoded = await decodeInstance(engines.codecs, output);
   if (typeof decoded === 'string')
     return failure('clean-pixels', `the output pixels cannot be read back: ${decoded}`);
-  const mismatch = maskMismatch(result.cleaned.original, decoded, result.cleaned.mask);
+  const mismatch = maskMismatch(result.cleaned.original, decoded, result.cleaned.mask, result.cleaned.value);
   if (mismatch) return failure('clean-pixels', mismatch);
+  const kept = keptPixels(result.cleaned, result.cleaned.file.dict, maxMaskedFraction);
+  if (kept) return failure('kept-pixels', kept);
   if (!result.ocr) return [];
   try {
     for (let f = 0; f < decoded.frames; f++) {

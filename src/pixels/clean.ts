@@ -12,9 +12,12 @@ import { NATIVE_PIXEL_SYNTAXES, TRANSFER_SYNTAX } from '../dicom/syntaxes';
 import { TAG } from '../dicom/tags';
 import { str } from '../dicom/values';
 import { Codecs, DECODABLE_SYNTAXES, LOSSY_SYNTAXES, decodeEncapsulated, decodeNative } from './codecs';
-import { layoutOf, type DecodedImage } from './image';
+import { blackValue, layoutOf, type DecodedImage } from './image';
 import { applyMask, emptyMask, markBox, markOutside, maskedArea, ultrasoundRegions } from './mask';
+import { lineShaped, tallLineConfirmed, type TextBox, type TextDetector } from './detect';
 import type { Box, OcrPool, Word } from './ocr';
+import { darkestIndex, paletteOf, type Palette } from './palette';
+import { cropView, detectorViews } from './views';
 import type { Reads } from './grey';
 import type { BlankRule } from './regions';
 import { identifyingWords } from './text';
@@ -23,6 +26,7 @@ import { identifyingWords } from './text';
 export interface PixelEngines {
   readonly codecs: Codecs;
   readonly ocr: OcrPool;
+  readonly detector: TextDetector;
 }
 
 export interface CleanRequest {
@@ -44,6 +48,10 @@ export interface CleanedPixels {
   readonly original: DecodedImage;
   readonly cleaned: DecodedImage;
   readonly mask: Uint8Array;
+  /** The value every masked sample holds (pixels/clean.ts maskValueOf). */
+  readonly value: number;
+  /** Every region masked and why: the mask is exactly their union. */
+  readonly maskRegions: readonly MaskRegion[];
   /** Masked regions: configured rectangles, the outside of ultrasound regions, text boxes. */
   readonly regions: number;
   /** Pixels masked (per frame position). */
@@ -97,25 +105,13 @@ export function withPixels(file: DicomFile, img: DecodedImage): DicomFile {
   return { meta, dict };
 }
 
-function union(a: Box, b: Box): Box {
-  const x = Math.min(a.x, b.x);
-  const y = Math.min(a.y, b.y);
-  return {
-    x,
-    y,
-    width: Math.max(a.x + a.width, b.x + b.width) - x,
-    height: Math.max(a.y + a.height, b.y + b.height) - y,
-  };
-}
+/** The longest side of a frame OCR reads. */
+export const MAX_OCR_SIDE = 16384;
 
-/**
- * The boxes of a frame's text that the policy masks. `mask-all-text`: the whole line of every word
- * with a letter or digit (a "word" without one is a line or a speck of the image). `mask-identifying`:
- * the identifying words, widened by half their height on each side (LSTM word boxes can stop short
- * of the last letters).
- */
-/** Confidence (0-100) a word inside an ultrasound region needs to be masked as text under mask-all-text. */
-const REGION_TEXT_CONFIDENCE = 70;
+/** Whether two boxes share a pixel. */
+export function overlaps(a: Box, b: Box): boolean {
+  return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+}
 
 function inside(b: Box, regions: readonly Box[]): boolean {
   const cx = b.x + b.width / 2;
@@ -123,57 +119,137 @@ function inside(b: Box, regions: readonly Box[]): boolean {
   return regions.some((r) => cx >= r.x && cx < r.x + r.width && cy >= r.y && cy < r.y + r.height);
 }
 
-/**
- * Inside an ultrasound region the pixels are the image: speckle reads as strings of stray
- * letters. There a word is masked only when it identifies (a name, an ID, a date, a time, a long
- * number, alone or with its neighbours), or, under mask-all-text, when OCR is confident of it and it
- * has two letters or digits ("5 cm", a marker); its own box, not its line's. Outside the regions,
- * everything is masked already.
- */
-function toMaskInRegions(words: readonly Word[], policy: OcrPolicy, tokens: ReadonlySet<string>): Box[] {
-  const { indexes } = identifyingWords(words, tokens);
-  return words
-    .filter(
-      (w, i) =>
-        indexes.has(i) ||
-        (policy.mode !== 'mask-identifying' &&
-          w.confidence >= REGION_TEXT_CONFIDENCE &&
-          (w.text.match(/[A-Za-z0-9]/g) ?? []).length >= 2),
-    )
-    .map((w) => {
-      const grow = Math.ceil(w.box.height / 2);
-      return { ...w.box, x: w.box.x - grow, width: w.box.width + 2 * grow };
-    });
+/** Why a pixel is masked: an admin's rectangle, the outside of an ultrasound's regions, or text read. */
+export interface MaskRegion extends Box {
+  readonly source: 'rectangle' | 'outside-regions' | 'text';
+  /** For text: the frame it was found in (from 0). */
+  readonly frame?: number;
+  /** For text: the detector's score (0-1), or undefined for an identifying word OCR read. */
+  readonly score?: number;
 }
 
-function toMask(
+/**
+ * The text of one frame to mask, in image pixels: the lines the detector found (all of them under
+ * mask-all-text; under mask-identifying those holding an identifying word), and every word OCR read
+ * that identifies (a name, an ID, a date, a time, a long number, alone or with its neighbours),
+ * widened by half its height at each end (LSTM word boxes can stop short of the last letters).
+ * Words OCR read that are neither in a detected line nor identifying are not masked: Tesseract
+ * reads texture as words, and masking those destroyed the image. With ultrasound regions, only text
+ * inside them (outside is masked whole).
+ */
+export function textToMask(
+  lines: readonly TextBox[],
   words: readonly Word[],
   policy: OcrPolicy,
   tokens: ReadonlySet<string>,
   regions?: readonly Box[],
-): Box[] {
-  if (regions)
-    return toMaskInRegions(
-      words.filter((w) => inside(w.box, regions)),
-      policy,
-      tokens,
-    );
-  if (policy.mode !== 'mask-identifying') {
-    // Each line's box, grown to hold its words' boxes (descenders can reach below the line's).
-    const lines = new Map<number, Box>();
-    for (const w of words)
-      if (/[A-Za-z0-9]/.test(w.text)) lines.set(w.line, union(lines.get(w.line) ?? w.lineBox, w.box));
-    // Widened by the line's height at each end: a line's box can stop a letter or two short of
-    // its ends (turned text, a faint last glyph).
-    return [...lines.values()].map((b) => ({ ...b, x: b.x - b.height, width: b.width + 2 * b.height }));
-  }
+): Array<{ box: Box; score?: number }> {
   const { indexes } = identifyingWords(words, tokens);
-  return words
-    .filter((_, i) => indexes.has(i))
-    .map((w) => {
-      const grow = Math.ceil(w.box.height / 2);
-      return { ...w.box, x: w.box.x - grow, width: w.box.width + 2 * grow };
+  const identifying = words.filter((_, i) => indexes.has(i)).map((w) => w.box);
+  const chosen =
+    policy.mode === 'mask-identifying' ? lines.filter((l) => identifying.some((b) => overlaps(l, b))) : lines;
+  const out: Array<{ box: Box; score?: number }> = chosen.map((l) => {
+    // A line's first or last glyph can fall outside the detector's box: a quarter of its height
+    // more at each end (at most 8 px: large text is found whole).
+    const grow = Math.min(8, Math.ceil(l.height / 4));
+    return { box: { x: l.x - grow, y: l.y, width: l.width + 2 * grow, height: l.height }, score: l.score };
+  });
+  for (const w of identifying) {
+    // OCR's word boxes over an image can take in the texture around the word (a box five lines
+    // high for one line of text): a word is masked held to the band of the lines the detector
+    // found it in, widened by half the band's height at each end (LSTM word boxes can stop short
+    // of the last letters). A word the detector found no line in was looked at again, closer
+    // (wordLines); if the detector sees no text there either, the gate's own OCR pass decides.
+    const band = lines.filter((l) => overlaps(l, w));
+    if (band.length === 0) continue;
+    const y0 = Math.max(w.y, Math.min(...band.map((l) => l.y)));
+    const y1 = Math.min(w.y + w.height, Math.max(...band.map((l) => l.y + l.height)));
+    if (y1 <= y0) continue;
+    const grow = Math.ceil((y1 - y0) / 2);
+    out.push({
+      box: { x: w.x - grow, y: y0, width: w.width + 2 * grow, height: y1 - y0 },
+      score: Math.max(...band.map((l) => l.score)),
     });
+  }
+  return regions ? out.filter((o) => inside(o.box, regions)) : out;
+}
+
+/** The detector's lines of one frame, from every view, in image pixels. */
+async function detectLines(
+  engines: PixelEngines,
+  img: DecodedImage,
+  frame: number,
+  palette?: Palette,
+): Promise<TextBox[]> {
+  const out: TextBox[] = [];
+  for (const view of detectorViews(img, frame, palette))
+    out.push(...inImage(await engines.detector.detect(view), view));
+  return out;
+}
+
+/** Detector boxes of a view, in image pixels, that can be text lines (tall ones are confirmed later). */
+function inImage(boxes: readonly TextBox[], view: { scale: number; x?: number; y?: number }): TextBox[] {
+  const out: TextBox[] = [];
+  for (const b of boxes) {
+    const x = Math.floor(b.x / view.scale) + (view.x ?? 0);
+    const y = Math.floor(b.y / view.scale) + (view.y ?? 0);
+    const line = {
+      x,
+      y,
+      width: Math.ceil((b.x + b.width) / view.scale) + (view.x ?? 0) - x,
+      height: Math.ceil((b.y + b.height) / view.scale) + (view.y ?? 0) - y,
+      score: b.score,
+    };
+    if (lineShaped(line)) out.push(line);
+  }
+  return out;
+}
+
+/**
+ * Identifying words OCR read where the detector found no line: each looked at again, alone and
+ * enlarged (a line of small or faint text the whole frame's view missed), and the lines found
+ * there added to the frame's.
+ */
+async function wordLines(
+  engines: PixelEngines,
+  img: DecodedImage,
+  frame: number,
+  lines: readonly TextBox[],
+  words: readonly Word[],
+  tokens: ReadonlySet<string>,
+): Promise<TextBox[]> {
+  const { indexes } = identifyingWords(words, tokens);
+  const out: TextBox[] = [];
+  for (const [i, w] of words.entries()) {
+    if (!indexes.has(i) || lines.some((l) => overlaps(l, w.box)) || out.some((l) => overlaps(l, w.box)))
+      continue;
+    const margin = Math.max(4, Math.ceil(w.box.height / 2));
+    const around = {
+      x: w.box.x - margin,
+      y: w.box.y - margin,
+      width: w.box.width + 2 * margin,
+      height: w.box.height + 2 * margin,
+    };
+    // Text height: OCR's box is a word's, unless it took in texture; a line is seldom over 32 px.
+    const view = cropView(img, frame, around, Math.min(w.box.height, 32));
+    out.push(...inImage(await engines.detector.detect(view), view).filter((l) => overlaps(l, w.box)));
+  }
+  return out;
+}
+
+/** The value masked samples take: the admin's, or the darkest the image can show. */
+export function maskValueOf(
+  img: DecodedImage,
+  palette: Palette | undefined,
+  policy: OcrPolicy,
+): number | string {
+  const set = policy.maskValue;
+  if (set === undefined) return palette ? darkestIndex(palette) : blackValue(img);
+  const lo = img.signed ? -(2 ** (img.bitsStored - 1)) : 0;
+  const hi = img.signed ? 2 ** (img.bitsStored - 1) - 1 : 2 ** img.bitsStored - 1;
+  if (set < lo || set > hi)
+    return `the profile's ocr.maskValue is outside the range of the image's BitsStored`;
+  return set;
 }
 
 export async function cleanPixels(req: CleanRequest, engines: PixelEngines): Promise<CleanedPixels | string> {
@@ -181,30 +257,53 @@ export async function cleanPixels(req: CleanRequest, engines: PixelEngines): Pro
   if (typeof original === 'string') return original;
   if (req.ocr && original.frames > req.policy.maxFrames)
     return `the image has more frames than the profile's ocr.maxFrames (${req.policy.maxFrames})`;
+  // Tesseract aborts its worker, and with it the process, on a side over 32767 (issue 22).
+  if (req.ocr && Math.max(original.rows, original.columns) > MAX_OCR_SIDE)
+    return `the image has more than ${MAX_OCR_SIDE} rows or columns, more than OCR reads`;
+  const palette = original.photometric === 'PALETTE COLOR' ? paletteOf(req.file.dict) : undefined;
+  const value = maskValueOf(original, palette, req.policy);
+  if (typeof value === 'string') return value;
   const mask = emptyMask(original);
-  let regions = 0;
-  for (const [x, y, width, height] of req.rule?.rectangles ?? [])
-    if (markBox(mask, original, { x, y, width, height })) regions++;
+  const regions: MaskRegion[] = [];
+  for (const [x, y, width, height] of req.rule?.rectangles ?? []) {
+    const b = markBox(mask, original, { x, y, width, height });
+    if (b) regions.push({ ...b, source: 'rectangle' });
+  }
   const us = ultrasoundRegions(req.file.dict, original);
   if (us) {
     markOutside(mask, original, us);
-    regions++;
+    regions.push({ x: 0, y: 0, width: original.columns, height: original.rows, source: 'outside-regions' });
   }
   if (req.ocr) {
     for (let f = 0; f < original.frames; f++) {
-      const found = await engines.ocr.readFrame(original, f, mask, 'first', us ? 'plain' : 'all');
-      for (const box of toMask(found, req.policy, req.tokens, us))
-        if (markBox(mask, original, box, req.policy.padding + Math.ceil(box.height * 0.15))) regions++;
+      const words = await engines.ocr.readFrame(original, f, mask, 'first', us ? 'plain' : 'all');
+      const found = (await detectLines(engines, original, f, palette)).filter((l) =>
+        tallLineConfirmed(l, words),
+      );
+      const lines = [...found, ...(await wordLines(engines, original, f, found, words, req.tokens))];
+      for (const { box, score } of textToMask(lines, words, req.policy, req.tokens, us)) {
+        // Detected lines carry the detector's own margin (its unclip distance); the profile's
+        // padding adds to it (anti-aliased edges).
+        const b = markBox(mask, original, box, req.policy.padding);
+        if (b) regions.push({ ...b, source: 'text', frame: f, score });
+      }
     }
   }
-  const cleaned = applyMask(original, mask);
+  const cleaned = applyMask(original, mask, value);
   return {
     file: withPixels(req.file, cleaned),
     original,
     cleaned,
     mask,
-    regions,
+    value,
+    maskRegions: regions,
+    regions: regions.length,
     area: maskedArea(mask),
     reads: us ? 'plain' : 'all',
   };
+}
+
+/** Ends the OCR workers and the detector's session (both start again on next use). */
+export async function closeEngines(engines: PixelEngines): Promise<void> {
+  await Promise.all([engines.ocr.close(), engines.detector.close()]);
 }

@@ -28,7 +28,7 @@ function sampleAt(img: DecodedImage, frame: Uint8Array, index: number): number {
  * a saturated colour on a grey ground (green on mid-grey) has almost the ground's luminance, but
  * not its brightest sample.
  */
-function greyFrame(
+export function greyFrame(
   img: DecodedImage,
   f: number,
   mask: Uint8Array | undefined,
@@ -112,7 +112,7 @@ function taps(n: number, k: number): { lo: Int32Array; hi: Int32Array; w: Int32A
 }
 
 /** Bilinear enlargement by a whole factor, in fixed point (weights of 1/256). */
-function upscale(src: Uint8Array, w: number, h: number, k: number): Uint8Array {
+export function upscale(src: Uint8Array, w: number, h: number, k: number): Uint8Array {
   const W = w * k;
   const H = h * k;
   const xs = taps(w, k);

@@ -68,11 +68,10 @@ function writeSample(data: Uint8Array, at: number, bytes: number, value: number)
   }
 }
 
-/** A copy of the image with every masked pixel of every frame and sample set to black. */
-export function applyMask(img: DecodedImage, mask: Uint8Array): DecodedImage {
+/** A copy of the image with every masked pixel of every frame and sample set to `black`. */
+export function applyMask(img: DecodedImage, mask: Uint8Array, black = blackValue(img)): DecodedImage {
   const data = img.data.slice();
   const bytes = img.bitsAllocated / 8;
-  const black = blackValue(img);
   const size = frameBytes(img);
   for (let f = 0; f < img.frames; f++)
     for (let p = 0; p < mask.length; p++) {
@@ -91,6 +90,7 @@ export function maskMismatch(
   original: DecodedImage,
   output: DecodedImage,
   mask: Uint8Array,
+  black = blackValue(original),
 ): string | undefined {
   if (
     original.rows !== output.rows ||
@@ -102,7 +102,7 @@ export function maskMismatch(
   )
     return 'the output image does not have the original geometry';
   const expected = new Uint8Array(output.bitsAllocated / 8);
-  writeSample(expected, 0, expected.length, blackValue(original));
+  writeSample(expected, 0, expected.length, black);
   const stride = original.samples * expected.length;
   for (let i = 0; i < output.data.length; i++) {
     const p = Math.floor(i / stride) % mask.length;

@@ -15,6 +15,8 @@ export interface InstanceRecord {
   /** Pushed with cleaned pixels: regions masked and their area in pixels (null: pixels unchanged). */
   readonly maskedRegions: number | null;
   readonly maskedArea: number | null;
+  /** The largest share of one frame that text masks cover (0-1). */
+  readonly maskedShare: number | null;
 }
 
 interface Row {
@@ -29,6 +31,7 @@ interface Row {
   pseudonym: string | null;
   masked_regions: number | null;
   masked_area: number | null;
+  masked_share: number | null;
   q_status: string | null;
 }
 
@@ -46,6 +49,7 @@ function toRecord(r: Row): InstanceRecord {
     discarded: r.state === 'quarantined' && r.q_status === 'discarded',
     maskedRegions: r.masked_regions ?? null,
     maskedArea: r.masked_area ?? null,
+    maskedShare: r.masked_share ?? null,
   };
 }
 
@@ -115,19 +119,19 @@ export interface PushedInstance {
   /** Export fields read from the de-identified output. */
   readonly metadata: Readonly<Record<string, string>>;
   /** When the pixels were cleaned: regions masked and their area in pixels. */
-  readonly masked?: { readonly regions: number; readonly area: number };
+  readonly masked?: { readonly regions: number; readonly area: number; readonly share: number };
 }
 
 export async function recordPushed(db: Db, r: PushedInstance): Promise<void> {
   const at = now();
   await db.transaction(async (tx) => {
     await tx.run(
-      `INSERT INTO instances (source_id, destination, study_id, job_id, state, research_id, research_study_id, md5, fingerprint, pseudonym, masked_regions, masked_area, updated_at)
-       VALUES (?, ?, ?, ?, 'pushed', ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO instances (source_id, destination, study_id, job_id, state, research_id, research_study_id, md5, fingerprint, pseudonym, masked_regions, masked_area, masked_share, updated_at)
+       VALUES (?, ?, ?, ?, 'pushed', ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (source_id, destination) DO UPDATE SET job_id = excluded.job_id, state = 'pushed', research_id = excluded.research_id,
          research_study_id = excluded.research_study_id, md5 = excluded.md5, fingerprint = excluded.fingerprint,
          pseudonym = excluded.pseudonym, masked_regions = excluded.masked_regions, masked_area = excluded.masked_area,
-         updated_at = excluded.updated_at`,
+         masked_share = excluded.masked_share, updated_at = excluded.updated_at`,
       [
         r.sourceId,
         r.destination,
@@ -140,6 +144,7 @@ export async function recordPushed(db: Db, r: PushedInstance): Promise<void> {
         r.pseudonym,
         r.masked?.regions ?? null,
         r.masked?.area ?? null,
+        r.masked?.share ?? null,
         at,
       ],
     );

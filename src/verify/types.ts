@@ -2,7 +2,14 @@ import { formatTag } from '../dicom/tags';
 
 export { formatTag };
 export type CheckName =
-  'conformance' | 'residual-phi' | 'correspondence' | 'marking' | 'study' | 'pixel-policy' | 'clean-pixels';
+  | 'conformance'
+  | 'residual-phi'
+  | 'correspondence'
+  | 'marking'
+  | 'study'
+  | 'pixel-policy'
+  | 'clean-pixels'
+  | 'kept-pixels';
 
 /** One failed check. Names the check and the tag (and where it sits), never a value. */
 export interface CheckFailure {

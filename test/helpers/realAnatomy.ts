@@ -17,7 +17,10 @@ import { blackValue as maskedSample, type DecodedImage } from '../../src/pixels/
 import { IDENTITY, plantedStrings, rng } from './burnedIn';
 import { CORPORA } from './realWorld';
 
-for (const f of ['/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf', '/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf'])
+for (const f of [
+  '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf',
+  '/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf',
+])
   if (existsSync(f)) GlobalFonts.registerFromPath(f);
 const FONTS = ['DejaVu Sans', 'DejaVu Sans Mono'];
 
@@ -54,7 +57,10 @@ export interface AnatomyImage {
   readonly bytes: Buffer;
   readonly rows: number;
   readonly columns: number;
-  /** 1 where text ink (any coverage) was drawn. */
+  /**
+   * Text coverage of each pixel (0-255, anti-aliased): ink is a pixel the text covers by a quarter
+   * or more (INK_COVERAGE); lighter pixels are the glyphs' fringe.
+   */
   readonly ink: Uint8Array;
   /**
    * 1 inside each planted string's own box, grown by a margin that masking may take (padding and
@@ -166,7 +172,8 @@ function drawText(rows: number, columns: number, v: AnatomyVariant): Drawn {
         x = Math.floor(columns / 6 + random() * Math.max(1, (columns * 2) / 3 - width));
         y = Math.floor(rows / 6 + ascent + random() * Math.max(1, (rows * 2) / 3 - ascent - descent));
         const b: [number, number, number, number] = [x - 8, y - ascent - 8, x + width + 8, y + descent + 8];
-        if (boxes.every((t) => b[2] < t[0] - 8 || b[0] > t[2] + 8 || b[3] < t[1] - 8 || b[1] > t[3] + 8)) break;
+        if (boxes.every((t) => b[2] < t[0] - 8 || b[0] > t[2] + 8 || b[3] < t[1] - 8 || b[1] > t[3] + 8))
+          break;
       }
     }
     x = Math.max(0, Math.min(columns - width, x));
@@ -250,11 +257,10 @@ export async function anatomyImage(v: AnatomyVariant): Promise<AnatomyImage> {
     for (let y = Math.max(0, y0); y < Math.min(rows, y1); y++)
       for (let x = Math.max(0, x0); x < Math.min(columns, x1); x++)
         for (let s = 0; s < samples; s++) values[(y * columns + x) * samples + s] = labelLevel;
-  const ink = new Uint8Array(pixels);
+  const ink = drawn.alpha;
   for (let p = 0; p < pixels; p++) {
     const a = drawn.alpha[p]! / 255;
     if (a === 0) continue;
-    ink[p] = 1;
     for (let s = 0; s < samples; s++) {
       const i = p * samples + s;
       values[i] = Math.round(values[i]! * (1 - a) + fg * a);
@@ -327,16 +333,26 @@ export async function anatomyImage(v: AnatomyVariant): Promise<AnatomyImage> {
 }
 
 /**
- * What masking did to one image, per pixel: ink pixels left unmasked (ink that still differs from
- * the masked value is what matters, but any unmasked ink pixel counts), and the share of pixels
- * outside the planted text that are exactly the original's. `before` and `after` are the bridge's
+ * What masking did to one image, per pixel: ink pixels left unmasked, fringe pixels (coverage under
+ * a quarter) left unmasked, and the share of pixels outside the planted text that are exactly the
+ * original's. `before` and `after` are the bridge's
  * decodings of the original and of the research copy.
  */
+/** Coverage (of 255) from which a pixel counts as ink: a quarter of the pixel or more. */
+export const INK_COVERAGE = 64;
+
 export function keptAndRemoved(
   img: AnatomyImage,
   before: DecodedImage,
   after: DecodedImage,
-): { inkPixels: number; inkLeft: number; outside: number; kept: number } {
+): {
+  inkPixels: number;
+  inkLeft: number;
+  fringePixels: number;
+  fringeLeft: number;
+  outside: number;
+  kept: number;
+} {
   const bpp = before.samples * (before.bitsAllocated / 8);
   const same = (p: number): boolean => {
     for (let b = 0; b < bpp; b++) if (before.data[p * bpp + b] !== after.data[p * bpp + b]) return false;
@@ -356,18 +372,23 @@ export function keptAndRemoved(
   };
   let inkPixels = 0;
   let inkLeft = 0;
+  let fringePixels = 0;
+  let fringeLeft = 0;
   let outside = 0;
   let kept = 0;
   for (let p = 0; p < img.rows * img.columns; p++) {
-    if (img.ink[p]) {
+    // Unmasked ink is ink the output still holds as the original did.
+    if (img.ink[p]! >= INK_COVERAGE) {
       inkPixels++;
-      // Unmasked ink is ink the output still holds as the original did.
       if (same(p) && !isBlack(p)) inkLeft++;
+    } else if (img.ink[p]! > 0) {
+      fringePixels++;
+      if (same(p) && !isBlack(p)) fringeLeft++;
     }
     if (!img.textArea[p]) {
       outside++;
       if (same(p)) kept++;
     }
   }
-  return { inkPixels, inkLeft, outside, kept };
+  return { inkPixels, inkLeft, fringePixels, fringeLeft, outside, kept };
 }

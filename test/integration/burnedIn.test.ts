@@ -3,6 +3,7 @@
  * with the real tesseract.js OCR: generated images with a name, an ID and dates drawn at random
  * places and sizes, of every pixel kind the issue names, in both polarities.
  */
+import { closeEngines } from '../../src/pixels/clean';
 import { parseDicom } from '../../src/deid/dicom';
 import { DEFAULT_PIXEL_POLICY } from '../../src/deid/profile';
 import type { Dataset } from '../../src/deid/types';
@@ -19,11 +20,11 @@ import path from 'node:path';
 jest.setTimeout(120_000);
 
 const state = newProcessState({ workers: 2, timeoutMs: 60_000 });
-afterAll(() => state.pixels.ocr.close());
-const ctx = (mode: 'mask-all-text' | 'mask-identifying' = 'mask-all-text') =>
+afterAll(() => closeEngines(state.pixels));
+const ctx = (mode: 'mask-all-text' | 'mask-identifying' = 'mask-all-text', maxMaskedFraction = 0.15) =>
   ({
     deid: testContext({
-      pixelPolicy: { ...DEFAULT_PIXEL_POLICY, ocr: { ...DEFAULT_PIXEL_POLICY.ocr, mode } },
+      pixelPolicy: { ...DEFAULT_PIXEL_POLICY, ocr: { ...DEFAULT_PIXEL_POLICY.ocr, mode, maxMaskedFraction } },
     }),
     state,
     maxInflatedBytes: 1 << 26,
@@ -142,12 +143,17 @@ describe('burned-in text, found by OCR and masked (default profile)', () => {
     expect(out.masked?.regions).toBeGreaterThanOrEqual(4);
   });
 
-  it('masks every word of a real colour JPEG 2000 image (pydicom GDCMJ2K_TextGBR: red, green, blue on grey)', async () => {
+  it('keeps back a real image that is mostly text (pydicom GDCMJ2K_TextGBR: red, green, blue on grey), and masks every word of it under a higher limit', async () => {
     const bytes = readFileSync(path.join(CORPORA.pydicom!, 'GDCMJ2K_TextGBR.dcm'));
     const before = await decode(bytes);
     const words = (await state.pixels.ocr.readFrame(before, 0)).filter((w) => /[a-z]{3}/i.test(w.text));
     expect(words.length).toBeGreaterThanOrEqual(3); // the words are there to be read
-    const out = await prepare(bytes, ctx());
+    // Three words 60 px high in a 400 px frame: masking them takes over a quarter of it.
+    const held = await prepare(bytes, ctx());
+    expect(held).toMatchObject({ kind: 'quarantined', check: 'kept-pixels' });
+    expect('reason' in held && held.reason).toMatch(/text masks would cover (2\d|3\d)\.\d% of frame 1/);
+    // An admin who wants such images raises the limit for their profile: every word is masked.
+    const out = await prepare(bytes, ctx('mask-all-text', 0.4));
     if ('kind' in out) throw new Error(`quarantined: ${out.reason}`);
     expect(out.masked?.regions).toBeGreaterThanOrEqual(3);
     const after = await decode(Buffer.concat(out.parts));
@@ -162,7 +168,7 @@ describe('burned-in text, found by OCR and masked (default profile)', () => {
     // Decoded and rewritten, but no OCR: the text is all still there.
     const unmasked = await cleanStage(image.bytes, file, { ocr: false, profile, engines: state.pixels });
     if ('failures' in unmasked) throw new Error(unmasked.failures[0]!.detail);
-    const failures = await pixelGate({ ...unmasked, ocr: true }, unmasked.cleaned.file, state.pixels);
+    const failures = await pixelGate({ ...unmasked, ocr: true }, unmasked.cleaned.file, state.pixels, 0.15);
     expect(failures).toHaveLength(1);
     expect(failures[0]).toMatchObject({ check: 'clean-pixels', tag: '(7FE0,0010)' });
     expect(failures[0]!.detail).toMatch(

@@ -5,12 +5,10 @@
  * with its text masked, the document stays quarantined, the research copies read no identity text
  * under OCR, and no planted value reaches the logs, the state database or the quarantine reasons.
  */
+import { closeEngines } from '../../src/pixels/clean';
 import dcmjs from 'dcmjs';
-import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { BridgeApp } from '../../src/app';
-import { loadConfig } from '../../src/config';
 import { parseDicom } from '../../src/deid/dicom';
 import { DEFAULT_PROFILE } from '../../src/deid/profile';
 import { newProcessState } from '../../src/pipeline/context';
@@ -22,6 +20,7 @@ import { openDatabase } from '../../src/store/db';
 import { listQuarantine } from '../../src/store/instances';
 import { IDENTITY, burnedInImage, type BurnedInImage, type BurnedKind } from '../helpers/burnedIn';
 import { TestOrthanc, getJson } from '../helpers/orthanc';
+import { carryStudy } from '../helpers/carry';
 import { TEST_SECRET } from '../helpers/samples';
 import { deriveKeys, mapUid } from '../../src/deid/keys';
 
@@ -78,7 +77,7 @@ beforeAll(async () => {
   await Promise.all([clinical.start(), research.start()]);
 });
 afterAll(async () => {
-  await Promise.all([clinical.destroy(), research.destroy(), state.pixels.ocr.close()]);
+  await Promise.all([clinical.destroy(), research.destroy(), closeEngines(state.pixels)]);
 });
 
 describe('a study with burned-in text, carried with the default configuration', () => {
@@ -87,28 +86,12 @@ describe('a study with burned-in text, carried with the default configuration', 
     for (const [k, kind] of KINDS.entries())
       for (const lightText of [true, false])
         images.push(await burnedInImage(kind, 200 + k * 2 + (lightText ? 0 : 1), lightText));
-    let studyId = '';
-    for (const img of images) studyId = (await clinical.upload(img.bytes)).ParentStudy;
-    await clinical.upload(pdfDocument());
-    await clinical.waitStable([studyId]);
-
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bridge-burnedin-'));
-    const app = new BridgeApp(
-      loadConfig({
-        env: {
-          BRIDGE_SOURCE_URL: clinical.url,
-          BRIDGE_RESEARCH_URL: research.url,
-          BRIDGE_DATA_DIR: dataDir,
-          BRIDGE_SECRET: TEST_SECRET,
-        },
-      }),
-      { console: false },
+    const dataDir = await carryStudy(
+      clinical,
+      research,
+      [...images.map((i) => i.bytes), pdfDocument()],
+      'burnedin',
     );
-    try {
-      await app.runOnce();
-    } finally {
-      await app.stop();
-    }
 
     const db = openDatabase(dataDir);
     const quarantine = await listQuarantine(db, { limit: 100 });

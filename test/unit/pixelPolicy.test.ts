@@ -1,3 +1,4 @@
+import { closeEngines } from '../../src/pixels/clean';
 import dcmjs from 'dcmjs';
 import { parseDicom } from '../../src/deid/dicom';
 import { STRICT_PIXEL_POLICY } from '../../src/deid/profile';
@@ -18,7 +19,7 @@ function variant(changes: Dataset): Buffer {
 }
 
 const state = newProcessState();
-afterAll(() => state.pixels.ocr.close());
+afterAll(() => closeEngines(state.pixels));
 
 const ctxWith = (pixelPolicy = STRICT_PIXEL_POLICY) =>
   ({ deid: testContext({ pixelPolicy }), state }) as unknown as TargetContext;

@@ -50,6 +50,7 @@ describe('the end of a study with 100,000 instances', () => {
         discarded: false,
         maskedRegions: null,
         maskedArea: null,
+        maskedShare: null,
       });
     const t0 = Date.now();
     const pushed = pushedOf(records, ids);

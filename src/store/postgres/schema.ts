@@ -150,4 +150,8 @@ CREATE TABLE replicas (
 ALTER TABLE instances ADD COLUMN masked_regions INTEGER;
 ALTER TABLE instances ADD COLUMN masked_area INTEGER;
 `,
+  // 3: Clean Pixel Data, per pushed instance: the largest share of a frame text masks cover (sqlite 0008).
+  `
+ALTER TABLE instances ADD COLUMN masked_share DOUBLE PRECISION;
+`,
 ];

@@ -1,0 +1,41 @@
+/**
+ * One study through a real bridge with the default configuration: upload the files to the clinical
+ * Orthanc, wait until Orthanc calls the study stable, run `bridge run --once` against the pair, and
+ * hand back the bridge's data folder (its state database and logs) for the test to read.
+ */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { BridgeApp } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import type { TestOrthanc } from './orthanc';
+import { TEST_SECRET } from './samples';
+
+export async function carryStudy(
+  clinical: TestOrthanc,
+  research: TestOrthanc,
+  files: readonly Buffer[],
+  label: string,
+): Promise<string> {
+  let studyId = '';
+  for (const bytes of files) studyId = (await clinical.upload(bytes)).ParentStudy;
+  await clinical.waitStable([studyId]);
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), `bridge-${label}-`));
+  const app = new BridgeApp(
+    loadConfig({
+      env: {
+        BRIDGE_SOURCE_URL: clinical.url,
+        BRIDGE_RESEARCH_URL: research.url,
+        BRIDGE_DATA_DIR: dataDir,
+        BRIDGE_SECRET: TEST_SECRET,
+      },
+    }),
+    { console: false },
+  );
+  try {
+    await app.runOnce();
+  } finally {
+    await app.stop();
+  }
+  return dataDir;
+}

@@ -1,0 +1,287 @@
+/**
+ * Masking that keeps the image (issue 21), the pure parts: the detector's map turned into text
+ * lines, which lines and words are masked, the gate's kept-pixels proof, the masked value for each
+ * photometric interpretation, and the views that show text a wide range hides.
+ */
+import { DEFAULT_OCR_POLICY, type OcrPolicy } from '../../src/deid/profile';
+import type { Dataset } from '../../src/deid/types';
+import { maskValueOf, textToMask, type MaskRegion } from '../../src/pixels/clean';
+import {
+  boxesOf,
+  lineShaped,
+  MIN_TEXT_SCORE,
+  tallLineConfirmed,
+  withNeighbours,
+  type TextBox,
+} from '../../src/pixels/detect';
+import type { DecodedImage } from '../../src/pixels/image';
+import { keptPixels } from '../../src/pixels/kept';
+import { applyMask, emptyMask, markBox } from '../../src/pixels/mask';
+import type { Word } from '../../src/pixels/ocr';
+import { darkestIndex, paletteOf } from '../../src/pixels/palette';
+import { identityTokens } from '../../src/pixels/text';
+import { equalised, extremes } from '../../src/pixels/views';
+
+function image(rows: number, columns: number, over: Partial<DecodedImage> = {}): DecodedImage {
+  return {
+    rows,
+    columns,
+    frames: 1,
+    samples: 1,
+    bitsAllocated: 8,
+    bitsStored: 8,
+    signed: false,
+    photometric: 'MONOCHROME2',
+    planar: false,
+    data: new Uint8Array(rows * columns),
+    ...over,
+  };
+}
+
+/** A probability map with rectangles of the given probability. */
+function probMap(
+  width: number,
+  height: number,
+  rects: Array<[number, number, number, number, number]>,
+): Float32Array {
+  const m = new Float32Array(width * height);
+  for (const [x, y, w, h, p] of rects)
+    for (let j = y; j < y + h; j++) m.fill(p, j * width + x, j * width + x + w);
+  return m;
+}
+
+describe('text lines from the detector map', () => {
+  it('grows each kernel by the unclip distance and keeps lines scored 0.6 or more', () => {
+    const map = probMap(128, 64, [[10, 10, 40, 6, 0.95]]);
+    const [line, ...rest] = boxesOf(map, 128, 64, { width: 128, height: 64 });
+    expect(rest).toEqual([]);
+    // Unclip: area 240 x 1.5 / perimeter 92 = 3.9 px each side.
+    expect(line).toMatchObject({ x: 6, y: 6, width: 48, height: 14 });
+    expect(line!.score).toBeCloseTo(0.95);
+  });
+
+  it('drops a weak area alone (texture) but keeps one that continues a strong line on its row', () => {
+    const alone = probMap(200, 64, [[120, 40, 20, 6, 0.45]]);
+    expect(boxesOf(alone, 200, 64, { width: 200, height: 64 })).toEqual([]);
+    const beside = probMap(200, 64, [
+      [10, 10, 60, 6, 0.95],
+      [76, 10, 12, 6, 0.45],
+    ]);
+    const lines = boxesOf(beside, 200, 64, { width: 200, height: 64 });
+    expect(lines).toHaveLength(2);
+    expect(lines.every((l) => l.score >= MIN_TEXT_SCORE)).toBe(true);
+  });
+
+  it('keeps a weak line only when it is on the row of a kept line, at most two heights away', () => {
+    const strong: TextBox = { x: 0, y: 0, width: 100, height: 10, score: 0.9 };
+    const near: TextBox = { x: 115, y: 1, width: 20, height: 9, score: 0.4 };
+    const far: TextBox = { x: 140, y: 1, width: 20, height: 9, score: 0.4 };
+    const below: TextBox = { x: 0, y: 30, width: 20, height: 9, score: 0.4 };
+    expect(withNeighbours([strong, near, below], 0.6).map((b) => b.x)).toEqual([0, 115]);
+    // Joined through the line it continues: a chain along one row.
+    expect(withNeighbours([strong, near, far], 0.6).map((b) => b.x)).toEqual([0, 115, 140]);
+  });
+
+  it('takes tall boxes for text only when long (a heading) or read as a word, not blocks of anatomy', () => {
+    const blob = { x: 0, y: 0, width: 130, height: 87 };
+    expect(tallLineConfirmed(blob, [])).toBe(false);
+    expect(
+      tallLineConfirmed(blob, [{ text: '~', confidence: 95, box: { x: 50, y: 30, width: 20, height: 20 } }]),
+    ).toBe(false);
+    expect(
+      tallLineConfirmed(blob, [
+        { text: 'red', confidence: 91, box: { x: 10, y: 10, width: 100, height: 60 } },
+      ]),
+    ).toBe(true);
+    expect(tallLineConfirmed({ x: 0, y: 0, width: 400, height: 90 }, [])).toBe(true);
+    expect(tallLineConfirmed({ x: 0, y: 0, width: 60, height: 14 }, [])).toBe(true);
+    expect(lineShaped({ x: 0, y: 0, width: 60, height: 14 })).toBe(true);
+    expect(lineShaped({ x: 0, y: 0, width: 3, height: 2 })).toBe(false);
+    // A grain of speckle, or a lone orientation marker: narrower than high.
+    expect(lineShaped({ x: 0, y: 0, width: 9, height: 11 })).toBe(false);
+  });
+});
+
+describe('what is masked', () => {
+  const tokens = identityTokens(['QUILLFEATHER^MARGOT', '48213957']);
+  const word = (text: string, box: Word['box'], line = 1): Word => ({
+    text,
+    confidence: 90,
+    box,
+    line,
+    lineBox: box,
+  });
+  const policy: OcrPolicy = DEFAULT_OCR_POLICY;
+
+  it('masks every detected line, a quarter of its height longer at each end, and ignores words read on texture', () => {
+    const lines: TextBox[] = [{ x: 100, y: 20, width: 80, height: 12, score: 0.9 }];
+    const words = [word('Ee', { x: 10, y: 200, width: 60, height: 50 }, 2)];
+    expect(textToMask(lines, words, policy, tokens)).toEqual([
+      { box: { x: 97, y: 20, width: 86, height: 12 }, score: 0.9 },
+    ]);
+  });
+
+  it('holds an identifying word OCR boxed with texture to the band of the line it is in', () => {
+    const lines: TextBox[] = [{ x: 100, y: 100, width: 100, height: 14, score: 0.95 }];
+    // OCR's box: 60 px high around a 14 px line.
+    const words = [word('48213957', { x: 98, y: 80, width: 110, height: 60 })];
+    const boxes = textToMask(lines, words, policy, tokens).map((b) => b.box);
+    expect(boxes).toContainEqual({ x: 91, y: 100, width: 124, height: 14 });
+    expect(boxes.every((b) => b.height <= 14)).toBe(true);
+  });
+
+  it('under mask-identifying masks only the lines holding an identifying word', () => {
+    const lines: TextBox[] = [
+      { x: 10, y: 10, width: 100, height: 12, score: 0.9 },
+      { x: 10, y: 40, width: 100, height: 12, score: 0.9 },
+    ];
+    const words = [
+      word('MARGOT', { x: 12, y: 10, width: 50, height: 12 }),
+      word('5', { x: 12, y: 40, width: 8, height: 12 }, 2),
+    ];
+    const boxes = textToMask(lines, words, { ...policy, mode: 'mask-identifying' }, tokens);
+    expect(new Set(boxes.map((b) => b.box.y))).toEqual(new Set([10]));
+  });
+});
+
+describe('the kept-pixels proof', () => {
+  const img = image(100, 100);
+  const text = (x: number, y: number, width: number, height: number, frame = 0): MaskRegion => ({
+    x,
+    y,
+    width,
+    height,
+    source: 'text',
+    frame,
+    score: 0.9,
+  });
+  function maskOf(regions: MaskRegion[]): Uint8Array {
+    const m = emptyMask(img);
+    for (const r of regions) markBox(m, img, r);
+    return m;
+  }
+
+  it('passes corner annotations: the mask is their union and under the limit', () => {
+    const regions = [text(0, 0, 40, 10), text(60, 90, 40, 10)];
+    expect(
+      keptPixels({ original: img, mask: maskOf(regions), maskRegions: regions }, {}, 0.15),
+    ).toBeUndefined();
+  });
+
+  it('fails a mask with a pixel in no recorded region', () => {
+    const regions = [text(0, 0, 40, 10)];
+    const mask = maskOf(regions);
+    mask[99 * 100 + 99] = 1;
+    expect(keptPixels({ original: img, mask, maskRegions: regions }, {}, 0.15)).toBe(
+      'a masked pixel is in no region the first pass recorded',
+    );
+  });
+
+  it('fails a frame mostly masked, naming the share, the frame and the limit, never the text', () => {
+    const regions = [text(0, 0, 100, 40)];
+    expect(keptPixels({ original: img, mask: maskOf(regions), maskRegions: regions }, {}, 0.15)).toBe(
+      "text masks would cover 40.0% of frame 1, over the profile's limit of 15.0% (ocr.maxMaskedFraction): " +
+        'the image would not be usable, so the instance stays quarantined',
+    );
+  });
+
+  it("does not count an admin's rectangles against the limit, but never carries a frame masked whole", () => {
+    const rect: MaskRegion = { x: 0, y: 0, width: 100, height: 60, source: 'rectangle' };
+    const regions = [rect, text(0, 70, 50, 10)];
+    expect(
+      keptPixels({ original: img, mask: maskOf(regions), maskRegions: regions }, {}, 0.15),
+    ).toBeUndefined();
+    const whole: MaskRegion = { ...rect, height: 100 };
+    expect(keptPixels({ original: img, mask: maskOf([whole]), maskRegions: [whole] }, {}, 0.15)).toBe(
+      'every pixel of the frame would be masked',
+    );
+  });
+
+  it('fails a text region the detector scored under its threshold', () => {
+    const regions = [{ ...text(0, 0, 10, 10), score: 0.2 }];
+    expect(keptPixels({ original: img, mask: maskOf(regions), maskRegions: regions }, {}, 0.15)).toMatch(
+      /detector score under the threshold/,
+    );
+  });
+});
+
+describe('the masked value', () => {
+  /** A 4-entry 16-bit palette: index 0 white, 1 red, 2 near black, 3 grey. */
+  function palette(): Dataset {
+    const lut = (values: number[]): Dataset[string] => ({
+      vr: 'OW',
+      Value: [new Uint16Array(values).buffer],
+    });
+    const desc = { vr: 'US', Value: [4, 0, 16] };
+    return {
+      '00281101': desc,
+      '00281102': desc,
+      '00281103': desc,
+      '00281201': lut([65535, 65535, 2000, 32768]),
+      '00281202': lut([65535, 0, 2000, 32768]),
+      '00281203': lut([65535, 0, 1000, 32768]),
+    };
+  }
+
+  it('is the darkest colour of a palette, not index 0', () => {
+    const p = paletteOf(palette());
+    expect(p).toBeDefined();
+    expect(darkestIndex(p!)).toBe(2);
+    const img = image(4, 4, { photometric: 'PALETTE COLOR', data: new Uint8Array(16).fill(3) });
+    expect(maskValueOf(img, p, DEFAULT_OCR_POLICY)).toBe(2);
+    const mask = emptyMask(img);
+    mask[0] = 1;
+    expect(applyMask(img, mask, 2).data[0]).toBe(2);
+  });
+
+  it('is the lowest value for signed 16-bit and the highest for MONOCHROME1', () => {
+    expect(
+      maskValueOf(
+        image(2, 2, { bitsAllocated: 16, bitsStored: 12, signed: true }),
+        undefined,
+        DEFAULT_OCR_POLICY,
+      ),
+    ).toBe(-2048);
+    expect(
+      maskValueOf(
+        image(2, 2, { bitsAllocated: 16, bitsStored: 12, photometric: 'MONOCHROME1' }),
+        undefined,
+        DEFAULT_OCR_POLICY,
+      ),
+    ).toBe(4095);
+  });
+
+  it("is the admin's value when set, refused when the image cannot hold it", () => {
+    const img = image(2, 2);
+    expect(maskValueOf(img, undefined, { ...DEFAULT_OCR_POLICY, maskValue: 17 })).toBe(17);
+    expect(maskValueOf(img, undefined, { ...DEFAULT_OCR_POLICY, maskValue: 300 })).toMatch(
+      /ocr.maskValue is outside/,
+    );
+  });
+});
+
+describe('views that show text a wide range hides', () => {
+  /** Ground 1000, a 4-level-brighter bar (text), one pixel at 0 and one at 65535. */
+  function hidden(): DecodedImage {
+    const img = image(20, 20, { bitsAllocated: 16, bitsStored: 16 });
+    const words = new Uint16Array(400).fill(1000);
+    for (let x = 5; x < 15; x++) words[10 * 20 + x] = 1004;
+    words[0] = 0;
+    words[399] = 65535;
+    return { ...img, data: new Uint8Array(words.buffer) };
+  }
+
+  it('equalised: the text stands apart from its ground by far more than one grey level', () => {
+    const eq = equalised(hidden(), 0);
+    expect(Math.abs(eq[10 * 20 + 7]! - eq[5 * 20 + 7]!)).toBeGreaterThan(8);
+  });
+
+  it('extremes: text drawn at the top of the range is dark on white, the ground white', () => {
+    const img = image(10, 10, { data: new Uint8Array(100).fill(90) });
+    img.data[0] = 10;
+    for (let x = 2; x < 8; x++) img.data[50 + x] = 250;
+    const ex = extremes(img, 0);
+    expect(ex[52]).toBe(0);
+    expect(ex[33]).toBe(255);
+  });
+});
