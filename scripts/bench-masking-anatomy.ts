@@ -89,6 +89,9 @@ async function main(): Promise<void> {
   let inkLeft = 0;
   let fringePixels = 0;
   let fringeLeft = 0;
+  let visiblePixels = 0;
+  let visibleLeft = 0;
+  let visibleComplete = 0;
   let worst = { kept: 1, label: '' };
   const t0 = performance.now();
   for (const v of variants) {
@@ -106,12 +109,15 @@ async function main(): Promise<void> {
     inkPixels += r.inkPixels;
     inkLeft += r.inkLeft;
     fringePixels += r.fringePixels;
+    visiblePixels += r.visiblePixels;
+    visibleLeft += r.visibleLeft;
+    if (r.visibleLeft === 0) visibleComplete++;
     fringeLeft += r.fringeLeft;
     if (r.inkLeft === 0) inkComplete++;
     if (share < worst.kept) worst = { kept: share, label: img.label };
     if (args.verbose)
       console.log(
-        `  ${img.label}: ink left ${r.inkLeft}/${r.inkPixels}, fringe left ${r.fringeLeft}/${r.fringePixels}, kept outside the text ${pct(share)}`,
+        `  ${img.label}: ink left ${r.inkLeft}/${r.inkPixels} (visible ${r.visibleLeft}/${r.visiblePixels}), fringe left ${r.fringeLeft}/${r.fringePixels}, kept outside the text ${pct(share)}`,
       );
   }
   const sorted = [...kept].sort((a, b) => a - b);
@@ -121,6 +127,9 @@ async function main(): Promise<void> {
   );
   console.log(
     `  carried: ${kept.length}; every ink pixel masked: ${inkComplete} of ${kept.length}; ink pixels (text coverage 25% or more) left: ${inkLeft} of ${inkPixels}; fringe pixels left: ${fringeLeft} of ${fringePixels}`,
+  );
+  console.log(
+    `  every visible ink pixel (standing out from its ground by 1/8 of the range) masked: ${visibleComplete} of ${kept.length}; left: ${visibleLeft} of ${visiblePixels}`,
   );
   console.log(
     `  pixels outside the planted text kept exactly: median ${pct(median)}, worst ${pct(worst.kept)} (${worst.label})`,

@@ -142,6 +142,7 @@ const ocrPolicy = z
     quarantineSopClasses: sopClassList.default([]),
     quarantineModalities: modalityList.default([]),
     maxFrames: z.number().int().min(1).max(10_000).default(OCR_DEFAULTS.maxFrames),
+    maxDecodedMb: z.number().int().min(1).max(16_384).default(OCR_DEFAULTS.maxDecodedMb),
     padding: z.number().int().min(0).max(64).default(OCR_DEFAULTS.padding),
     maxMaskedFraction: z.number().gt(0).max(1).default(OCR_DEFAULTS.maxMaskedFraction),
     maskValue: z.number().int().min(-32768).max(65535).optional(),

@@ -51,6 +51,8 @@ export interface OcrPolicy {
   readonly quarantineModalities: readonly string[];
   /** Instances with more frames are quarantined rather than read frame by frame. */
   readonly maxFrames: number;
+  /** Instances whose header declares more decoded pixel bytes than this (MB) are quarantined before decoding. */
+  readonly maxDecodedMb: number;
   /** Pixels pad each text box on every side, beyond the detector's own margin (anti-aliased edges). */
   readonly padding: number;
   /**
@@ -80,6 +82,7 @@ export const DEFAULT_OCR_POLICY: OcrPolicy = Object.freeze({
   quarantineSopClasses: [],
   quarantineModalities: [],
   maxFrames: 100,
+  maxDecodedMb: 512,
   padding: 1,
   maxMaskedFraction: 0.15,
 });

@@ -100,6 +100,8 @@ export const TAG = {
   ConceptNameCodeSequence: '0040A043',
   TextValue: '0040A160',
   ContentSequence: '0040A730',
+  FloatPixelData: '7FE00008',
+  DoubleFloatPixelData: '7FE00009',
   PixelData: '7FE00010',
 } as const;
 

@@ -12,7 +12,7 @@ import { NATIVE_PIXEL_SYNTAXES, TRANSFER_SYNTAX } from '../dicom/syntaxes';
 import { TAG } from '../dicom/tags';
 import { str } from '../dicom/values';
 import { Codecs, DECODABLE_SYNTAXES, LOSSY_SYNTAXES, decodeEncapsulated, decodeNative } from './codecs';
-import { blackValue, layoutOf, type DecodedImage } from './image';
+import { blackValue, frameBytes, layoutOf, type DecodedImage } from './image';
 import { applyMask, emptyMask, markBox, markOutside, maskedArea, ultrasoundRegions } from './mask';
 import { lineShaped, tallLineConfirmed, type TextBox, type TextDetector } from './detect';
 import type { Box, OcrPool, Word } from './ocr';
@@ -60,6 +60,15 @@ export interface CleanedPixels {
   readonly reads: Reads;
 }
 
+/**
+ * A transfer syntax as a reason may name it: the standard's keyword for one the bridge knows, never
+ * the file's own string (a UID field of a crafted file can carry any digits, a patient ID's too).
+ */
+export function syntaxName(uid: string): string {
+  const known = Object.entries(TRANSFER_SYNTAX).find(([, v]) => v === uid);
+  return known ? `transfer syntax ${known[0]}` : 'an unknown transfer syntax';
+}
+
 /** The decoded image of an instance, or why it cannot be decoded (a named reason, no value). */
 export async function decodeInstance(
   codecs: Codecs,
@@ -68,7 +77,7 @@ export async function decodeInstance(
 ): Promise<DecodedImage | string> {
   const syntax = str(file.meta[TAG.TransferSyntaxUID]);
   if (!DECODABLE_SYNTAXES.has(syntax))
-    return `no decoder for transfer syntax ${syntax} (JPIP, video or deflated frames)`;
+    return `no decoder for ${syntaxName(syntax)} (JPIP, video or deflated frames)`;
   const layout = layoutOf(file.dict);
   if (typeof layout === 'string') return layout;
   if (NATIVE_PIXEL_SYNTAXES.has(syntax)) {
@@ -156,20 +165,17 @@ export function textToMask(
   });
   for (const w of identifying) {
     // OCR's word boxes over an image can take in the texture around the word (a box five lines
-    // high for one line of text): a word is masked held to the band of the lines the detector
-    // found it in, widened by half the band's height at each end (LSTM word boxes can stop short
-    // of the last letters). A word the detector found no line in was looked at again, closer
-    // (wordLines); if the detector sees no text there either, the gate's own OCR pass decides.
-    const band = lines.filter((l) => overlaps(l, w));
-    if (band.length === 0) continue;
-    const y0 = Math.max(w.y, Math.min(...band.map((l) => l.y)));
-    const y1 = Math.min(w.y + w.height, Math.max(...band.map((l) => l.y + l.height)));
-    if (y1 <= y0) continue;
-    const grow = Math.ceil((y1 - y0) / 2);
-    out.push({
-      box: { x: w.x - grow, y: y0, width: w.width + 2 * grow, height: y1 - y0 },
-      score: Math.max(...band.map((l) => l.score)),
-    });
+    // high for one line of text): a word is masked only along each line the detector found it in,
+    // at that line's height, and at most two line heights past the line's ends (LSTM boxes can
+    // stop short of a last letter; the detector can miss a first word). A word the detector found
+    // no line in was looked at again, closer (wordLines); if the detector sees no text there either,
+    // the gate's own OCR pass decides.
+    for (const l of lines.filter((line) => overlaps(line, w))) {
+      const grow = Math.ceil(l.height / 2);
+      const x0 = Math.max(w.x - grow, l.x - 2 * l.height);
+      const x1 = Math.min(w.x + w.width + grow, l.x + l.width + 2 * l.height);
+      if (x1 > x0) out.push({ box: { x: x0, y: l.y, width: x1 - x0, height: l.height }, score: l.score });
+    }
   }
   return regions ? out.filter((o) => inside(o.box, regions)) : out;
 }
@@ -253,13 +259,20 @@ export function maskValueOf(
 }
 
 export async function cleanPixels(req: CleanRequest, engines: PixelEngines): Promise<CleanedPixels | string> {
-  const original = await decodeInstance(engines.codecs, req.file, req.encapsulated);
-  if (typeof original === 'string') return original;
-  if (req.ocr && original.frames > req.policy.maxFrames)
+  // Bounds from the header, before anything is decoded: a few kilobytes of codestream can
+  // declare gigabytes of pixels.
+  const declared = layoutOf(req.file.dict);
+  if (typeof declared === 'string') return declared;
+  if (req.ocr && declared.frames > req.policy.maxFrames)
     return `the image has more frames than the profile's ocr.maxFrames (${req.policy.maxFrames})`;
   // Tesseract aborts its worker, and with it the process, on a side over 32767 (issue 22).
-  if (req.ocr && Math.max(original.rows, original.columns) > MAX_OCR_SIDE)
+  if (req.ocr && Math.max(declared.rows, declared.columns) > MAX_OCR_SIDE)
     return `the image has more than ${MAX_OCR_SIDE} rows or columns, more than OCR reads`;
+  const decodedMb = (frameBytes(declared) * declared.frames) / (1 << 20);
+  if (decodedMb > req.policy.maxDecodedMb)
+    return `the image would decode to ${Math.ceil(decodedMb)} MB, over the profile's ocr.maxDecodedMb (${req.policy.maxDecodedMb})`;
+  const original = await decodeInstance(engines.codecs, req.file, req.encapsulated);
+  if (typeof original === 'string') return original;
   const palette = original.photometric === 'PALETTE COLOR' ? paletteOf(req.file.dict) : undefined;
   const value = maskValueOf(original, palette, req.policy);
   if (typeof value === 'string') return value;

@@ -100,7 +100,15 @@ export class OcrPool {
         const workers = await Promise.all(
           Array.from({ length: Math.max(1, this.opts.workers) }, () =>
             // OEM 1: LSTM only, the engine the bundled model holds.
-            tesseract.createWorker('eng', 1, { langPath, gzip: true, cacheMethod: 'none' }),
+            tesseract.createWorker('eng', 1, {
+              langPath,
+              gzip: true,
+              cacheMethod: 'none',
+              // A failed recognition rejects its own job; without a handler tesseract.js also
+              // rethrows it inside its message listener, where nothing can catch it and the
+              // process ends (issue 22: one image stopped the daemon on every restart).
+              errorHandler: () => undefined,
+            }),
           ),
         );
         for (const w of workers) {

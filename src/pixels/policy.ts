@@ -1,7 +1,7 @@
 import { SOP_CLASS } from '../dicom/sopClasses';
 import type { PixelPolicy } from '../deid/profile';
 import type { Dataset } from '../deid/types';
-import { TAG } from '../dicom/tags';
+import { formatTag, TAG } from '../dicom/tags';
 import { str } from '../dicom/values';
 
 /**
@@ -105,8 +105,21 @@ export function pixelDecision(dict: Dataset, policy: PixelPolicy): PixelDecision
     ((ocr.sopClasses.includes(sopClass) && !sopAllowed) ||
       (ocr.modalities.includes(modality) && !modalityAllowed && !sopAllowed) ||
       (burnedIn === 'YES' && !policy.allowBurnedInAnnotation))
-  )
+  ) {
+    // OCR cleans Pixel Data only: an image of a class that carries text, with its pixels as
+    // floats, would reach research unread (issue 22).
+    for (const [tag, name] of [
+      [TAG.FloatPixelData, 'Float Pixel Data'],
+      [TAG.DoubleFloatPixelData, 'Double Float Pixel Data'],
+    ] as const)
+      if (dict[tag])
+        return {
+          action: 'quarantine',
+          tag: formatTag(tag),
+          reason: `${name} cannot be read for burned-in text; the instance stays quarantined`,
+        };
     return { action: 'ocr' };
+  }
   const risk = pixelPolicyVerdict(dict, policy);
   return risk ? { action: 'quarantine', ...risk } : { action: 'keep' };
 }

@@ -63,6 +63,12 @@ export interface AnatomyImage {
    */
   readonly ink: Uint8Array;
   /**
+   * 1 where ink stands out: coverage of a quarter or more, changing the pixel by at least an
+   * eighth of the frame's range. Text drawn over ground of almost its own level (white on bone,
+   * black on air) is ink but not visible ink.
+   */
+  readonly visible: Uint8Array;
+  /**
    * 1 inside each planted string's own box, grown by a margin that masking may take (padding and
    * the anti-aliased edge): pixels outside it must be kept exactly.
    */
@@ -258,13 +264,19 @@ export async function anatomyImage(v: AnatomyVariant): Promise<AnatomyImage> {
       for (let x = Math.max(0, x0); x < Math.min(columns, x1); x++)
         for (let s = 0; s < samples; s++) values[(y * columns + x) * samples + s] = labelLevel;
   const ink = drawn.alpha;
+  const visible = new Uint8Array(pixels);
   for (let p = 0; p < pixels; p++) {
     const a = drawn.alpha[p]! / 255;
     if (a === 0) continue;
+    let change = 0;
     for (let s = 0; s < samples; s++) {
       const i = p * samples + s;
-      values[i] = Math.round(values[i]! * (1 - a) + fg * a);
+      const was = values[i]!;
+      values[i] = Math.round(was * (1 - a) + fg * a);
+      change = Math.max(change, Math.abs(values[i]! - was));
     }
+    // Ink that stands out from what it was drawn over by an eighth of the frame's range or more.
+    if (drawn.alpha[p]! >= INK_COVERAGE && change >= (max - min) / 8) visible[p] = 1;
   }
   const textArea = new Uint8Array(pixels);
   for (const [x0, y0, x1, y1] of drawn.boxes) {
@@ -305,7 +317,7 @@ export async function anatomyImage(v: AnatomyVariant): Promise<AnatomyImage> {
       },
       '1.2.840.10008.1.2.4.50',
     );
-    return { bytes, rows, columns, ink, textArea, label };
+    return { bytes, rows, columns, ink, visible, textArea, label };
   }
   const out = new Uint8Array(values.length * (depth16 ? 2 : 1));
   for (let i = 0; i < values.length; i++) {
@@ -329,7 +341,7 @@ export async function anatomyImage(v: AnatomyVariant): Promise<AnatomyImage> {
     },
     '1.2.840.10008.1.2.1',
   );
-  return { bytes, rows, columns, ink, textArea, label };
+  return { bytes, rows, columns, ink, visible, textArea, label };
 }
 
 /**
@@ -348,6 +360,8 @@ export function keptAndRemoved(
 ): {
   inkPixels: number;
   inkLeft: number;
+  visiblePixels: number;
+  visibleLeft: number;
   fringePixels: number;
   fringeLeft: number;
   outside: number;
@@ -372,6 +386,8 @@ export function keptAndRemoved(
   };
   let inkPixels = 0;
   let inkLeft = 0;
+  let visiblePixels = 0;
+  let visibleLeft = 0;
   let fringePixels = 0;
   let fringeLeft = 0;
   let outside = 0;
@@ -380,7 +396,12 @@ export function keptAndRemoved(
     // Unmasked ink is ink the output still holds as the original did.
     if (img.ink[p]! >= INK_COVERAGE) {
       inkPixels++;
-      if (same(p) && !isBlack(p)) inkLeft++;
+      const left = same(p) && !isBlack(p);
+      if (left) inkLeft++;
+      if (img.visible[p]) {
+        visiblePixels++;
+        if (left) visibleLeft++;
+      }
     } else if (img.ink[p]! > 0) {
       fringePixels++;
       if (same(p) && !isBlack(p)) fringeLeft++;
@@ -390,5 +411,5 @@ export function keptAndRemoved(
       if (same(p)) kept++;
     }
   }
-  return { inkPixels, inkLeft, fringePixels, fringeLeft, outside, kept };
+  return { inkPixels, inkLeft, visiblePixels, visibleLeft, fringePixels, fringeLeft, outside, kept };
 }

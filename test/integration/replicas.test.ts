@@ -121,25 +121,39 @@ async function killMidStudy(
  * Waits until another attempt claimed the job (by replica `by`, when given), or, when the study
  * had been queued again meanwhile (the new leader re-reading the change log, say), until the job
  * was closed as superseded at its takeover and the newer job of its study was claimed (by `by`).
+ * A job its first runner finished in the moment between being seen running and the kill has
+ * nothing to take over: that is reported as 'finished before the kill'. On a timeout the jobs'
+ * states (IDs, states, attempts, owners, reasons: no patient value) are in the error.
  */
-async function takenOver(s: Scenario, job: { id: number; attempts: number }, by?: string): Promise<void> {
-  await waitFor(
-    `job ${job.id} taken over${by ? ` by ${by}` : ''}`,
-    async () =>
-      (
-        await query(
+async function takenOver(
+  s: Scenario,
+  job: { id: number; attempts: number },
+  by?: string,
+): Promise<'taken over' | 'finished before the kill'> {
+  try {
+    return await waitFor(
+      `job ${job.id} taken over${by ? ` by ${by}` : ''}`,
+      async () => {
+        const rows = await query<{ finished: boolean }>(
           s,
-          `SELECT 1 FROM jobs j WHERE j.id = $1 AND (
+          `SELECT (j.state = 'done' AND j.attempts = $2) AS finished FROM jobs j WHERE j.id = $1 AND (
              (j.attempts > $2 AND (CAST($3 AS TEXT) IS NULL OR j.owner = $3))
+             OR (j.state = 'done' AND j.attempts = $2)
              OR (j.state = 'skipped' AND j.reason LIKE 'superseded after: taken over%' AND EXISTS (
                SELECT 1 FROM jobs n WHERE n.study_id = j.study_id AND n.id > j.id AND n.attempts > 0
                  AND (CAST($3 AS TEXT) IS NULL OR n.owner = $3))))`,
           [job.id, job.attempts, by ?? null],
-        )
-      ).length === 1,
-    LEASE_MS + 30_000,
-    50,
-  );
+        );
+        if (rows.length !== 1) return undefined;
+        return rows[0]!.finished ? ('finished before the kill' as const) : ('taken over' as const);
+      },
+      LEASE_MS + 30_000,
+      50,
+    );
+  } catch (err) {
+    const jobs = await query(s, `SELECT id, state, attempts, owner, reason FROM jobs ORDER BY id`);
+    throw new Error(`${(err as Error).message}; jobs: ${JSON.stringify(jobs)}`, { cause: err });
+  }
 }
 
 const researchCount = async (s: Scenario): Promise<number> =>

@@ -121,12 +121,17 @@ describe('what is masked', () => {
     ]);
   });
 
-  it('holds an identifying word OCR boxed with texture to the band of the line it is in', () => {
-    const lines: TextBox[] = [{ x: 100, y: 100, width: 100, height: 14, score: 0.95 }];
-    // OCR's box: 60 px high around a 14 px line.
-    const words = [word('48213957', { x: 98, y: 80, width: 110, height: 60 })];
+  it('holds an identifying word OCR boxed with texture to each line it is in, never the texture between', () => {
+    const lines: TextBox[] = [
+      { x: 100, y: 100, width: 100, height: 14, score: 0.95 },
+      { x: 100, y: 160, width: 60, height: 14, score: 0.9 },
+    ];
+    // OCR's box: 90 px high and 300 wide around two 14 px lines.
+    const words = [word('48213957', { x: 20, y: 95, width: 300, height: 90 })];
     const boxes = textToMask(lines, words, policy, tokens).map((b) => b.box);
-    expect(boxes).toContainEqual({ x: 91, y: 100, width: 124, height: 14 });
+    // Along each line, at most two line heights past its ends.
+    expect(boxes).toContainEqual({ x: 72, y: 100, width: 156, height: 14 });
+    expect(boxes).toContainEqual({ x: 72, y: 160, width: 116, height: 14 });
     expect(boxes.every((b) => b.height <= 14)).toBe(true);
   });
 
