@@ -93,6 +93,7 @@ async function main(): Promise<void> {
   let visibleLeft = 0;
   let visibleComplete = 0;
   let worst = { kept: 1, label: '' };
+  let maxTextShare = 0;
   const t0 = performance.now();
   for (const v of variants) {
     const img = await anatomyImage(v);
@@ -106,6 +107,7 @@ async function main(): Promise<void> {
     const r = keptAndRemoved(img, await decode(img.bytes), await decode(Buffer.concat(out.parts)));
     const share = r.kept / r.outside;
     kept.push(share);
+    maxTextShare = Math.max(maxTextShare, out.masked?.share ?? 0);
     inkPixels += r.inkPixels;
     inkLeft += r.inkLeft;
     fringePixels += r.fringePixels;
@@ -137,6 +139,7 @@ async function main(): Promise<void> {
   console.log(
     `  carried images keeping under 97%: ${kept.filter((k) => k < 0.97).length}; under 50%: ${kept.filter((k) => k < 0.5).length}`,
   );
+  console.log(`  largest share of a frame that text masks cover: ${pct(maxTextShare)}`);
   console.log(`  quarantined: ${variants.length - kept.length}`);
   for (const [r, n] of reasons) console.log(`    ${n} x ${r}`);
   await realFiles();

@@ -16,7 +16,7 @@ export interface Target {
 }
 
 import { availableParallelism } from 'node:os';
-import { Codecs } from '../pixels/codecs';
+import { Codecs, FRAME_TIMEOUT_MS } from '../pixels/codecs';
 import type { PixelEngines } from '../pixels/clean';
 import { TextDetector } from '../pixels/detect';
 import { OcrPool, type OcrOptions } from '../pixels/ocr';
@@ -56,7 +56,7 @@ export function newProcessState(ocr: OcrOptions = { workers: 1, timeoutMs: OCR_T
     sealed: new Set(),
     keyIds: new WeakMap(),
     pixels: {
-      codecs: new Codecs(),
+      codecs: new Codecs({ workers: ocr.workers, frameTimeoutMs: FRAME_TIMEOUT_MS }),
       ocr: new OcrPool(ocr),
       detector: new TextDetector({ threads: ocr.workers }),
     },

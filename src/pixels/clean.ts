@@ -14,7 +14,7 @@ import { str } from '../dicom/values';
 import { Codecs, DECODABLE_SYNTAXES, LOSSY_SYNTAXES, decodeEncapsulated, decodeNative } from './codecs';
 import { blackValue, frameBytes, layoutOf, type DecodedImage } from './image';
 import { applyMask, emptyMask, markBox, markOutside, maskedArea, ultrasoundRegions } from './mask';
-import { lineShaped, tallLineConfirmed, type TextBox, type TextDetector } from './detect';
+import { lineShaped, readInside, tallLineConfirmed, type TextBox, type TextDetector } from './detect';
 import type { Box, OcrPool, Word } from './ocr';
 import { darkestIndex, paletteOf, type Palette } from './palette';
 import { cropView, detectorViews } from './views';
@@ -155,8 +155,13 @@ export function textToMask(
 ): Array<{ box: Box; score?: number }> {
   const { indexes } = identifyingWords(words, tokens);
   const identifying = words.filter((_, i) => indexes.has(i)).map((w) => w.box);
+  // Inside ultrasound regions the pixels are the image, and speckle can look like print to the
+  // detector too: there a line is masked when OCR also read a word in it (or it identifies).
+  const confirmed = regions ? lines.filter((l) => !inside(l, regions) || readInside(l, words)) : lines;
   const chosen =
-    policy.mode === 'mask-identifying' ? lines.filter((l) => identifying.some((b) => overlaps(l, b))) : lines;
+    policy.mode === 'mask-identifying'
+      ? lines.filter((l) => identifying.some((b) => overlaps(l, b)))
+      : confirmed;
   const out: Array<{ box: Box; score?: number }> = chosen.map((l) => {
     // A line's first or last glyph can fall outside the detector's box: a quarter of its height
     // more at each end (at most 8 px: large text is found whole).
@@ -316,7 +321,7 @@ export async function cleanPixels(req: CleanRequest, engines: PixelEngines): Pro
   };
 }
 
-/** Ends the OCR workers and the detector's session (both start again on next use). */
+/** Ends the decoder and OCR workers and the detector's session (each starts again on next use). */
 export async function closeEngines(engines: PixelEngines): Promise<void> {
-  await Promise.all([engines.ocr.close(), engines.detector.close()]);
+  await Promise.all([engines.codecs.close(), engines.ocr.close(), engines.detector.close()]);
 }

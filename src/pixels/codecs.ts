@@ -10,8 +10,9 @@
  * Not decoded: JPEG extended 12-bit (.51 with 12-bit samples; libjpeg-turbo's npm build is 8-bit
  * only), JPIP, MPEG and HEVC video, deflated image frames. Those instances get a named reason.
  */
-import { createRequire } from 'node:module';
 import { TRANSFER_SYNTAX } from '../dicom/syntaxes';
+import type { FrameInfo } from './decodeWorker';
+import { DecoderPool, type DecoderPoolOptions } from './decoderPool';
 import { framesOf } from './encapsulated';
 import {
   expand422,
@@ -50,43 +51,19 @@ export const LOSSY_SYNTAXES: ReadonlySet<string> = new Set([
   T.JPEG2000,
 ]);
 
-interface FrameInfo {
-  width: number;
-  height: number;
-  bitsPerSample: number;
-  componentCount: number;
-}
-interface WasmDecoder {
-  getEncodedBuffer(length: number): Uint8Array;
-  getDecodedBuffer(): Uint8Array;
-  decode(): void;
-  getFrameInfo(): FrameInfo;
-  delete(): void;
-}
-type WasmModule = Record<string, new () => WasmDecoder>;
-interface LosslessDecoder {
-  decode(buffer: ArrayBuffer, offset: number, length: number, numBytes?: number): Uint8Array | Uint16Array;
-}
-
-const load = createRequire(__filename);
-
 /**
- * The WebAssembly decoders, instantiated on first use and kept for the life of the owner (the
- * process state): instantiation costs milliseconds, a decode of a small frame less.
+ * The frame decoders, in a pool of worker threads (decoderPool.ts) made on first use and kept by
+ * the owner (the process state): instantiation costs milliseconds, a small frame's decode less.
  */
 export class Codecs {
-  private readonly modules = new Map<string, Promise<WasmModule>>();
+  private readonly pool: DecoderPool;
+  constructor(opts: DecoderPoolOptions = { workers: 1, frameTimeoutMs: FRAME_TIMEOUT_MS }) {
+    this.pool = new DecoderPool(opts);
+  }
 
-  private module(pkg: string): Promise<WasmModule> {
-    let m = this.modules.get(pkg);
-    if (!m) {
-      const factory = load(`${pkg}/decodewasmjs`) as (opts: object) => Promise<WasmModule>;
-      // The codecs print progress (OpenJPEG's "[INFO] ..."): nothing of theirs reaches stdout.
-      const quiet = (): void => undefined;
-      m = factory({ print: quiet, printErr: quiet });
-      this.modules.set(pkg, m);
-    }
-    return m;
+  /** Workers ended and replaced so far (overran, stopped, failed or grew). */
+  get replaced(): number {
+    return this.pool.replaced;
   }
 
   async wasm(
@@ -95,23 +72,24 @@ export class Codecs {
     frame: Uint8Array,
     check: (info: FrameInfo) => string | undefined,
   ): Promise<Uint8Array | string> {
-    const Decoder = (await this.module(pkg))[cls];
-    if (!Decoder) return `the ${cls} codec did not load`;
-    const decoder = new Decoder();
-    try {
-      decoder.getEncodedBuffer(frame.length).set(frame);
-      decoder.decode();
-      const refused = check(decoder.getFrameInfo());
-      if (refused) return refused;
-      // A copy out of the WebAssembly heap, which the next decode reuses.
-      return decoder.getDecodedBuffer().slice();
-    } catch {
-      return `the ${cls} codec could not decode a frame`;
-    } finally {
-      decoder.delete();
-    }
+    const a = await this.pool.run({ kind: 'wasm', pkg, cls, frame });
+    if (typeof a === 'string') return a;
+    const refused = a.info && check(a.info);
+    return refused || a.data;
+  }
+
+  async lossless(frame: Uint8Array, bytesPerSample: number): Promise<Uint8Array | string> {
+    const a = await this.pool.run({ kind: 'lossless', frame, bytesPerSample });
+    return typeof a === 'string' ? a : a.data;
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
   }
 }
+
+/** The longest one frame may take to decode before its worker is ended. */
+export const FRAME_TIMEOUT_MS = 10_000;
 
 /**
  * Width, height, precision and components a JPEG or JPEG-LS codestream's start-of-frame declares
@@ -173,18 +151,6 @@ function matches(info: FrameInfo, l: ImageLayout): string | undefined {
   return undefined;
 }
 
-/** Little-endian bytes of 16-bit samples, from whatever typed array a decoder returned. */
-function bytesOf(samples: Uint8Array | Uint16Array | Int16Array, bytesPerSample: number): Uint8Array {
-  if (bytesPerSample === 1 || samples instanceof Uint8Array)
-    return new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength);
-  const out = new Uint8Array(samples.length * 2);
-  for (let i = 0; i < samples.length; i++) {
-    out[i * 2] = samples[i]! & 0xff;
-    out[i * 2 + 1] = (samples[i]! >> 8) & 0xff;
-  }
-  return out;
-}
-
 async function decodeFrame(
   codecs: Codecs,
   syntax: string,
@@ -215,19 +181,11 @@ async function decodeFrame(
       if (!header) return 'a JPEG lossless frame has no readable start-of-frame header';
       const refused = matches(header, l);
       if (refused) return refused;
-      try {
-        const { Decoder } = load('jpeg-lossless-decoder-js') as { Decoder: new () => LosslessDecoder };
-        const out = new Decoder().decode(
-          frame.buffer as ArrayBuffer,
-          frame.byteOffset,
-          frame.byteLength,
-          bytesPerSample,
-        );
-        if (out.length !== pixels * l.samples) return 'a JPEG lossless frame decoded to the wrong size';
-        return bytesOf(out, bytesPerSample);
-      } catch {
-        return 'the JPEG lossless decoder could not decode a frame';
-      }
+      const out = await codecs.lossless(frame, bytesPerSample);
+      if (typeof out === 'string') return out;
+      if (out.length !== pixels * l.samples * bytesPerSample)
+        return 'a JPEG lossless frame decoded to the wrong size';
+      return out;
     }
     case T.JPEGLSLossless:
     case T.JPEGLSNearLossless: {

@@ -70,6 +70,14 @@ export function tallLineConfirmed(
   words: readonly { text: string; confidence: number; box: Box }[],
 ): boolean {
   if (b.height <= MAX_SHORT_LINE_HEIGHT || b.width >= 3 * b.height) return true;
+  return readInside(b, words);
+}
+
+/** Whether OCR read a word with two letters or digits, at 70% confidence or more, centred in the box. */
+export function readInside(
+  b: Box,
+  words: readonly { text: string; confidence: number; box: Box }[],
+): boolean {
   return words.some((w) => {
     const cx = w.box.x + w.box.width / 2;
     const cy = w.box.y + w.box.height / 2;

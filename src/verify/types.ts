@@ -23,11 +23,18 @@ export interface CheckFailure {
 
 /**
  * The group a quarantine reason belongs to in a summary: the first failure, with item indexes,
- * Orthanc IDs and the "(+N more ...)" tail taken out, so 10,000 instances read as a few lines.
+ * Orthanc IDs, frame numbers, shares and the "(+N more ...)" tail taken out, so 10,000 instances
+ * read as a few lines.
  */
 export function reasonGroup(reason: string): string {
   return reason
     .replace(/ \(\+\d+ more: .*\)$/s, '')
+    .replace(/\b\d+\.\d% of frame \d+/g, 'N% of frame N')
+    .replace(
+      /\b\d+\.\d% of each frame \(the text of frames 1-\d+ together\)/g,
+      'N% of each frame (the text of frames 1-N together)',
+    )
+    .replace(/\bin frame \d+ of/g, 'in frame N of')
     .replace(/\[\d+\]/g, '[n]')
     .replace(/\b[0-9a-f]{8}(-[0-9a-f]{8}){4}\b/g, '<id>');
 }

@@ -21,6 +21,7 @@ import type { Word } from '../../src/pixels/ocr';
 import { darkestIndex, paletteOf } from '../../src/pixels/palette';
 import { identityTokens } from '../../src/pixels/text';
 import { equalised, extremes } from '../../src/pixels/views';
+import { summarizeReasons } from '../../src/verify/types';
 
 function image(rows: number, columns: number, over: Partial<DecodedImage> = {}): DecodedImage {
   return {
@@ -206,6 +207,52 @@ describe('the kept-pixels proof', () => {
     const regions = [{ ...text(0, 0, 10, 10), score: 0.2 }];
     expect(keptPixels({ original: img, mask: maskOf(regions), maskRegions: regions }, {}, 0.15)).toMatch(
       /detector score under the threshold/,
+    );
+  });
+});
+
+describe('the kept-pixels reason in the quarantine summary', () => {
+  it('folds the share and the frame, so many instances read as one line', () => {
+    const reason = (share: string, frame: number) =>
+      `kept-pixels: (7FE0,0010) text masks would cover ${share}% of frame ${frame}, over the profile's limit of 15.0% (ocr.maxMaskedFraction): the image would not be usable, so the instance stays quarantined`;
+    const summary = summarizeReasons([
+      { check: 'kept-pixels', reason: reason('23.2', 1) },
+      { check: 'kept-pixels', reason: reason('40.0', 3) },
+    ]);
+    expect(summary).toHaveLength(1);
+    expect(summary[0]).toMatchObject({ check: 'kept-pixels', count: 2 });
+    expect(summary[0]!.reason).toContain('N% of frame N, over the profile');
+  });
+});
+
+describe('the kept-pixels proof on multi-frame images', () => {
+  const img = image(100, 100, { frames: 3, data: new Uint8Array(30000) });
+  const text = (y: number, frame: number): MaskRegion => ({
+    x: 0,
+    y,
+    width: 100,
+    height: 10,
+    source: 'text',
+    frame,
+    score: 0.9,
+  });
+  const mask = (regions: MaskRegion[]) => {
+    const m = emptyMask(img);
+    for (const r of regions) markBox(m, img, r);
+    return m;
+  };
+
+  it('names the frame whose own text is over the limit', () => {
+    const regions = [text(0, 0), text(20, 1), text(40, 1)];
+    expect(keptPixels({ original: img, mask: mask(regions), maskRegions: regions }, {}, 0.15)).toMatch(
+      /cover 20\.0% of frame 2,/,
+    );
+  });
+
+  it('says when only the frames together are over the limit (one mask serves every frame)', () => {
+    const regions = [text(0, 0), text(20, 1), text(40, 2)];
+    expect(keptPixels({ original: img, mask: mask(regions), maskRegions: regions }, {}, 0.15)).toMatch(
+      /cover 30\.0% of each frame \(the text of frames 1-3 together\)/,
     );
   });
 });
