@@ -29,5 +29,6 @@ fi
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "ensure-deps: npm ci" >&2
-  npm ci --no-audit --no-fund
+  # onnxruntime-node ships its CPU binary; its install script (npm < 11 runs it) would fetch GPU files.
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 fi

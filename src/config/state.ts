@@ -31,6 +31,25 @@ export function resolveState(
     );
   if (!parsed.hostname || parsed.pathname.length <= 1)
     throw new ConfigError('BRIDGE_STATE_URL: name the host and the database: postgres://USER@HOST:PORT/DB');
+  // sslmode is honoured; any other parameter is refused rather than silently ignored.
+  let tls: StateConfig['tls'];
+  for (const [key, value] of parsed.searchParams) {
+    if (key !== 'sslmode')
+      throw new ConfigError(
+        `BRIDGE_STATE_URL: the parameter ${JSON.stringify(key)} is not supported (only sslmode)`,
+      );
+    if (value === 'require' || value === 'prefer') tls = 'encrypt';
+    else if (value === 'verify-ca' || value === 'verify-full') tls = 'verify';
+    else if (value !== 'disable')
+      throw new ConfigError(
+        'BRIDGE_STATE_URL: sslmode must be disable, prefer, require, verify-ca or verify-full',
+      );
+  }
+  const loopback = ['localhost', '127.0.0.1', '[::1]', '::1'].includes(parsed.hostname);
+  if (!loopback && !tls && !cfg.state.caFile)
+    warnings.push(
+      'BRIDGE_STATE_URL: the state database is reached without TLS over the network; add ?sslmode=verify-full (and BRIDGE_STATE_CA_FILE for a private CA)',
+    );
   const password =
     env.BRIDGE_STATE_PASSWORD ||
     (env.BRIDGE_STATE_PASSWORD_FILE
@@ -46,7 +65,7 @@ export function resolveState(
     if (!ca.includes('-----BEGIN CERTIFICATE-----'))
       throw new ConfigError(`BRIDGE_STATE_CA_FILE: ${cfg.state.caFile} holds no PEM certificate`);
   }
-  return { url, password, ca, retryForMs: cfg.state.retryForMs, poolSize: cfg.state.poolSize };
+  return { url, password, ca, tls, retryForMs: cfg.state.retryForMs, poolSize: cfg.state.poolSize };
 }
 
 export function resolveReplica(cfg: FileConfig): ReplicaConfig {

@@ -38,6 +38,8 @@ export interface StateConfig {
   readonly url: string;
   readonly password?: string;
   readonly ca?: string;
+  /** TLS to the state database: encrypt only (sslmode=require), or verify the server too. */
+  readonly tls?: 'encrypt' | 'verify';
   readonly retryForMs: number;
   readonly poolSize: number;
 }

@@ -2,17 +2,20 @@
  * Untrusted pixels (issue 22), the findings mended so far, each reproduced as the review did and
  * now answered with a quarantine that names what was wrong, while the process goes on: an image too
  * large for OCR, one whose header declares more decoded bytes than the profile allows (refused
- * before anything is decoded), float pixel data in a class that carries text, and a transfer
- * syntax UID that is never quoted.
+ * before anything is decoded), float pixel data in a class that carries text, colour text in the
+ * middle channel, 16-bit text a wide range hides, and a transfer syntax UID that is never quoted.
  */
+import { createCanvas, GlobalFonts } from '@napi-rs/canvas';
 import dcmjs from 'dcmjs';
 import type { Dataset } from '../../src/deid/types';
 import { newProcessState, type TargetContext } from '../../src/pipeline/context';
 import { prepare } from '../../src/pipeline/instance';
+import { decodeBytes } from '../../src/pipeline/pixels';
 import { closeEngines, syntaxName } from '../../src/pixels/clean';
 import { burnedInImage } from '../helpers/burnedIn';
 import { testContext } from '../helpers/samples';
 
+GlobalFonts.registerFromPath('/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf');
 const state = newProcessState({ workers: 1, timeoutMs: 60_000 });
 const ctx = { deid: testContext(), state, maxInflatedBytes: 1 << 26 } as unknown as TargetContext;
 afterAll(() => closeEngines(state.pixels));
@@ -53,6 +56,39 @@ function otImage(
     ...extra,
   };
   return Buffer.from(dd.write());
+}
+
+const PLANTED = ['QUILLFEATHER, MARGOT', 'ID 48213957', 'DOB 1961-03-14'];
+
+/** A 256x256 RGB secondary capture with the planted strings in `fg` on `bg`, and where its ink is. */
+function colourText(bg: string, fg: string): { bytes: Buffer; ink: Uint8Array } {
+  const canvas = createCanvas(256, 256);
+  const g = canvas.getContext('2d');
+  g.fillStyle = bg;
+  g.fillRect(0, 0, 256, 256);
+  const ground = g.getImageData(0, 0, 1, 1).data;
+  g.fillStyle = fg;
+  g.font = '14px "DejaVu Sans"';
+  PLANTED.forEach((t, i) => g.fillText(t, 10, 30 + i * 30));
+  const rgba = g.getImageData(0, 0, 256, 256).data;
+  const rgb = new Uint8Array(256 * 256 * 3);
+  const ink = new Uint8Array(256 * 256);
+  for (let p = 0; p < ink.length; p++) {
+    rgb.set([rgba[p * 4]!, rgba[p * 4 + 1]!, rgba[p * 4 + 2]!], p * 3);
+    // Ink: a quarter of the way or more from the ground to the text colour, in the middle channel.
+    if (Math.abs(rgba[p * 4 + 1]! - ground[1]!) >= 50) ink[p] = 1;
+  }
+  const bytes = otImage(
+    256,
+    256,
+    {
+      '00280002': { vr: 'US', Value: [3] },
+      '00280004': { vr: 'CS', Value: ['RGB'] },
+      '00280006': { vr: 'US', Value: [0] },
+    },
+    rgb,
+  );
+  return { bytes, ink };
 }
 
 describe('pixels that could stop, exhaust or fool the bridge', () => {
@@ -96,6 +132,63 @@ describe('pixels that could stop, exhaust or fool the bridge', () => {
       expect('reason' in out && out.reason).toContain(`${name} cannot be read for burned-in text`);
     },
   );
+
+  it.each([
+    ['yellow on red', 'rgb(200,0,0)', 'rgb(200,200,0)'],
+    ['green on blue', 'rgb(0,0,200)', 'rgb(0,200,200)'],
+  ])('masks colour text that differs from its ground in the middle channel only (%s)', async (_, bg, fg) => {
+    const { bytes, ink } = colourText(bg, fg);
+    const out = await prepare(bytes, ctx);
+    if ('kind' in out) throw new Error(`quarantined: ${out.reason}`);
+    const after = await decodeBytes(state.pixels.codecs, Buffer.concat(out.parts));
+    if (typeof after === 'string') throw new Error(after);
+    let left = 0;
+    for (let p = 0; p < ink.length; p++)
+      if (ink[p] && (after.data[p * 3] || after.data[p * 3 + 1] || after.data[p * 3 + 2])) left++;
+    expect(ink.reduce((n, v) => n + v, 0)).toBeGreaterThan(500);
+    expect(left).toBe(0);
+  });
+
+  it('masks 16-bit text four levels above its ground that a wide range hides (ground 1000, text 1004, outliers 0 and 65535)', async () => {
+    const canvas = createCanvas(256, 256);
+    const g = canvas.getContext('2d');
+    g.fillStyle = '#000';
+    g.fillRect(0, 0, 256, 256);
+    g.fillStyle = '#fff';
+    g.font = '14px "DejaVu Sans"';
+    PLANTED.forEach((t, i) => g.fillText(t, 10, 40 + i * 40));
+    const rgba = g.getImageData(0, 0, 256, 256).data;
+    const words = new Uint16Array(256 * 256).fill(1000);
+    const ink = new Uint8Array(256 * 256);
+    for (let p = 0; p < words.length; p++)
+      if (rgba[p * 4]! >= 128) {
+        words[p] = 1004;
+        ink[p] = 1;
+      }
+    words[0] = 0;
+    words[words.length - 1] = 65535;
+    const bytes = otImage(
+      256,
+      256,
+      {
+        '00280100': { vr: 'US', Value: [16] },
+        '00280101': { vr: 'US', Value: [16] },
+        '00280102': { vr: 'US', Value: [15] },
+        '00281050': { vr: 'DS', Value: ['1002'] },
+        '00281051': { vr: 'DS', Value: ['8'] },
+      },
+      new Uint8Array(words.buffer),
+    );
+    const out = await prepare(bytes, ctx);
+    // Never carried with the text: masked, or kept back.
+    if ('kind' in out) return expect(out.check).toMatch(/clean-pixels|kept-pixels/);
+    const after = await decodeBytes(state.pixels.codecs, Buffer.concat(out.parts));
+    if (typeof after === 'string') throw new Error(after);
+    let left = 0;
+    for (let p = 0; p < ink.length; p++)
+      if (ink[p] && (after.data[p * 2]! | (after.data[p * 2 + 1]! << 8)) === 1004) left++;
+    expect(left).toBe(0);
+  });
 
   it('never quotes a transfer syntax UID in a reason: a known one by its keyword, any other as unknown', () => {
     expect(syntaxName('1.2.840.10008.1.2.4.94')).toBe('transfer syntax JPIPReferenced');

@@ -1,3 +1,4 @@
+import { clientConfig } from '../../src/store/postgres';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -344,6 +345,30 @@ describe('the state store and the replica', () => {
       /name the host and the database/,
     );
     expect(() => load({ BRIDGE_STATE_URL: 'mysql://db.example/bridge' })).toThrow(/state.url/);
+  });
+
+  it('honours sslmode in the state URL, refuses other parameters, and warns of a database over the network without TLS', () => {
+    const pw = { BRIDGE_STATE_PASSWORD: 'state-pw' };
+    const parts = (url: string) => clientConfig(load({ ...pw, BRIDGE_STATE_URL: url }).state!);
+    expect(parts('postgres://bridge@db.example/bridge?sslmode=require').ssl).toEqual({
+      rejectUnauthorized: false,
+    });
+    expect(parts('postgres://bridge@db.example/bridge?sslmode=verify-full').ssl).toEqual({
+      rejectUnauthorized: true,
+    });
+    expect(parts('postgres://bridge@127.0.0.1/bridge').ssl).toBeUndefined();
+    expect(() =>
+      load({ ...pw, BRIDGE_STATE_URL: 'postgres://bridge@db.example/bridge?sslmode=maybe' }),
+    ).toThrow(/sslmode must be disable, prefer, require, verify-ca or verify-full/);
+    expect(() => load({ ...pw, BRIDGE_STATE_URL: 'postgres://bridge@db.example/bridge?host=evil' })).toThrow(
+      /the parameter "host" is not supported/,
+    );
+    expect(
+      load({ ...pw, BRIDGE_STATE_URL: 'postgres://bridge@db.example/bridge' }).warnings.join('\n'),
+    ).toMatch(/reached without TLS over the network/);
+    expect(
+      load({ ...pw, BRIDGE_STATE_URL: 'postgres://bridge@127.0.0.1/bridge' }).warnings.join('\n'),
+    ).not.toMatch(/without TLS/);
   });
 
   it('refuses a heartbeat that renews a lease fewer than three times, and a replica ID with spaces', () => {

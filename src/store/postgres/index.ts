@@ -16,6 +16,8 @@ export interface PostgresOptions {
   readonly password?: string;
   /** PEM certificates the server's certificate must chain to; set to require TLS. */
   readonly ca?: string;
+  /** TLS without a CA file: encrypt only (sslmode=require), or verify with the system's CAs (verify-ca, verify-full). */
+  readonly tls?: 'encrypt' | 'verify';
   /** How long a lost connection is waited out before a call fails. */
   readonly retryForMs?: number;
   /** Connections in the pool. */
@@ -91,7 +93,13 @@ export function clientConfig(o: PostgresOptions): ClientConfig {
   return {
     ...addressParts(o.url),
     password: o.password,
-    ssl: o.ca ? { ca: o.ca, rejectUnauthorized: true } : undefined,
+    ssl: o.ca
+      ? { ca: o.ca, rejectUnauthorized: true }
+      : o.tls === 'verify'
+        ? { rejectUnauthorized: true }
+        : o.tls === 'encrypt'
+          ? { rejectUnauthorized: false }
+          : undefined,
     types: TYPES,
     connectionTimeoutMillis: 5_000,
     keepAlive: true,
