@@ -3,8 +3,10 @@
  * LSTM model from the npm package @tesseract.js-data/eng: nothing is fetched at run time, and
  * nothing is cached to disk. Each Tesseract worker is a Node worker thread, so recognition never
  * blocks the event loop; the pool has at most `workers` of them, started on first use and ended by
- * close(). A recognition that takes longer than `timeoutMs` ends the pool (it is started again on
- * the next call) and is an error, so a hostile image cannot hold a worker forever.
+ * close(). Each recognition's time limit starts when a worker takes it (not when it is queued). One
+ * that overruns ends its own worker only (replaced on the next job; the others' jobs go on), is
+ * tried once more on a fresh worker, and then fails alone, so a hostile image cannot hold a
+ * worker forever nor take ordinary instances down with it.
  */
 import { dirname, join } from 'node:path';
 import { greysForOcr, pgm, type GreyImage, type Look, type Reads } from './grey';
@@ -60,22 +62,28 @@ function boxOf(b: TesseractBox, scale = 1): Box {
 function scaled(b: Box, scale: number): Box {
   return boxOf({ x0: b.x, y0: b.y, x1: b.x + b.width, y1: b.y + b.height }, scale);
 }
-interface Scheduler {
-  addWorker(w: unknown): void;
-  addJob(
-    action: 'recognize',
-    image: Buffer,
-    options: object,
-    output: object,
-  ): Promise<{ data: TesseractPage }>;
-  terminate(): Promise<void>;
+interface RecognizeResult {
+  data: TesseractPage;
 }
 interface TesseractWorker {
   setParameters(params: Record<string, string>): Promise<unknown>;
+  recognize(image: Buffer, options: object, output: object): Promise<RecognizeResult>;
+  terminate(): Promise<unknown>;
 }
 interface TesseractModule {
-  createScheduler(): Scheduler;
   createWorker(lang: string, oem: number, options: object): Promise<TesseractWorker>;
+}
+
+interface OcrJob {
+  readonly image: Buffer;
+  readonly timeoutMs: number;
+  readonly resolve: (r: RecognizeResult) => void;
+  readonly reject: (e: Error) => void;
+}
+
+interface OcrSlot {
+  readonly worker: Promise<TesseractWorker>;
+  busy: boolean;
 }
 
 export class OcrError extends Error {
@@ -88,87 +96,121 @@ export function modelPath(): string {
 }
 
 export class OcrPool {
-  private scheduler: Promise<Scheduler> | undefined;
+  private readonly slots = new Set<OcrSlot>();
+  private readonly queue: OcrJob[] = [];
+  /** Workers ended for overrunning or failing, for tests and metrics. */
+  replaced = 0;
   constructor(private readonly opts: OcrOptions) {}
 
-  private start(): Promise<Scheduler> {
-    if (!this.scheduler) {
-      const started = (async () => {
-        const tesseract = (await import('tesseract.js')) as unknown as TesseractModule;
-        const scheduler = tesseract.createScheduler();
-        const langPath = modelPath();
-        const workers = await Promise.all(
-          Array.from({ length: Math.max(1, this.opts.workers) }, () =>
-            // OEM 1: LSTM only, the engine the bundled model holds.
-            tesseract.createWorker('eng', 1, {
-              langPath,
-              gzip: true,
-              cacheMethod: 'none',
-              // A failed recognition rejects its own job; without a handler tesseract.js also
-              // rethrows it inside its message listener, where nothing can catch it and the
-              // process ends (issue 22: one image stopped the daemon on every restart).
-              errorHandler: () => undefined,
-            }),
-          ),
-        );
-        for (const w of workers) {
-          // PSM 11, sparse text: words in any order, anywhere on the image, as annotations are.
-          await w.setParameters({
-            tessedit_pageseg_mode: '11',
-            user_defined_dpi: '300',
-            thresholding_method: '1',
-            debug_file: '/dev/null',
-          });
-          scheduler.addWorker(w);
-        }
-        return scheduler;
-      })();
-      this.scheduler = started;
-      // A start that failed is not kept: the next call tries again.
-      started.catch(() => {
-        if (this.scheduler === started) this.scheduler = undefined;
-      });
-    }
-    return this.scheduler;
+  private async newWorker(): Promise<TesseractWorker> {
+    const tesseract = (await import('tesseract.js')) as unknown as TesseractModule;
+    // OEM 1: LSTM only, the engine the bundled model holds.
+    const w = await tesseract.createWorker('eng', 1, {
+      langPath: modelPath(),
+      gzip: true,
+      cacheMethod: 'none',
+      // A failed recognition rejects its own job; without a handler tesseract.js also rethrows
+      // it inside its message listener, where nothing can catch it and the process ends (issue
+      // 22: one image stopped the daemon on every restart).
+      errorHandler: () => undefined,
+    });
+    // PSM 11, sparse text: words in any order, anywhere on the image, as annotations are.
+    await w.setParameters({
+      tessedit_pageseg_mode: '11',
+      user_defined_dpi: '300',
+      thresholding_method: '1',
+      debug_file: '/dev/null',
+    });
+    return w;
   }
 
-  /** The words of one grey image, boxes in grey-image pixels. */
-  async words(img: GreyImage): Promise<Word[]> {
-    const scheduler = await this.start();
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      let slot = [...this.slots].find((s) => !s.busy);
+      if (!slot) {
+        if (this.slots.size >= Math.max(1, this.opts.workers)) return;
+        slot = { worker: this.newWorker(), busy: false };
+        // A worker that could not start is not kept: the next job tries again.
+        const made = slot;
+        made.worker.catch(() => this.slots.delete(made));
+        this.slots.add(slot);
+      }
+      const job = this.queue.shift()!;
+      slot.busy = true;
+      void this.runOn(slot, job);
+    }
+  }
+
+  private async runOn(slot: OcrSlot, job: OcrJob): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new OcrError(`OCR took longer than ${this.opts.timeoutMs} ms`)),
-        this.opts.timeoutMs,
-      );
-    });
+    let overran = false;
     try {
-      const result = await Promise.race([
-        scheduler.addJob('recognize', pgm(img), {}, { blocks: true, text: false }),
-        timeout,
-      ]);
-      const out: Word[] = [];
-      let lineNo = 0;
-      for (const block of result.data.blocks ?? [])
-        for (const p of block.paragraphs)
-          for (const line of p.lines) {
-            lineNo++;
-            for (const w of line.words)
-              out.push({
-                line: lineNo,
-                text: w.text,
-                confidence: w.confidence,
-                box: boxOf(w.bbox),
-                lineBox: boxOf(line.bbox),
-              });
-          }
-      return out;
+      const worker = await slot.worker;
+      // The limit starts now, when a worker takes the job.
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          overran = true;
+          reject(new OcrError(`OCR took longer than ${job.timeoutMs} ms`));
+        }, job.timeoutMs);
+      });
+      job.resolve(
+        await Promise.race([worker.recognize(job.image, {}, { blocks: true, text: false }), timeout]),
+      );
     } catch (err) {
-      if (err instanceof OcrError) await this.close();
-      throw err instanceof OcrError ? err : new OcrError('OCR failed on an image');
+      overran = true;
+      job.reject(err instanceof OcrError ? err : new OcrError('OCR failed on an image'));
     } finally {
       clearTimeout(timer);
+      if (overran) this.retire(slot);
+      else slot.busy = false;
+      this.dispatch();
     }
+  }
+
+  /** Ends one worker (overran or failed); the others and their jobs go on. */
+  private retire(slot: OcrSlot): void {
+    if (!this.slots.delete(slot)) return;
+    this.replaced++;
+    void slot.worker.then((w) => w.terminate()).catch(() => undefined);
+  }
+
+  private recognize(image: Buffer, timeoutMs: number): Promise<RecognizeResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ image, timeoutMs, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  /**
+   * The words of one grey image, boxes in grey-image pixels. An overrun is tried once more on a
+   * fresh worker (a worker can stall for reasons of its own), then fails. `timeoutMs`: this call's
+   * own limit (tests), else the pool's.
+   */
+  async words(img: GreyImage, timeoutMs = this.opts.timeoutMs): Promise<Word[]> {
+    const image = pgm(img);
+    let result: RecognizeResult;
+    try {
+      result = await this.recognize(image, timeoutMs);
+    } catch (err) {
+      if (!(err instanceof OcrError) || !/longer than/.test(err.message)) throw err;
+      result = await this.recognize(image, timeoutMs);
+    }
+    const out: Word[] = [];
+    let lineNo = 0;
+    for (const block of result.data.blocks ?? [])
+      for (const p of block.paragraphs)
+        for (const line of p.lines) {
+          lineNo++;
+          for (const w of line.words)
+            out.push({
+              line: lineNo,
+              text: w.text,
+              confidence: w.confidence,
+              box: boxOf(w.bbox),
+              lineBox: boxOf(line.bbox),
+            });
+        }
+    return out;
   }
 
   /**
@@ -193,9 +235,11 @@ export class OcrPool {
     return found.map((w) => ({ ...w, box: scaled(w.box, scale), lineBox: scaled(w.lineBox, scale) }));
   }
 
+  /** Ends every worker; queued jobs fail; a later call starts new workers. */
   async close(): Promise<void> {
-    const s = this.scheduler;
-    this.scheduler = undefined;
-    if (s) await s.then((x) => x.terminate()).catch(() => undefined);
+    for (const job of this.queue.splice(0)) job.reject(new OcrError('OCR was stopped'));
+    const slots = [...this.slots];
+    this.slots.clear();
+    await Promise.all(slots.map((s) => s.worker.then((w) => w.terminate()).catch(() => undefined)));
   }
 }

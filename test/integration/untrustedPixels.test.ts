@@ -12,6 +12,8 @@ import { newProcessState, type TargetContext } from '../../src/pipeline/context'
 import { prepare } from '../../src/pipeline/instance';
 import { decodeBytes } from '../../src/pipeline/pixels';
 import { closeEngines, syntaxName } from '../../src/pixels/clean';
+import { greysForOcr } from '../../src/pixels/grey';
+import { OcrPool } from '../../src/pixels/ocr';
 import { burnedInImage } from '../helpers/burnedIn';
 import { testContext } from '../helpers/samples';
 
@@ -188,6 +190,25 @@ describe('pixels that could stop, exhaust or fool the bridge', () => {
     for (let p = 0; p < ink.length; p++)
       if (ink[p] && (after.data[p * 2]! | (after.data[p * 2 + 1]! << 8)) === 1004) left++;
     expect(left).toBe(0);
+  });
+
+  it('an OCR read that overruns ends only its own worker: a read beside it completes, and the pool reads on', async () => {
+    const pool = new OcrPool({ workers: 2, timeoutMs: 60_000 });
+    try {
+      const image = await burnedInImage('mono8', 11, true);
+      const decoded = await decodeBytes(state.pixels.codecs, image.bytes);
+      if (typeof decoded === 'string') throw new Error(decoded);
+      const grey = greysForOcr(decoded, 0)[0]!;
+      const [slow, ordinary] = await Promise.allSettled([pool.words(grey, 1), pool.words(grey)]);
+      expect(slow).toMatchObject({ status: 'rejected', reason: { message: 'OCR took longer than 1 ms' } });
+      expect(ordinary.status).toBe('fulfilled');
+      expect(ordinary.status === 'fulfilled' && ordinary.value.length).toBeGreaterThan(0);
+      // Tried once more on a fresh worker, then failed: two workers ended, none of the others'.
+      expect(pool.replaced).toBe(2);
+      expect((await pool.words(grey)).length).toBeGreaterThan(0);
+    } finally {
+      await pool.close();
+    }
   });
 
   it('never quotes a transfer syntax UID in a reason: a known one by its keyword, any other as unknown', () => {
