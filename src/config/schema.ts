@@ -143,6 +143,7 @@ const ocrPolicy = z
     quarantineModalities: modalityList.default([]),
     maxFrames: z.number().int().min(1).max(10_000).default(OCR_DEFAULTS.maxFrames),
     maxDecodedMb: z.number().int().min(1).max(16_384).default(OCR_DEFAULTS.maxDecodedMb),
+    maxSecondsPerInstance: z.number().min(1).max(86_400).default(OCR_DEFAULTS.maxSecondsPerInstance),
     padding: z.number().int().min(0).max(64).default(OCR_DEFAULTS.padding),
     maxMaskedFraction: z.number().gt(0).max(1).default(OCR_DEFAULTS.maxMaskedFraction),
     maskValue: z.number().int().min(-32768).max(65535).optional(),

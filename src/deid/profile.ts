@@ -51,6 +51,8 @@ export interface OcrPolicy {
   readonly quarantineModalities: readonly string[];
   /** Instances with more frames are quarantined rather than read frame by frame. */
   readonly maxFrames: number;
+  /** The longest the first pass may read one instance's frames for text (seconds); over it, quarantine. */
+  readonly maxSecondsPerInstance: number;
   /** Instances whose header declares more decoded pixel bytes than this (MB) are quarantined before decoding. */
   readonly maxDecodedMb: number;
   /** Pixels pad each text box on every side, beyond the detector's own margin (anti-aliased edges). */
@@ -83,6 +85,7 @@ export const DEFAULT_OCR_POLICY: OcrPolicy = Object.freeze({
   quarantineModalities: [],
   maxFrames: 100,
   maxDecodedMb: 512,
+  maxSecondsPerInstance: 300,
   padding: 1,
   maxMaskedFraction: 0.15,
 });

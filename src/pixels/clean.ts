@@ -293,7 +293,12 @@ export async function cleanPixels(req: CleanRequest, engines: PixelEngines): Pro
     regions.push({ x: 0, y: 0, width: original.columns, height: original.rows, source: 'outside-regions' });
   }
   if (req.ocr) {
+    const started = Date.now();
     for (let f = 0; f < original.frames; f++) {
+      // A total per instance, not only per read: 100 frames of dense text at 12 s each held a
+      // worker for 20 minutes while other studies waited.
+      if (f > 0 && Date.now() - started > req.policy.maxSecondsPerInstance * 1000)
+        return `reading the frames for text took longer than the profile's ocr.maxSecondsPerInstance (${req.policy.maxSecondsPerInstance} s); ${f} of ${original.frames} frames read`;
       const words = await engines.ocr.readFrame(original, f, mask, 'first', us ? 'plain' : 'all');
       const found = (await detectLines(engines, original, f, palette)).filter((l) =>
         tallLineConfirmed(l, words),

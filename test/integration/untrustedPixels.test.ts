@@ -211,6 +211,37 @@ describe('pixels that could stop, exhaust or fool the bridge', () => {
     }
   });
 
+  it('stops reading an instance whose frames take longer than ocr.maxSecondsPerInstance, naming how far it got', async () => {
+    // Two frames of the same text; a limit no read can meet: the first frame is read, then it stops.
+    const frame = new Uint8Array(128 * 128);
+    const page = createCanvas(128, 128);
+    const g = page.getContext('2d');
+    g.fillStyle = '#fff';
+    g.font = '12px "DejaVu Sans"';
+    g.fillText('ID 48213957', 8, 40);
+    const rgba = g.getImageData(0, 0, 128, 128).data;
+    for (let p = 0; p < frame.length; p++) frame[p] = rgba[p * 4]!;
+    const two = new Uint8Array(frame.length * 2);
+    two.set(frame);
+    two.set(frame, frame.length);
+    const bytes = otImage(128, 128, { '00280008': { vr: 'IS', Value: ['2'] } }, two);
+    const base = testContext();
+    const strict = {
+      ...ctx,
+      deid: testContext({
+        pixelPolicy: {
+          ...base.profile.pixelPolicy,
+          ocr: { ...base.profile.pixelPolicy.ocr, maxSecondsPerInstance: 0 },
+        },
+      }),
+    } as unknown as TargetContext;
+    const out = await prepare(bytes, strict);
+    expect(out).toMatchObject({ kind: 'quarantined', check: 'pixel-policy' });
+    expect('reason' in out && out.reason).toMatch(
+      /took longer than the profile's ocr.maxSecondsPerInstance \(0 s\); 1 of 2 frames read/,
+    );
+  });
+
   it('never quotes a transfer syntax UID in a reason: a known one by its keyword, any other as unknown', () => {
     expect(syntaxName('1.2.840.10008.1.2.4.94')).toBe('transfer syntax JPIPReferenced');
     // The review's case: a UID whose last component held the patient ID's digits.
