@@ -21,6 +21,7 @@ import { openDatabase, openStore, type Db } from './store/db';
 import { leadershipFor } from './store/leadership';
 import { Replica } from './service/replica';
 import { coerceError, ConfigError, safeMessage } from './errors';
+import { quarantineInterruptedPixels } from './store/inFlight';
 import { hasOpenJobs, nextDueAt, requeueInterrupted, type Job, type JobState } from './store/jobs';
 import { abortableDelay } from './util/timing';
 
@@ -279,6 +280,15 @@ export class BridgeApp {
    */
   private async resumeInterrupted(): Promise<void> {
     // SQLite: every running job was ours. PostgreSQL: the ones an earlier run of this replica left.
+    // Before the jobs go back to the queue: an instance whose pixels were being read when the
+    // process died is quarantined, not read again (an image that stops the process would stop it
+    // on every restart).
+    const interrupted = await quarantineInterruptedPixels(
+      this.db,
+      this.db.dialect === 'sqlite' ? {} : { owner: this.cfg.replica.id },
+    );
+    if (interrupted > 0)
+      this.log.warn('instances quarantined: the process stopped reading their pixels', { interrupted });
     const requeued = await requeueInterrupted(
       this.db,
       this.db.dialect === 'sqlite' ? undefined : this.cfg.replica.id,

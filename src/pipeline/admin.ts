@@ -1,3 +1,4 @@
+import { allowRetry } from '../store/inFlight';
 import { createHash } from 'node:crypto';
 import { parseDicom, writeDicom } from '../deid/dicom';
 import { deidentify } from '../deid/engine';
@@ -40,6 +41,8 @@ export async function releaseQuarantine(
     return { released: false };
   }
   await db.transaction(async (tx) => {
+    // An instance kept back because its pixels stopped the process is read again on release.
+    await allowRetry(tx, id);
     await enqueueJob(tx, q.studyId, 'release');
     await auditAdmin(tx, {
       action: 'quarantine-release',

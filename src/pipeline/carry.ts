@@ -2,6 +2,7 @@
 import { coerceError, safeMessage } from '../errors';
 import { instancesTotal } from '../metrics';
 import { recordPushed, recordQuarantined, type InstanceRecord } from '../store/instances';
+import { clearPixelsInFlight, markPixelsInFlight } from '../store/inFlight';
 import type { Job } from '../store/jobs';
 import { mapPool } from '../util/timing';
 import type { TargetContext } from './context';
@@ -51,12 +52,17 @@ export async function carry(
       jobId: job.id,
       fingerprint,
     };
+    let inFlight = false;
     try {
       const o = await processInstance(instanceId, ctx, {
         replace: job.mode === 'reprocess',
         times,
         resize,
         size: sizes.get(instanceId),
+        onPixels: async () => {
+          await markPixelsInFlight(ctx.db, base);
+          inFlight = true;
+        },
       });
       if (o.kind === 'pushed') {
         await recordPushed(ctx.db, {
@@ -99,6 +105,8 @@ export async function carry(
       instancesTotal.inc({ outcome: 'quarantined', destination: ctx.destination });
       log.warn('instance quarantined', { stage: 'push', instance: instanceId, error: safeMessage(err) });
     } finally {
+      // The instance ended, either way, in this process: it did not stop it.
+      if (inFlight) await clearPixelsInFlight(ctx.db, instanceId, ctx.destination).catch(() => undefined);
       release();
       if (p) p.done++;
     }

@@ -79,6 +79,7 @@ export async function deidentifyAndVerify(
   ctx: TargetContext,
   times: StageStats = newStageStats(),
   resize?: Resize,
+  onPixels?: () => Promise<void>,
 ): Promise<Prepared | { failures: CheckFailure[] }> {
   try {
     original = toPart10(original);
@@ -109,6 +110,8 @@ export async function deidentifyAndVerify(
       await resize(original.length * 2 + 3 * frameBytes(layout) * layout.frames);
     const full = pixel ? parseDicom(original, limits) : source;
     const engines = ctx.state.pixels;
+    // Recorded before untrusted pixels reach native and WebAssembly code (store/inFlight.ts).
+    await onPixels?.();
     const r = await timed(times, 'deidentify', () =>
       cleanStage(original, full, {
         rule,
@@ -180,10 +183,11 @@ export async function prepare(
   ctx: TargetContext,
   times: StageStats = newStageStats(),
   resize?: Resize,
+  onPixels?: () => Promise<void>,
 ): Promise<Prepared | Quarantined> {
   let prepared: Prepared | { failures: CheckFailure[] };
   try {
-    prepared = await deidentifyAndVerify(original, ctx, times, resize);
+    prepared = await deidentifyAndVerify(original, ctx, times, resize, onPixels);
   } catch (err) {
     // The engine threw on this file (a value dcmjs cannot write, say): quarantine, never push.
     const name = err instanceof Error ? err.name : 'error';
@@ -207,13 +211,20 @@ export async function processInstance(
   instanceId: string,
   ctx: TargetContext,
   /** `size`: the file size Orthanc listed (0 or absent: unknown), the most the pull may read. */
-  opts: { replace: boolean; times: StageStats; resize?: Resize; size?: number },
+  opts: {
+    replace: boolean;
+    times: StageStats;
+    resize?: Resize;
+    size?: number;
+    /** Called once before the instance's pixels are read (store/inFlight.ts). */
+    onPixels?: () => Promise<void>;
+  },
 ): Promise<InstanceOutcome> {
   const original = await timed(opts.times, 'pull', () =>
     ctx.source.instanceFile(instanceId, opts.size || undefined),
   );
   bytesTotal.inc({ direction: 'pulled' }, original.length);
-  const prepared = await prepare(original, ctx, opts.times, opts.resize);
+  const prepared = await prepare(original, ctx, opts.times, opts.resize, opts.onPixels);
   if ('kind' in prepared) return prepared;
   return timed(opts.times, 'push', () => push(prepared, ctx, opts.replace, instanceId));
 }

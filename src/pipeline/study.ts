@@ -6,6 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { ClaimLostError, coerceError, safeMessage } from '../errors';
 import { studiesTotal } from '../metrics';
+import { INTERRUPTED_CHECK } from '../store/inFlight';
 import { instancesOfStudy } from '../store/instances';
 import { finishJob, type Job, type JobOutcome, type JobState } from '../store/jobs';
 import { carry, type Tally } from './carry';
@@ -42,6 +43,8 @@ async function carryStudyTo(
   const todo = ids.filter((id) => {
     const k = known.get(id);
     if (k?.discarded) return false;
+    // Its pixels stopped the process once: read again only once an operator releases it.
+    if (k?.quarantineCheck === INTERRUPTED_CHECK) return false;
     if (job.mode === 'reprocess') return true;
     return !(k && k.state === 'pushed' && k.fingerprint === fingerprint);
   });

@@ -9,6 +9,7 @@ import {
   type ClaimRef,
   type Job,
 } from '../store/jobs';
+import { quarantineInterruptedPixels } from '../store/inFlight';
 import { abortableDelay, backoffMs } from '../util/timing';
 import type { BaseContext } from './context';
 import { runJob, type StudyResult } from './study';
@@ -118,7 +119,10 @@ export class Worker {
   async drainDue(): Promise<Array<{ job: Job; result: StudyResult }>> {
     const done: Array<{ job: Job; result: StudyResult }> = [];
     const running = new Set<Promise<void>>();
-    for (const t of await reapExpiredClaims(this.ctx.db, this.opts.claimant.owner)) {
+    const reaped = await reapExpiredClaims(this.ctx.db, this.opts.claimant.owner);
+    // What the dead replica was reading stays back: it may be what stopped it.
+    await quarantineInterruptedPixels(this.ctx.db, { jobIds: reaped.map((t) => t.jobId) });
+    for (const t of reaped) {
       this.takenOver++;
       this.log.warn('job taken over: its replica stopped renewing its claim', {
         jobId: t.jobId,

@@ -12,6 +12,8 @@ export interface InstanceRecord {
   readonly pseudonym: string | null;
   /** Quarantined and discarded by an operator: accounted for, never retried. */
   readonly discarded: boolean;
+  /** The check of an open quarantine entry (study runs skip `interrupted` ones until released). */
+  readonly quarantineCheck: string | null;
   /** Pushed with cleaned pixels: regions masked and their area in pixels (null: pixels unchanged). */
   readonly maskedRegions: number | null;
   readonly maskedArea: number | null;
@@ -33,6 +35,7 @@ interface Row {
   masked_area: number | null;
   masked_share: number | null;
   q_status: string | null;
+  q_check: string | null;
 }
 
 function toRecord(r: Row): InstanceRecord {
@@ -47,13 +50,14 @@ function toRecord(r: Row): InstanceRecord {
     fingerprint: r.fingerprint,
     pseudonym: r.pseudonym,
     discarded: r.state === 'quarantined' && r.q_status === 'discarded',
+    quarantineCheck: r.state === 'quarantined' && r.q_status === 'open' ? (r.q_check ?? null) : null,
     maskedRegions: r.masked_regions ?? null,
     maskedArea: r.masked_area ?? null,
     maskedShare: r.masked_share ?? null,
   };
 }
 
-const SELECT = `SELECT i.*, q.status AS q_status FROM instances i
+const SELECT = `SELECT i.*, q.status AS q_status, q.check_name AS q_check FROM instances i
   LEFT JOIN quarantine q ON q.source_id = i.source_id AND q.destination = i.destination`;
 
 /** Instances of a study already carried to a destination (or quarantined), keyed by source instance ID. */

@@ -51,6 +51,7 @@ describe('the end of a study with 100,000 instances', () => {
         maskedRegions: null,
         maskedArea: null,
         maskedShare: null,
+        quarantineCheck: null,
       });
     const t0 = Date.now();
     const pushed = pushedOf(records, ids);

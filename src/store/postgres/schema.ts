@@ -154,4 +154,15 @@ ALTER TABLE instances ADD COLUMN masked_area INTEGER;
   `
 ALTER TABLE instances ADD COLUMN masked_share DOUBLE PRECISION;
 `,
+  // 4: instances whose pixels are being read, quarantined at restart if left (sqlite 0009).
+  `
+CREATE TABLE pixels_in_flight (
+  source_id TEXT NOT NULL,
+  destination TEXT NOT NULL,
+  study_id TEXT NOT NULL,
+  job_id BIGINT NOT NULL,
+  started_at TEXT NOT NULL,
+  PRIMARY KEY (source_id, destination)
+);
+`,
 ];
