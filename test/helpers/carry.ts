@@ -21,6 +21,17 @@ export async function carryStudy(
   for (const bytes of files) studyId = (await clinical.upload(bytes)).ParentStudy;
   await clinical.waitStable([studyId]);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `bridge-${label}-`));
+  await runBridgeOnce(clinical, research, dataDir);
+  return dataDir;
+}
+
+/** `bridge run --once` against the pair, with its state in `dataDir`; `poll: false` runs only the queued jobs. */
+export async function runBridgeOnce(
+  clinical: TestOrthanc,
+  research: TestOrthanc,
+  dataDir: string,
+  opts: { poll?: boolean } = {},
+): Promise<void> {
   const app = new BridgeApp(
     loadConfig({
       env: {
@@ -33,9 +44,8 @@ export async function carryStudy(
     { console: false },
   );
   try {
-    await app.runOnce();
+    await app.runOnce(opts);
   } finally {
     await app.stop();
   }
-  return dataDir;
 }

@@ -5,8 +5,6 @@
  * the instance is quarantined with a reason and not read again; the rest of its study is carried;
  * an operator's release reads it again.
  */
-import { BridgeApp } from '../../src/app';
-import { loadConfig } from '../../src/config';
 import { releaseQuarantine } from '../../src/pipeline/admin';
 import { openDatabase } from '../../src/store/db';
 import { INTERRUPTED_REASON, markPixelsInFlight } from '../../src/store/inFlight';
@@ -14,7 +12,7 @@ import { listQuarantine } from '../../src/store/instances';
 import { claimJob, enqueueJob } from '../../src/store/jobs';
 import { burnedInImage } from '../helpers/burnedIn';
 import { TestOrthanc, getJson } from '../helpers/orthanc';
-import { TEST_SECRET } from '../helpers/samples';
+import { runBridgeOnce } from '../helpers/carry';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,23 +28,8 @@ afterAll(async () => {
   await Promise.all([clinical.destroy(), research.destroy()]);
 });
 
-async function runOnce(dataDir: string): Promise<void> {
-  const app = new BridgeApp(
-    loadConfig({
-      env: {
-        BRIDGE_SOURCE_URL: clinical.url,
-        BRIDGE_RESEARCH_URL: research.url,
-        BRIDGE_DATA_DIR: dataDir,
-        BRIDGE_SECRET: TEST_SECRET,
-      },
-    }),
-    { console: false },
-  );
-  try {
-    await app.runOnce({ poll: false });
-  } finally {
-    await app.stop();
-  }
+function runOnce(dataDir: string): Promise<void> {
+  return runBridgeOnce(clinical, research, dataDir, { poll: false });
 }
 
 describe('an instance whose pixels were being read when the process died', () => {
