@@ -17,7 +17,7 @@ import { applyMask, emptyMask, markBox, markOutside, maskedArea, ultrasoundRegio
 import { lineShaped, readInside, tallLineConfirmed, type TextBox, type TextDetector } from './detect';
 import type { Box, OcrPool, Word } from './ocr';
 import { darkestIndex, paletteOf, type Palette } from './palette';
-import { cropView, detectorViews } from './views';
+import { cropSource, cropView, detectorViews } from './views';
 import type { Reads } from './grey';
 import type { BlankRule } from './regions';
 import { identifyingWords } from './text';
@@ -231,6 +231,7 @@ async function wordLines(
 ): Promise<TextBox[]> {
   const { indexes } = identifyingWords(words, tokens);
   const out: TextBox[] = [];
+  let full: Uint8Array | undefined;
   for (const [i, w] of words.entries()) {
     if (!indexes.has(i) || lines.some((l) => overlaps(l, w.box)) || out.some((l) => overlaps(l, w.box)))
       continue;
@@ -242,7 +243,8 @@ async function wordLines(
       height: w.box.height + 2 * margin,
     };
     // Text height: OCR's box is a word's, unless it took in texture; a line is seldom over 32 px.
-    const view = cropView(img, frame, around, Math.min(w.box.height, 32));
+    full ??= cropSource(img, frame);
+    const view = cropView(img, full, around, Math.min(w.box.height, 32));
     out.push(...inImage(await engines.detector.detect(view), view).filter((l) => overlaps(l, w.box)));
   }
   return out;

@@ -16,7 +16,8 @@ export interface GreyImage {
 /** Images whose longer side is at most this are scaled up 2x before OCR. */
 const UPSCALE_BELOW = 1024;
 
-function sampleAt(img: DecodedImage, frame: Uint8Array, index: number): number {
+/** One sample of a frame (16-bit little endian, signed when the image is). */
+export function sampleAt(img: DecodedImage, frame: Uint8Array, index: number): number {
   if (img.bitsAllocated === 8) return frame[index]!;
   const v = frame[index * 2]! | (frame[index * 2 + 1]! << 8);
   return img.signed ? (v << 16) >> 16 : v;

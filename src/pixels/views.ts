@@ -7,7 +7,7 @@
  */
 import type { DetectorImage } from './detect';
 import { MAX_DETECTOR_SIDE } from './detect';
-import { greyFrame, topHat, upscale } from './grey';
+import { greyFrame, sampleAt, topHat, upscale } from './grey';
 import { frameBytes, type DecodedImage } from './image';
 import { colourOf, type Palette } from './palette';
 
@@ -17,12 +17,6 @@ const ENLARGE_UP_TO = 640;
 export interface DetectorView extends DetectorImage {
   /** Detector pixels per image pixel. */
   readonly scale: number;
-}
-
-function sampleAt(img: DecodedImage, frame: Uint8Array, index: number): number {
-  if (img.bitsAllocated === 8) return frame[index]!;
-  const v = frame[index * 2]! | (frame[index * 2 + 1]! << 8);
-  return img.signed ? (v << 16) >> 16 : v;
 }
 
 /** The frame as 8-bit RGB (colour or palette), or undefined for grey frames. */
@@ -179,10 +173,16 @@ export function detectorViews(img: DecodedImage, f: number, palette?: Palette): 
   return img.bitsAllocated === 16 ? [...grey, enlarged(img, extremes(img, f), 1)] : grey;
 }
 
-/** A part of a frame, in image pixels, as the detector reads it: grey, enlarged so text of `textHeight` px reads at about 32. */
+/** A part of a frame (cut from cropSource), in image pixels, as the detector reads it: grey, enlarged so text of `textHeight` px reads at about 32. */
+/** The grey rendering crops are cut from (cropView): colour as luminance, grey equalised. */
+export function cropSource(img: DecodedImage, f: number): Uint8Array {
+  const colour = colourFrame(img, f);
+  return colour ? luminance(colour) : equalised(img, f);
+}
+
 export function cropView(
   img: DecodedImage,
-  f: number,
+  full: Uint8Array,
   box: { x: number; y: number; width: number; height: number },
   textHeight: number,
 ): DetectorView & { x: number; y: number } {
@@ -190,8 +190,6 @@ export function cropView(
   const y0 = Math.max(0, Math.floor(box.y));
   const x1 = Math.min(img.columns, Math.ceil(box.x + box.width));
   const y1 = Math.min(img.rows, Math.ceil(box.y + box.height));
-  const colour = colourFrame(img, f);
-  const full = colour ? luminance(colour) : equalised(img, f);
   const w = Math.max(1, x1 - x0);
   const h = Math.max(1, y1 - y0);
   const part = new Uint8Array(w * h);
