@@ -1,5 +1,5 @@
 # The bridge as a container, for docker-compose.yml. Build: docker build -t orthanc-research-bridge .
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
@@ -9,7 +9,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production BRIDGE_DATA_DIR=/data BRIDGE_API_HOST=0.0.0.0
 COPY --from=build /app/node_modules ./node_modules

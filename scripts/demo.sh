@@ -8,6 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
+# Node.js 22 LTS or later on PATH for everything below (installed from npm when the machine's is older).
+. scripts/ensure-node.sh
 scripts/ensure-deps.sh
 npm run -s build
 

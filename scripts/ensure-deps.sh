@@ -3,6 +3,8 @@
 # npm packages. Safe to run again: it does only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A supported Node.js first (22 LTS or later): npm ci builds native addons for it.
+. scripts/ensure-node.sh
 
 # Debian packages: Orthanc and its Python plugin always; Chromium and the real-world DICOM corpora
 # only for the tests (`scripts/ensure-deps.sh --browser`).
@@ -27,8 +29,12 @@ if [ ${#packages[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
 
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "ensure-deps: npm ci" >&2
+# Native addons are built for one Node.js ABI: a node_modules built by another Node is rebuilt.
+abi="$(node -p 'process.versions.modules')"
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] ||
+  [ "$(cat node_modules/.bridge-node-abi 2>/dev/null)" != "$abi" ]; then
+  echo "ensure-deps: npm ci (Node.js $(node -v))" >&2
   # onnxruntime-node ships its CPU binary; its install script (npm < 11 runs it) would fetch GPU files.
   ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
+  echo "$abi" >node_modules/.bridge-node-abi
 fi

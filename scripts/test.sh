@@ -4,5 +4,7 @@
 # (Debian's Chromium driven by playwright-core; screenshots in test-output/screenshots).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Node.js 22 LTS or later on PATH for everything below (installed from npm when the machine's is older).
+. scripts/ensure-node.sh
 scripts/ensure-deps.sh --browser
 npm test
