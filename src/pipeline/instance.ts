@@ -136,7 +136,7 @@ export async function deidentifyAndVerify(
     const output = parseDicom(bytes, limits);
     const header = verifyInstance(source, output, ctx.deid, result.patient, !!cleaned);
     if (!header.ok || !cleaned) return header.failures;
-    return pixelGate(cleaned, output, ctx.state.pixels, ctx.deid.profile.pixelPolicy.ocr.maxMaskedFraction);
+    return pixelGate(cleaned, output, ctx.state.pixels, ctx.deid.profile.pixelPolicy.ocr);
   });
   if (verdict.length > 0) return { failures: [...verdict] };
   for (const c of [...GATE_CHECKS, ...(cleaned ? ['clean-pixels', 'kept-pixels'] : [])])

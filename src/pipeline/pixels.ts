@@ -7,7 +7,7 @@
 import { parseDicom, type DicomFile } from '../deid/dicom';
 import type { DecodedImage } from '../pixels/image';
 import { identifyingValues } from '../deid/identifying';
-import type { DeidProfile } from '../deid/profile';
+import type { DeidProfile, OcrPolicy } from '../deid/profile';
 import { locatePixelData } from '../deid/scan';
 import { TAG } from '../dicom/tags';
 import { str } from '../dicom/values';
@@ -91,8 +91,9 @@ export async function pixelGate(
   result: PixelCleanResult,
   output: DicomFile,
   engines: PixelEngines,
-  maxMaskedFraction: number,
+  policy: Pick<OcrPolicy, 'maxMaskedFraction' | 'maxSecondsPerInstance'>,
 ): Promise<CheckFailure[]> {
+  const { maxMaskedFraction, maxSecondsPerInstance } = policy;
   if (str(output.dict[TAG.BurnedInAnnotation]).toUpperCase() !== 'NO')
     return failure('clean-pixels', 'BurnedInAnnotation is not NO in the cleaned output', '(0028,0301)');
   const decoded = await decodeInstance(engines.codecs, output);
@@ -104,9 +105,17 @@ export async function pixelGate(
   if (kept) return failure('kept-pixels', kept);
   if (!result.ocr) return [];
   try {
+    const started = Date.now();
     for (let f = 0; f < decoded.frames; f++) {
+      // The same total as the first pass's; over it, the output is not proven, so not carried.
+      if (f > 0 && Date.now() - started > maxSecondsPerInstance * 1000)
+        return failure(
+          'clean-pixels',
+          `the second OCR pass took longer than the profile's ocr.maxSecondsPerInstance (${maxSecondsPerInstance} s); ${f} of ${decoded.frames} frames read`,
+        );
+      // Always the full read, ultrasound regions or not: a region never weakens the gate (issue 22).
       const { kind } = identifyingWords(
-        await engines.ocr.readFrame(decoded, f, result.cleaned.mask, 'second', result.cleaned.reads),
+        await engines.ocr.readFrame(decoded, f, result.cleaned.mask, 'second', 'all'),
         result.tokens,
       );
       if (kind)

@@ -18,7 +18,7 @@ import { lineShaped, readInside, tallLineConfirmed, type TextBox, type TextDetec
 import type { Box, OcrPool, Word } from './ocr';
 import { darkestIndex, paletteOf, type Palette } from './palette';
 import { cropSource, cropView, detectorViews } from './views';
-import type { Reads } from './grey';
+import { inverted } from './grey';
 import type { BlankRule } from './regions';
 import { identifyingWords } from './text';
 
@@ -56,8 +56,6 @@ export interface CleanedPixels {
   readonly regions: number;
   /** Pixels masked (per frame position). */
   readonly area: number;
-  /** The reads OCR took (ultrasound with regions: the plain image only; see grey.ts Reads). */
-  readonly reads: Reads;
 }
 
 /**
@@ -250,6 +248,61 @@ async function wordLines(
   return out;
 }
 
+/** At most this many lines per frame are looked at closer inside ultrasound regions (readCloser). */
+const MAX_CLOSER_READS = 32;
+
+/**
+ * Inside ultrasound regions OCR reads the frame once, at its own size (speckle enlarged is only
+ * more speckle), and small text there is not read: 8 px print was left legible (issue 22, row 6).
+ * So each detected line inside a region that no word confirms is read again alone: its crop,
+ * enlarged so that its text is about 32 px high, in both polarities. The words read are given in
+ * image pixels, to be weighed as the frame's own (readInside, identifyingWords). The closest
+ * MAX_CLOSER_READS lines by detector score are read; any left are for the gate's full read.
+ */
+async function readCloser(
+  engines: PixelEngines,
+  img: DecodedImage,
+  frame: number,
+  lines: readonly TextBox[],
+  words: readonly Word[],
+  regions: readonly Box[],
+): Promise<Word[]> {
+  const open = lines
+    .filter((l) => inside(l, regions) && !readInside(l, words))
+    .sort((a, b) => b.score - a.score)
+    .slice(0, MAX_CLOSER_READS);
+  if (open.length === 0) return [];
+  const full = cropSource(img, frame);
+  const out: Word[] = [];
+  // Each read's lines numbered apart from the frame's and from each other's (identifyingWords
+  // joins neighbours on one line only).
+  let lines0 = 1 + Math.max(0, ...words.map((w) => w.line));
+  for (const l of open) {
+    const margin = Math.max(2, Math.ceil(l.height / 2));
+    const view = cropView(
+      img,
+      full,
+      { x: l.x - margin, y: l.y - margin, width: l.width + 2 * margin, height: l.height + 2 * margin },
+      l.height,
+    );
+    const grey = { width: view.width, height: view.height, scale: 1, data: view.data };
+    for (const look of [grey, inverted(grey)]) {
+      const read = await engines.ocr.words(look);
+      const at = (b: Box): Box => ({
+        x: view.x + Math.floor(b.x / view.scale),
+        y: view.y + Math.floor(b.y / view.scale),
+        width: Math.ceil(b.width / view.scale),
+        height: Math.ceil(b.height / view.scale),
+      });
+      const mapped = read.map((w) => ({ ...w, box: at(w.box), lineBox: at(w.lineBox), line: lines0 + w.line }));
+      lines0 += 1 + Math.max(0, ...read.map((w) => w.line));
+      out.push(...mapped);
+      if (readInside(l, mapped)) break;
+    }
+  }
+  return out;
+}
+
 /** The value masked samples take: the admin's, or the darkest the image can show. */
 export function maskValueOf(
   img: DecodedImage,
@@ -306,7 +359,8 @@ export async function cleanPixels(req: CleanRequest, engines: PixelEngines): Pro
         tallLineConfirmed(l, words),
       );
       const lines = [...found, ...(await wordLines(engines, original, f, found, words, req.tokens))];
-      for (const { box, score } of textToMask(lines, words, req.policy, req.tokens, us)) {
+      const read = us ? [...words, ...(await readCloser(engines, original, f, lines, words, us))] : words;
+      for (const { box, score } of textToMask(lines, read, req.policy, req.tokens, us)) {
         // Detected lines carry the detector's own margin (its unclip distance); the profile's
         // padding adds to it (anti-aliased edges).
         const b = markBox(mask, original, box, req.policy.padding);
@@ -324,7 +378,6 @@ export async function cleanPixels(req: CleanRequest, engines: PixelEngines): Pro
     maskRegions: regions,
     regions: regions.length,
     area: maskedArea(mask),
-    reads: us ? 'plain' : 'all',
   };
 }
 

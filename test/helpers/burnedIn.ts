@@ -100,6 +100,11 @@ export interface TextStyle {
   readonly contrast?: number;
   /** Degrees each string is turned by (default 0). */
   readonly rotate?: number;
+  /**
+   * Ultrasound: the region the header declares. Default: the speckled field; `frame`: the whole
+   * frame, so that the text beside the field lies inside a declared region (issue 22, row 6).
+   */
+  readonly declaredRegion?: 'field' | 'frame';
 }
 
 /**
@@ -245,17 +250,19 @@ export async function burnedInImage(
       '7FE00010': { vr: 'OB', Value: [kind === 'rle' ? encapsulate(rleFrame(grey)) : grey.buffer] },
     };
   }
-  if (region)
+  const declared =
+    region && style.declaredRegion === 'frame' ? ([0, 0, columns - 1, rows - 1] as const) : region;
+  if (declared)
     base['00186011'] = {
       vr: 'SQ',
       Value: [
         {
           '00186012': { vr: 'US', Value: [1] },
           '00186014': { vr: 'US', Value: [1] },
-          '00186018': { vr: 'UL', Value: [region[0]] },
-          '0018601A': { vr: 'UL', Value: [region[1]] },
-          '0018601C': { vr: 'UL', Value: [region[2]] },
-          '0018601E': { vr: 'UL', Value: [region[3]] },
+          '00186018': { vr: 'UL', Value: [declared[0]] },
+          '0018601A': { vr: 'UL', Value: [declared[1]] },
+          '0018601C': { vr: 'UL', Value: [declared[2]] },
+          '0018601E': { vr: 'UL', Value: [declared[3]] },
         },
       ],
     };
@@ -269,5 +276,5 @@ export async function burnedInImage(
   const dd = new dcmjs.data.DicomDict(meta);
   dd.dict = { ...base, ...pixels };
   const bytes = Buffer.from(dd.write({ fragmentMultiframe: false }));
-  return { bytes, planted, ink, rows, columns, region };
+  return { bytes, planted, ink, rows, columns, region: declared };
 }

@@ -161,14 +161,29 @@ describe('burned-in text, found by OCR and masked (default profile)', () => {
     expect(left).toEqual([]);
   });
 
-  it('the gate catches a copy whose text was left unmasked', async () => {
-    const image = await burnedInImage('mono8', 41, true);
+  it.each([
+    ['a secondary capture', () => burnedInImage('mono8', 41, true)],
+    // A region never weakens the gate: its read is the full one (issue 22, row 6).
+    [
+      'an ultrasound whose region covers the frame (8 px text)',
+      () => burnedInImage('us', 3, true, { sizes: [8, 8], declaredRegion: 'frame' }),
+    ],
+  ])('the gate catches a copy of %s whose text was left unmasked', async (_, make) => {
+    const image = await make();
     const file = parseDicom(image.bytes);
     const profile = ctx().deid.profile;
     // Decoded and rewritten, but no OCR: the text is all still there.
     const unmasked = await cleanStage(image.bytes, file, { ocr: false, profile, engines: state.pixels });
     if ('failures' in unmasked) throw new Error(unmasked.failures[0]!.detail);
-    const failures = await pixelGate({ ...unmasked, ocr: true }, unmasked.cleaned.file, state.pixels, 0.15);
+    const reads = jest.spyOn(state.pixels.ocr, 'readFrame');
+    const failures = await pixelGate({ ...unmasked, ocr: true }, unmasked.cleaned.file, state.pixels, {
+      maxMaskedFraction: 0.15,
+      maxSecondsPerInstance: 300,
+    });
+    const looks = reads.mock.calls.map((c) => [c[3], c[4]]);
+    reads.mockRestore();
+    // The gate's look, at every frame it read: the full one (plain, light and dark features).
+    expect(looks).toEqual([['second', 'all']]);
     expect(failures).toHaveLength(1);
     expect(failures[0]).toMatchObject({ check: 'clean-pixels', tag: '(7FE0,0010)' });
     expect(failures[0]!.detail).toMatch(
