@@ -294,7 +294,12 @@ async function readCloser(
         width: Math.ceil(b.width / view.scale),
         height: Math.ceil(b.height / view.scale),
       });
-      const mapped = read.map((w) => ({ ...w, box: at(w.box), lineBox: at(w.lineBox), line: lines0 + w.line }));
+      const mapped = read.map((w) => ({
+        ...w,
+        box: at(w.box),
+        lineBox: at(w.lineBox),
+        line: lines0 + w.line,
+      }));
       lines0 += 1 + Math.max(0, ...read.map((w) => w.line));
       out.push(...mapped);
       if (readInside(l, mapped)) break;

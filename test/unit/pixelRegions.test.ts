@@ -159,7 +159,10 @@ describe('the gate with a blanking rule', () => {
     const out = parseDicom(
       writeDicom({ ...result.file, dict: { ...result.file.dict, '00280301': { vr: 'CS', Value: ['NO'] } } }),
     );
-    const failures = await pixelGate(cleaned, out, state.pixels, { maxMaskedFraction: 0.15, maxSecondsPerInstance: 300 });
+    const failures = await pixelGate(cleaned, out, state.pixels, {
+      maxMaskedFraction: 0.15,
+      maxSecondsPerInstance: 300,
+    });
     expect(failures.map((f) => [f.check, f.tag, f.detail])).toEqual([
       ['clean-pixels', '(7FE0,0010)', 'a masked region is not constant in the output'],
     ]);
