@@ -143,6 +143,7 @@ const ocrPolicy = z
     quarantineModalities: modalityList.default([]),
     maxFrames: z.number().int().min(1).max(10_000).default(OCR_DEFAULTS.maxFrames),
     maxDecodedMb: z.number().int().min(1).max(16_384).default(OCR_DEFAULTS.maxDecodedMb),
+    maxCompressionRatio: z.number().min(2).max(1e9).default(OCR_DEFAULTS.maxCompressionRatio),
     maxSecondsPerInstance: z.number().min(1).max(86_400).default(OCR_DEFAULTS.maxSecondsPerInstance),
     padding: z.number().int().min(0).max(64).default(OCR_DEFAULTS.padding),
     maxMaskedFraction: z.number().gt(0).max(1).default(OCR_DEFAULTS.maxMaskedFraction),
@@ -317,8 +318,11 @@ export const fileConfigSchema = z
         maxAttempts: z.number().int().min(1).max(100).default(5),
         retryBaseMs: z.number().int().min(1).max(3_600_000).default(1000),
         retryMaxMs: z.number().int().min(1).max(86_400_000).default(60_000),
-        /** DICOM bytes in flight at once (pulled, not yet pushed); an instance larger than this runs alone. */
-        memoryBudgetMb: z.number().int().min(16).max(65_536).default(256),
+        /**
+         * DICOM bytes in flight at once (pulled, not yet pushed); an instance larger than this runs
+         * alone, but pixels whose decoding and masking need more are quarantined (never fit).
+         */
+        memoryBudgetMb: z.number().int().min(16).max(65_536).default(512),
         /** A deflated dataset may inflate to this much at most; above, it is quarantined (a deflate bomb). */
         maxInflatedMb: z.number().int().min(1).max(65_536).default(256),
       })

@@ -55,6 +55,12 @@ export interface OcrPolicy {
   readonly maxSecondsPerInstance: number;
   /** Instances whose header declares more decoded pixel bytes than this (MB) are quarantined before decoding. */
   readonly maxDecodedMb: number;
+  /**
+   * Decoded bytes per coded byte a compressed frame may declare; over it the instance is
+   * quarantined before decoding (a 592-byte JPEG-LS frame declared 32 MiB: 56,680). The most seen
+   * on real files here is 2,097, a uniform JPEG 2000 frame.
+   */
+  readonly maxCompressionRatio: number;
   /** Pixels pad each text box on every side, beyond the detector's own margin (anti-aliased edges). */
   readonly padding: number;
   /**
@@ -85,6 +91,7 @@ export const DEFAULT_OCR_POLICY: OcrPolicy = Object.freeze({
   quarantineModalities: [],
   maxFrames: 100,
   maxDecodedMb: 512,
+  maxCompressionRatio: 20_000,
   maxSecondsPerInstance: 300,
   padding: 1,
   maxMaskedFraction: 0.15,

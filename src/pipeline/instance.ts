@@ -20,11 +20,13 @@ import type { InstanceOutcome, Prepared } from './outcome';
 
 export type { InstanceOutcome, Prepared };
 import { bytesTotal, stageSeconds } from '../metrics';
-import { TAG } from '../dicom/tags';
+import { formatTag, TAG } from '../dicom/tags';
 import { str } from '../dicom/values';
 
 /** Changes the bytes an instance holds in the memory budget (waits its turn like any reservation). */
 export type Resize = (bytes: number) => Promise<void>;
+
+const MB = 1 << 20;
 
 type Stage = 'pull' | 'deidentify' | 'verify' | 'push';
 
@@ -106,8 +108,23 @@ export async function deidentifyAndVerify(
     // The pixels are decoded, masked and written uncompressed with the header (no splice). The
     // decoded original, the masked copy and the written file are held at once: reserve them.
     const layout = layoutOf(source.dict);
-    if (resize && typeof layout !== 'string')
-      await resize(original.length * 2 + 3 * frameBytes(layout) * layout.frames);
+    if (typeof layout !== 'string') {
+      const need = original.length * 2 + 3 * frameBytes(layout) * layout.frames;
+      // What can never fit is refused, not run alone: a few kilobytes of codestream can declare
+      // gigabytes of pixels (issue 22). Pulled bytes alone still run alone (they already exist).
+      if (need > ctx.budget.capacity)
+        return {
+          failures: [
+            {
+              check: 'pixel-policy',
+              tag: formatTag(TAG.PixelData),
+              path: '',
+              detail: `decoding and masking the pixels needs ${Math.ceil(need / MB)} MB at once, more than the pipeline's memoryBudgetMb (${Math.floor(ctx.budget.capacity / MB)}); the instance stays quarantined`,
+            },
+          ],
+        };
+      if (resize) await resize(need);
+    }
     const full = pixel ? parseDicom(original, limits) : source;
     const engines = ctx.state.pixels;
     // Recorded before untrusted pixels reach native and WebAssembly code (store/inFlight.ts).

@@ -72,6 +72,8 @@ export async function decodeInstance(
   codecs: Codecs,
   file: DicomFile,
   encapsulated?: Uint8Array,
+  /** Decoded bytes per coded byte a compressed frame may declare (untrusted originals). */
+  maxRatio?: number,
 ): Promise<DecodedImage | string> {
   const syntax = str(file.meta[TAG.TransferSyntaxUID]);
   if (!DECODABLE_SYNTAXES.has(syntax))
@@ -85,7 +87,7 @@ export async function decodeInstance(
     return decodeNative(new Uint8Array(value[0]), layout, syntax === TRANSFER_SYNTAX.ExplicitVRBigEndian);
   }
   if (!encapsulated) return 'the encapsulated pixel data cannot be located in the file';
-  return decodeEncapsulated(codecs, syntax, encapsulated, layout);
+  return decodeEncapsulated(codecs, syntax, encapsulated, layout, maxRatio);
 }
 
 /** The instance rewritten around new native pixels: explicit VR little endian, interleaved, decoded photometric. */
@@ -336,7 +338,12 @@ export async function cleanPixels(req: CleanRequest, engines: PixelEngines): Pro
   const decodedMb = (frameBytes(declared) * declared.frames) / (1 << 20);
   if (decodedMb > req.policy.maxDecodedMb)
     return `the image would decode to ${Math.ceil(decodedMb)} MB, over the profile's ocr.maxDecodedMb (${req.policy.maxDecodedMb})`;
-  const original = await decodeInstance(engines.codecs, req.file, req.encapsulated);
+  const original = await decodeInstance(
+    engines.codecs,
+    req.file,
+    req.encapsulated,
+    req.policy.maxCompressionRatio,
+  );
   if (typeof original === 'string') return original;
   const palette = original.photometric === 'PALETTE COLOR' ? paletteOf(req.file.dict) : undefined;
   const value = maskValueOf(original, palette, req.policy);

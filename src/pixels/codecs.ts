@@ -124,22 +124,89 @@ export function jpegFrameHeader(frame: Uint8Array): FrameInfo | undefined {
   return undefined;
 }
 
-/** The image size and components of a JPEG 2000 codestream's SIZ marker (after SOC), bare or in a JP2 file. */
+/** A JP2 file's signature box (PS3.5 8.2.4 allows a JP2 file where a codestream is expected). */
+const JP2_SIGNATURE = [0, 0, 0, 0x0c, 0x6a, 0x50, 0x20, 0x20];
+
+/**
+ * Where a JPEG 2000 codestream starts: at 0 when bare (SOC then SIZ), or at the contents of a JP2
+ * file's contiguous codestream box (`jp2c`), found by walking the boxes from the file's start.
+ * Never a search: a JP2 `xml ` box can hold a decoy SIZ declaring a small image (issue 22).
+ */
+function codestreamStart(frame: Uint8Array): number | undefined {
+  const soc = (at: number): boolean =>
+    frame[at] === 0xff && frame[at + 1] === 0x4f && frame[at + 2] === 0xff && frame[at + 3] === 0x51;
+  if (soc(0)) return 0;
+  if (!JP2_SIGNATURE.every((b, i) => frame[i] === b)) return undefined;
+  const v = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  let at = 0;
+  for (let boxes = 0; boxes < 64 && at + 8 <= frame.length; boxes++) {
+    let length = v.getUint32(at);
+    const type = String.fromCharCode(...frame.subarray(at + 4, at + 8));
+    let header = 8;
+    if (length === 1) {
+      if (at + 16 > frame.length || v.getUint32(at + 8) !== 0) return undefined;
+      length = v.getUint32(at + 12);
+      header = 16;
+    } else if (length === 0) length = frame.length - at;
+    if (length < header) return undefined;
+    if (type === 'jp2c') return soc(at + header) ? at + header : undefined;
+    at += length;
+  }
+  return undefined;
+}
+
+/** The image size and components of a JPEG 2000 codestream's SIZ marker, bare or in a JP2 file. */
 export function j2kFrameHeader(frame: Uint8Array): FrameInfo | undefined {
-  let at = -1;
-  for (let i = 0; i + 3 < Math.min(frame.length, 4096); i++)
-    if (frame[i] === 0xff && frame[i + 1] === 0x4f && frame[i + 2] === 0xff && frame[i + 3] === 0x51) {
-      at = i + 4;
-      break;
-    }
-  if (at < 0 || at + 40 > frame.length) return undefined;
+  const start = codestreamStart(frame);
+  if (start === undefined) return undefined;
+  const at = start + 4;
+  if (at + 40 > frame.length) return undefined;
   const v = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
   // Lsiz(2) Rsiz(2) Xsiz(4) Ysiz(4) XOsiz(4) YOsiz(4) XTsiz YTsiz XTOsiz YTOsiz (4 each) Csiz(2) Ssiz...
   const width = v.getUint32(at + 4) - v.getUint32(at + 12);
   const height = v.getUint32(at + 8) - v.getUint32(at + 16);
   const componentCount = v.getUint16(at + 36);
-  if (at + 39 > frame.length) return undefined;
   return { width, height, componentCount, bitsPerSample: (frame[at + 38]! & 0x7f) + 1 };
+}
+
+/** Most scans a JPEG or JPEG-LS frame may have: real frames have 1 to 3 (issue 22: 20,000 scans blocked 76 s). */
+export const MAX_JPEG_SCANS = 64;
+
+/** Padding a frame may carry after its end marker: fragments have even lengths (PS3.5 A.4), some encoders pad with FF. */
+const MAX_TRAILING_PAD = 16;
+
+/**
+ * Refusals of a compressed frame read from its bytes alone, before a decoder sees it: no end
+ * marker (EOI / EOC, FFD9; a truncated JPEG-LS frame took 9-21 s to fail), more scans than
+ * MAX_JPEG_SCANS, or more decoded bytes per coded byte than `maxRatio` (a 592-byte JPEG-LS frame
+ * declared 32 MiB).
+ */
+export function codestreamRefusal(
+  syntax: string,
+  frame: Uint8Array,
+  decodedBytes: number,
+  maxRatio: number,
+): string | undefined {
+  if (syntax === T.RLELossless) return undefined;
+  let end = frame.length;
+  while (
+    end > 2 &&
+    frame.length - end < MAX_TRAILING_PAD &&
+    (frame[end - 1] === 0 || frame[end - 1] === 0xff)
+  )
+    end--;
+  if (end < 2 || frame[end - 2] !== 0xff || frame[end - 1] !== 0xd9)
+    return 'a compressed frame has no end-of-image marker (truncated)';
+  if (decodedBytes > frame.length * maxRatio)
+    return `a compressed frame would decode to more than ${maxRatio} times its size (the profile's ocr.maxCompressionRatio)`;
+  if (syntax !== T.JPEG2000 && syntax !== T.JPEG2000Lossless) {
+    // Entropy-coded bytes never hold FF DA (JPEG stuffs FF 00, JPEG-LS a zero bit): each is a scan.
+    let scans = 0;
+    for (let i = frame.indexOf(0xff); i >= 0 && i + 1 < end; i = frame.indexOf(0xff, i + 1))
+      if (frame[i + 1] === 0xda && ++scans > MAX_JPEG_SCANS)
+        return `a JPEG frame has more than ${MAX_JPEG_SCANS} scans`;
+  }
+  return undefined;
 }
 
 function matches(info: FrameInfo, l: ImageLayout): string | undefined {
@@ -217,10 +284,17 @@ export async function decodeEncapsulated(
   syntax: string,
   value: Uint8Array,
   l: ImageLayout,
+  /** Decoded bytes per coded byte a frame may declare (the profile's ocr.maxCompressionRatio). */
+  maxRatio = Number.POSITIVE_INFINITY,
 ): Promise<DecodedImage | string> {
   const frames = framesOf(value, l.frames, syntax);
   if (typeof frames === 'string') return frames;
   const size = frameBytes(l);
+  // Every frame is looked at before the first is decoded, and before the image is allocated.
+  for (const frame of frames) {
+    const refused = codestreamRefusal(syntax, frame, size, maxRatio);
+    if (refused) return refused;
+  }
   const data = new Uint8Array(size * l.frames);
   for (let f = 0; f < frames.length; f++) {
     const decoded = await decodeFrame(codecs, syntax, frames[f]!, l);

@@ -16,6 +16,7 @@ import { testContext } from '../helpers/samples';
 import { CORPORA } from '../helpers/realWorld';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { ByteBudget } from '../../src/util/budget';
 
 jest.setTimeout(120_000);
 
@@ -28,6 +29,7 @@ const ctx = (mode: 'mask-all-text' | 'mask-identifying' = 'mask-all-text', maxMa
     }),
     state,
     maxInflatedBytes: 1 << 26,
+    budget: new ByteBudget(512 << 20),
   }) as unknown as TargetContext;
 
 async function decode(bytes: Buffer): Promise<DecodedImage> {

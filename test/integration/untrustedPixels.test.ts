@@ -17,10 +17,16 @@ import { greysForOcr } from '../../src/pixels/grey';
 import { OcrPool } from '../../src/pixels/ocr';
 import { burnedInImage } from '../helpers/burnedIn';
 import { testContext } from '../helpers/samples';
+import { ByteBudget } from '../../src/util/budget';
 
 GlobalFonts.registerFromPath('/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf');
 const state = newProcessState({ workers: 1, timeoutMs: 60_000 });
-const ctx = { deid: testContext(), state, maxInflatedBytes: 1 << 26 } as unknown as TargetContext;
+const ctx = {
+  deid: testContext(),
+  state,
+  maxInflatedBytes: 1 << 26,
+  budget: new ByteBudget(512 << 20),
+} as unknown as TargetContext;
 afterAll(() => closeEngines(state.pixels));
 
 /** A native 8-bit secondary capture (an OCR class) with the given header and pixel value. */
@@ -120,6 +126,24 @@ describe('pixels that could stop, exhaust or fool the bridge', () => {
       /would decode to 768 MB, over the profile's ocr.maxDecodedMb \(512\)/,
     );
     expect(process.memoryUsage().rss - rss).toBeLessThan(100 * (1 << 20));
+  });
+
+  it('refuses pixels whose decoding and masking can never fit the memory budget, instead of running them alone', async () => {
+    // 2048 x 2048 RGB: 12 MB decoded, three copies held while masking: 36 MB against a 16 MB budget.
+    const bytes = otImage(
+      2048,
+      2048,
+      { '00280002': { vr: 'US', Value: [3] }, '00280004': { vr: 'CS', Value: ['RGB'] } },
+      new Uint8Array(2048 * 2048 * 3),
+    );
+    const small = { ...ctx, budget: new ByteBudget(16 << 20) } as unknown as TargetContext;
+    const out = await prepare(bytes, small);
+    expect(out).toMatchObject({ kind: 'quarantined', check: 'pixel-policy', tag: '(7FE0,0010)' });
+    expect('reason' in out && out.reason).toMatch(
+      /decoding and masking the pixels needs 61 MB at once, more than the pipeline's memoryBudgetMb \(16\)/,
+    );
+    // Under the default budget the same image is read (and carried: it holds no text).
+    expect('kind' in (await prepare(bytes, ctx))).toBe(false);
   });
 
   it.each([

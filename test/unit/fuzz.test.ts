@@ -4,8 +4,9 @@ import { prepare } from '../../src/pipeline/instance';
 import { plantedValues } from '../fixtures/studies';
 import { ctSlice, firstPatient, mammoView, testContext } from '../helpers/samples';
 import { seededRandom as rng } from '../helpers/random';
+import { ByteBudget } from '../../src/util/budget';
 
-const ctx = { deid: testContext() } as unknown as TargetContext;
+const ctx = { deid: testContext(), budget: new ByteBudget(512 << 20) } as unknown as TargetContext;
 const SEED = 20261128;
 const RUNS = 300;
 

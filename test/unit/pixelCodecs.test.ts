@@ -6,8 +6,19 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { locatePixelData } from '../../src/deid/scan';
-import { Codecs, jpegFrameHeader } from '../../src/pixels/codecs';
-import { readItems } from '../../src/pixels/encapsulated';
+import {
+  Codecs,
+  codestreamRefusal,
+  decodeEncapsulated,
+  j2kFrameHeader,
+  jpegFrameHeader,
+  MAX_JPEG_SCANS,
+} from '../../src/pixels/codecs';
+import { TRANSFER_SYNTAX } from '../../src/dicom/syntaxes';
+import { TAG } from '../../src/dicom/tags';
+import { framesOf, readItems } from '../../src/pixels/encapsulated';
+import { layoutOf } from '../../src/pixels/image';
+import { parseDicom } from '../../src/deid/dicom';
 import { decodeRle } from '../../src/pixels/rle';
 import { decodeBytes } from '../../src/pipeline/pixels';
 import type { DecodedImage } from '../../src/pixels/image';
@@ -120,5 +131,109 @@ describe('hostile compressed frames', () => {
     expect(readItems(new Uint8Array([0x10, 0, 0x10, 0, 0, 0, 0, 0]))).toMatch(/something other than items/);
     expect(readItems(new Uint8Array(item(0, [])))).toMatch(/no sequence delimiter/);
     expect(readItems(new Uint8Array([...item(0, []), ...item(2, [1, 2]), ...end]))).toHaveLength(2);
+  });
+
+  /** The first frame of a pydicom file, its layout and its syntax. */
+  function firstFrame(name: string) {
+    const bytes = readFileSync(path.join(dir, name));
+    const loc = locatePixelData(bytes)!;
+    const file = parseDicom(bytes);
+    const layout = layoutOf(file.dict);
+    if (typeof layout === 'string') throw new Error(layout);
+    const syntax = String(file.meta[TAG.TransferSyntaxUID]!.Value![0]);
+    const frames = framesOf(bytes.subarray(loc.start + 12, loc.end), layout.frames, syntax);
+    if (typeof frames === 'string') throw new Error(frames);
+    return { frame: frames[0]!, layout, syntax };
+  }
+  /** An encapsulated Pixel Data value of one frame: an empty offset table, the frame, the delimiter. */
+  function encapsulate(frame: Uint8Array): Uint8Array {
+    const even = frame.length + (frame.length % 2);
+    const out = new Uint8Array(8 + 8 + even + 8);
+    const v = new DataView(out.buffer);
+    for (const at of [0, 8]) {
+      v.setUint16(at, 0xfffe, true);
+      v.setUint16(at + 2, 0xe000, true);
+    }
+    v.setUint32(12, even, true);
+    out.set(frame, 16);
+    v.setUint16(16 + even, 0xfffe, true);
+    v.setUint16(18 + even, 0xe0dd, true);
+    return out;
+  }
+
+  it('refuse a truncated frame (no end-of-image marker) before any decoder sees it, padding allowed', async () => {
+    const { frame, layout, syntax } = firstFrame('MR_small_jpeg_ls_lossless.dcm');
+    expect(codestreamRefusal(syntax, frame, 1, 1e9)).toBeUndefined();
+    // Even-length padding after EOI, with 00 or FF (pydicom's JPEG-lossy.dcm ends FF D9 FF).
+    expect(codestreamRefusal(syntax, new Uint8Array([...frame, 0xff]), 1, 1e9)).toBeUndefined();
+    expect(codestreamRefusal(syntax, new Uint8Array([...frame, 0]), 1, 1e9)).toBeUndefined();
+    const cut = frame.subarray(0, frame.length - 300);
+    expect(codestreamRefusal(syntax, cut, 1, 1e9)).toBe(
+      'a compressed frame has no end-of-image marker (truncated)',
+    );
+    // Through the decoder entry: refused at once, named, nothing decoded.
+    const t0 = performance.now();
+    expect(await decodeEncapsulated(codecs, syntax, encapsulate(cut), layout)).toBe(
+      'a compressed frame has no end-of-image marker (truncated)',
+    );
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+
+  it('refuse a JPEG frame with more than MAX_JPEG_SCANS scans (20,000 progressive scans blocked the loop 76 s)', () => {
+    const scan = [0xff, 0xda, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3f, 0x00, 0x12, 0x34];
+    const jpeg = (scans: number) =>
+      new Uint8Array([0xff, 0xd8, ...Array.from({ length: scans }, () => scan).flat(), 0xff, 0xd9]);
+    const T = TRANSFER_SYNTAX;
+    expect(codestreamRefusal(T.JPEGBaseline8Bit, jpeg(3), 1, 1e9)).toBeUndefined();
+    expect(codestreamRefusal(T.JPEGBaseline8Bit, jpeg(MAX_JPEG_SCANS), 1, 1e9)).toBeUndefined();
+    expect(codestreamRefusal(T.JPEGBaseline8Bit, jpeg(MAX_JPEG_SCANS + 1), 1, 1e9)).toBe(
+      `a JPEG frame has more than ${MAX_JPEG_SCANS} scans`,
+    );
+    expect(codestreamRefusal(T.JPEGLSLossless, jpeg(20_000), 1, 1e9)).toMatch(/more than 64 scans/);
+  });
+
+  it('refuse a frame that would decode to more than ocr.maxCompressionRatio times its size', () => {
+    const { frame, syntax, layout } = firstFrame('JPEG2000.dcm');
+    const decoded = layout.rows * layout.columns * layout.samples * (layout.bitsAllocated / 8);
+    // pydicom's uniform JPEG 2000 frame, the most compressed real frame seen here (2,097:1), passes the default.
+    expect(decoded / frame.length).toBeGreaterThan(2000);
+    expect(codestreamRefusal(syntax, frame, decoded, 20_000)).toBeUndefined();
+    expect(codestreamRefusal(syntax, frame, decoded, 1000)).toBe(
+      "a compressed frame would decode to more than 1000 times its size (the profile's ocr.maxCompressionRatio)",
+    );
+  });
+
+  it('read the JPEG 2000 size from the codestream only, never from a decoy SIZ in a JP2 box', () => {
+    const siz = (w: number, h: number) => {
+      const b = new Uint8Array(4 + 41);
+      const v = new DataView(b.buffer);
+      b.set([0xff, 0x4f, 0xff, 0x51]);
+      v.setUint16(4, 41); // Lsiz
+      v.setUint32(8, w); // Xsiz
+      v.setUint32(12, h); // Ysiz
+      v.setUint16(40, 1); // Csiz
+      b[42] = 7; // Ssiz: 8 bits
+      return b;
+    };
+    const box = (type: string, body: Uint8Array) => {
+      const b = new Uint8Array(8 + body.length);
+      new DataView(b.buffer).setUint32(0, b.length);
+      b.set(
+        [...type].map((c) => c.charCodeAt(0)),
+        4,
+      );
+      b.set(body, 8);
+      return b;
+    };
+    const signature = new Uint8Array([0, 0, 0, 0x0c, 0x6a, 0x50, 0x20, 0x20, 0x0d, 0x0a, 0x87, 0x0a]);
+    const jp2 = (...boxes: Uint8Array[]) => new Uint8Array(Buffer.concat([signature, ...boxes]));
+    expect(j2kFrameHeader(siz(64, 64))).toMatchObject({ width: 64, height: 64, componentCount: 1 });
+    // The review's file: an xml box declaring 64x64 before a codestream of 8192x8192.
+    const decoy = jp2(box('xml ', siz(64, 64)), box('jp2c', siz(8192, 8192)));
+    expect(j2kFrameHeader(decoy)).toMatchObject({ width: 8192, height: 8192 });
+    // No codestream box: no size, whatever the other boxes hold.
+    expect(j2kFrameHeader(jp2(box('xml ', siz(64, 64))))).toBeUndefined();
+    // Bytes that are neither a codestream nor a JP2 file, with a SIZ inside: no size.
+    expect(j2kFrameHeader(new Uint8Array([1, 2, 3, 4, ...siz(64, 64)]))).toBeUndefined();
   });
 });

@@ -6,6 +6,7 @@ import type { Dataset } from '../../src/deid/types';
 import { newProcessState, type TargetContext } from '../../src/pipeline/context';
 import { prepare } from '../../src/pipeline/instance';
 import { ctSlice, testContext } from '../helpers/samples';
+import { ByteBudget } from '../../src/util/budget';
 
 /** The CT sample with some elements changed, written again as a file. */
 function variant(changes: Dataset): Buffer {
@@ -22,7 +23,11 @@ const state = newProcessState();
 afterAll(() => closeEngines(state.pixels));
 
 const ctxWith = (pixelPolicy = STRICT_PIXEL_POLICY) =>
-  ({ deid: testContext({ pixelPolicy }), state }) as unknown as TargetContext;
+  ({
+    deid: testContext({ pixelPolicy }),
+    state,
+    budget: new ByteBudget(512 << 20),
+  }) as unknown as TargetContext;
 
 describe('pixel data policy', () => {
   it('quarantines an instance whose BurnedInAnnotation is YES, naming the tag', async () => {

@@ -10,13 +10,18 @@ import { parseDicom } from '../../src/deid/dicom';
 import type { TargetContext } from '../../src/pipeline/context';
 import { deidentifyAndVerify, prepare } from '../../src/pipeline/instance';
 import { ctSlice, testContext } from '../helpers/samples';
+import { ByteBudget } from '../../src/util/budget';
 
 const PLANTED = 'DOE^JOHN 1970';
 const MiB = 1024 * 1024;
 const DEFLATED = '1.2.840.10008.1.2.1.99';
 
 function ctx(maxInflatedBytes = 64 * MiB): TargetContext {
-  return { deid: testContext(), maxInflatedBytes } as unknown as TargetContext;
+  return {
+    deid: testContext(),
+    maxInflatedBytes,
+    budget: new ByteBudget(512 << 20),
+  } as unknown as TargetContext;
 }
 
 function element(group: number, element: number, vr: string, value: Buffer): Buffer {
