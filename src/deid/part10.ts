@@ -5,6 +5,7 @@
  * The dataset bytes are never changed: only the preamble, the marker and the file meta
  * information (PS3.10 7.1) are added or completed.
  */
+import { createInflateRaw } from 'node:zlib';
 import { DicomParseError } from '../errors';
 import { readTopLevel } from './scan';
 import { TAG, tagNumber } from '../dicom/tags';
@@ -161,4 +162,49 @@ export function toPart10(bytes: Buffer): Buffer {
     header,
     bytes.subarray(meta.end),
   ]);
+}
+
+/**
+ * A Deflated Explicit VR Little Endian file (as toPart10 returns it) as the same dataset in
+ * Explicit VR Little Endian: inflated once, as a stream, to at most `maxInflatedBytes`
+ * (pipeline.maxInflatedMb; over it, DicomParseError before the rest is inflated). Everything after
+ * works on the explicit file as on any other: the header is parsed alone and the Pixel Data
+ * element spliced, so a dataset of 128 MiB is held about twice, not six times (issue 22). Deflate
+ * is a transfer encoding: the elements and values are the same, and more destinations accept
+ * explicit VR than deflate. Any other file is returned as it is.
+ */
+export async function inflatedPart10(part10: Buffer, maxInflatedBytes: number): Promise<Buffer> {
+  const meta = readMeta(part10, PREAMBLE + 4);
+  const ts = meta.elements.find((e) => e.tag === N.TransferSyntaxUID);
+  if (uidText(ts?.value) !== TRANSFER_SYNTAX.DeflatedExplicitVRLittleEndian) return part10;
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const inflate = createInflateRaw();
+  await new Promise<void>((resolve, reject) => {
+    inflate.on('data', (chunk: Buffer) => {
+      total += chunk.length;
+      if (total > maxInflatedBytes) {
+        inflate.destroy();
+        chunks.length = 0;
+        reject(
+          new DicomParseError(
+            `the deflated dataset inflates to more than ${Math.round(maxInflatedBytes / 1048576)} MiB (pipeline.maxInflatedMb)`,
+          ),
+        );
+      } else chunks.push(chunk);
+    });
+    inflate.on('error', () => reject(new DicomParseError('the deflated dataset cannot be inflated')));
+    inflate.on('end', () => resolve());
+    inflate.end(part10.subarray(meta.end));
+  });
+  const header = buildMeta(
+    meta.elements.map((e) => (e.tag === N.TransferSyntaxUID ? { ...e, value: uidValue(EXPLICIT_LE) } : e)),
+    {},
+  );
+  const out = Buffer.alloc(PREAMBLE + 4 + header.length + total);
+  out.write(MAGIC, PREAMBLE, 'latin1');
+  header.copy(out, PREAMBLE + 4);
+  let at = PREAMBLE + 4 + header.length;
+  for (const chunk of chunks.splice(0)) at += chunk.copy(out, at);
+  return out;
 }

@@ -7,7 +7,7 @@ import { pixelDecision } from '../pixels/policy';
 import { layoutOf, frameBytes } from '../pixels/image';
 import { cleanStage, pixelGate, type PixelCleanResult } from './pixels';
 import { keyIdOf, sealIdentity } from '../deid/reid';
-import { toPart10, transferSyntaxOf } from '../deid/part10';
+import { inflatedPart10, toPart10, transferSyntaxOf } from '../deid/part10';
 import { locatePixelData } from '../deid/scan';
 import { hasSealed, saveSealed } from '../store/reid';
 import { deidentify } from '../deid/engine';
@@ -89,9 +89,16 @@ export async function deidentifyAndVerify(
     return { failures: parseFailure(err) };
   }
   const limits = { maxInflatedBytes: ctx.maxInflatedBytes };
-  // A deflated dataset is inflated in memory: reserve what it may become before it exists.
-  if (resize && DEFLATED_DATASET_SYNTAXES.has(transferSyntaxOf(original)))
-    await resize(original.length + 2 * ctx.maxInflatedBytes);
+  if (DEFLATED_DATASET_SYNTAXES.has(transferSyntaxOf(original))) {
+    // A deflated dataset is inflated in memory: reserve what it may become before it exists
+    // (its chunks and the file they are copied into), then carry it as explicit VR.
+    if (resize) await resize(original.length + 2 * ctx.maxInflatedBytes);
+    try {
+      original = await inflatedPart10(original, ctx.maxInflatedBytes);
+    } catch (err) {
+      return { failures: parseFailure(err) };
+    }
+  }
   const split = splitAtPixelData(original);
   let pixel = split.pixel;
   let source: DicomFile;

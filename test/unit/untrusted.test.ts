@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { deflateRawSync } from 'node:zlib';
 import dcmjs from 'dcmjs';
 import { parseDicom } from '../../src/deid/dicom';
+import { TRANSFER_SYNTAX } from '../../src/dicom/syntaxes';
+import { TAG } from '../../src/dicom/tags';
 import type { TargetContext } from '../../src/pipeline/context';
 import { deidentifyAndVerify, prepare } from '../../src/pipeline/instance';
 import { ctSlice, testContext } from '../helpers/samples';
@@ -110,7 +112,34 @@ describe('a deflate bomb', () => {
     expect(sizes[0]).toBeGreaterThanOrEqual(64 * MiB + bomb.length);
   });
 
-  it('does not change a deflated file that inflates within the limit', async () => {
+  it('carries a deflated dataset as explicit VR, inflated once, its Pixel Data spliced rather than parsed (held about twice, not six times)', async () => {
+    // 2048 x 2048 16-bit: 8 MiB inflated. Before: inflated, copied, parsed whole, written, deflated,
+    // inflated and parsed again by the gate (725 MB RSS at 128 MiB).
+    const big = Buffer.alloc(2048 * 2048 * 2, 3);
+    const deflated = withDataset(
+      DEFLATED,
+      deflateRawSync(
+        Buffer.concat([
+          header([
+            element(0x0028, 0x0010, 'US', Buffer.from([0, 0x08])),
+            element(0x0028, 0x0011, 'US', Buffer.from([0, 0x08])),
+            element(0x0028, 0x0100, 'US', Buffer.from([16, 0])),
+          ]),
+          element(0x7fe0, 0x0010, 'OW', big),
+        ]),
+      ),
+    );
+    const out = await prepare(deflated, ctx(64 * MiB));
+    if ('kind' in out) throw new Error(out.reason);
+    // The header as written, then the original Pixel Data element as it was inflated: one view.
+    expect(out.parts).toHaveLength(2);
+    expect(out.parts[1]!.subarray(12).equals(big)).toBe(true);
+    const sent = parseDicom(out.parts[0]!);
+    expect(sent.meta[TAG.TransferSyntaxUID]!.Value).toEqual([TRANSFER_SYNTAX.ExplicitVRLittleEndian]);
+    expect(Buffer.concat(out.parts).toString('latin1')).not.toContain('DOE^JOHN');
+  });
+
+  it('carries a deflated file that inflates within the limit', async () => {
     const small = withDataset(DEFLATED, deflateRawSync(header()));
     const out = await prepare(small, ctx(64 * MiB));
     expect('kind' in out ? out.reason : 'prepared').toBe('prepared');
