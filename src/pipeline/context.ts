@@ -19,7 +19,7 @@ import { availableParallelism } from 'node:os';
 import { Codecs, FRAME_TIMEOUT_MS } from '../pixels/codecs';
 import type { PixelEngines } from '../pixels/clean';
 import { TextDetector } from '../pixels/detect';
-import { OcrPool, type OcrOptions } from '../pixels/ocr';
+import { OcrError, OcrPool, type OcrOptions } from '../pixels/ocr';
 
 /** Live progress of one running study on one destination, for the admin page. */
 export interface StudyProgress {
@@ -51,13 +51,19 @@ export function ocrWorkers(concurrency: number): number {
 
 /** Process state; `ocr` bounds the OCR pool (workers: ocrWorkers(pipeline concurrency)). */
 export function newProcessState(ocr: OcrOptions = { workers: 1, timeoutMs: OCR_TIMEOUT_MS }): ProcessState {
+  const codecs = new Codecs({ workers: ocr.workers, frameTimeoutMs: FRAME_TIMEOUT_MS });
   return {
     progress: new Map(),
     sealed: new Set(),
     keyIds: new WeakMap(),
     pixels: {
-      codecs: new Codecs({ workers: ocr.workers, frameTimeoutMs: FRAME_TIMEOUT_MS }),
-      ocr: new OcrPool(ocr),
+      codecs,
+      // OCR's grey images are rendered in the decoder workers, off the event loop.
+      ocr: new OcrPool(ocr, async (img, frame, mask, look, reads) => {
+        const views = await codecs.views(img, frame, 'ocr', { mask, look, reads });
+        if (typeof views === 'string') throw new OcrError(views);
+        return views;
+      }),
       detector: new TextDetector({ threads: ocr.workers }),
     },
   };

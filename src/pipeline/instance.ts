@@ -116,10 +116,12 @@ export async function deidentifyAndVerify(
     // decoded original, the masked copy and the written file are held at once: reserve them.
     const layout = layoutOf(source.dict);
     if (typeof layout !== 'string') {
-      const need = original.length * 2 + 3 * frameBytes(layout) * layout.frames;
+      const decoded = frameBytes(layout) * layout.frames;
+      const need = original.length * 2 + 3 * decoded;
       // What can never fit is refused, not run alone: a few kilobytes of codestream can declare
       // gigabytes of pixels (issue 22). Pulled bytes alone still run alone (they already exist).
-      if (need > ctx.budget.capacity)
+      // Over ocr.maxDecodedMb, cleanPixels refuses it by that name before anything is decoded.
+      if (need > ctx.budget.capacity && decoded <= policy.ocr.maxDecodedMb * MB)
         return {
           failures: [
             {

@@ -14,10 +14,17 @@ import { str } from '../dicom/values';
 import { Codecs, DECODABLE_SYNTAXES, LOSSY_SYNTAXES, decodeEncapsulated, decodeNative } from './codecs';
 import { blackValue, frameBytes, layoutOf, type DecodedImage } from './image';
 import { applyMask, emptyMask, markBox, markOutside, maskedArea, ultrasoundRegions } from './mask';
-import { lineShaped, readInside, tallLineConfirmed, type TextBox, type TextDetector } from './detect';
+import {
+  DetectorError,
+  lineShaped,
+  readInside,
+  tallLineConfirmed,
+  type TextBox,
+  type TextDetector,
+} from './detect';
 import type { Box, OcrPool, Word } from './ocr';
 import { darkestIndex, paletteOf, type Palette } from './palette';
-import { cropSource, cropView, detectorViews } from './views';
+import { cropView } from './views';
 import { inverted } from './grey';
 import type { BlankRule } from './regions';
 import { identifyingWords } from './text';
@@ -117,6 +124,13 @@ export function withPixels(file: DicomFile, img: DecodedImage): DicomFile {
 /** The longest side of a frame OCR reads. */
 export const MAX_OCR_SIDE = 16384;
 
+/**
+ * The most pixels per frame OCR reads: 4096 x 4096. The views are rendered in workers, but writing,
+ * proving and parsing a frame still take the event loop about 0.8 s at this size (measured: 2.5 s
+ * before the views moved off it), and four times that at 8192 x 8192. Screens up to 5K fit.
+ */
+export const MAX_OCR_PIXELS = 4096 * 4096;
+
 /** Whether two boxes share a pixel. */
 export function overlaps(a: Box, b: Box): boolean {
   return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
@@ -193,9 +207,18 @@ async function detectLines(
   palette?: Palette,
 ): Promise<TextBox[]> {
   const out: TextBox[] = [];
-  for (const view of detectorViews(img, frame, palette))
-    out.push(...inImage(await engines.detector.detect(view), view));
+  // Rendered in a decoder worker, off the event loop (tens of seconds on a crafted large frame).
+  const views = await engines.codecs.views(img, frame, 'detector', { palette });
+  if (typeof views === 'string') throw new DetectorError(views);
+  for (const view of views) out.push(...inImage(await engines.detector.detect(view), view));
   return out;
+}
+
+/** The grey rendering crops are cut from (views.ts cropSource), rendered in a decoder worker. */
+async function cropSourceOf(engines: PixelEngines, img: DecodedImage, frame: number): Promise<Uint8Array> {
+  const views = await engines.codecs.views(img, frame, 'crop');
+  if (typeof views === 'string') throw new DetectorError(views);
+  return views[0]!.data;
 }
 
 /** Detector boxes of a view, in image pixels, that can be text lines (tall ones are confirmed later). */
@@ -243,7 +266,7 @@ async function wordLines(
       height: w.box.height + 2 * margin,
     };
     // Text height: OCR's box is a word's, unless it took in texture; a line is seldom over 32 px.
-    full ??= cropSource(img, frame);
+    full ??= await cropSourceOf(engines, img, frame);
     const view = cropView(img, full, around, Math.min(w.box.height, 32));
     out.push(...inImage(await engines.detector.detect(view), view).filter((l) => overlaps(l, w.box)));
   }
@@ -274,7 +297,7 @@ async function readCloser(
     .sort((a, b) => b.score - a.score)
     .slice(0, MAX_CLOSER_READS);
   if (open.length === 0) return [];
-  const full = cropSource(img, frame);
+  const full = await cropSourceOf(engines, img, frame);
   const out: Word[] = [];
   // Each read's lines numbered apart from the frame's and from each other's (identifyingWords
   // joins neighbours on one line only).
@@ -335,6 +358,8 @@ export async function cleanPixels(req: CleanRequest, engines: PixelEngines): Pro
   // Tesseract aborts its worker, and with it the process, on a side over 32767 (issue 22).
   if (req.ocr && Math.max(declared.rows, declared.columns) > MAX_OCR_SIDE)
     return `the image has more than ${MAX_OCR_SIDE} rows or columns, more than OCR reads`;
+  if (req.ocr && declared.rows * declared.columns > MAX_OCR_PIXELS)
+    return `the image has more than ${MAX_OCR_PIXELS} pixels per frame (4096 x 4096), more than OCR reads`;
   const decodedMb = (frameBytes(declared) * declared.frames) / (1 << 20);
   if (decodedMb > req.policy.maxDecodedMb)
     return `the image would decode to ${Math.ceil(decodedMb)} MB, over the profile's ocr.maxDecodedMb (${req.policy.maxDecodedMb})`;

@@ -11,7 +11,7 @@
  * only), JPIP, MPEG and HEVC video, deflated image frames. Those instances get a named reason.
  */
 import { TRANSFER_SYNTAX } from '../dicom/syntaxes';
-import type { FrameInfo } from './decodeWorker';
+import type { FrameInfo, RenderedView, ViewJob } from './decodeWorker';
 import { DecoderPool, type DecoderPoolOptions } from './decoderPool';
 import { framesOf } from './encapsulated';
 import {
@@ -81,6 +81,29 @@ export class Codecs {
   async lossless(frame: Uint8Array, bytesPerSample: number): Promise<Uint8Array | string> {
     const a = await this.pool.run({ kind: 'lossless', frame, bytesPerSample });
     return typeof a === 'string' ? a : a.data;
+  }
+
+  /**
+   * Views of frame `f` rendered in a worker (decodeWorker.ts renderViews): only that frame's bytes
+   * (and the mask) are copied there. A view that takes longer than the frame limit, or fails,
+   * answers with the reason.
+   */
+  async views(
+    img: DecodedImage,
+    f: number,
+    what: ViewJob['what'],
+    opts: Pick<ViewJob, 'mask' | 'look' | 'reads' | 'palette'> = {},
+  ): Promise<readonly RenderedView[] | string> {
+    const size = frameBytes(img);
+    const { data, ...layout } = img;
+    const a = await this.pool.run({
+      kind: 'views',
+      what,
+      frame: data.subarray(f * size, (f + 1) * size),
+      layout: { ...layout, frames: 1 },
+      ...opts,
+    });
+    return typeof a === 'string' ? a : (a.views ?? []);
   }
 
   close(): Promise<void> {

@@ -57,7 +57,7 @@ export class DecoderPool {
 
   constructor(private readonly opts: DecoderPoolOptions) {}
 
-  /** Decodes one frame in a worker: its bytes and what it declared, or why not. */
+  /** Decodes (or renders views of) one frame in a worker: its bytes and what it declared, or why not. */
   run(job: FrameJob): Promise<Answer | string> {
     if (this.closed) return Promise.resolve('the decoders are closing');
     return new Promise((resolve) => {
@@ -74,8 +74,9 @@ export class DecoderPool {
         slot = this.start();
       }
       const next = this.queue.shift()!;
+      const doing = next.job.kind === 'views' ? 'rendering a frame for text detection' : 'decoding a frame';
       const timer = setTimeout(
-        () => this.retire(slot!, `decoding a frame took longer than ${this.opts.frameTimeoutMs} ms`),
+        () => this.retire(slot!, `${doing} took longer than ${this.opts.frameTimeoutMs} ms`),
         this.opts.frameTimeoutMs,
       );
       slot.current = { ...next, timer };

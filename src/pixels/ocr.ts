@@ -33,6 +33,15 @@ export interface Word {
   readonly lineBox: Box;
 }
 
+/** Renders the grey images OCR reads of one frame (grey.ts greysForOcr's arguments). */
+export type RenderGreys = (
+  img: DecodedImage,
+  frame: number,
+  mask?: Uint8Array,
+  look?: Look,
+  reads?: Reads,
+) => Promise<readonly GreyImage[]>;
+
 export interface OcrOptions {
   readonly workers: number;
   readonly timeoutMs: number;
@@ -100,7 +109,14 @@ export class OcrPool {
   private readonly queue: OcrJob[] = [];
   /** Workers ended for overrunning or failing, for tests and metrics. */
   replaced = 0;
-  constructor(private readonly opts: OcrOptions) {}
+  /**
+   * `render`: how a frame's grey images are made; by default here, on the caller's thread (tests).
+   * The bridge renders them in its decoder workers (pipeline/context.ts), off the event loop.
+   */
+  constructor(
+    private readonly opts: OcrOptions,
+    private readonly render: RenderGreys = async (...a) => greysForOcr(...a),
+  ) {}
 
   private async newWorker(): Promise<TesseractWorker> {
     const tesseract = (await import('tesseract.js')) as unknown as TesseractModule;
@@ -226,7 +242,7 @@ export class OcrPool {
   ): Promise<Word[]> {
     const found: Word[] = [];
     let scale = 1;
-    for (const grey of greysForOcr(img, frame, mask, look, reads)) {
+    for (const grey of await this.render(img, frame, mask, look, reads)) {
       scale = grey.scale;
       // Each image's lines are numbered after the previous image's.
       const offset = found.length + 1;

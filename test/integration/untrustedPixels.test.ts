@@ -13,7 +13,9 @@ import { newProcessState, type TargetContext } from '../../src/pipeline/context'
 import { prepare } from '../../src/pipeline/instance';
 import { decodeBytes } from '../../src/pipeline/pixels';
 import { closeEngines, syntaxName } from '../../src/pixels/clean';
+import * as grey from '../../src/pixels/grey';
 import { greysForOcr } from '../../src/pixels/grey';
+import * as views from '../../src/pixels/views';
 import { OcrPool } from '../../src/pixels/ocr';
 import { burnedInImage } from '../helpers/burnedIn';
 import { testContext } from '../helpers/samples';
@@ -109,6 +111,15 @@ describe('pixels that could stop, exhaust or fool the bridge', () => {
     // The process is alive and the next ordinary instance is carried.
     const ordinary = await burnedInImage('mono8', 7, true);
     expect('kind' in (await prepare(ordinary.bytes, ctx))).toBe(false);
+  });
+
+  it('refuses, before decoding, a frame of more than 4096 x 4096 pixels for OCR (writing and proving it would hold the event loop)', async () => {
+    const bytes = otImage(4097, 4096, {}, new Uint8Array(4097 * 4096));
+    const out = await prepare(bytes, ctx);
+    expect(out).toMatchObject({ kind: 'quarantined', check: 'pixel-policy' });
+    expect('reason' in out && out.reason).toMatch(
+      /more than 16777216 pixels per frame \(4096 x 4096\), more than OCR reads/,
+    );
   });
 
   it('refuses, before decoding, an image whose header declares more decoded bytes than ocr.maxDecodedMb', async () => {
@@ -243,6 +254,25 @@ describe('pixels that could stop, exhaust or fool the bridge', () => {
     },
   );
 
+  it('renders the views OCR and the detector read in the decoder workers, never on the event loop', async () => {
+    // On a crafted 16384 x 16384 frame they take tens of seconds (8 s at 8192): the API and the
+    // lease heartbeat must not wait for them. Spies see calls made on this thread only.
+    const onLoop = [
+      jest.spyOn(grey, 'greysForOcr'),
+      jest.spyOn(views, 'detectorViews'),
+      jest.spyOn(views, 'cropSource'),
+    ];
+    try {
+      const image = await burnedInImage('mono8', 13, true);
+      const out = await prepare(image.bytes, ctx);
+      if ('kind' in out) throw new Error(`quarantined: ${out.reason}`);
+      expect(out.masked?.regions).toBeGreaterThan(0);
+      expect(onLoop.map((s) => s.mock.calls.length)).toEqual([0, 0, 0]);
+    } finally {
+      for (const s of onLoop) s.mockRestore();
+    }
+  });
+
   it('an OCR read that overruns ends only its own worker: a read beside it completes, and the pool reads on', async () => {
     const pool = new OcrPool({ workers: 2, timeoutMs: 60_000 });
     try {
@@ -257,6 +287,32 @@ describe('pixels that could stop, exhaust or fool the bridge', () => {
       // Tried once more on a fresh worker, then failed: two workers ended, none of the others'.
       expect(pool.replaced).toBe(2);
       expect((await pool.words(grey)).length).toBeGreaterThan(0);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('gives instances turns on the OCR workers: a read of another instance waits for at most one read of a long one', async () => {
+    const pool = new OcrPool({ workers: 1, timeoutMs: 60_000 });
+    try {
+      const image = await burnedInImage('mono8', 12, true);
+      const decoded = await decodeBytes(state.pixels.codecs, image.bytes);
+      if (typeof decoded === 'string') throw new Error(decoded);
+      const grey = greysForOcr(decoded, 0)[0]!;
+      const done: string[] = [];
+      // A long instance reads frame after frame (each read queued when the last one ends), as
+      // cleanPixels does; a second instance asks for one read while the first is reading.
+      const long = (async () => {
+        for (let f = 0; f < 6; f++) {
+          await pool.words(grey);
+          done.push(`long${f}`);
+        }
+      })();
+      // (The long instance's first read was asked for synchronously above.)
+      await pool.words(grey);
+      done.push('short');
+      await long;
+      expect(done.indexOf('short')).toBeLessThanOrEqual(1);
     } finally {
       await pool.close();
     }

@@ -1,3 +1,4 @@
+import { mapPool } from '../../src/util/timing';
 import { ByteBudget } from '../../src/util/budget';
 
 describe('byte budget', () => {
@@ -20,5 +21,35 @@ describe('byte budget', () => {
     expect(budget.inUse).toBe(500);
     big();
     expect(budget.inUse).toBe(0);
+  });
+});
+
+describe('instance slots shared by studies', () => {
+  it('give two studies turns: a study of many instances does not hold every slot until it is done', async () => {
+    // The pipeline's shape (pipeline/carry.ts): each study maps its instances over the shared
+    // slots, `concurrency` at a time; a slot is taken per instance and given back when it ends.
+    const slots = new ByteBudget(2);
+    const started: string[] = [];
+    const study = (name: string, instances: number) =>
+      mapPool(
+        Array.from({ length: instances }, (_, i) => i),
+        2,
+        async (i) => {
+          const slot = await slots.acquire(1);
+          started.push(`${name}${i}`);
+          // Each instance takes a few turns of the event loop, as reading and writing do.
+          for (let k = 0; k < 3; k++) await new Promise((r) => setImmediate(r));
+          slot();
+        },
+      );
+    const big = study('A', 20);
+    // The second study arrives once the first holds every slot.
+    await new Promise((r) => setImmediate(r));
+    await Promise.all([big, study('B', 3)]);
+    // B's three instances start among A's first few, not after all twenty.
+    const lastB = started.indexOf('B2');
+    expect(lastB).toBeGreaterThan(0);
+    expect(lastB).toBeLessThan(10);
+    expect(started.filter((s) => s.startsWith('A'))).toHaveLength(20);
   });
 });

@@ -23,6 +23,7 @@ import { decodeRle } from '../../src/pixels/rle';
 import { decodeBytes } from '../../src/pipeline/pixels';
 import type { DecodedImage } from '../../src/pixels/image';
 import { CORPORA } from '../helpers/realWorld';
+import { oneFrameValue } from '../helpers/encapsulated';
 
 // Debian's python3-pydicom, which the test command installs.
 const dir = CORPORA.pydicom!;
@@ -145,21 +146,6 @@ describe('hostile compressed frames', () => {
     if (typeof frames === 'string') throw new Error(frames);
     return { frame: frames[0]!, layout, syntax };
   }
-  /** An encapsulated Pixel Data value of one frame: an empty offset table, the frame, the delimiter. */
-  function encapsulate(frame: Uint8Array): Uint8Array {
-    const even = frame.length + (frame.length % 2);
-    const out = new Uint8Array(8 + 8 + even + 8);
-    const v = new DataView(out.buffer);
-    for (const at of [0, 8]) {
-      v.setUint16(at, 0xfffe, true);
-      v.setUint16(at + 2, 0xe000, true);
-    }
-    v.setUint32(12, even, true);
-    out.set(frame, 16);
-    v.setUint16(16 + even, 0xfffe, true);
-    v.setUint16(18 + even, 0xe0dd, true);
-    return out;
-  }
 
   it('refuse a truncated frame (no end-of-image marker) before any decoder sees it, padding allowed', async () => {
     const { frame, layout, syntax } = firstFrame('MR_small_jpeg_ls_lossless.dcm');
@@ -173,7 +159,7 @@ describe('hostile compressed frames', () => {
     );
     // Through the decoder entry: refused at once, named, nothing decoded.
     const t0 = performance.now();
-    expect(await decodeEncapsulated(codecs, syntax, encapsulate(cut), layout)).toBe(
+    expect(await decodeEncapsulated(codecs, syntax, oneFrameValue(cut), layout)).toBe(
       'a compressed frame has no end-of-image marker (truncated)',
     );
     expect(performance.now() - t0).toBeLessThan(1000);
