@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { CLEANABLE_TEXT_VRS, FREE_TEXT_VRS, isContentSequence, makeScrubber, type Scrub } from './clean';
+import { CLEANABLE_TEXT_VRS, FREE_TEXT_VRS, makeScrubber, type Scrub } from './clean';
 import { identifyingValues } from './identifying';
 import type { DicomFile } from './dicom';
 import { dateShiftFor, mapUid, pseudonymFor, type DerivedKeys } from './keys';
@@ -172,14 +172,8 @@ class Walker {
       case 'Z':
         return { vr: el.vr, Value: [] };
       case 'D':
-        if (el.vr === 'SQ') {
-          const dummy = dummyItemsFor(tag);
-          if (dummy) return { vr: 'SQ', Value: dummy };
-          // Graphic annotations: any conforming item draws on the image (see docs), so none is written.
-          return isContentSequence(rowForTag(tag))
-            ? { vr: 'SQ', Value: [] }
-            : this.sequence(el, depth, cleaning);
-        }
+        // A D sequence is replaced whole by its dummy items (none for graphic annotations), never walked.
+        if (el.vr === 'SQ') return { vr: 'SQ', Value: dummyItemsFor(tag) };
         if (el.vr === 'UI') return this.mapUidValues(tag, el);
         return { vr: el.vr, Value: dummyValue(el.vr, el.Value) };
       case 'U':

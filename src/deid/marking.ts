@@ -3,10 +3,11 @@
  * (PS3.15 E.1.1: PatientIdentityRemoved, DeidentificationMethod, the CID 7050 codes,
  * LongitudinalTemporalInformationModified) and the dummy items that replace whole sequences.
  */
+import { SOP_CLASS } from '../dicom/sopClasses';
 import { TAG } from '../dicom/tags';
 import { CID_7050 } from './cid7050';
-import { IDENTIFYING_CODE_SEQUENCES, REMOVED_CODE, REMOVED_CONTENT_TEXT } from './clean';
-import { methodCodes, type DeidProfile } from './profile';
+import { IDENTIFYING_CODE_SEQUENCES, isContentSequence, REMOVED_CODE, REMOVED_CONTENT_TEXT } from './clean';
+import { methodCodes, rowForTag, type DeidProfile } from './profile';
 import { TABLE_REVISION } from './table.generated';
 import type { Dataset } from './types';
 
@@ -66,12 +67,41 @@ export function marking(profile: DeidProfile, pixelsCleaned: boolean): Dataset {
 }
 
 /**
- * The items a D writes in place of a whole sequence: one dummy code for the sequences whose codes
- * name a person or an institution, one dummy TEXT item for SR content; undefined for a sequence
- * whose items are walked. The engine writes them and the gate expects them from this one place.
+ * The items a D writes in place of a whole sequence (PS3.15 E.1.1: a D on a sequence replaces it;
+ * its items are never walked): one dummy code for the sequences whose codes name a person or an
+ * institution, a person identified only by that dummy code for operators, one dummy TEXT item for
+ * SR content, and one empty item for any other sequence (Flow Identifier, Verifying Observer,
+ * Referenced Performed Procedure Step: a value planted in their items reached research when they
+ * were walked, issue 23). The engine writes them and the gate expects them from this one place.
+ * Graphic annotations are written without items (see docs).
  */
-export function dummyItemsFor(tag: string): Dataset[] | undefined {
+export function dummyItemsFor(tag: string): Dataset[] {
   if (IDENTIFYING_CODE_SEQUENCES.has(tag)) return [removedCodeItem()];
   if (tag === TAG.ContentSequence) return [removedContentItem()];
-  return undefined;
+  // Graphic annotations: any conforming item draws on the image (see docs), so none is written.
+  if (isContentSequence(rowForTag(tag))) return [];
+  if (tag === TAG.OperatorIdentificationSequence)
+    return [{ [TAG.PersonIdentificationCodeSequence]: { vr: 'SQ', Value: [removedCodeItem()] } }];
+  if (tag === TAG.VerifyingObserverSequence)
+    return [
+      {
+        [TAG.VerifyingOrganization]: { vr: 'LO', Value: [REMOVED_CODE.value] },
+        [TAG.VerifyingObserverName]: { vr: 'PN', Value: [{ Alphabetic: REMOVED_CODE.value }] },
+        [TAG.VerifyingObserverIdentificationCodeSequence]: { vr: 'SQ', Value: [] },
+      },
+    ];
+  if (tag === TAG.FlowIdentifierSequence)
+    return [{ [TAG.FlowIdentifier]: { vr: 'OB', Value: [new ArrayBuffer(2)] } }];
+  if (tag === TAG.ReferencedPerformedProcedureStepSequence)
+    return [
+      {
+        [TAG.ReferencedSOPClassUID]: { vr: 'UI', Value: [SOP_CLASS.ModalityPerformedProcedureStep] },
+        [TAG.ReferencedSOPInstanceUID]: { vr: 'UI', Value: [DUMMY_UID] },
+      },
+    ];
+  // A sequence the table does not name with D: an item that says only that it was removed.
+  return [removedCodeItem()];
 }
+
+/** The UID a dummy reference names: the root of UUID-derived UIDs (PS3.5 B.2), no instance of anyone. */
+export const DUMMY_UID = '2.25.0';

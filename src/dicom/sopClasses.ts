@@ -1,5 +1,6 @@
 /** SOP Class UIDs the bridge names, by the keyword PS3.6 Table A-1 gives them. */
 export const SOP_CLASS = {
+  ModalityPerformedProcedureStep: '1.2.840.10008.3.1.2.3.3',
   ComputedRadiographyImageStorage: '1.2.840.10008.5.1.4.1.1.1',
   DigitalXRayImageStorageForPresentation: '1.2.840.10008.5.1.4.1.1.1.1',
   DigitalXRayImageStorageForProcessing: '1.2.840.10008.5.1.4.1.1.1.1.1',

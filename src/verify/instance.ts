@@ -2,13 +2,7 @@ import { createHash } from 'node:crypto';
 import type { DicomFile } from '../deid/dicom';
 import { isUtcOffset, marking, uidIsKept, type DeidContext, type PatientMapping } from '../deid/engine';
 import { mapUid } from '../deid/keys';
-import {
-  CLEANABLE_TEXT_VRS,
-  FREE_TEXT_VRS,
-  isContentSequence,
-  makeScrubber,
-  type Scrub,
-} from '../deid/clean';
+import { CLEANABLE_TEXT_VRS, FREE_TEXT_VRS, makeScrubber, type Scrub } from '../deid/clean';
 import { identifyingValues, type IdentifyingValues } from '../deid/identifying';
 import { replacementValues } from '../deid/override';
 import {
@@ -112,15 +106,12 @@ class Checker {
       }
       if (el.vr === 'SQ') {
         if (action === 'X') this.fail('conformance', tag, path, 'should have been removed');
-        const dummy = action === 'D' ? dummySequence(tag) : undefined;
-        if (dummy) {
-          // Replaced as a whole: one constant dummy item, nothing of the original's items.
-          if (flatText(el) !== flatText(dummy))
+        if (action === 'D') {
+          // Replaced as a whole: the constant dummy items, nothing of the original's items.
+          if (flatText(el) !== flatText(dummySequence(tag)))
             this.fail('conformance', tag, path, 'is not the dummy item that replaces it');
           continue;
         }
-        if (action === 'D' && isContentSequence(rowForTag(tag)) && (el.Value ?? []).length > 0)
-          this.fail('conformance', tag, path, 'free content kept without the matching Clean option');
         const origItems = o?.Value ?? [];
         (el.Value ?? []).forEach((item, i) =>
           this.conformance(

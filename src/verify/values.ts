@@ -1,5 +1,6 @@
 /** Text views of elements and the constant items the engine writes, shared by the checks of the gate. */
 import { dummyItemsFor } from '../deid/marking';
+import { PS315_TABLE } from '../deid/table.generated';
 import type { Dataset, DicomElement } from '../deid/types';
 import { TAG } from '../dicom/tags';
 
@@ -48,15 +49,16 @@ export function sameText(a: readonly string[], b: readonly string[]): boolean {
   return a.join('\\') === b.join('\\');
 }
 
-/** The dummy a D writes in place of a whole sequence, or undefined when its items are walked. */
-export function dummySequence(tag: string): DicomElement | undefined {
-  const items = dummyItemsFor(tag);
-  return items ? { vr: 'SQ', Value: items } : undefined;
+/** The dummy a D writes in place of a whole sequence (never walked). */
+export function dummySequence(tag: string): DicomElement {
+  return { vr: 'SQ', Value: dummyItemsFor(tag) };
 }
 
 /** The text of every dummy sequence the engine can write: constants, so the residual search passes over them. */
 const DUMMY_TEXTS = new Set(
-  [TAG.PersonIdentificationCodeSequence, TAG.ContentSequence].map((t) => flatText(dummySequence(t))),
+  PS315_TABLE.filter((r) => r.vr === 'SQ' && r.match.kind === 'tag' && r.basic.includes('D')).map((r) =>
+    flatText(dummySequence(r.id)),
+  ),
 );
 
 export function isDummySequence(el: DicomElement): boolean {

@@ -19,6 +19,7 @@ import * as views from '../../src/pixels/views';
 import { OcrPool } from '../../src/pixels/ocr';
 import { burnedInImage } from '../helpers/burnedIn';
 import { testContext } from '../helpers/samples';
+import { TAG } from '../../src/dicom/tags';
 import { ByteBudget } from '../../src/util/budget';
 
 GlobalFonts.registerFromPath('/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf');
@@ -123,11 +124,15 @@ describe('pixels that could stop, exhaust or fool the bridge', () => {
   });
 
   it('refuses, before decoding, an image whose header declares more decoded bytes than ocr.maxDecodedMb', async () => {
-    // 16384 x 16384 RGB: 768 MB declared, 64 bytes given. Nothing is decoded or allocated.
+    // 16 frames of 4096 x 4096 RGB: 768 MB declared, 64 bytes given. Nothing is decoded or allocated.
     const bytes = otImage(
-      16384,
-      16384,
-      { '00280002': { vr: 'US', Value: [3] }, '00280004': { vr: 'CS', Value: ['RGB'] } },
+      4096,
+      4096,
+      {
+        [TAG.SamplesPerPixel]: { vr: 'US', Value: [3] },
+        [TAG.PhotometricInterpretation]: { vr: 'CS', Value: ['RGB'] },
+        [TAG.NumberOfFrames]: { vr: 'IS', Value: ['16'] },
+      },
       new Uint8Array(64),
     );
     const rss = process.memoryUsage().rss;

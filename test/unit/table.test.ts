@@ -289,3 +289,52 @@ describe('PS3.15 Table E.1-1, row by row', () => {
     },
   );
 });
+
+describe('sequences whose action is D, replaced whole and never walked', () => {
+  const planted = 'PLANTED7788';
+  const dRows = PS315_TABLE.filter((r) => r.vr === 'SQ' && r.match.kind === 'tag' && r.basic.includes('D'));
+
+  it('are the rows the table gives: content, flow, graphics, institution, operator, person, procedure step, observer', () => {
+    expect(dRows.map((r) => r.keyword)).toEqual([
+      'ContentSequence',
+      'FlowIdentifierSequence',
+      'GraphicAnnotationSequence',
+      'InstitutionCodeSequence',
+      'OperatorIdentificationSequence',
+      'PersonIdentificationCodeSequence',
+      'ReferencedPerformedProcedureStepSequence',
+      'VerifyingObserverSequence',
+    ]);
+  });
+
+  it.each(dRows.map((r) => [`${r.tag} ${r.keyword}`, r] as const))(
+    '%s: a value planted inside an item is gone, top level and nested, under every profile that names it',
+    (_label, row) => {
+      // Elements the table does not list, which a walk of the items would keep as they are.
+      const item: Dataset = {
+        [TAG.CodeValue]: { vr: 'SH', Value: [planted] },
+        [TAG.CodeMeaning]: { vr: 'LO', Value: [`${planted} MEANING`] },
+      };
+      const profiles: Array<[string, ProfileOptions]> = [['basic', BASIC_OPTIONS]];
+      for (const name of OPTION_NAMES)
+        if (row.options[name]) profiles.push([name, { ...BASIC_OPTIONS, [name]: true }]);
+      const found: string[] = [];
+      for (const nested of [false, true]) {
+        const file = instance(row.id, { vr: 'SQ', Value: [item] }, nested);
+        for (const [label, options] of profiles) {
+          const ctx = testContext({ name: label, options });
+          const result = deidentify(file, ctx);
+          const bytes = writeDicom(result.file);
+          // Retain options keep the sequence (K), Clean options clean it of identity (C): under
+          // the basic profile's D (or X) nothing of the item may remain.
+          const action = tableAction(row, options);
+          if (['D', 'X'].includes(action) && bytes.toString('latin1').includes(planted))
+            found.push(`${nested ? 'nested' : 'top'} ${label}`);
+          const verdict = verifyInstance(file, parseDicom(bytes), ctx, result.patient);
+          if (!verdict.ok) found.push(`${nested ? 'nested' : 'top'} ${label}: gate refused`);
+        }
+      }
+      expect(found).toEqual([]);
+    },
+  );
+});
