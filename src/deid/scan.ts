@@ -129,7 +129,8 @@ export function readTopLevel(
   return out;
 }
 
-export function locatePixelData(bytes: Buffer): PixelDataLocation | undefined {
+/** Where a Part 10 file's dataset starts (after the file meta), and a reader for its syntax; not for deflated datasets. */
+function datasetStart(bytes: Buffer): { pos: number; r: Reader } | undefined {
   if (bytes.length < 132 || bytes.toString('latin1', 128, 132) !== 'DICM') return undefined;
   // File meta: always explicit VR little endian.
   const meta = new Reader(bytes, true, false);
@@ -145,23 +146,49 @@ export function locatePixelData(bytes: Buffer): PixelDataLocation | undefined {
     pos = h.valueStart + h.length;
   }
   if (!syntax || DEFLATED_DATASET_SYNTAXES.has(syntax)) return undefined;
-  const r = new Reader(bytes, syntax !== EXPLICIT_BE, syntax === IMPLICIT_LE);
+  return { pos, r: new Reader(bytes, syntax !== EXPLICIT_BE, syntax === IMPLICIT_LE) };
+}
+
+/** Where the top-level element at `pos` ends (its items skipped), or undefined when it cannot be read. */
+function elementEnd(r: Reader, h: Header): number | undefined {
+  const end = h.length === UNDEFINED ? skipItems(r, h.valueStart, 0) : h.valueStart + h.length;
+  return end !== undefined && end <= r.b.length ? end : undefined;
+}
+
+export function locatePixelData(bytes: Buffer): PixelDataLocation | undefined {
+  const start = datasetStart(bytes);
+  if (!start) return undefined;
+  const { r } = start;
+  let pos = start.pos;
   while (pos < bytes.length) {
     const h = header(r, pos);
     if (!h) return undefined;
-    if (h.tag === PIXEL_DATA) {
-      const end = h.length === UNDEFINED ? skipItems(r, h.valueStart, 0) : h.valueStart + h.length;
-      return end !== undefined && end <= bytes.length ? { start: pos, end } : undefined;
-    }
     if (h.tag > PIXEL_DATA) return undefined; // no pixel data at the top level
-    if (h.length === UNDEFINED) {
-      const next = skipItems(r, h.valueStart, 0);
-      if (next === undefined) return undefined;
-      pos = next;
-    } else {
-      pos = h.valueStart + h.length;
-      if (pos > bytes.length) return undefined;
-    }
+    const end = elementEnd(r, h);
+    if (h.tag === PIXEL_DATA) return end !== undefined ? { start: pos, end } : undefined;
+    if (end === undefined) return undefined;
+    pos = end;
   }
   return undefined;
+}
+
+/**
+ * How many zero bytes follow the dataset's last complete top-level element: 0 when the elements end
+ * with the file, or when the bytes after them are anything but zeros (the parse then fails as it
+ * should). Some writers pad a file with zeros after Pixel Data (megabytes of them, seen on a real MR
+ * image that Orthanc and pydicom read and dcmtk warns about).
+ */
+export function trailingZeroPadding(bytes: Buffer): number {
+  const start = datasetStart(bytes);
+  if (!start) return 0;
+  const { r } = start;
+  let pos = start.pos;
+  while (pos < bytes.length) {
+    if (bytes[pos] === 0 && bytes.subarray(pos).every((b) => b === 0)) return bytes.length - pos;
+    const h = header(r, pos);
+    const end = h && elementEnd(r, h);
+    if (end === undefined || end <= pos) return 0;
+    pos = end;
+  }
+  return 0;
 }

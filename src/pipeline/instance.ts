@@ -8,7 +8,7 @@ import { layoutOf, frameBytes } from '../pixels/image';
 import { cleanStage, pixelGate, type PixelCleanResult } from './pixels';
 import { keyIdOf, sealIdentity } from '../deid/reid';
 import { inflatedPart10, toPart10, transferSyntaxOf } from '../deid/part10';
-import { locatePixelData } from '../deid/scan';
+import { locatePixelData, trailingZeroPadding } from '../deid/scan';
 import { hasSealed, saveSealed } from '../store/reid';
 import { deidentify } from '../deid/engine';
 import type { Dataset } from '../deid/types';
@@ -98,6 +98,13 @@ export async function deidentifyAndVerify(
     } catch (err) {
       return { failures: parseFailure(err) };
     }
+  }
+  // Zeros after the last element (a writer's padding; Orthanc and pydicom read such files) are
+  // dropped, and only their count is logged; anything else after it still fails the parse.
+  const padding = trailingZeroPadding(original);
+  if (padding > 0) {
+    original = original.subarray(0, original.length - padding);
+    ctx.log?.warn('zero bytes after the last element of the dataset ignored', { bytes: padding });
   }
   const split = splitAtPixelData(original);
   let pixel = split.pixel;

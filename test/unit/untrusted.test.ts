@@ -4,6 +4,7 @@
  * dcmjs; no reason quotes a value of the file, whatever parse error path it takes.
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import dcmjs from 'dcmjs';
 import { parseDicom } from '../../src/deid/dicom';
@@ -13,6 +14,7 @@ import type { TargetContext } from '../../src/pipeline/context';
 import { deidentifyAndVerify, prepare } from '../../src/pipeline/instance';
 import { ctSlice, testContext } from '../helpers/samples';
 import { ByteBudget } from '../../src/util/budget';
+import { CORPORA } from '../helpers/realWorld';
 
 const PLANTED = 'DOE^JOHN 1970';
 const MiB = 1024 * 1024;
@@ -254,5 +256,32 @@ describe('a sequence stored as UN with a defined length (PS3.5 6.2.2, implicit V
     const un = readFileSync(`${dir}/rtdose_rle_1frame.dcm`);
     expect(() => parseDicom(un)).toThrow(/an element stored as UN holds sequence items of defined length/);
     expect(parseDicom(readFileSync(`${dir}/rtdose.dcm`)).dict['300C0002']?.vr).toBe('SQ');
+  });
+});
+
+describe('padding after the last element', () => {
+  const mr = readFileSync(path.join(CORPORA.pydicom!, 'MR_small.dcm'));
+  const run = async (bytes: Buffer) => {
+    const warn = jest.fn();
+    const out = await prepare(bytes, { ...ctx(), log: { warn } } as unknown as TargetContext);
+    return { out, warn };
+  };
+
+  it('ignores zero bytes after the last element, logs their count only, and carries the same output', async () => {
+    // The archive's case: megabytes of zeros after Pixel Data, which Orthanc and pydicom read.
+    const padded = Buffer.concat([mr, Buffer.alloc(3 * MiB)]);
+    const plain = await run(mr);
+    const { out, warn } = await run(padded);
+    if ('kind' in out || 'kind' in plain.out) throw new Error('quarantined');
+    expect(Buffer.concat(out.parts).equals(Buffer.concat(plain.out.parts))).toBe(true);
+    expect(warn).toHaveBeenCalledWith('zero bytes after the last element of the dataset ignored', {
+      bytes: 3 * MiB,
+    });
+    expect(plain.warn).not.toHaveBeenCalled();
+  });
+
+  it('still refuses anything but zeros after the last element', async () => {
+    const { out } = await run(Buffer.concat([mr, Buffer.alloc(64), Buffer.from('JUNK')]));
+    expect(out).toMatchObject({ kind: 'quarantined', check: 'conformance' });
   });
 });
