@@ -39,17 +39,31 @@ def _token():
 
 
 def _bridge(method, path):
-    """Calls the bridge API; answers (status, body bytes). Never forwards the token to the browser."""
+    """Calls the bridge API; answers (status, body bytes). Never forwards the token to the browser.
+
+    What went wrong is told apart for the operator: no token configured here, the token refused by
+    the bridge (it is up: the token is wrong), or the bridge not reachable at all. The first two
+    answer 502, not 401: a 401 from Orthanc would make the browser ask the user for a password.
+    """
+    token = _token()
+    if not token:
+        return 502, json.dumps(
+            {"error": "this Orthanc has no token for the bridge: set RESEARCH_BRIDGE_TOKEN or ResearchBridge.TokenFile"}
+        ).encode()
     request = urllib.request.Request(
         BRIDGE_URL + path,
         method=method,
         data=b"" if method == "POST" else None,
-        headers={"Authorization": "Bearer " + _token(), "Accept": "application/json"},
+        headers={"Authorization": "Bearer " + token, "Accept": "application/json"},
     )
     try:
         with urllib.request.urlopen(request, timeout=15) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as e:
+        if e.code in (401, 403):
+            return 502, json.dumps(
+                {"error": "the bridge refused this Orthanc's token: it must be the bridge's operator API token"}
+            ).encode()
         return e.code, e.read()
     except Exception:  # connection refused, timeout: say so without details
         return 502, json.dumps({"error": "the research bridge cannot be reached"}).encode()
@@ -153,6 +167,10 @@ EXPLORER_JS = r"""
     else if (s.reason) t += ' (' + s.reason + ')';
     return t;
   }
+  // The plugin's own words for what failed (no token, token refused, bridge unreachable).
+  function failure(x) {
+    return (x && x.responseJSON && x.responseJSON.error) || 'the bridge cannot be reached';
+  }
   function showState(studyId, polls) {
     $.ajax({ url: '../research-bridge/studies/' + studyId + '/state', dataType: 'json', cache: false })
       .done(function (s) {
@@ -166,7 +184,7 @@ EXPLORER_JS = r"""
           setTimeout(function () { showState(studyId, polls + 1); }, 1000);
         }
       })
-      .fail(function () { $('#research-bridge-state').text('Research: the bridge cannot be reached'); });
+      .fail(function (x) { $('#research-bridge-state').text('Research: ' + failure(x)); });
   }
   function block(id, label) {
     return $('<ul data-role="listview" data-inset="true" data-theme="d" data-divider-theme="c">')
@@ -195,7 +213,7 @@ EXPLORER_JS = r"""
       e.preventDefault();
       $.ajax({ url: '../research-bridge/patients/' + $.mobile.pageData.uuid + '/send', type: 'POST', dataType: 'json' })
         .done(function (r) { $('#research-bridge-patient-state').text('Queued ' + Object.keys(r.studies).length + ' study(ies) for research'); })
-        .fail(function () { $('#research-bridge-patient-state').text('The research bridge refused or cannot be reached'); });
+        .fail(function (x) { $('#research-bridge-patient-state').text('Research: ' + failure(x)); });
     });
   });
 })();

@@ -6,6 +6,7 @@
  *
  *   npm run bench:deid -- [--rounds 5] [--ct-slices 40] [--mammo-rows 2294] [--mammo-columns 1914]
  */
+import { ByteBudget } from '../src/util/budget';
 import { closeEngines } from '../src/pixels/clean';
 import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -143,7 +144,12 @@ async function ocrBench(): Promise<void> {
   const { burnedInImage } = await import('../test/helpers/burnedIn');
   const workers = ocrWorkers(4);
   const state = newProcessState({ workers, timeoutMs: 60_000 });
-  const stageCtx = { deid: ctx, state, maxInflatedBytes: 1 << 26 } as never;
+  const stageCtx = {
+    deid: ctx,
+    state,
+    maxInflatedBytes: 1 << 26,
+    budget: new ByteBudget(512 << 20),
+  } as never;
   const images = Math.max(4, Number(args.rounds) * 2);
   console.log(`\nOCR of burned-in text (tesseract.js, ${workers} worker threads, ${images} images each):`);
   try {

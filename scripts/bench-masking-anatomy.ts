@@ -7,6 +7,7 @@
  *
  *   npx ts-node --transpile-only scripts/bench-masking-anatomy.ts [--seeds 1] [--only CT] [--verbose]
  */
+import { ByteBudget } from '../src/util/budget';
 import { closeEngines } from '../src/pixels/clean';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -27,7 +28,12 @@ const { values: args } = parseArgs({
   },
 });
 const state = newProcessState({ workers: 2, timeoutMs: 120_000 });
-const ctx = { deid: testContext(), state, maxInflatedBytes: 1 << 26 } as never;
+const ctx = {
+  deid: testContext(),
+  state,
+  maxInflatedBytes: 1 << 26,
+  budget: new ByteBudget(512 << 20),
+} as never;
 
 async function decode(bytes: Buffer): Promise<DecodedImage> {
   const img = await decodeBytes(state.pixels.codecs, bytes);

@@ -6,6 +6,7 @@
  *
  *   npx ts-node --transpile-only scripts/bench-masking.ts [--seeds 40] [--hard 8]
  */
+import { ByteBudget } from '../src/util/budget';
 import { closeEngines } from '../src/pixels/clean';
 import { parseArgs } from 'node:util';
 import { decodeBytes } from '../src/pipeline/pixels';
@@ -19,7 +20,12 @@ const { values: args } = parseArgs({
   options: { seeds: { type: 'string', default: '40' }, hard: { type: 'string', default: '8' } },
 });
 const state = newProcessState({ workers: 2, timeoutMs: 60_000 });
-const ctx = { deid: testContext(), state, maxInflatedBytes: 1 << 26 } as never;
+const ctx = {
+  deid: testContext(),
+  state,
+  maxInflatedBytes: 1 << 26,
+  budget: new ByteBudget(512 << 20),
+} as never;
 
 async function decode(bytes: Buffer): Promise<DecodedImage> {
   const img = await decodeBytes(state.pixels.codecs, bytes);

@@ -168,6 +168,40 @@ describe('cross-site requests (#2, #3)', () => {
   });
 });
 
+describe("the Explorer plugin's answers when it cannot use the bridge (first run)", () => {
+  it('tells a missing token, a token the bridge refuses and an unreachable bridge apart', async () => {
+    const closed = await freePort();
+    const cases: Array<{ label: string; env: Record<string, string>; url: string; want: RegExp }> = [
+      { label: 'no token', env: {}, url: api, want: /has no token for the bridge/ },
+      {
+        label: 'wrong token',
+        env: { RESEARCH_BRIDGE_TOKEN: 'not-the-token' },
+        url: api,
+        want: /refused this Orthanc's token/,
+      },
+      {
+        label: 'nothing listening',
+        env: { RESEARCH_BRIDGE_TOKEN: OPERATOR_TOKEN },
+        url: `http://127.0.0.1:${closed}`,
+        want: /cannot be reached/,
+      },
+    ];
+    const servers = cases.map((c) => new TestOrthanc('clinical', { ResearchBridge: { Url: c.url } }, c.env));
+    try {
+      await Promise.all(servers.map((o) => o.start()));
+      for (const [i, c] of cases.entries()) {
+        const r = await request('GET', `${servers[i]!.url}/research-bridge/studies/${studyId}/state`);
+        // 502, never 401: a 401 from Orthanc would make the browser ask the user for a password.
+        expect({ label: c.label, status: r.status }).toEqual({ label: c.label, status: 502 });
+        expect(r.body.toString()).toMatch(c.want);
+        expect(r.body.toString()).not.toContain(OPERATOR_TOKEN);
+      }
+    } finally {
+      await Promise.all(servers.map((o) => o.destroy()));
+    }
+  });
+});
+
 describe('pagination and timeouts (#15)', () => {
   it('pages /api/reports and /api/metadata, and refuses a limit that is not a number', async () => {
     for (let i = 0; i < 3; i++)
