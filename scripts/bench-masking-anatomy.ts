@@ -7,7 +7,6 @@
  *
  *   npx ts-node --transpile-only scripts/bench-masking-anatomy.ts [--seeds 1] [--only CT] [--verbose]
  */
-import { ByteBudget } from '../src/util/budget';
 import { closeEngines } from '../src/pixels/clean';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -17,7 +16,7 @@ import { decodeBytes } from '../src/pipeline/pixels';
 import type { DecodedImage } from '../src/pixels/image';
 import { anatomyImage, anatomyVariants, keptAndRemoved } from '../test/helpers/realAnatomy';
 import { isOrdinaryImage, realWorldFiles } from '../test/helpers/realWorld';
-import { testContext } from '../test/helpers/samples';
+import { stageContext } from '../test/helpers/samples';
 
 const { values: args } = parseArgs({
   options: {
@@ -28,12 +27,7 @@ const { values: args } = parseArgs({
   },
 });
 const state = newProcessState({ workers: 2, timeoutMs: 120_000 });
-const ctx = {
-  deid: testContext(),
-  state,
-  maxInflatedBytes: 1 << 26,
-  budget: new ByteBudget(512 << 20),
-} as never;
+const ctx = stageContext(state);
 
 async function decode(bytes: Buffer): Promise<DecodedImage> {
   const img = await decodeBytes(state.pixels.codecs, bytes);

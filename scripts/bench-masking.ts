@@ -6,7 +6,6 @@
  *
  *   npx ts-node --transpile-only scripts/bench-masking.ts [--seeds 40] [--hard 8]
  */
-import { ByteBudget } from '../src/util/budget';
 import { closeEngines } from '../src/pixels/clean';
 import { parseArgs } from 'node:util';
 import { decodeBytes } from '../src/pipeline/pixels';
@@ -14,18 +13,13 @@ import { newProcessState } from '../src/pipeline/context';
 import { prepare } from '../src/pipeline/instance';
 import type { DecodedImage } from '../src/pixels/image';
 import { burnedInImage, plantedStrings, type BurnedKind, type TextStyle } from '../test/helpers/burnedIn';
-import { testContext } from '../test/helpers/samples';
+import { stageContext } from '../test/helpers/samples';
 
 const { values: args } = parseArgs({
   options: { seeds: { type: 'string', default: '40' }, hard: { type: 'string', default: '8' } },
 });
 const state = newProcessState({ workers: 2, timeoutMs: 60_000 });
-const ctx = {
-  deid: testContext(),
-  state,
-  maxInflatedBytes: 1 << 26,
-  budget: new ByteBudget(512 << 20),
-} as never;
+const ctx = stageContext(state);
 
 async function decode(bytes: Buffer): Promise<DecodedImage> {
   const img = await decodeBytes(state.pixels.codecs, bytes);

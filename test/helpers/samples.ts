@@ -2,6 +2,8 @@ import { parseDicom, type DicomFile } from '../../src/deid/dicom';
 import type { DeidContext } from '../../src/deid/engine';
 import { deriveKeys } from '../../src/deid/keys';
 import { DEFAULT_PROFILE } from '../../src/deid/profile';
+import type { ProcessState, TargetContext } from '../../src/pipeline/context';
+import { ByteBudget } from '../../src/util/budget';
 import { makeCtStudy, makeMammoStudy, samplePatients, type SamplePatient } from '../fixtures/studies';
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef-not-for-production';
@@ -28,3 +30,16 @@ export function mammoView(p: SamplePatient = firstPatient()): { bytes: Buffer; f
 export const OPERATOR_TOKEN = 'operator-token-for-tests-0123456789';
 export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789ab';
 export const bearer = (token: string): Record<string, string> => ({ Authorization: `Bearer ${token}` });
+
+/**
+ * What the instance stages read of a target's context, for tests and benches that run them
+ * without an app: the profile, the pixel engines, a 64 MiB inflate limit and a 512 MiB budget.
+ */
+export function stageContext(state: ProcessState, deid: DeidContext = testContext()): TargetContext {
+  return {
+    deid,
+    state,
+    maxInflatedBytes: 1 << 26,
+    budget: new ByteBudget(512 << 20),
+  } as unknown as TargetContext;
+}
