@@ -1,6 +1,5 @@
 import { attributeType, type AttributeType } from './iodTypes';
-import type { BlankRule } from '../pixels/regions';
-import { DEFAULT_OCR_MODALITIES, DEFAULT_OCR_SOP_CLASSES } from '../pixels/policy';
+import { DEFAULT_PIXEL_POLICY, type PixelPolicy } from '../pixels/policy';
 import { SAFE_PRIVATE_DICTIONARY, safePrivateKey, type SafePrivateEntry } from './safePrivate';
 import { PS315_TABLE } from './table.generated';
 import {
@@ -36,81 +35,14 @@ export interface DeidProfile {
   readonly pixelPolicy: PixelPolicy;
 }
 
-/**
- * OCR masking of burned-in text (pixels/): which instances it covers, what it masks, and its bounds.
- * `mask-all-text` masks every word read; `mask-identifying` only words that match an identity value
- * of the header, a date, a time or a long number; `off` leaves these instances to the risk lists
- * (quarantine).
- */
-export interface OcrPolicy {
-  readonly mode: 'mask-all-text' | 'mask-identifying' | 'off';
-  readonly sopClasses: readonly string[];
-  readonly modalities: readonly string[];
-  /** Quarantined whatever else the policy says (an admin's choice per SOP class or modality). */
-  readonly quarantineSopClasses: readonly string[];
-  readonly quarantineModalities: readonly string[];
-  /** Instances with more frames are quarantined rather than read frame by frame. */
-  readonly maxFrames: number;
-  /** The longest the first pass may read one instance's frames for text (seconds); over it, quarantine. */
-  readonly maxSecondsPerInstance: number;
-  /** Instances whose header declares more decoded pixel bytes than this (MB) are quarantined before decoding. */
-  readonly maxDecodedMb: number;
-  /**
-   * Decoded bytes per coded byte a compressed frame may declare; over it the instance is
-   * quarantined before decoding (a 592-byte JPEG-LS frame declared 32 MiB: 56,680). The most seen
-   * on real files here is 2,097, a uniform JPEG 2000 frame.
-   */
-  readonly maxCompressionRatio: number;
-  /** Pixels pad each text box on every side, beyond the detector's own margin (anti-aliased edges). */
-  readonly padding: number;
-  /**
-   * The largest share of a frame that text masks may cover (0-1). Over it the instance is
-   * quarantined (check kept-pixels): an image mostly masked is destroyed, not de-identified.
-   * Configured rectangles and the outside of ultrasound regions are the admin's and the device's
-   * own choices and do not count.
-   */
-  readonly maxMaskedFraction: number;
-  /** The stored value masked samples take; unset: the darkest the image can show. */
-  readonly maskValue?: number;
-}
-
-export interface PixelPolicy {
-  readonly allowBurnedInAnnotation: boolean;
-  readonly allowModalities: readonly string[];
-  readonly allowSopClasses: readonly string[];
-  /** Rectangles to blank per manufacturer, model and size (Clean Pixel Data); see pixels/regions.ts. */
-  readonly blank: readonly BlankRule[];
-  readonly ocr: OcrPolicy;
-}
-
-export const DEFAULT_OCR_POLICY: OcrPolicy = Object.freeze({
-  mode: 'mask-all-text',
-  sopClasses: DEFAULT_OCR_SOP_CLASSES,
-  modalities: DEFAULT_OCR_MODALITIES,
-  quarantineSopClasses: [],
-  quarantineModalities: [],
-  maxFrames: 100,
-  maxDecodedMb: 512,
-  maxCompressionRatio: 20_000,
-  maxSecondsPerInstance: 300,
-  padding: 1,
-  maxMaskedFraction: 0.15,
-});
-
-/** The default: risky images masked by OCR, documents and the other risky classes quarantined. */
-export const DEFAULT_PIXEL_POLICY: PixelPolicy = Object.freeze({
-  allowBurnedInAnnotation: false,
-  allowModalities: [],
-  allowSopClasses: [],
-  blank: [],
-  ocr: DEFAULT_OCR_POLICY,
-});
-
-/** No OCR: every risky instance is quarantined unless allowed (the policy before OCR masking). */
-export const STRICT_PIXEL_POLICY: PixelPolicy = Object.freeze({
-  ...DEFAULT_PIXEL_POLICY,
-  ocr: Object.freeze({ ...DEFAULT_OCR_POLICY, mode: 'off' as const }),
-});
+// The pixel policy is the pixels' own (pixels/policy.ts); a profile holds one.
+export {
+  DEFAULT_OCR_POLICY,
+  DEFAULT_PIXEL_POLICY,
+  STRICT_PIXEL_POLICY,
+  type OcrPolicy,
+  type PixelPolicy,
+} from '../pixels/policy';
 
 export const BASIC_OPTIONS: ProfileOptions = Object.fromEntries(
   OPTION_NAMES.map((n) => [n, false]),

@@ -37,11 +37,5 @@ export interface TableRow {
   match: RowMatch;
 }
 
-/** dcmjs "denaturalized" dataset: keys are 8 upper-case hex digits. */
-export interface DicomElement {
-  vr: string;
-  Value?: unknown[];
-  // dcmjs keeps the undecoded bytes here when asked to (forceStoreRaw).
-  _rawValue?: unknown;
-}
-export type Dataset = Record<string, DicomElement>;
+/** The dataset types live with the DICOM layer (dicom/dataset.ts). */
+export type { Dataset, DicomElement } from '../dicom/dataset';

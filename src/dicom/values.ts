@@ -1,4 +1,4 @@
-import type { DicomElement } from '../deid/types';
+import type { DicomElement } from './dataset';
 
 /** The first value of an element as text, trimmed ("" when absent); a person name's alphabetic group. */
 export function str(el: DicomElement | undefined): string {

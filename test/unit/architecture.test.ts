@@ -1,0 +1,199 @@
+/**
+ * The rules of docs/ARCHITECTURE.md, enforced: the module map's "may use" column is read as data,
+ * and every import of src/ (type imports, re-exports and dynamic imports included) must be one it
+ * allows; every module must be in the table; and no import cycle may exist between files.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import ts from 'typescript';
+
+const root = path.join(__dirname, '..', '..');
+const src = path.join(root, 'src');
+
+/** Every .ts file under src/. */
+function sourceFiles(dir = src): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = path.join(dir, name);
+    if (statSync(p).isDirectory()) return sourceFiles(p);
+    return p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+/** The module a file belongs to: its folder under src/, or its own name for a file at the top. */
+function moduleOf(file: string): string {
+  const parts = path.relative(src, file).split(path.sep);
+  return parts.length > 1 ? parts[0]! : parts[0]!.replace(/(\.d)?\.ts$/, '');
+}
+
+interface Import {
+  readonly from: string;
+  readonly to: string;
+  readonly typeOnly: boolean;
+}
+
+/** The relative imports of a file, resolved to files (`./x` -> x.ts or x/index.ts). */
+function importsOf(file: string): Import[] {
+  const text = readFileSync(file, 'utf8');
+  const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+  const out: Import[] = [];
+  const add = (spec: string, typeOnly: boolean): void => {
+    if (!spec.startsWith('.')) return;
+    const base = path.resolve(path.dirname(file), spec);
+    const to = [`${base}.ts`, path.join(base, 'index.ts'), base].find((p) => {
+      try {
+        return statSync(p).isFile();
+      } catch {
+        return false;
+      }
+    });
+    if (!to) throw new Error(`${path.relative(root, file)} imports ${spec}, which is no file`);
+    out.push({ from: file, to, typeOnly });
+  };
+  const visit = (n: ts.Node): void => {
+    if (ts.isImportDeclaration(n) && ts.isStringLiteral(n.moduleSpecifier))
+      add(n.moduleSpecifier.text, !!n.importClause?.isTypeOnly);
+    else if (ts.isExportDeclaration(n) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier))
+      add(n.moduleSpecifier.text, n.isTypeOnly);
+    else if (
+      ts.isCallExpression(n) &&
+      n.expression.kind === ts.SyntaxKind.ImportKeyword &&
+      n.arguments[0] &&
+      ts.isStringLiteral(n.arguments[0])
+    )
+      add(n.arguments[0].text, false);
+    ts.forEachChild(n, visit);
+  };
+  visit(sf);
+  return out;
+}
+
+interface Rule {
+  /** Everything allowed ("everything"). */
+  readonly any: boolean;
+  /** Module -> true when only type imports are allowed. */
+  readonly uses: ReadonlyMap<string, boolean>;
+}
+
+/** The module map of docs/ARCHITECTURE.md: module -> what it may use. */
+function moduleTable(): Map<string, Rule> {
+  const md = readFileSync(path.join(root, 'docs', 'ARCHITECTURE.md'), 'utf8');
+  const section = md.slice(md.indexOf('## Module map'), md.indexOf('## Rules'));
+  const table = new Map<string, Rule>();
+  for (const line of section.split('\n')) {
+    const cells = line.split('|').map((c) => c.trim());
+    if (cells.length < 5 || !cells[1]!.startsWith('`')) continue;
+    const names = [...cells[1]!.matchAll(/`([^`]+)`/g)].map((m) =>
+      m[1]!.replace(/\/$/, '').replace(/\.ts$/, ''),
+    );
+    const mayUse = cells[3]!;
+    const uses = new Map<string, boolean>();
+    if (mayUse !== 'everything' && !mayUse.startsWith('nothing'))
+      // Commas inside parentheses explain; they do not separate.
+      for (const token of mayUse.split(/,(?![^(]*\))/)) {
+        const name = token.trim().split(/\s/)[0]!;
+        uses.set(name, /\(types only\)/.test(token));
+      }
+    for (const n of names) table.set(n, { any: mayUse === 'everything', uses });
+  }
+  return table;
+}
+
+/** Imports of `imports` that the table does not allow, as "from -> to" paths under src/. */
+function forbiddenImports(imports: readonly Import[], table: ReadonlyMap<string, Rule>): string[] {
+  const forbidden = new Set<string>();
+  for (const i of imports) {
+    const from = moduleOf(i.from);
+    const to = moduleOf(i.to);
+    if (from === to) continue;
+    const rule = table.get(from);
+    if (!rule || rule.any) continue;
+    const typesOnly = rule.uses.get(to);
+    if (typesOnly === undefined || (typesOnly && !i.typeOnly))
+      forbidden.add(
+        `${path.relative(src, i.from)} -> ${path.relative(src, i.to)}${typesOnly ? ' (types only allowed)' : ''}`,
+      );
+  }
+  return [...forbidden];
+}
+
+/** The import cycles among `files` (Tarjan's strongly connected components of two or more files). */
+function cyclesOf(files: readonly string[], imports: readonly Import[]): string[][] {
+  const graph = new Map<string, string[]>(files.map((f) => [f, []]));
+  for (const i of imports) graph.get(i.from)?.push(i.to);
+  let next = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const cycles: string[][] = [];
+  const connect = (v: string): void => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!index.has(w)) {
+        connect(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) === index.get(v)) {
+      const component: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        component.push(path.relative(src, w));
+      } while (w !== v);
+      if (component.length > 1) cycles.push(component.sort());
+    }
+  };
+  for (const f of files) if (!index.has(f)) connect(f);
+  return cycles;
+}
+
+const files = sourceFiles();
+const imports = files.flatMap(importsOf);
+
+describe('the architecture (docs/ARCHITECTURE.md) as the code keeps it', () => {
+  it('has every module of src/ in the module table', () => {
+    const table = moduleTable();
+    expect(table.size).toBeGreaterThan(10);
+    const missing = [...new Set(files.map(moduleOf))].filter((m) => !table.has(m));
+    expect(missing).toEqual([]);
+  });
+
+  it('has no import the module table forbids (type imports included)', () => {
+    expect(forbiddenImports(imports, moduleTable())).toEqual([]);
+  });
+
+  it('has no import cycle between files, type imports included', () => {
+    expect(cyclesOf(files, imports)).toEqual([]);
+  });
+
+  it('catches what it is for: a forbidden import, a value import where types only are allowed, and a cycle', () => {
+    const table = moduleTable();
+    const at = (p: string) => path.join(src, p);
+    const made: Import[] = [
+      { from: at('pixels/clean.ts'), to: at('store/db.ts'), typeOnly: true },
+      { from: at('pixels/clean.ts'), to: at('deid/engine.ts'), typeOnly: false },
+      { from: at('pixels/clean.ts'), to: at('deid/types.ts'), typeOnly: true },
+      { from: at('app.ts'), to: at('store/db.ts'), typeOnly: false },
+    ];
+    expect(forbiddenImports(made, table)).toEqual([
+      'pixels/clean.ts -> store/db.ts',
+      'pixels/clean.ts -> deid/engine.ts (types only allowed)',
+    ]);
+    const a = at('deid/a.ts');
+    const b = at('deid/b.ts');
+    expect(
+      cyclesOf(
+        [a, b],
+        [
+          { from: a, to: b, typeOnly: true },
+          { from: b, to: a, typeOnly: false },
+        ],
+      ),
+    ).toEqual([['deid/a.ts', 'deid/b.ts']]);
+  });
+});
