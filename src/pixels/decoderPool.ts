@@ -84,7 +84,12 @@ export class DecoderPool {
       // A copy of the frame's own bytes, moved to the worker (never the file it is a view of:
       // a Buffer's slice() is a view, so the copy is made by the constructor).
       const frame = new Uint8Array(next.job.frame);
-      slot.worker.postMessage({ ...next.job, frame }, [frame.buffer]);
+      try {
+        slot.worker.postMessage({ ...next.job, frame }, [frame.buffer]);
+      } catch {
+        // A job that cannot be sent (it should not happen: jobs are plain data) fails alone.
+        this.retire(slot, 'a frame could not be handed to a decoder');
+      }
     }
   }
 
