@@ -5,7 +5,8 @@ import { textShare } from '../pixels/kept';
 import { matchBlankRule } from '../pixels/regions';
 import { pixelDecision } from '../pixels/policy';
 import { layoutOf, frameBytes } from '../pixels/image';
-import { cleanStage, pixelGate, type PixelCleanResult } from './pixels';
+import { cleanStage, type PixelCleanResult } from './pixels';
+import { pixelGate } from '../verify/pixels';
 import { keyIdOf, sealIdentity } from '../deid/reid';
 import { inflatedPart10, toPart10, transferSyntaxOf } from '../deid/part10';
 import { locatePixelData, trailingZeroPadding } from '../deid/scan';
@@ -39,9 +40,6 @@ export type StageStats = Record<Stage, number> & { readonly checks: Record<strin
 export function newStageStats(): StageStats {
   return { pull: 0, deidentify: 0, verify: 0, push: 0, checks: {} };
 }
-
-/** The checks of the gate an instance passed (verifyInstance runs all of them on every instance). */
-const GATE_CHECKS = ['conformance', 'residual-phi', 'correspondence', 'marking'] as const;
 
 async function timed<T>(times: StageStats, stage: Stage, fn: () => Promise<T> | T): Promise<T> {
   const t0 = performance.now();
@@ -168,12 +166,13 @@ export async function deidentifyAndVerify(
   const verdict = await timed(times, 'verify', async () => {
     const output = parseDicom(bytes, limits);
     const header = verifyInstance(source, output, ctx.deid, result.patient, !!cleaned);
-    if (!header.ok || !cleaned) return header.failures;
-    return pixelGate(cleaned, output, ctx.state.pixels, ctx.deid.profile.pixelPolicy.ocr);
+    if (!header.ok || !cleaned) return header;
+    const pixels = await pixelGate(cleaned, output, ctx.state.pixels, ctx.deid.profile.pixelPolicy.ocr);
+    return { failures: pixels.failures, ran: [...header.ran, ...pixels.ran] };
   });
-  if (verdict.length > 0) return { failures: [...verdict] };
-  for (const c of [...GATE_CHECKS, ...(cleaned ? ['clean-pixels', 'kept-pixels'] : [])])
-    times.checks[c] = (times.checks[c] ?? 0) + 1;
+  if (verdict.failures.length > 0) return { failures: [...verdict.failures] };
+  // The audit's list of checks is the list of checks that ran, each named where it runs.
+  for (const c of verdict.ran) times.checks[c] = (times.checks[c] ?? 0) + 1;
   await sealOnce(ctx, result.patient.pseudonym, source.dict);
   const parts = pixel ? [bytes, pixel] : [bytes];
   return {

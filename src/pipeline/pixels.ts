@@ -7,17 +7,15 @@
 import { parseDicom, type DicomFile } from '../deid/dicom';
 import type { DecodedImage } from '../pixels/image';
 import { identifyingValues } from '../deid/identifying';
-import type { DeidProfile, OcrPolicy } from '../deid/profile';
+import type { DeidProfile } from '../deid/profile';
 import { locatePixelData } from '../deid/scan';
 import { TAG } from '../dicom/tags';
 import { str } from '../dicom/values';
-import { cleanPixels, decodeInstance, type CleanedPixels, type PixelEngines } from '../pixels/clean';
+import { cleanPixels, decodeInstance, type PixelCleanResult, type PixelEngines } from '../pixels/clean';
 import { DetectorError } from '../pixels/detect';
-import { keptPixels } from '../pixels/kept';
-import { maskMismatch } from '../pixels/mask';
 import { OcrError } from '../pixels/ocr';
 import type { BlankRule } from '../pixels/regions';
-import { identityTokens, identifyingWords } from '../pixels/text';
+import { identityTokens } from '../pixels/text';
 import type { CheckFailure } from '../verify/types';
 
 const PIXEL = '(7FE0,0010)';
@@ -46,11 +44,7 @@ export async function decodeBytes(
   return decodeInstance(codecs, parseDicom(bytes), encapsulatedValue(bytes));
 }
 
-export interface PixelCleanResult {
-  readonly cleaned: CleanedPixels;
-  readonly tokens: ReadonlySet<string>;
-  readonly ocr: boolean;
-}
+export type { PixelCleanResult } from '../pixels/clean';
 
 /** Cleans an instance's pixels, or the pixel-policy failure that quarantines it. */
 export async function cleanStage(
@@ -84,49 +78,4 @@ export async function cleanStage(
       return { failures: failure('pixel-policy', `${err.message}; the instance stays quarantined`) };
     throw err;
   }
-}
-
-/** The gate's pixel checks on the output as it will be sent (parsed back from its bytes). */
-export async function pixelGate(
-  result: PixelCleanResult,
-  output: DicomFile,
-  engines: PixelEngines,
-  policy: Pick<OcrPolicy, 'maxMaskedFraction' | 'maxSecondsPerInstance'>,
-): Promise<CheckFailure[]> {
-  const { maxMaskedFraction, maxSecondsPerInstance } = policy;
-  if (str(output.dict[TAG.BurnedInAnnotation]).toUpperCase() !== 'NO')
-    return failure('clean-pixels', 'BurnedInAnnotation is not NO in the cleaned output', '(0028,0301)');
-  const decoded = await decodeInstance(engines.codecs, output);
-  if (typeof decoded === 'string')
-    return failure('clean-pixels', `the output pixels cannot be read back: ${decoded}`);
-  const mismatch = maskMismatch(result.cleaned.original, decoded, result.cleaned.mask, result.cleaned.value);
-  if (mismatch) return failure('clean-pixels', mismatch);
-  const kept = keptPixels(result.cleaned, result.cleaned.file.dict, maxMaskedFraction);
-  if (kept) return failure('kept-pixels', kept);
-  if (!result.ocr) return [];
-  try {
-    const started = Date.now();
-    for (let f = 0; f < decoded.frames; f++) {
-      // The same total as the first pass's; over it, the output is not proven, so not carried.
-      if (f > 0 && Date.now() - started > maxSecondsPerInstance * 1000)
-        return failure(
-          'clean-pixels',
-          `the second OCR pass took longer than the profile's ocr.maxSecondsPerInstance (${maxSecondsPerInstance} s); ${f} of ${decoded.frames} frames read`,
-        );
-      // Always the full read, ultrasound regions or not: a region never weakens the gate (issue 22).
-      const { kind } = identifyingWords(
-        await engines.ocr.readFrame(decoded, f, result.cleaned.mask, 'second', 'all'),
-        result.tokens,
-      );
-      if (kind)
-        return failure(
-          'clean-pixels',
-          `the second OCR pass reads identifying text (${kind}) in frame ${f + 1} of the output`,
-        );
-    }
-  } catch (err) {
-    if (err instanceof OcrError) return failure('clean-pixels', `the second OCR pass failed: ${err.message}`);
-    throw err;
-  }
-  return [];
 }

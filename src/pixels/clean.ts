@@ -3,7 +3,7 @@
  * mask everything outside an ultrasound image's regions, find burned-in text with OCR and mask it
  * (all of it, or what identifies, per the profile), and give back the instance rewritten with the
  * masked pixels uncompressed (explicit VR little endian). The original decoded image and the mask
- * go with it, for the gate to prove the result (pipeline/pixels.ts).
+ * go with it, for the gate to prove the result (verify/pixels.ts).
  */
 import type { DicomFile } from '../deid/dicom';
 import type { OcrPolicy } from '../deid/profile';
@@ -47,6 +47,13 @@ export interface CleanRequest {
   readonly policy: OcrPolicy;
   /** Identity tokens of the header (text.ts identityTokens), for mask-identifying. */
   readonly tokens: ReadonlySet<string>;
+}
+
+/** What the pixel stage hands the gate: the cleaned pixels, the header's identity tokens, whether OCR ran. */
+export interface PixelCleanResult {
+  readonly cleaned: CleanedPixels;
+  readonly tokens: ReadonlySet<string>;
+  readonly ocr: boolean;
 }
 
 export interface CleanedPixels {

@@ -16,7 +16,7 @@ import {
 import { keptPrivateTags } from '../deid/safePrivate';
 import type { Dataset, DicomElement } from '../deid/types';
 import { shiftDate, shiftDateTime } from '../deid/values';
-import { formatTag, type CheckFailure, type CheckName } from './types';
+import { formatTag, type CheckFailure, type CheckName, type GateVerdict } from './types';
 import { residualPhi } from './residual';
 import { dummySequence, flatText, MARKING_TAGS, sameText, textOf } from './values';
 import { TAG } from '../dicom/tags';
@@ -33,9 +33,8 @@ const CORRESPONDENCE_TAGS: Readonly<Record<string, string>> = {
   [TAG.Rows]: 'Rows',
   [TAG.Columns]: 'Columns',
 };
-export interface InstanceVerdict {
+export interface InstanceVerdict extends GateVerdict {
   readonly ok: boolean;
-  readonly failures: readonly CheckFailure[];
 }
 
 export function pixelHash(dict: Dataset): string | null {
@@ -52,12 +51,20 @@ export function pixelHash(dict: Dataset): string | null {
 
 class Checker {
   readonly failures: CheckFailure[] = [];
+  /** The checks that ran, in order, each named where it runs (run). */
+  readonly ran: CheckName[] = [];
   constructor(
     private readonly ctx: DeidContext,
     private readonly patient: PatientMapping,
     private readonly sopClass: string,
     private readonly scrub: Scrub,
   ) {}
+
+  /** Runs one check of the gate and records that it ran. */
+  run(check: CheckName, fn: () => void): void {
+    if (!this.ran.includes(check)) this.ran.push(check);
+    fn();
+  }
 
   fail(check: CheckName, tag: string, path: string, detail: string): void {
     this.failures.push({ check, tag: formatTag(tag), path, detail });
@@ -279,21 +286,23 @@ export function verifyInstance(
   patient: PatientMapping,
   /**
    * When the pixels were cleaned (pixels/clean.ts): `original` then holds the cleaned pixels, and
-   * the pixel gate (pipeline/pixels.ts) proves the masking against the decoded original.
+   * the pixel gate (verify/pixels.ts) proves the masking against the decoded original.
    */
   pixelsCleaned = false,
 ): InstanceVerdict {
   const sopClass = str(original.dict[TAG.SOPClassUID]);
   const found = identifyingValues(original.dict, ctx.profile, sopClass);
   const checker = new Checker(ctx, patient, sopClass, makeScrubber(found.values, found.words));
-  checker.conformance(original.dict, output.dict, '', 0, false);
-  checker.marking(output.dict, pixelsCleaned);
-  checker.residual(found, output.dict, original.dict, '', true);
-  checker.residual(found, output.meta, original.meta, '', false);
-  checker.correspondence(original.dict, output.dict);
-  const before = pixelHash(original.dict);
-  const after = pixelHash(output.dict);
-  if (before !== after)
-    checker.fail('correspondence', TAG.PixelData, '', 'pixel data hash differs from the original');
-  return { ok: checker.failures.length === 0, failures: checker.failures };
+  checker.run('conformance', () => checker.conformance(original.dict, output.dict, '', 0, false));
+  checker.run('marking', () => checker.marking(output.dict, pixelsCleaned));
+  checker.run('residual-phi', () => {
+    checker.residual(found, output.dict, original.dict, '', true);
+    checker.residual(found, output.meta, original.meta, '', false);
+  });
+  checker.run('correspondence', () => {
+    checker.correspondence(original.dict, output.dict);
+    if (pixelHash(original.dict) !== pixelHash(output.dict))
+      checker.fail('correspondence', TAG.PixelData, '', 'pixel data hash differs from the original');
+  });
+  return { ok: checker.failures.length === 0, failures: checker.failures, ran: checker.ran };
 }

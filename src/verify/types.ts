@@ -21,6 +21,12 @@ export interface CheckFailure {
   readonly detail: string;
 }
 
+/** What a part of the gate found, and the checks it ran (the audit counts these, not a fixed list). */
+export interface GateVerdict {
+  readonly failures: readonly CheckFailure[];
+  readonly ran: readonly CheckName[];
+}
+
 /**
  * The group a quarantine reason belongs to in a summary: the first failure, with item indexes,
  * Orthanc IDs, frame numbers, shares and the "(+N more ...)" tail taken out, so 10,000 instances

@@ -9,7 +9,8 @@ import { DEFAULT_PIXEL_POLICY } from '../../src/deid/profile';
 import type { Dataset } from '../../src/deid/types';
 import { newProcessState, type TargetContext } from '../../src/pipeline/context';
 import { prepare, type Prepared } from '../../src/pipeline/instance';
-import { cleanStage, pixelGate, decodeBytes } from '../../src/pipeline/pixels';
+import { cleanStage, decodeBytes } from '../../src/pipeline/pixels';
+import { pixelGate } from '../../src/verify/pixels';
 import { blackValue, type DecodedImage } from '../../src/pixels/image';
 import { burnedInImage, type BurnedKind, type BurnedInImage } from '../helpers/burnedIn';
 import { testContext } from '../helpers/samples';
@@ -178,14 +179,20 @@ describe('burned-in text, found by OCR and masked (default profile)', () => {
     const unmasked = await cleanStage(image.bytes, file, { ocr: false, profile, engines: state.pixels });
     if ('failures' in unmasked) throw new Error(unmasked.failures[0]!.detail);
     const reads = jest.spyOn(state.pixels.ocr, 'readFrame');
-    const failures = await pixelGate({ ...unmasked, ocr: true }, unmasked.cleaned.file, state.pixels, {
-      maxMaskedFraction: 0.15,
-      maxSecondsPerInstance: 300,
-    });
+    const { failures, ran } = await pixelGate(
+      { ...unmasked, ocr: true },
+      unmasked.cleaned.file,
+      state.pixels,
+      {
+        maxMaskedFraction: 0.15,
+        maxSecondsPerInstance: 300,
+      },
+    );
     const looks = reads.mock.calls.map((c) => [c[3], c[4]]);
     reads.mockRestore();
     // The gate's look, at every frame it read: the full one (plain, light and dark features).
     expect(looks).toEqual([['second', 'all']]);
+    expect(ran).toEqual(['clean-pixels', 'kept-pixels']);
     expect(failures).toHaveLength(1);
     expect(failures[0]).toMatchObject({ check: 'clean-pixels', tag: '(7FE0,0010)' });
     expect(failures[0]!.detail).toMatch(

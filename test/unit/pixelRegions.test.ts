@@ -3,7 +3,8 @@ import { parseDicom, writeDicom } from '../../src/deid/dicom';
 import { deidentify } from '../../src/deid/engine';
 import type { Dataset } from '../../src/deid/types';
 import { newProcessState } from '../../src/pipeline/context';
-import { cleanStage, pixelGate } from '../../src/pipeline/pixels';
+import { cleanStage } from '../../src/pipeline/pixels';
+import { pixelGate } from '../../src/verify/pixels';
 import { decodeNative } from '../../src/pixels/codecs';
 import { layoutOf, type DecodedImage } from '../../src/pixels/image';
 import {
@@ -159,12 +160,14 @@ describe('the gate with a blanking rule', () => {
     const out = parseDicom(
       writeDicom({ ...result.file, dict: { ...result.file.dict, '00280301': { vr: 'CS', Value: ['NO'] } } }),
     );
-    const failures = await pixelGate(cleaned, out, state.pixels, {
+    const { failures, ran } = await pixelGate(cleaned, out, state.pixels, {
       maxMaskedFraction: 0.15,
       maxSecondsPerInstance: 300,
     });
     expect(failures.map((f) => [f.check, f.tag, f.detail])).toEqual([
       ['clean-pixels', '(7FE0,0010)', 'a masked region is not constant in the output'],
     ]);
+    // It stopped at the mask proof: the kept-pixels check did not run, and is not counted.
+    expect(ran).toEqual(['clean-pixels']);
   });
 });
