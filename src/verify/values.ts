@@ -56,8 +56,10 @@ export function dummySequence(tag: string): DicomElement {
 
 /** The text of every dummy sequence the engine can write: constants, so the residual search passes over them. */
 const DUMMY_TEXTS = new Set(
-  PS315_TABLE.filter((r) => r.vr === 'SQ' && r.match.kind === 'tag' && r.basic.includes('D')).map((r) =>
-    flatText(dummySequence(r.id)),
+  PS315_TABLE.flatMap((r) =>
+    r.vr === 'SQ' && r.match.kind === 'tag' && r.basic.includes('D')
+      ? [flatText(dummySequence(r.match.tag))]
+      : [],
   ),
 );
 
