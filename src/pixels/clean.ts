@@ -288,8 +288,8 @@ const MAX_CLOSER_READS = 32;
  * more speckle), and small text there is not read: 8 px print was left legible (issue 22, row 6).
  * So each detected line inside a region that no word confirms is read again alone: its crop,
  * enlarged so that its text is about 32 px high, in both polarities. The words read are given in
- * image pixels, to be weighed as the frame's own (readInside, identifyingWords). The closest
- * MAX_CLOSER_READS lines by detector score are read; any left are for the gate's full read.
+ * image pixels, to be weighed as the frame's own (readInside, identifyingWords). The
+ * MAX_CLOSER_READS lines the detector is surest of are read; any left are for the gate's full read.
  */
 async function readCloser(
   engines: PixelEngines,
