@@ -85,20 +85,24 @@ def _error(output, status, message):
 def _cross_site(request):
     """Why a state-changing request must be refused as cross-site, or None.
 
-    Orthanc Explorer calls these routes with jQuery, which sets X-Requested-With; a form on another
-    site cannot set it, and a script on another site that sets it needs a CORS preflight that
-    Orthanc never grants. Origin and Sec-Fetch-Site, when the browser sends them, must say this site.
+    Orthanc Explorer calls these routes with jQuery, which sets X-Requested-With; Orthanc Explorer 2
+    calls them from a configured custom button (axios, no X-Requested-With), and the browser says
+    the request is same-origin in Sec-Fetch-Site and Origin, headers a page cannot set. A form or a
+    script on another site gets Sec-Fetch-Site "cross-site" (or "same-site") and its own Origin, and
+    a script that sets X-Requested-With needs a CORS preflight that Orthanc never grants. A request
+    with none of these signs (no browser, or an old one) is refused, as before.
     """
     headers = {k.lower(): v for k, v in (request.get("headers") or {}).items()}
-    if headers.get("x-requested-with", "") != "XMLHttpRequest":
-        return "the request does not come from Orthanc Explorer (no X-Requested-With)"
     site = headers.get("sec-fetch-site")
     if site and site not in ("same-origin", "none"):
         return "Sec-Fetch-Site is " + site
     origin = headers.get("origin")
-    if origin and urllib.parse.urlsplit(origin).netloc != headers.get("host", ""):
+    same_origin = origin is not None and urllib.parse.urlsplit(origin).netloc == headers.get("host", "")
+    if origin and not same_origin:
         return "the Origin is another site"
-    return None
+    if headers.get("x-requested-with", "") == "XMLHttpRequest" or site == "same-origin" or same_origin:
+        return None
+    return "the request does not come from Orthanc Explorer (no X-Requested-With, Sec-Fetch-Site or Origin)"
 
 
 def _send_study(study_id):

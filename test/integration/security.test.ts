@@ -168,6 +168,31 @@ describe('cross-site requests (#2, #3)', () => {
   });
 });
 
+describe('Orthanc Explorer 2: a custom button calling the plugin (issue 24)', () => {
+  it('accepts the same-origin POST a browser sends from OE2 and still refuses cross-site and same-site ones', async () => {
+    const url = `${clinical.url}/research-bridge/studies/${studyId}/send`;
+    // What OE2 1.8's "CustomButtons" POST sends: axios, a JSON payload, no X-Requested-With; the
+    // browser adds Origin and Sec-Fetch-Site, which a page cannot set.
+    const oe2 = { 'Content-Type': 'application/json', Origin: clinical.url, 'Sec-Fetch-Site': 'same-origin' };
+    const body = JSON.stringify({ id: studyId });
+    expect((await request('POST', url, body, oe2)).status).toBe(200);
+    // A browser that sends Sec-Fetch-Site but no Origin, and one that sends only Origin.
+    expect((await request('POST', url, body, { 'Sec-Fetch-Site': 'same-origin' })).status).toBe(200);
+    expect((await request('POST', url, body, { Origin: clinical.url })).status).toBe(200);
+    // The same shape from another site, or from a sibling site, is refused.
+    for (const refused of [
+      { ...oe2, 'Sec-Fetch-Site': 'cross-site', Origin: 'https://attacker.example' },
+      { ...oe2, 'Sec-Fetch-Site': 'same-site' },
+      { ...oe2, 'Sec-Fetch-Site': 'cross-site' },
+      { 'Content-Type': 'application/json' },
+    ])
+      expect({ headers: refused, status: (await request('POST', url, body, refused)).status }).toEqual({
+        headers: refused,
+        status: 403,
+      });
+  });
+});
+
 describe("the Explorer plugin's answers when it cannot use the bridge (first run)", () => {
   it('tells a missing token, a token the bridge refuses and an unreachable bridge apart', async () => {
     const closed = await freePort();
