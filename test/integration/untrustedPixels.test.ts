@@ -103,6 +103,14 @@ function colourText(bg: string, fg: string): { bytes: Buffer; ink: Uint8Array } 
   return { bytes, ink };
 }
 
+/** The first grey image OCR reads of a generated burned-in secondary capture. */
+async function firstGrey(seed: number) {
+  const image = await burnedInImage('mono8', seed, true);
+  const decoded = await decodeBytes(state.pixels.codecs, image.bytes);
+  if (typeof decoded === 'string') throw new Error(decoded);
+  return greysForOcr(decoded, 0)[0]!;
+}
+
 describe('pixels that could stop, exhaust or fool the bridge', () => {
   it('quarantines an image with more than 16384 columns before OCR (tesseract aborted the process on 32768), and goes on', async () => {
     const bytes = otImage(16, 32768, {}, new Uint8Array(16 * 32768).fill(30));
@@ -281,10 +289,7 @@ describe('pixels that could stop, exhaust or fool the bridge', () => {
   it('an OCR read that overruns ends only its own worker: a read beside it completes, and the pool reads on', async () => {
     const pool = new OcrPool({ workers: 2, timeoutMs: 60_000 });
     try {
-      const image = await burnedInImage('mono8', 11, true);
-      const decoded = await decodeBytes(state.pixels.codecs, image.bytes);
-      if (typeof decoded === 'string') throw new Error(decoded);
-      const grey = greysForOcr(decoded, 0)[0]!;
+      const grey = await firstGrey(11);
       const [slow, ordinary] = await Promise.allSettled([pool.words(grey, 1), pool.words(grey)]);
       expect(slow).toMatchObject({ status: 'rejected', reason: { message: 'OCR took longer than 1 ms' } });
       expect(ordinary.status).toBe('fulfilled');
@@ -300,10 +305,7 @@ describe('pixels that could stop, exhaust or fool the bridge', () => {
   it('gives instances turns on the OCR workers: a read of another instance waits for at most one read of a long one', async () => {
     const pool = new OcrPool({ workers: 1, timeoutMs: 60_000 });
     try {
-      const image = await burnedInImage('mono8', 12, true);
-      const decoded = await decodeBytes(state.pixels.codecs, image.bytes);
-      if (typeof decoded === 'string') throw new Error(decoded);
-      const grey = greysForOcr(decoded, 0)[0]!;
+      const grey = await firstGrey(12);
       const done: string[] = [];
       // A long instance reads frame after frame (each read queued when the last one ends), as
       // cleanPixels does; a second instance asks for one read while the first is reading.
