@@ -1,107 +1,15 @@
-import { entryOfKeyword } from '../dicom/dictionary';
+import { IDENTITY_SEQUENCE_TAGS, IDENTITY_TAGS } from './identityKinds';
 import { formatTag } from '../dicom/tags';
 import { CLEANABLE_TEXT_VRS } from './clean';
 import { DICOM_UID_ROOT } from '../dicom/syntaxes';
 import { decide, isPrivateTag, type DeidProfile } from './profile';
 import { keptPrivateTags } from './safePrivate';
 import type { Dataset } from './types';
-import { BINARY_VRS } from '../dicom/vr';
+import { BINARY_VRS, CODED_OR_NUMERIC_VRS } from '../dicom/vr';
 import { TAG } from '../dicom/tags';
 
-// Coded strings are enumerated terms (YES, M, ORIGINAL...), and numbers are measurements:
-// neither identifies anyone, and searching for them would flag every output.
-const NOT_SEARCHED_VRS = new Set([
-  'CS',
-  'US',
-  'SS',
-  'UL',
-  'SL',
-  'FL',
-  'FD',
-  'UV',
-  'SV',
-  'AT',
-  'SQ',
-  'IS',
-  'DS',
-]);
 const MIN_LENGTH = 4;
 const PATIENT_NAME_KIND = 'patient name component';
-
-/**
- * Attributes whose values identify a person, a place or a device (PS3.15 E.1-1 rows for names, IDs,
- * birth, address, contact, accession, institution, station and device serial), with the kind of
- * value an operator reads in a quarantine reason. Every PN element (a person's name) and every
- * instance UID are identity values too; see identityKind.
- */
-const IDENTITY_KEYWORDS: Readonly<Record<string, string>> = {
-  PatientID: 'patient ID',
-  IssuerOfPatientID: 'issuer of patient ID',
-  OtherPatientIDs: 'other patient ID',
-  TypeOfPatientID: 'patient ID type',
-  PatientBirthDate: 'patient birth date',
-  PatientBirthTime: 'patient birth time',
-  PatientAddress: 'patient address',
-  PatientTelephoneNumbers: 'telephone number',
-  PatientTelecomInformation: 'telecom information',
-  MilitaryRank: 'military rank',
-  BranchOfService: 'branch of service',
-  MedicalRecordLocator: 'medical record locator',
-  RegionOfResidence: 'region of residence',
-  CountryOfResidence: 'country of residence',
-  AccessionNumber: 'accession number',
-  AdmissionID: 'admission ID',
-  IssuerOfAdmissionIDSequence: 'issuer of admission ID',
-  StudyID: 'study ID',
-  RequestedProcedureID: 'requested procedure ID',
-  PerformedProcedureStepID: 'procedure step ID',
-  ScheduledProcedureStepID: 'procedure step ID',
-  PlacerOrderNumberImagingServiceRequest: 'order number',
-  FillerOrderNumberImagingServiceRequest: 'order number',
-  ServiceEpisodeID: 'service episode ID',
-  InstitutionName: 'institution name',
-  InstitutionAddress: 'institution address',
-  InstitutionalDepartmentName: 'department name',
-  ReferringPhysicianAddress: 'physician address',
-  ReferringPhysicianTelephoneNumbers: 'telephone number',
-  PersonAddress: 'person address',
-  PersonTelephoneNumbers: 'telephone number',
-  PersonTelecomInformation: 'telecom information',
-  StationName: 'station name',
-  DeviceSerialNumber: 'device serial number',
-  DeviceUID: 'device UID',
-  UniqueDeviceIdentifier: 'device identifier',
-  DetectorID: 'detector ID',
-  GantryID: 'gantry ID',
-  ContentCreatorName: 'person name',
-  VerifyingOrganization: 'institution name',
-};
-
-/** Sequences whose every text value identifies someone (a person's codes, other IDs, an institution's code). */
-const IDENTITY_SEQUENCES: Readonly<Record<string, string>> = {
-  PersonIdentificationCodeSequence: 'person identification code',
-  OtherPatientIDsSequence: 'other patient ID',
-  InstitutionCodeSequence: 'institution code',
-  IssuerOfAccessionNumberSequence: 'issuer of accession number',
-  IssuerOfPatientIDQualifiersSequence: 'issuer of patient ID',
-  OperatorIdentificationSequence: 'person identification code',
-  PhysiciansOfRecordIdentificationSequence: 'person identification code',
-  PerformingPhysicianIdentificationSequence: 'person identification code',
-  PhysiciansReadingStudyIdentificationSequence: 'person identification code',
-  ReferringPhysicianIdentificationSequence: 'person identification code',
-  VerifyingObserverIdentificationCodeSequence: 'person identification code',
-};
-
-function byTag(names: Readonly<Record<string, string>>): ReadonlyMap<string, string> {
-  const out = new Map<string, string>();
-  for (const [keyword, kind] of Object.entries(names)) {
-    const entry = entryOfKeyword(keyword);
-    if (entry) out.set(entry.tag, kind);
-  }
-  return out;
-}
-const IDENTITY_TAGS = byTag(IDENTITY_KEYWORDS);
-const IDENTITY_SEQUENCE_TAGS = byTag(IDENTITY_SEQUENCES);
 
 /** The kind of identity an element's values are, or undefined for a descriptive element. */
 function identityKind(tag: string, vr: string): string | undefined {
@@ -163,7 +71,7 @@ export function identifyingValues(dict: Dataset, profile: DeidProfile, sopClass:
         tag === TAG.PatientID ||
         tag === TAG.PatientName ||
         (action !== 'K' && !(action === 'C' && (el.vr === 'TM' || CLEANABLE_TEXT_VRS.has(el.vr))));
-      if (!identifying || tag === TAG.PixelData || NOT_SEARCHED_VRS.has(el.vr)) continue;
+      if (!identifying || tag === TAG.PixelData || CODED_OR_NUMERIC_VRS.has(el.vr)) continue;
       const kind = inherited ?? identityKind(tag, el.vr);
       const label = isPrivate ? 'a private value' : `text removed from ${formatTag(tag)}`;
       for (const value of el.Value ?? []) {

@@ -1,6 +1,7 @@
 import { attributeType, type AttributeType } from './iodTypes';
 import { DEFAULT_PIXEL_POLICY, type PixelPolicy } from '../pixels/policy';
 import { SAFE_PRIVATE_DICTIONARY, safePrivateKey, type SafePrivateEntry } from './safePrivate';
+import { BASIC_PROFILE_CODE, CLEAN_PIXEL_DATA_CODE, OPTION_CODE } from './cid7050';
 import { PS315_TABLE } from './table.generated';
 import {
   OPTION_NAMES,
@@ -200,21 +201,9 @@ export function decide(tag: string, profile: DeidProfile, sopClass: string, dept
  * pixels were blanked, and each option that is on.
  */
 export function methodCodes(options: Readonly<ProfileOptions>, pixelsCleaned = false): string[] {
-  const byOption: Record<OptionName, string> = {
-    cleanGraphics: '113103',
-    cleanStructuredContent: '113104',
-    cleanDescriptors: '113105',
-    retainLongitudinalFullDates: '113106',
-    retainLongitudinalModifiedDates: '113107',
-    retainPatientCharacteristics: '113108',
-    retainDeviceIdentity: '113109',
-    retainUids: '113110',
-    retainSafePrivate: '113111',
-    retainInstitutionIdentity: '113112',
-  };
   return [
-    '113100',
-    ...(pixelsCleaned ? ['113101'] : []),
-    ...OPTION_NAMES.filter((n) => options[n]).map((n) => byOption[n]),
+    BASIC_PROFILE_CODE,
+    ...(pixelsCleaned ? [CLEAN_PIXEL_DATA_CODE] : []),
+    ...OPTION_NAMES.filter((n) => options[n]).map((n) => OPTION_CODE[n]),
   ];
 }

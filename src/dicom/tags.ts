@@ -61,6 +61,7 @@ export const TAG = {
   DeviceSerialNumber: '00181000',
   SoftwareVersions: '00181020',
   ProtocolName: '00181030',
+  PatientPosition: '00185100',
   ViewPosition: '00185101',
   SequenceOfUltrasoundRegions: '00186011',
   RegionLocationMinX0: '00186018',
@@ -112,6 +113,9 @@ export const TAG = {
   FloatPixelData: '7FE00008',
   DoubleFloatPixelData: '7FE00009',
   PixelData: '7FE00010',
+  StudyDescription: '00081030',
+  PatientSex: '00100040',
+  FrameOfReferenceUID: '00200052',
 } as const;
 
 export type TagKeyword = keyof typeof TAG;

@@ -50,3 +50,23 @@ export const ALL_VRS: ReadonlySet<string> = new Set([
     'US',
   ],
 ]);
+
+/**
+ * Coded strings (enumerated terms: YES, M, ORIGINAL...), numbers (measurements), tags and
+ * sequences: values that identify nobody, never searched for as a person's or a place's text.
+ */
+export const CODED_OR_NUMERIC_VRS: ReadonlySet<string> = new Set([
+  'CS',
+  'US',
+  'SS',
+  'UL',
+  'SL',
+  'FL',
+  'FD',
+  'UV',
+  'SV',
+  'AT',
+  'SQ',
+  'IS',
+  'DS',
+]);

@@ -4,10 +4,11 @@
  * nowhere; a descriptive value (a description, a code, a private value) only where the original
  * held the same text at the same place. See README "What gets quarantined, and why".
  */
-import type { IdentifyingValues } from '../deid/identifying';
-import type { Dataset, DicomElement } from '../deid/types';
+import type { Dataset, DicomElement } from '../dicom/dataset';
+import type { OriginalValues } from './originals';
+import { isDefinedTerm } from '../dicom/definedTerms';
 import { formatTag, TAG } from '../dicom/tags';
-import { isDummySequence, MARKING_TAGS, textOf } from './values';
+import { MARKING_TAGS, textOf } from './values';
 
 interface Needle {
   readonly lower: string;
@@ -66,18 +67,34 @@ function holds(h: Haystack, n: Needle): boolean {
 }
 
 /**
+ * A coded string holding only defined terms of its attribute (a Body Part Examined KNEE, a
+ * Modality), where the needle is one of them whole: a word of the standard, not a name, even when
+ * a name is spelled the same. Tolerated, like a vendor's name, only where the original held it too.
+ */
+function definedTermsOnly(tag: string, el: DicomElement, n: Needle): boolean {
+  if (el.vr !== 'CS') return false;
+  const values = textOf(el).map((v) => v.trim());
+  return values.some((v) => v.toLowerCase() === n.lower) && values.every((v) => isDefinedTerm(tag, v));
+}
+
+/**
  * Residual PHI. An identity value (a name, an ID, a birth date, an institution, an original UID...)
  * may appear nowhere in the output. A descriptive value the profile removed (a description, a
  * code, a private value) is a leak only where the original did not carry the same text at the
  * same place: there the profile chose to keep it, and the engine moved nothing.
  */
 export function residualPhi(
-  found: IdentifyingValues,
+  found: OriginalValues,
   out: Dataset,
   orig: Dataset,
   path: string,
   topLevel: boolean,
   fail: (tag: string, path: string, detail: string) => void,
+  /**
+   * Sequences the table replaces whole (D): conformance proves they hold nothing of the original's
+   * items, and the dummy's constant words (TEXT, CONTAINS, Removed...) are no one's name.
+   */
+  replacedWhole: (tag: string) => boolean = () => false,
 ): number {
   let kept = 0;
   const needles = [
@@ -90,8 +107,7 @@ export function residualPhi(
       // The marking is the bridge's own constant text, checked to be exactly that (see marking).
       if (topLevel && depth === 0 && MARKING_TAGS.has(tag as never)) continue;
       if (el.vr === 'SQ') {
-        // A dummy that replaced a sequence is constant text (conformance checks it is exactly that).
-        if (isDummySequence(el)) continue;
+        if (replacedWhole(tag)) continue;
         const origItems = o?.vr === 'SQ' ? (o.Value ?? []) : [];
         (el.Value ?? []).forEach((item, i) =>
           visit(
@@ -108,7 +124,9 @@ export function residualPhi(
       let there: Haystack | undefined; // the original's element at the same place, read when needed
       for (const n of needles) {
         if (!holds(here, n)) continue;
-        const tolerated = n.identity ? SITE_KINDS.has(n.kind) && VENDOR_TAGS.has(tag) : true;
+        const tolerated = n.identity
+          ? (SITE_KINDS.has(n.kind) && VENDOR_TAGS.has(tag)) || definedTermsOnly(tag, el, n)
+          : true;
         if (tolerated && o && holds((there ??= haystack(o)), n)) {
           kept++;
           continue;

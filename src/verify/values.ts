@@ -1,7 +1,5 @@
 /** Text views of elements and the constant items the engine writes, shared by the checks of the gate. */
-import { dummyItemsFor } from '../deid/marking';
-import { PS315_TABLE } from '../deid/table.generated';
-import type { Dataset, DicomElement } from '../deid/types';
+import type { Dataset, DicomElement } from '../dicom/dataset';
 import { TAG } from '../dicom/tags';
 
 /** The marking the engine writes at the top level (checked whole by the marking check). */
@@ -47,22 +45,4 @@ export function flatText(el: DicomElement | undefined): string {
 
 export function sameText(a: readonly string[], b: readonly string[]): boolean {
   return a.join('\\') === b.join('\\');
-}
-
-/** The dummy a D writes in place of a whole sequence (never walked). */
-export function dummySequence(tag: string): DicomElement {
-  return { vr: 'SQ', Value: dummyItemsFor(tag) };
-}
-
-/** The text of every dummy sequence the engine can write: constants, so the residual search passes over them. */
-const DUMMY_TEXTS = new Set(
-  PS315_TABLE.flatMap((r) =>
-    r.vr === 'SQ' && r.match.kind === 'tag' && r.basic.includes('D')
-      ? [flatText(dummySequence(r.match.tag))]
-      : [],
-  ),
-);
-
-export function isDummySequence(el: DicomElement): boolean {
-  return DUMMY_TEXTS.has(flatText(el));
 }

@@ -45,6 +45,29 @@ function run(file: DicomFile, profile: Parameters<typeof testContext>[0] = {}) {
 const reasons = (v: ReturnType<typeof verifyInstance>) => v.failures.map(describeFailure);
 
 describe('the residual-PHI check tells identity from description', () => {
+  it('carries a Body Part Examined KNEE of a patient named KNEE: a defined term of the attribute, not the name', () => {
+    const file = withElements({
+      '00100010': { vr: 'PN', Value: [{ Alphabetic: 'KNEE^TEST' }] },
+      '00180015': { vr: 'CS', Value: ['KNEE'] },
+    });
+    const r = run(file);
+    expect(str(r.written.dict['00180015'])).toBe('KNEE');
+    expect(reasons(r.verdict)).toEqual([]);
+    // Narrow: only the attribute's own defined terms, only where the original held the same value.
+    const moved = r.tampered({ '00080060': { vr: 'CS', Value: ['KNEE'] } });
+    expect(reasons(moved)).toContain("residual-phi: (0008,0060) holds the original's patient name component");
+  });
+
+  it('still quarantines a name component in a coded string that is no defined term of it', () => {
+    const file = withElements({
+      '00100010': { vr: 'PN', Value: [{ Alphabetic: 'KNEE^MARTHA' }] },
+      '00180015': { vr: 'CS', Value: ['MARTHA'] },
+    });
+    expect(reasons(run(file).verdict)).toContain(
+      "residual-phi: (0018,0015) holds the original's patient name component",
+    );
+  });
+
   it('carries a removed description whose text the original also held in a kept code (not a leak)', () => {
     // StudyDescription is removed by the basic profile; the same words stay in the procedure code.
     const file = withElements({
@@ -163,7 +186,9 @@ describe('PS3.15 table findings', () => {
     expect(reasons(r.verdict)).toEqual([]);
     expect(JSON.stringify(r.written.dict)).not.toContain('Jane Roe');
     const v = r.tampered({ '0040A730': { vr: 'SQ', Value: [item] } });
-    expect(reasons(v)).toContain('conformance: (0040,A730) is not the dummy item that replaces it');
+    expect(reasons(v)).toContain(
+      "conformance: (0040,A730) is not a dummy that replaces it whole (one item at most, nothing of the original's items)",
+    );
   });
 
   it('writes free text that Retain Patient Characteristics marks C empty by default, cleaned on opt-in', () => {
