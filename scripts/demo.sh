@@ -73,6 +73,24 @@ ENV
 node --max-semi-space-size=2 dist/cli.js run --once
 node dist/cli.js status
 
+# The first-run checks, with the daemon up (the Explorer plugin must reach its API with its token).
+node dist/cli.js run >"$demo/daemon.log" 2>&1 &
+daemon=$!
+node -e '
+  const url = process.argv[1];
+  const deadline = Date.now() + 60000;
+  (async () => {
+    while (!(await fetch(url).then((r) => r.ok, () => false))) {
+      if (Date.now() > deadline) { console.error("demo: the bridge daemon did not start, see daemon.log"); process.exit(1); }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+' "http://127.0.0.1:${BRIDGE_API_PORT:-8099}/healthz"
+doctor_status=0
+node dist/cli.js doctor || doctor_status=$?
+kill -TERM "$daemon" && wait "$daemon" || true
+if [ "$doctor_status" != 0 ]; then echo "demo: bridge doctor found problems (above)" >&2; exit 1; fi
+
 api_port=${BRIDGE_API_PORT:-8099}
 cat <<TXT
 

@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { BridgeError, ConfigError, safeMessage, StoreError } from '../errors';
 import type { Cli } from './common';
+import { registerDoctor } from './doctor';
 import { registerQuarantine } from './quarantine';
 import { registerReid } from './reid';
 import { registerReports } from './reports';
@@ -24,6 +25,7 @@ async function main(argv: string[]): Promise<number> {
   registerReports(cli);
   registerReprocess(cli);
   registerReid(cli);
+  registerDoctor(cli);
   await program.parseAsync(argv);
   return cli.exitCode;
 }

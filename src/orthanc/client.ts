@@ -204,6 +204,40 @@ export class OrthancClient {
     return this.delete(`/studies/${encodeURIComponent(id)}`);
   }
 
+  /** Orthanc's version (GET /system). */
+  async version(): Promise<string> {
+    const system = await this.getJson<{ Version?: unknown }>('/system');
+    return typeof system.Version === 'string' ? system.Version : 'unknown';
+  }
+
+  /** The plugins Orthanc loaded (GET /plugins): "python", "dicom-web"... */
+  plugins(): Promise<string[]> {
+    return this.getJson<string[]>('/plugins');
+  }
+
+  /** Orthanc's clock (GET /tools/now, UTC as "YYYYMMDDTHHMMSS"), as milliseconds since the epoch. */
+  async clock(): Promise<number | undefined> {
+    const v = String((await this.getOptional('/tools/now', 'text')) ?? '');
+    const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})/.exec(v.trim());
+    return m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) : undefined;
+  }
+
+  /**
+   * The Explorer plugin's answer for a study's state (GET /research-bridge/studies/{id}/state):
+   * its status, and the plugin's own words when it could not ask the bridge (no token, token
+   * refused, bridge unreachable). Only this route's `error` field is read: the plugin writes it.
+   */
+  async pluginProbe(studyId: string): Promise<{ status: number; error?: string }> {
+    const route = `/research-bridge/studies/${encodeURIComponent(studyId)}/state`;
+    try {
+      const res = await this.http.get(route, { responseType: 'json', validateStatus: () => true });
+      const error = (res.data as { error?: unknown } | null)?.error;
+      return { status: res.status, error: typeof error === 'string' ? error.slice(0, 200) : undefined };
+    } catch (err) {
+      throw this.wrap(err, 'GET', route);
+    }
+  }
+
   private async delete(route: string): Promise<void> {
     try {
       await this.http.delete(route);

@@ -5,8 +5,8 @@
  */
 import { StoreError } from '../errors';
 import type { PostgresOptions } from './postgres';
-import type { Sql } from './sql';
-import { openSqlite } from './sqlite';
+import type { SchemaState, Sql } from './sql';
+import { openSqlite, sqliteSchema } from './sqlite';
 
 export type Db = Sql;
 
@@ -23,6 +23,16 @@ export async function openStore(dataDir: string, state?: PostgresOptions): Promi
   // Loaded only here: one machine on SQLite never loads the PostgreSQL driver.
   const { openPostgres } = await import('./postgres');
   return openPostgres(state);
+}
+
+/** The configured store's schema version, read without migrating it; `tls` for PostgreSQL. */
+export async function schemaState(
+  dataDir: string,
+  state?: PostgresOptions,
+): Promise<SchemaState & { readonly tls?: boolean }> {
+  if (!state) return sqliteSchema(dataDir);
+  const { postgresSchema } = await import('./postgres');
+  return postgresSchema(state);
 }
 
 /** True when the state database itself failed: the bridge must stop rather than go on unrecorded. */

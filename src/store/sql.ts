@@ -52,3 +52,11 @@ export function lockKey(name: string): bigint {
 
 /** The largest LIMIT both dialects take, for "no limit". */
 export const NO_LIMIT = Number.MAX_SAFE_INTEGER;
+
+/** Where a store's schema stands: its version (undefined: no database yet) and this bridge's latest. */
+export interface SchemaState {
+  readonly current: number | undefined;
+  readonly latest: number;
+  /** The file or server, without credentials. */
+  readonly location: string;
+}

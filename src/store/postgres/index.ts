@@ -7,7 +7,7 @@
  */
 import { Client, Pool, types, type ClientConfig, type PoolClient } from 'pg';
 import { StoreError } from '../../errors';
-import { LOCK, lockKey, type Dialect, type RunResult, type Sql } from '../sql';
+import { LOCK, lockKey, type Dialect, type RunResult, type SchemaState, type Sql } from '../sql';
 import { POSTGRES_MIGRATIONS } from './schema';
 
 export interface PostgresOptions {
@@ -261,6 +261,35 @@ export class PostgresSql implements Sql {
     if (this.closed) return;
     this.closed = true;
     await this.pool.end();
+  }
+}
+
+/**
+ * The shared store's schema version, read without changing it (0: no bridge tables yet), and
+ * whether the connection is encrypted.
+ */
+export async function postgresSchema(
+  options: PostgresOptions,
+): Promise<SchemaState & { readonly tls: boolean }> {
+  const client = new Client(clientConfig(options));
+  await client.connect();
+  try {
+    const table = await client.query<{ t: string | null }>("SELECT to_regclass('bridge_schema')::text AS t");
+    const row = table.rows[0]?.t
+      ? (await client.query<{ version: number }>('SELECT version FROM bridge_schema')).rows[0]
+      : undefined;
+    const ssl = await client.query<{ ssl: boolean }>(
+      'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()',
+    );
+    const { host, port, database } = addressParts(options.url);
+    return {
+      current: row?.version ?? 0,
+      latest: POSTGRES_MIGRATIONS.length,
+      location: `postgres://${host}:${port}/${database}`,
+      tls: ssl.rows[0]?.ssl === true,
+    };
+  } finally {
+    await client.end().catch(() => undefined);
   }
 }
 

@@ -1,9 +1,9 @@
 /** The embedded store: better-sqlite3 in `<dataDir>/bridge.sqlite`, behind the async Sql interface. */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { StoreError } from '../../errors';
-import type { Dialect, RunResult, Sql } from '../sql';
+import type { Dialect, RunResult, SchemaState, Sql } from '../sql';
 import m0001 from './migrations/0001_init';
 import m0002 from './migrations/0002_audit';
 import m0003 from './migrations/0003_destinations';
@@ -62,6 +62,22 @@ export function openSqlite(dataDir: string | ':memory:'): Sql {
     throw new StoreError(`the state database in ${dataDir} cannot be opened: ${(err as Error).message}`);
   }
   return new SqliteSql(db, dataDir);
+}
+
+/** The schema version of the store in `dataDir`, read without changing it (undefined: no database yet). */
+export function sqliteSchema(dataDir: string): SchemaState {
+  const file = path.join(dataDir, 'bridge.sqlite');
+  if (!existsSync(file)) return { current: undefined, latest: MIGRATIONS.length, location: file };
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return {
+      current: db.pragma('user_version', { simple: true }) as number,
+      latest: MIGRATIONS.length,
+      location: file,
+    };
+  } finally {
+    db.close();
+  }
 }
 
 function migrate(db: Database.Database): void {
