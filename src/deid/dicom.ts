@@ -2,7 +2,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import dcmjs from 'dcmjs';
 import { CharsetError } from './charset';
 import { DEFLATED_DATASET_SYNTAXES, TRANSFER_SYNTAX } from '../dicom/syntaxes';
-import { HIDDEN_CHARSET_TAG, TAG } from '../dicom/tags';
+import { HIDDEN_CHARSET_TAG, TAG, formatTag } from '../dicom/tags';
 import { DicomParseError } from '../errors';
 import { toPart10 } from './part10';
 import { walkText, type Layout } from './textWalk';
@@ -98,7 +98,9 @@ function parseParts(input: Buffer, maxInflatedBytes: number): DicomFile {
     input.readUInt16LE(PREAMBLE + 4) !== 0x0002 ||
     input.readUInt16LE(PREAMBLE + 6) !== 0x0000
   )
-    throw new DicomParseError('the file meta information has no group length (0002,0000)');
+    throw new DicomParseError(
+      `the file meta information has no group length ${formatTag(TAG.FileMetaInformationGroupLength)}`,
+    );
   const metaEnd = PREAMBLE + 4 + 12 + input.readUInt32LE(PREAMBLE + 12);
   if (metaEnd > input.length) throw new DicomParseError('the file meta information is longer than the file');
   const meta = message._read(
@@ -109,7 +111,10 @@ function parseParts(input: Buffer, maxInflatedBytes: number): DicomFile {
   const ts = String(meta[TAG.TransferSyntaxUID]?.Value?.[0] ?? '')
     .replace(/\0/g, '')
     .trim();
-  if (!ts) throw new DicomParseError('the file meta information has no transfer syntax (0002,0010)');
+  if (!ts)
+    throw new DicomParseError(
+      `the file meta information has no transfer syntax ${formatTag(TAG.TransferSyntaxUID)}`,
+    );
   let body = input.subarray(metaEnd);
   if (DEFLATED_DATASET_SYNTAXES.has(ts)) {
     try {

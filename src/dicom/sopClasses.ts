@@ -1,5 +1,6 @@
 /** SOP Class UIDs the bridge names, by the keyword PS3.6 Table A-1 gives them. */
 export const SOP_CLASS = {
+  RETIRED_DetachedStudyManagement: '1.2.840.10008.3.1.2.3.1',
   ModalityPerformedProcedureStep: '1.2.840.10008.3.1.2.3.3',
   ComputedRadiographyImageStorage: '1.2.840.10008.5.1.4.1.1.1',
   DigitalXRayImageStorageForPresentation: '1.2.840.10008.5.1.4.1.1.1.1',
@@ -20,9 +21,11 @@ export const SOP_CLASS = {
   MultiFrameGrayscaleByteSecondaryCaptureImageStorage: '1.2.840.10008.5.1.4.1.1.7.2',
   MultiFrameGrayscaleWordSecondaryCaptureImageStorage: '1.2.840.10008.5.1.4.1.1.7.3',
   MultiFrameTrueColorSecondaryCaptureImageStorage: '1.2.840.10008.5.1.4.1.1.7.4',
+  XRayAngiographicImageStorage: '1.2.840.10008.5.1.4.1.1.12.1',
   EnhancedXAImageStorage: '1.2.840.10008.5.1.4.1.1.12.1.1',
   EnhancedXRFImageStorage: '1.2.840.10008.5.1.4.1.1.12.2.1',
   BreastTomosynthesisImageStorage: '1.2.840.10008.5.1.4.1.1.13.1.3',
+  TwelveLeadECGWaveformStorage: '1.2.840.10008.5.1.4.1.1.9.1.1',
   NuclearMedicineImageStorage: '1.2.840.10008.5.1.4.1.1.20',
   VideoEndoscopicImageStorage: '1.2.840.10008.5.1.4.1.1.77.1.1.1',
   VLPhotographicImageStorage: '1.2.840.10008.5.1.4.1.1.77.1.4',

@@ -116,6 +116,50 @@ export const TAG = {
   StudyDescription: '00081030',
   PatientSex: '00100040',
   FrameOfReferenceUID: '00200052',
+  SourceApplicationEntityTitle: '00020016',
+  ImageType: '00080008',
+  InstanceCreatorUID: '00080014',
+  StudyTime: '00080030',
+  AccessionNumber: '00080050',
+  InstitutionAddress: '00080081',
+  ReferringPhysicianName: '00080090',
+  ProcedureCodeSequence: '00081032',
+  SeriesDescription: '0008103E',
+  InstitutionalDepartmentName: '00081040',
+  ReferencedStudySequence: '00081110',
+  ReferencedImageSequence: '00081140',
+  AnatomicRegionSequence: '00082218',
+  PatientBirthDate: '00100030',
+  OtherPatientIDs: '00101000',
+  OtherPatientNames: '00101001',
+  OtherPatientIDsSequence: '00101002',
+  PatientAge: '00101010',
+  PatientSize: '00101020',
+  PatientWeight: '00101030',
+  PatientAddress: '00101040',
+  Allergies: '00102110',
+  PatientTelephoneNumbers: '00102154',
+  AdditionalPatientHistory: '001021B0',
+  PatientComments: '00104000',
+  RegionSpatialFormat: '00186012',
+  RegionDataType: '00186014',
+  StudyID: '00200010',
+  AcquisitionNumber: '00200012',
+  SliceLocation: '00201041',
+  ImageComments: '00204000',
+  RequestingPhysician: '00321032',
+  RequestedProcedureDescription: '00321060',
+  SpecialNeeds: '00380050',
+  ScheduledProcedureStepID: '00400009',
+  RequestAttributesSequence: '00400275',
+  RequestedProcedureID: '00401001',
+  PersonName: '0040A123',
+  EncapsulatedDocument: '00420011',
+  MIMETypeOfEncapsulatedDocument: '00420012',
+  GraphicAnnotationSequence: '00700001',
+  UnformattedTextValue: '00700006',
+  TextObjectSequence: '00700008',
+  ReferencedRTPlanSequence: '300C0002',
 } as const;
 
 export type TagKeyword = keyof typeof TAG;
@@ -124,6 +168,17 @@ export type TagKeyword = keyof typeof TAG;
 export function tagNumber(tag: string): number {
   return parseInt(tag, 16) >>> 0;
 }
+
+/**
+ * The tag ("GGGGEEEE") of a group and an element: for elements that have no keyword, private ones
+ * (group odd) and repeating groups (Overlay 60xx). Every named element is in TAG.
+ */
+export function tagOf(group: number, element: number): string {
+  return (((group & 0xffff) << 16) | (element & 0xffff)).toString(16).padStart(8, '0').toUpperCase();
+}
+
+/** The tag a reason names when no element is at fault (the dataset as a whole could not be read). */
+export const NO_ELEMENT = '00000000';
 
 /** "(GGGG,EEEE)", as reasons and logs write a tag. */
 export function formatTag(tag: string): string {

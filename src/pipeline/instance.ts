@@ -21,7 +21,7 @@ import type { InstanceOutcome, Prepared } from './outcome';
 
 export type { InstanceOutcome, Prepared };
 import { bytesTotal, stageSeconds } from '../metrics';
-import { formatTag, TAG } from '../dicom/tags';
+import { formatTag, TAG, NO_ELEMENT } from '../dicom/tags';
 import { str } from '../dicom/values';
 
 /** Changes the bytes an instance holds in the memory budget (waits its turn like any reservation). */
@@ -54,7 +54,7 @@ async function timed<T>(times: StageStats, stage: Stage, fn: () => Promise<T> | 
 
 function parseFailure(err: unknown): CheckFailure[] {
   const detail = err instanceof DicomParseError ? err.message : 'unreadable file';
-  return [{ check: 'conformance', tag: '(0000,0000)', path: '', detail: `parse: ${detail}` }];
+  return [{ check: 'conformance', tag: formatTag(NO_ELEMENT), path: '', detail: `parse: ${detail}` }];
 }
 
 /**

@@ -9,7 +9,7 @@ import type { DecodedImage } from '../pixels/image';
 import { identifyingValues } from '../deid/identifying';
 import type { DeidProfile } from '../deid/profile';
 import { locatePixelData } from '../deid/scan';
-import { TAG } from '../dicom/tags';
+import { TAG, formatTag } from '../dicom/tags';
 import { str } from '../dicom/values';
 import { cleanPixels, decodeInstance, type PixelCleanResult, type PixelEngines } from '../pixels/clean';
 import { DetectorError } from '../pixels/detect';
@@ -18,7 +18,7 @@ import type { BlankRule } from '../pixels/regions';
 import { identityTokens } from '../pixels/text';
 import type { CheckFailure } from '../verify/types';
 
-const PIXEL = '(7FE0,0010)';
+const PIXEL = formatTag(TAG.PixelData);
 
 function failure(check: CheckFailure['check'], detail: string, tag = PIXEL): CheckFailure[] {
   return [{ check, tag, path: '', detail }];

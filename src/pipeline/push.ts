@@ -8,7 +8,7 @@ import { bytesTotal } from '../metrics';
 import { Status } from '../orthanc/client';
 import { carriedAs } from '../store/instances';
 import type { Dataset } from '../deid/types';
-import { TAG } from '../dicom/tags';
+import { TAG, formatTag } from '../dicom/tags';
 import { str } from '../dicom/values';
 import type { StageContext, TargetContext } from './context';
 import { writeToSink } from './folderSink';
@@ -59,7 +59,7 @@ export async function push(
       return {
         kind: 'quarantined',
         check: 'study',
-        tag: '(0008,0018)',
+        tag: formatTag(TAG.SOPInstanceUID),
         reason: `study: the same SOP Instance UID is in another source study (${owner.studyId}), already carried to research with other bytes; one copy per SOP instance goes to research`,
       };
     if (remote !== undefined && remote !== sent && replace) {
@@ -72,7 +72,7 @@ export async function push(
       return {
         kind: 'quarantined',
         check: 'study',
-        tag: '(0008,0018)',
+        tag: formatTag(TAG.SOPInstanceUID),
         reason:
           'study: the research server already holds this SOP instance with other bytes: sent under another profile or key (run reprocess), or the same SOP Instance UID is in another source study',
       };

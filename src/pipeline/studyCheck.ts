@@ -8,6 +8,7 @@ import type { Job } from '../store/jobs';
 import { checkStudy, type StudyCheckResult } from '../verify/study';
 import { researchMd5s } from './carry';
 import type { TargetContext } from './context';
+import { TAG, formatTag } from '../dicom/tags';
 
 export async function checkOnResearch(
   job: Job,
@@ -39,7 +40,7 @@ export async function checkOnResearch(
       jobId: job.id,
       fingerprint,
       check: 'study',
-      tag: '(0008,0018)',
+      tag: formatTag(TAG.SOPInstanceUID),
       reason:
         'study: the research copy of this SOP instance no longer has the MD5 of the bytes sent (changed on the research side)',
     });

@@ -158,13 +158,13 @@ export function pixelDecision(dict: Dataset, policy: PixelPolicy): PixelDecision
   if (ocr.quarantineSopClasses.includes(sopClass))
     return {
       action: 'quarantine',
-      tag: '(0008,0016)',
+      tag: formatTag(TAG.SOPClassUID),
       reason: `the profile quarantines SOP class ${sopClass}`,
     };
   if (modality !== '' && ocr.quarantineModalities.includes(modality))
     return {
       action: 'quarantine',
-      tag: '(0008,0060)',
+      tag: formatTag(TAG.Modality),
       reason: `the profile quarantines modality ${modality}`,
     };
   const sopAllowed = policy.allowSopClasses.includes(sopClass);
@@ -172,7 +172,7 @@ export function pixelDecision(dict: Dataset, policy: PixelPolicy): PixelDecision
   if (DOCUMENT_SOP_CLASSES.has(sopClass) && !sopAllowed)
     return {
       action: 'quarantine',
-      tag: '(0008,0016)',
+      tag: formatTag(TAG.SOPClassUID),
       reason: `${RISKY_SOP_CLASSES[sopClass]} (SOP class ${sopClass}); allow it in the profile's pixelPolicy once checked`,
     };
   const on = ocr.mode !== 'off';
@@ -208,7 +208,7 @@ export function pixelPolicyVerdict(dict: Dataset, policy: PixelPolicy): PixelVer
   const burnedIn = str(dict[TAG.BurnedInAnnotation]).toUpperCase();
   if (burnedIn === 'YES' && !policy.allowBurnedInAnnotation) {
     return {
-      tag: '(0028,0301)',
+      tag: formatTag(TAG.BurnedInAnnotation),
       reason: 'BurnedInAnnotation is YES and the profile does not allow burned-in text',
     };
   }
@@ -216,7 +216,7 @@ export function pixelPolicyVerdict(dict: Dataset, policy: PixelPolicy): PixelVer
   const sopRisk = RISKY_SOP_CLASSES[sopClass];
   if (sopRisk && !policy.allowSopClasses.includes(sopClass)) {
     return {
-      tag: '(0008,0016)',
+      tag: formatTag(TAG.SOPClassUID),
       reason: `${sopRisk} (SOP class ${sopClass}); allow it in the profile's pixelPolicy once checked`,
     };
   }
@@ -225,7 +225,7 @@ export function pixelPolicyVerdict(dict: Dataset, policy: PixelPolicy): PixelVer
   // An explicit NO from the modality is trusted for modality-based risks, not for the SOP classes above.
   if (modalityRisk && burnedIn !== 'NO' && !policy.allowModalities.includes(modality)) {
     return {
-      tag: '(0008,0060)',
+      tag: formatTag(TAG.Modality),
       reason: `${modalityRisk} (modality ${modality}); allow it in the profile's pixelPolicy once checked`,
     };
   }

@@ -7,6 +7,7 @@
  */
 import { now, type Db } from './db';
 import { recordQuarantined } from './instances';
+import { TAG, formatTag } from '../dicom/tags';
 
 export interface InFlight {
   readonly sourceId: string;
@@ -18,8 +19,7 @@ export interface InFlight {
 /** The check name of such a quarantine; study runs skip it until it is released. */
 export const INTERRUPTED_CHECK = 'interrupted';
 
-export const INTERRUPTED_REASON =
-  "interrupted: (7FE0,0010) the bridge stopped while reading this instance's pixels; it is kept back so that it cannot stop the bridge again (release it to try again)";
+export const INTERRUPTED_REASON = `interrupted: ${formatTag(TAG.PixelData)} the bridge stopped while reading this instance's pixels; it is kept back so that it cannot stop the bridge again (release it to try again)`;
 
 export async function markPixelsInFlight(db: Db, r: InFlight): Promise<void> {
   await db.run(
@@ -66,7 +66,7 @@ export async function quarantineInterruptedPixels(
       studyId: r.study_id,
       jobId: Number(r.job_id),
       check: INTERRUPTED_CHECK,
-      tag: '(7FE0,0010)',
+      tag: formatTag(TAG.PixelData),
       reason: INTERRUPTED_REASON,
       fingerprint: '',
     });

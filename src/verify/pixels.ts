@@ -6,7 +6,7 @@
  */
 import type { DicomFile } from '../deid/dicom';
 import type { OcrPolicy } from '../deid/profile';
-import { TAG } from '../dicom/tags';
+import { TAG, formatTag } from '../dicom/tags';
 import { str } from '../dicom/values';
 import { decodeInstance, type PixelCleanResult, type PixelEngines } from '../pixels/clean';
 import { keptPixels } from '../pixels/kept';
@@ -15,7 +15,7 @@ import { OcrError } from '../pixels/ocr';
 import { identifyingWords } from '../pixels/text';
 import type { CheckFailure, CheckName, GateVerdict } from './types';
 
-const PIXEL = '(7FE0,0010)';
+const PIXEL = formatTag(TAG.PixelData);
 
 function failure(check: CheckFailure['check'], detail: string, tag = PIXEL): CheckFailure[] {
   return [{ check, tag, path: '', detail }];
@@ -44,7 +44,11 @@ async function pixelChecks(
 ): Promise<CheckFailure[]> {
   const { maxMaskedFraction, maxSecondsPerInstance } = policy;
   if (str(output.dict[TAG.BurnedInAnnotation]).toUpperCase() !== 'NO')
-    return failure('clean-pixels', 'BurnedInAnnotation is not NO in the cleaned output', '(0028,0301)');
+    return failure(
+      'clean-pixels',
+      'BurnedInAnnotation is not NO in the cleaned output',
+      formatTag(TAG.BurnedInAnnotation),
+    );
   const decoded = await decodeInstance(engines.codecs, output);
   if (typeof decoded === 'string')
     return failure('clean-pixels', `the output pixels cannot be read back: ${decoded}`);

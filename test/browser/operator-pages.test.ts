@@ -10,6 +10,7 @@ import { makeCtStudy, makeMammoStudy, samplePatients } from '../fixtures/studies
 import { launchChromium, SCREENSHOTS } from '../helpers/browser';
 import { TestOrthanc, freePort, waitFor } from '../helpers/orthanc';
 import { ADMIN_TOKEN, OPERATOR_TOKEN, TEST_SECRET } from '../helpers/samples';
+import { TAG } from '../../src/dicom/tags';
 
 const RESEARCH_PASSWORD = 'research-password-browser';
 let apiPort = 0;
@@ -60,7 +61,7 @@ function withModality(bytes: Buffer, modality: string): { bytes: Buffer } {
   return {
     bytes: writeDicom({
       meta: file.meta,
-      dict: { ...file.dict, '00080060': { vr: 'CS', Value: [modality] } },
+      dict: { ...file.dict, [TAG.Modality]: { vr: 'CS', Value: [modality] } },
     }),
   };
 }

@@ -8,6 +8,9 @@ import { createCanvas, GlobalFonts } from '@napi-rs/canvas';
 import dcmjs from 'dcmjs';
 import { existsSync } from 'node:fs';
 import type { Dataset } from '../../src/deid/types';
+import { TAG } from '../../src/dicom/tags';
+import { SOP_CLASS } from '../../src/dicom/sopClasses';
+import { TRANSFER_SYNTAX } from '../../src/dicom/syntaxes';
 
 const FONT_FILES = [
   '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf',
@@ -193,85 +196,85 @@ export async function burnedInImage(
 
   const grey = new Uint8Array(rows * columns);
   for (let p = 0; p < grey.length; p++) grey[p] = after[p * 4]!;
-  const sop = kind === 'us' ? '1.2.840.10008.5.1.4.1.1.6.1' : '1.2.840.10008.5.1.4.1.1.7';
+  const sop = kind === 'us' ? SOP_CLASS.UltrasoundImageStorage : SOP_CLASS.SecondaryCaptureImageStorage;
   const base: Dataset = {
-    '00080016': { vr: 'UI', Value: [sop] },
-    '00080018': { vr: 'UI', Value: [`2.25.${1000 + seed}${kind.length}`] },
-    '00080020': { vr: 'DA', Value: [IDENTITY.studyDate] },
-    '00080060': { vr: 'CS', Value: [kind === 'us' ? 'US' : 'OT'] },
-    '00100010': { vr: 'PN', Value: [{ Alphabetic: IDENTITY.name }] },
-    '00100020': { vr: 'LO', Value: [IDENTITY.id] },
-    '00100030': { vr: 'DA', Value: [IDENTITY.birthDate] },
-    '0020000D': { vr: 'UI', Value: ['2.25.4242'] },
-    '0020000E': { vr: 'UI', Value: ['2.25.4243'] },
-    '00200013': { vr: 'IS', Value: ['1'] },
-    '00280010': { vr: 'US', Value: [rows] },
-    '00280011': { vr: 'US', Value: [columns] },
-    '00280103': { vr: 'US', Value: [0] },
+    [TAG.SOPClassUID]: { vr: 'UI', Value: [sop] },
+    [TAG.SOPInstanceUID]: { vr: 'UI', Value: [`2.25.${1000 + seed}${kind.length}`] },
+    [TAG.StudyDate]: { vr: 'DA', Value: [IDENTITY.studyDate] },
+    [TAG.Modality]: { vr: 'CS', Value: [kind === 'us' ? 'US' : 'OT'] },
+    [TAG.PatientName]: { vr: 'PN', Value: [{ Alphabetic: IDENTITY.name }] },
+    [TAG.PatientID]: { vr: 'LO', Value: [IDENTITY.id] },
+    [TAG.PatientBirthDate]: { vr: 'DA', Value: [IDENTITY.birthDate] },
+    [TAG.StudyInstanceUID]: { vr: 'UI', Value: ['2.25.4242'] },
+    [TAG.SeriesInstanceUID]: { vr: 'UI', Value: ['2.25.4243'] },
+    [TAG.InstanceNumber]: { vr: 'IS', Value: ['1'] },
+    [TAG.Rows]: { vr: 'US', Value: [rows] },
+    [TAG.Columns]: { vr: 'US', Value: [columns] },
+    [TAG.PixelRepresentation]: { vr: 'US', Value: [0] },
   };
-  let syntax = '1.2.840.10008.1.2.1';
+  let syntax: string = TRANSFER_SYNTAX.ExplicitVRLittleEndian;
   let pixels: Dataset;
   if (kind === 'mono16') {
     const words = new Uint16Array(grey.length);
     for (let p = 0; p < grey.length; p++) words[p] = grey[p]! * 16; // 12 bits stored
     pixels = {
-      '00280002': { vr: 'US', Value: [1] },
-      '00280004': { vr: 'CS', Value: ['MONOCHROME2'] },
-      '00280100': { vr: 'US', Value: [16] },
-      '00280101': { vr: 'US', Value: [12] },
-      '00280102': { vr: 'US', Value: [11] },
-      '7FE00010': { vr: 'OW', Value: [words.buffer] },
+      [TAG.SamplesPerPixel]: { vr: 'US', Value: [1] },
+      [TAG.PhotometricInterpretation]: { vr: 'CS', Value: ['MONOCHROME2'] },
+      [TAG.BitsAllocated]: { vr: 'US', Value: [16] },
+      [TAG.BitsStored]: { vr: 'US', Value: [12] },
+      [TAG.HighBit]: { vr: 'US', Value: [11] },
+      [TAG.PixelData]: { vr: 'OW', Value: [words.buffer] },
     };
   } else if (kind === 'rgb' || kind === 'jpeg') {
     const rgb = new Uint8Array(grey.length * 3);
     for (let p = 0; p < grey.length; p++)
       rgb.set([after[p * 4]!, after[p * 4 + 1]!, after[p * 4 + 2]!], p * 3);
-    if (kind === 'jpeg') syntax = '1.2.840.10008.1.2.4.50';
+    if (kind === 'jpeg') syntax = TRANSFER_SYNTAX.JPEGBaseline8Bit;
     pixels = {
-      '00280002': { vr: 'US', Value: [3] },
-      '00280004': { vr: 'CS', Value: [kind === 'jpeg' ? 'YBR_FULL_422' : 'RGB'] },
-      '00280006': { vr: 'US', Value: [0] },
-      '00280100': { vr: 'US', Value: [8] },
-      '00280101': { vr: 'US', Value: [8] },
-      '00280102': { vr: 'US', Value: [7] },
-      '7FE00010': {
+      [TAG.SamplesPerPixel]: { vr: 'US', Value: [3] },
+      [TAG.PhotometricInterpretation]: { vr: 'CS', Value: [kind === 'jpeg' ? 'YBR_FULL_422' : 'RGB'] },
+      [TAG.PlanarConfiguration]: { vr: 'US', Value: [0] },
+      [TAG.BitsAllocated]: { vr: 'US', Value: [8] },
+      [TAG.BitsStored]: { vr: 'US', Value: [8] },
+      [TAG.HighBit]: { vr: 'US', Value: [7] },
+      [TAG.PixelData]: {
         vr: 'OB',
         Value: [kind === 'jpeg' ? encapsulate(new Uint8Array(await canvas.encode('jpeg', 92))) : rgb.buffer],
       },
     };
   } else {
-    if (kind === 'rle') syntax = '1.2.840.10008.1.2.5';
+    if (kind === 'rle') syntax = TRANSFER_SYNTAX.RLELossless;
     pixels = {
-      '00280002': { vr: 'US', Value: [1] },
-      '00280004': { vr: 'CS', Value: ['MONOCHROME2'] },
-      '00280100': { vr: 'US', Value: [8] },
-      '00280101': { vr: 'US', Value: [8] },
-      '00280102': { vr: 'US', Value: [7] },
-      '7FE00010': { vr: 'OB', Value: [kind === 'rle' ? encapsulate(rleFrame(grey)) : grey.buffer] },
+      [TAG.SamplesPerPixel]: { vr: 'US', Value: [1] },
+      [TAG.PhotometricInterpretation]: { vr: 'CS', Value: ['MONOCHROME2'] },
+      [TAG.BitsAllocated]: { vr: 'US', Value: [8] },
+      [TAG.BitsStored]: { vr: 'US', Value: [8] },
+      [TAG.HighBit]: { vr: 'US', Value: [7] },
+      [TAG.PixelData]: { vr: 'OB', Value: [kind === 'rle' ? encapsulate(rleFrame(grey)) : grey.buffer] },
     };
   }
   const declared =
     region && style.declaredRegion === 'frame' ? ([0, 0, columns - 1, rows - 1] as const) : region;
   if (declared)
-    base['00186011'] = {
+    base[TAG.SequenceOfUltrasoundRegions] = {
       vr: 'SQ',
       Value: [
         {
-          '00186012': { vr: 'US', Value: [1] },
-          '00186014': { vr: 'US', Value: [1] },
-          '00186018': { vr: 'UL', Value: [declared[0]] },
-          '0018601A': { vr: 'UL', Value: [declared[1]] },
-          '0018601C': { vr: 'UL', Value: [declared[2]] },
-          '0018601E': { vr: 'UL', Value: [declared[3]] },
+          [TAG.RegionSpatialFormat]: { vr: 'US', Value: [1] },
+          [TAG.RegionDataType]: { vr: 'US', Value: [1] },
+          [TAG.RegionLocationMinX0]: { vr: 'UL', Value: [declared[0]] },
+          [TAG.RegionLocationMinY0]: { vr: 'UL', Value: [declared[1]] },
+          [TAG.RegionLocationMaxX1]: { vr: 'UL', Value: [declared[2]] },
+          [TAG.RegionLocationMaxY1]: { vr: 'UL', Value: [declared[3]] },
         },
       ],
     };
   const meta: Dataset = {
-    '00020001': { vr: 'OB', Value: [new Uint8Array([0, 1]).buffer] },
-    '00020002': { vr: 'UI', Value: [sop] },
-    '00020003': { vr: 'UI', Value: [`2.25.${1000 + seed}${kind.length}`] },
-    '00020010': { vr: 'UI', Value: [syntax] },
-    '00020012': { vr: 'UI', Value: ['2.25.1'] },
+    [TAG.FileMetaInformationVersion]: { vr: 'OB', Value: [new Uint8Array([0, 1]).buffer] },
+    [TAG.MediaStorageSOPClassUID]: { vr: 'UI', Value: [sop] },
+    [TAG.MediaStorageSOPInstanceUID]: { vr: 'UI', Value: [`2.25.${1000 + seed}${kind.length}`] },
+    [TAG.TransferSyntaxUID]: { vr: 'UI', Value: [syntax] },
+    [TAG.ImplementationClassUID]: { vr: 'UI', Value: ['2.25.1'] },
   };
   const dd = new dcmjs.data.DicomDict(meta);
   dd.dict = { ...base, ...pixels };

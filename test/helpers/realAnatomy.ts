@@ -16,6 +16,9 @@ import { Codecs } from '../../src/pixels/codecs';
 import { blackValue as maskedSample, type DecodedImage } from '../../src/pixels/image';
 import { IDENTITY, plantedStrings, rng } from './burnedIn';
 import { CORPORA } from './realWorld';
+import { TAG } from '../../src/dicom/tags';
+import { SOP_CLASS } from '../../src/dicom/sopClasses';
+import { TRANSFER_SYNTAX } from '../../src/dicom/syntaxes';
 
 for (const f of [
   '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf',
@@ -195,29 +198,29 @@ function drawText(rows: number, columns: number, v: AnatomyVariant): Drawn {
 
 function dataset(v: AnatomyVariant, rows: number, columns: number, pixels: Dataset, syntax: string): Buffer {
   const us = v.background.kind === 'US';
-  const sop = us ? '1.2.840.10008.5.1.4.1.1.6.1' : '1.2.840.10008.5.1.4.1.1.7';
+  const sop = us ? SOP_CLASS.UltrasoundImageStorage : SOP_CLASS.SecondaryCaptureImageStorage;
   const uid = `2.25.77${v.seed}${v.jpeg ? 1 : 0}`;
   const meta: Dataset = {
-    '00020001': { vr: 'OB', Value: [new Uint8Array([0, 1]).buffer] },
-    '00020002': { vr: 'UI', Value: [sop] },
-    '00020003': { vr: 'UI', Value: [uid] },
-    '00020010': { vr: 'UI', Value: [syntax] },
-    '00020012': { vr: 'UI', Value: ['2.25.1'] },
+    [TAG.FileMetaInformationVersion]: { vr: 'OB', Value: [new Uint8Array([0, 1]).buffer] },
+    [TAG.MediaStorageSOPClassUID]: { vr: 'UI', Value: [sop] },
+    [TAG.MediaStorageSOPInstanceUID]: { vr: 'UI', Value: [uid] },
+    [TAG.TransferSyntaxUID]: { vr: 'UI', Value: [syntax] },
+    [TAG.ImplementationClassUID]: { vr: 'UI', Value: ['2.25.1'] },
   };
   const dd = new dcmjs.data.DicomDict(meta);
   dd.dict = {
-    '00080016': { vr: 'UI', Value: [sop] },
-    '00080018': { vr: 'UI', Value: [uid] },
-    '00080020': { vr: 'DA', Value: [IDENTITY.studyDate] },
-    '00080060': { vr: 'CS', Value: [us ? 'US' : 'OT'] },
-    '00100010': { vr: 'PN', Value: [{ Alphabetic: IDENTITY.name }] },
-    '00100020': { vr: 'LO', Value: [IDENTITY.id] },
-    '00100030': { vr: 'DA', Value: [IDENTITY.birthDate] },
-    '0020000D': { vr: 'UI', Value: ['2.25.5151'] },
-    '0020000E': { vr: 'UI', Value: [`2.25.5152${v.background.kind.length}`] },
-    '00200013': { vr: 'IS', Value: [String(v.seed)] },
-    '00280010': { vr: 'US', Value: [rows] },
-    '00280011': { vr: 'US', Value: [columns] },
+    [TAG.SOPClassUID]: { vr: 'UI', Value: [sop] },
+    [TAG.SOPInstanceUID]: { vr: 'UI', Value: [uid] },
+    [TAG.StudyDate]: { vr: 'DA', Value: [IDENTITY.studyDate] },
+    [TAG.Modality]: { vr: 'CS', Value: [us ? 'US' : 'OT'] },
+    [TAG.PatientName]: { vr: 'PN', Value: [{ Alphabetic: IDENTITY.name }] },
+    [TAG.PatientID]: { vr: 'LO', Value: [IDENTITY.id] },
+    [TAG.PatientBirthDate]: { vr: 'DA', Value: [IDENTITY.birthDate] },
+    [TAG.StudyInstanceUID]: { vr: 'UI', Value: ['2.25.5151'] },
+    [TAG.SeriesInstanceUID]: { vr: 'UI', Value: [`2.25.5152${v.background.kind.length}`] },
+    [TAG.InstanceNumber]: { vr: 'IS', Value: [String(v.seed)] },
+    [TAG.Rows]: { vr: 'US', Value: [rows] },
+    [TAG.Columns]: { vr: 'US', Value: [columns] },
     ...pixels,
   };
   return Buffer.from(dd.write({ fragmentMultiframe: false }));
@@ -286,9 +289,9 @@ export async function anatomyImage(v: AnatomyVariant): Promise<AnatomyImage> {
   }
   const photometric = samples === 3 ? 'RGB' : frame.photometric;
   const common: Dataset = {
-    '00280002': { vr: 'US', Value: [samples] },
-    '00280103': { vr: 'US', Value: [depth16 && frame.signed ? 1 : 0] },
-    ...(samples === 3 ? { '00280006': { vr: 'US', Value: [0] } } : {}),
+    [TAG.SamplesPerPixel]: { vr: 'US', Value: [samples] },
+    [TAG.PixelRepresentation]: { vr: 'US', Value: [depth16 && frame.signed ? 1 : 0] },
+    ...(samples === 3 ? { [TAG.PlanarConfiguration]: { vr: 'US', Value: [0] } } : {}),
   };
   const label = `${v.background.name}, ${v.placement}, ${v.lightText ? 'light' : 'dark'} ${v.sizes[0]}-${v.sizes[1]} px, ${v.jpeg ? 'JPEG' : 'lossless'}`;
   if (v.jpeg) {
@@ -307,15 +310,15 @@ export async function anatomyImage(v: AnatomyVariant): Promise<AnatomyImage> {
       columns,
       {
         ...common,
-        '00280002': { vr: 'US', Value: [3] },
-        '00280006': { vr: 'US', Value: [0] },
-        '00280004': { vr: 'CS', Value: ['YBR_FULL_422'] },
-        '00280100': { vr: 'US', Value: [8] },
-        '00280101': { vr: 'US', Value: [8] },
-        '00280102': { vr: 'US', Value: [7] },
-        '7FE00010': { vr: 'OB', Value: [even.buffer] },
+        [TAG.SamplesPerPixel]: { vr: 'US', Value: [3] },
+        [TAG.PlanarConfiguration]: { vr: 'US', Value: [0] },
+        [TAG.PhotometricInterpretation]: { vr: 'CS', Value: ['YBR_FULL_422'] },
+        [TAG.BitsAllocated]: { vr: 'US', Value: [8] },
+        [TAG.BitsStored]: { vr: 'US', Value: [8] },
+        [TAG.HighBit]: { vr: 'US', Value: [7] },
+        [TAG.PixelData]: { vr: 'OB', Value: [even.buffer] },
       },
-      '1.2.840.10008.1.2.4.50',
+      TRANSFER_SYNTAX.JPEGBaseline8Bit,
     );
     return { bytes, rows, columns, ink, visible, textArea, label };
   }
@@ -333,13 +336,13 @@ export async function anatomyImage(v: AnatomyVariant): Promise<AnatomyImage> {
     columns,
     {
       ...common,
-      '00280004': { vr: 'CS', Value: [photometric] },
-      '00280100': { vr: 'US', Value: [depth16 ? 16 : 8] },
-      '00280101': { vr: 'US', Value: [depth16 ? frame.bitsStored : 8] },
-      '00280102': { vr: 'US', Value: [depth16 ? frame.bitsStored - 1 : 7] },
-      '7FE00010': { vr: depth16 ? 'OW' : 'OB', Value: [out.buffer] },
+      [TAG.PhotometricInterpretation]: { vr: 'CS', Value: [photometric] },
+      [TAG.BitsAllocated]: { vr: 'US', Value: [depth16 ? 16 : 8] },
+      [TAG.BitsStored]: { vr: 'US', Value: [depth16 ? frame.bitsStored : 8] },
+      [TAG.HighBit]: { vr: 'US', Value: [depth16 ? frame.bitsStored - 1 : 7] },
+      [TAG.PixelData]: { vr: depth16 ? 'OW' : 'OB', Value: [out.buffer] },
     },
-    '1.2.840.10008.1.2.1',
+    TRANSFER_SYNTAX.ExplicitVRLittleEndian,
   );
   return { bytes, rows, columns, ink, visible, textArea, label };
 }

@@ -18,6 +18,7 @@ import { pixelHash } from '../../src/verify/instance';
 import { TestOrthanc, getJson, request, waitFor } from '../helpers/orthanc';
 import { OPERATOR_TOKEN, TEST_SECRET, bearer } from '../helpers/samples';
 import { str } from '../../src/dicom/values';
+import { TAG, formatTag } from '../../src/dicom/tags';
 
 const clinical = new TestOrthanc('clinical');
 const research = new TestOrthanc('research');
@@ -143,12 +144,12 @@ describe('bridge end to end on a real Orthanc pair', () => {
 
   it('keeps every reference resolvable inside the de-identified set', async () => {
     const files = await researchFiles();
-    const sops = new Set(files.map((f) => str(f.dict['00080018'])));
+    const sops = new Set(files.map((f) => str(f.dict[TAG.SOPInstanceUID])));
     const refs: string[] = [];
     const visit = (ds: Dataset): void => {
       for (const [tag, el] of Object.entries(ds)) {
         if (el.vr === 'SQ') (el.Value as Dataset[]).forEach(visit);
-        else if (tag === '00081155') refs.push(str(el));
+        else if (tag === TAG.ReferencedSOPInstanceUID) refs.push(str(el));
       }
     };
     files.forEach((f) => visit(f.dict));
@@ -158,21 +159,21 @@ describe('bridge end to end on a real Orthanc pair', () => {
 
   it('keeps laterality, view, instance number, modality and pixel data of every instance', async () => {
     const files = await researchFiles();
-    const bySop = new Map(files.map((f) => [str(f.dict['00080018']), f.dict]));
+    const bySop = new Map(files.map((f) => [str(f.dict[TAG.SOPInstanceUID]), f.dict]));
     let compared = 0;
     for (const [uid, inst] of originals) {
       const orig = parseDicom(inst.bytes).dict;
       const out = bySop.get(mapUid(keys, uid));
       expect(out).toBeDefined();
       for (const tag of [
-        '00200013',
-        '00200062',
-        '00185101',
-        '00200060',
-        '00080060',
-        '00080016',
-        '00280010',
-        '00280011',
+        TAG.InstanceNumber,
+        TAG.ImageLaterality,
+        TAG.ViewPosition,
+        TAG.Laterality,
+        TAG.Modality,
+        TAG.SOPClassUID,
+        TAG.Rows,
+        TAG.Columns,
       ]) {
         expect([tag, str(out![tag])]).toEqual([tag, str(orig[tag])]);
       }
@@ -233,7 +234,7 @@ describe('bridge end to end on a real Orthanc pair', () => {
     try {
       const q = await (await import('../../src/store/instances')).listQuarantine(app.db);
       expect(q).toHaveLength(1);
-      expect(q[0]).toMatchObject({ check: 'residual-phi', tag: '(0008,1090)' });
+      expect(q[0]).toMatchObject({ check: 'residual-phi', tag: formatTag(TAG.ManufacturerModelName) });
       expect(q[0]!.reason).not.toContain(family);
     } finally {
       await app.stop();

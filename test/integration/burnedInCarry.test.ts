@@ -23,6 +23,9 @@ import { TestOrthanc, getJson } from '../helpers/orthanc';
 import { carryStudy } from '../helpers/carry';
 import { TEST_SECRET } from '../helpers/samples';
 import { deriveKeys, mapUid } from '../../src/deid/keys';
+import { TAG, formatTag } from '../../src/dicom/tags';
+import { SOP_CLASS } from '../../src/dicom/sopClasses';
+import { TRANSFER_SYNTAX } from '../../src/dicom/syntaxes';
 
 jest.setTimeout(300_000);
 
@@ -35,27 +38,27 @@ const PLANTED = ['QUILLFEATHER', 'MARGOT', IDENTITY.id, IDENTITY.birthDate, '196
 
 function pdfDocument(): Buffer {
   const meta = {
-    '00020001': { vr: 'OB', Value: [new Uint8Array([0, 1]).buffer] },
-    '00020002': { vr: 'UI', Value: ['1.2.840.10008.5.1.4.1.1.104.1'] },
-    '00020003': { vr: 'UI', Value: ['2.25.990001'] },
-    '00020010': { vr: 'UI', Value: ['1.2.840.10008.1.2.1'] },
-    '00020012': { vr: 'UI', Value: ['2.25.1'] },
+    [TAG.FileMetaInformationVersion]: { vr: 'OB', Value: [new Uint8Array([0, 1]).buffer] },
+    [TAG.MediaStorageSOPClassUID]: { vr: 'UI', Value: [SOP_CLASS.EncapsulatedPDFStorage] },
+    [TAG.MediaStorageSOPInstanceUID]: { vr: 'UI', Value: ['2.25.990001'] },
+    [TAG.TransferSyntaxUID]: { vr: 'UI', Value: [TRANSFER_SYNTAX.ExplicitVRLittleEndian] },
+    [TAG.ImplementationClassUID]: { vr: 'UI', Value: ['2.25.1'] },
   };
   const pdf = Buffer.from(`%PDF-1.4\n% report for ${IDENTITY.name}\n%%EOF\n`, 'latin1');
   const dd = new dcmjs.data.DicomDict(meta);
   dd.dict = {
-    '00080016': { vr: 'UI', Value: ['1.2.840.10008.5.1.4.1.1.104.1'] },
-    '00080018': { vr: 'UI', Value: ['2.25.990001'] },
-    '00080060': { vr: 'CS', Value: ['DOC'] },
-    '00100010': { vr: 'PN', Value: [{ Alphabetic: IDENTITY.name }] },
-    '00100020': { vr: 'LO', Value: [IDENTITY.id] },
-    '0020000D': { vr: 'UI', Value: ['2.25.4242'] },
-    '0020000E': { vr: 'UI', Value: ['2.25.4244'] },
-    '00420011': {
+    [TAG.SOPClassUID]: { vr: 'UI', Value: [SOP_CLASS.EncapsulatedPDFStorage] },
+    [TAG.SOPInstanceUID]: { vr: 'UI', Value: ['2.25.990001'] },
+    [TAG.Modality]: { vr: 'CS', Value: ['DOC'] },
+    [TAG.PatientName]: { vr: 'PN', Value: [{ Alphabetic: IDENTITY.name }] },
+    [TAG.PatientID]: { vr: 'LO', Value: [IDENTITY.id] },
+    [TAG.StudyInstanceUID]: { vr: 'UI', Value: ['2.25.4242'] },
+    [TAG.SeriesInstanceUID]: { vr: 'UI', Value: ['2.25.4244'] },
+    [TAG.EncapsulatedDocument]: {
       vr: 'OB',
       Value: [pdf.buffer.slice(pdf.byteOffset, pdf.byteOffset + pdf.byteLength + (pdf.length % 2))],
     },
-    '00420012': { vr: 'LO', Value: ['application/pdf'] },
+    [TAG.MIMETypeOfEncapsulatedDocument]: { vr: 'LO', Value: ['application/pdf'] },
   };
   return Buffer.from(dd.write());
 }
@@ -103,7 +106,7 @@ describe('a study with burned-in text, carried with the default configuration', 
 
     // Images carried, the document quarantined with its reason.
     expect(quarantine.map((q) => [q.check, q.reason.slice(0, 60)])).toEqual([
-      ['pixel-policy', 'pixel-policy: (0008,0016) encapsulated PDF documents carry t'],
+      ['pixel-policy', `pixel-policy: ${formatTag(TAG.SOPClassUID)} encapsulated PDF documents carry t`],
     ]);
     expect(perInstance).toHaveLength(images.length);
     expect(perInstance.every((r) => (r.masked_regions ?? 0) >= 1 && (r.masked_area ?? 0) > 0)).toBe(true);
@@ -117,16 +120,19 @@ describe('a study with burned-in text, carried with the default configuration', 
     expect(researchIds).toHaveLength(images.length);
     const keys = deriveKeys(TEST_SECRET);
     const bySop = new Map(
-      images.map((img) => [mapUid(keys, String(parseDicom(img.bytes).dict['00080018']!.Value![0])), img]),
+      images.map((img) => [
+        mapUid(keys, String(parseDicom(img.bytes).dict[TAG.SOPInstanceUID]!.Value![0])),
+        img,
+      ]),
     );
     let inkPixels = 0;
     let inkMasked = 0;
     for (const id of researchIds) {
       const bytes = Buffer.from(await (await fetch(`${research.url}/instances/${id}/file`)).arrayBuffer());
       const file = parseDicom(bytes);
-      const source = bySop.get(String(file.dict['00080018']!.Value![0]))!;
+      const source = bySop.get(String(file.dict[TAG.SOPInstanceUID]!.Value![0]))!;
       expect(source).toBeDefined();
-      expect(file.dict['00280301']?.Value).toEqual(['NO']);
+      expect(file.dict[TAG.BurnedInAnnotation]?.Value).toEqual(['NO']);
       const after = await decode(bytes);
       const { kind } = identifyingWords(await state.pixels.ocr.readFrame(after, 0), tokens);
       expect(kind).toBeUndefined();

@@ -99,7 +99,7 @@ describe('the corpus through Orthanc and the bridge', () => {
     for (const id of ids) {
       const bytes = (await research.call('GET', `/instances/${id}/file`)).body;
       const d = parseDicom(bytes);
-      bySop.set(str(d.meta['00020003']), bytes);
+      bySop.set(str(d.meta[TAG.MediaStorageSOPInstanceUID]), bytes);
     }
     let checked = 0;
     for (const { file } of accepted) {
@@ -114,7 +114,7 @@ describe('the corpus through Orthanc and the bridge', () => {
       const carriedAs =
         file.syntax === 'deflated' ? TRANSFER_SYNTAXES.explicitLE : TRANSFER_SYNTAXES[file.syntax];
       expect(out.meta[TAG.TransferSyntaxUID]!.Value![0]).toBe(carriedAs);
-      expect(str(out.dict['00080070'])).toBe(file.charset.manufacturer);
+      expect(str(out.dict[TAG.Manufacturer])).toBe(file.charset.manufacturer);
       const text = [match!.toString('latin1'), match!.toString('utf8')].join('\n').toLowerCase();
       for (const v of file.planted)
         expect({ file: file.name, v: v.length, found: text.includes(v.toLowerCase()) }).toEqual({

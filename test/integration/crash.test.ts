@@ -9,6 +9,7 @@ import { TestOrthanc, request, waitFor } from '../helpers/orthanc';
 import { TEST_SECRET } from '../helpers/samples';
 import { seededRandom as rng } from '../helpers/random';
 import { str } from '../../src/dicom/values';
+import { TAG } from '../../src/dicom/tags';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
 const SEED = 424242;
@@ -87,7 +88,11 @@ describe('crash safety', () => {
     const sops = new Set<string>();
     for (const id of ids)
       sops.add(
-        str(parseDicom((await request('GET', `${research.url}/instances/${id}/file`)).body).dict['00080018']),
+        str(
+          parseDicom((await request('GET', `${research.url}/instances/${id}/file`)).body).dict[
+            TAG.SOPInstanceUID
+          ],
+        ),
       );
     expect([...sops].sort()).toEqual(expectedSops.map((u) => mapUid(keys, u)).sort());
     expect((await research.get<string[]>('/studies')).length).toBe(6);

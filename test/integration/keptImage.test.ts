@@ -21,6 +21,9 @@ import { TestOrthanc, getJson } from '../helpers/orthanc';
 import { anatomyImage, anatomyVariants, keptAndRemoved, type AnatomyImage } from '../helpers/realAnatomy';
 import { carryStudy } from '../helpers/carry';
 import { TEST_SECRET } from '../helpers/samples';
+import { TAG } from '../../src/dicom/tags';
+import { SOP_CLASS } from '../../src/dicom/sopClasses';
+import { TRANSFER_SYNTAX } from '../../src/dicom/syntaxes';
 
 jest.setTimeout(600_000);
 
@@ -47,33 +50,33 @@ function textPage(): Buffer {
   const rgba = g.getImageData(0, 0, 256, 256).data;
   const grey = new Uint8Array(256 * 256);
   for (let p = 0; p < grey.length; p++) grey[p] = rgba[p * 4]!;
-  const sop = '1.2.840.10008.5.1.4.1.1.7';
+  const sop = SOP_CLASS.SecondaryCaptureImageStorage;
   const uid = '2.25.8181818';
   const dd = new dcmjs.data.DicomDict({
-    '00020001': { vr: 'OB', Value: [new Uint8Array([0, 1]).buffer] },
-    '00020002': { vr: 'UI', Value: [sop] },
-    '00020003': { vr: 'UI', Value: [uid] },
-    '00020010': { vr: 'UI', Value: ['1.2.840.10008.1.2.1'] },
-    '00020012': { vr: 'UI', Value: ['2.25.1'] },
+    [TAG.FileMetaInformationVersion]: { vr: 'OB', Value: [new Uint8Array([0, 1]).buffer] },
+    [TAG.MediaStorageSOPClassUID]: { vr: 'UI', Value: [sop] },
+    [TAG.MediaStorageSOPInstanceUID]: { vr: 'UI', Value: [uid] },
+    [TAG.TransferSyntaxUID]: { vr: 'UI', Value: [TRANSFER_SYNTAX.ExplicitVRLittleEndian] },
+    [TAG.ImplementationClassUID]: { vr: 'UI', Value: ['2.25.1'] },
   });
   dd.dict = {
-    '00080016': { vr: 'UI', Value: [sop] },
-    '00080018': { vr: 'UI', Value: [uid] },
-    '00080060': { vr: 'CS', Value: ['OT'] },
-    '00100010': { vr: 'PN', Value: [{ Alphabetic: IDENTITY.name }] },
-    '00100020': { vr: 'LO', Value: [IDENTITY.id] },
-    '0020000D': { vr: 'UI', Value: ['2.25.5151'] },
-    '0020000E': { vr: 'UI', Value: ['2.25.5159'] },
-    '00200013': { vr: 'IS', Value: ['900'] },
-    '00280002': { vr: 'US', Value: [1] },
-    '00280004': { vr: 'CS', Value: ['MONOCHROME2'] },
-    '00280010': { vr: 'US', Value: [256] },
-    '00280011': { vr: 'US', Value: [256] },
-    '00280100': { vr: 'US', Value: [8] },
-    '00280101': { vr: 'US', Value: [8] },
-    '00280102': { vr: 'US', Value: [7] },
-    '00280103': { vr: 'US', Value: [0] },
-    '7FE00010': { vr: 'OB', Value: [grey.buffer] },
+    [TAG.SOPClassUID]: { vr: 'UI', Value: [sop] },
+    [TAG.SOPInstanceUID]: { vr: 'UI', Value: [uid] },
+    [TAG.Modality]: { vr: 'CS', Value: ['OT'] },
+    [TAG.PatientName]: { vr: 'PN', Value: [{ Alphabetic: IDENTITY.name }] },
+    [TAG.PatientID]: { vr: 'LO', Value: [IDENTITY.id] },
+    [TAG.StudyInstanceUID]: { vr: 'UI', Value: ['2.25.5151'] },
+    [TAG.SeriesInstanceUID]: { vr: 'UI', Value: ['2.25.5159'] },
+    [TAG.InstanceNumber]: { vr: 'IS', Value: ['900'] },
+    [TAG.SamplesPerPixel]: { vr: 'US', Value: [1] },
+    [TAG.PhotometricInterpretation]: { vr: 'CS', Value: ['MONOCHROME2'] },
+    [TAG.Rows]: { vr: 'US', Value: [256] },
+    [TAG.Columns]: { vr: 'US', Value: [256] },
+    [TAG.BitsAllocated]: { vr: 'US', Value: [8] },
+    [TAG.BitsStored]: { vr: 'US', Value: [8] },
+    [TAG.HighBit]: { vr: 'US', Value: [7] },
+    [TAG.PixelRepresentation]: { vr: 'US', Value: [0] },
+    [TAG.PixelData]: { vr: 'OB', Value: [grey.buffer] },
   };
   return Buffer.from(dd.write());
 }
@@ -119,7 +122,10 @@ describe('burned-in text over real anatomy, carried with the default configurati
 
     const keys = deriveKeys(TEST_SECRET);
     const bySop = new Map(
-      images.map((img) => [mapUid(keys, String(parseDicom(img.bytes).dict['00080018']!.Value![0])), img]),
+      images.map((img) => [
+        mapUid(keys, String(parseDicom(img.bytes).dict[TAG.SOPInstanceUID]!.Value![0])),
+        img,
+      ]),
     );
     const researchIds = await getJson<string[]>(`${research.url}/instances`);
     expect(researchIds).toHaveLength(images.length);
@@ -127,9 +133,9 @@ describe('burned-in text over real anatomy, carried with the default configurati
     for (const id of researchIds) {
       const bytes = Buffer.from(await (await fetch(`${research.url}/instances/${id}/file`)).arrayBuffer());
       const file = parseDicom(bytes);
-      const source = bySop.get(String(file.dict['00080018']!.Value![0]))!;
+      const source = bySop.get(String(file.dict[TAG.SOPInstanceUID]!.Value![0]))!;
       expect(source).toBeDefined();
-      expect(file.dict['00280301']?.Value).toEqual(['NO']);
+      expect(file.dict[TAG.BurnedInAnnotation]?.Value).toEqual(['NO']);
       const r = keptAndRemoved(source, await decode(source.bytes), await decode(bytes));
       expect(r.visiblePixels).toBeGreaterThan(300);
       // Per image, not on average: the label says which image failed. Visible ink: text standing

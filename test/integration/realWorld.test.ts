@@ -23,6 +23,7 @@ function escapeRegExp(s: string): string {
 }
 import { isOrdinaryImage, realWorldFiles, type RealFile } from '../helpers/realWorld';
 import { str } from '../../src/dicom/values';
+import { TAG } from '../../src/dicom/tags';
 
 /**
  * The only reasons for which an ordinary image may stay behind: a file that is truly broken (its
@@ -215,7 +216,7 @@ describe('real-world files (pydicom, nibabel) through Orthanc and the bridge', (
     for (const round of rounds) {
       const bySop = new Map<string, string>();
       for (const b of round.researchFiles) {
-        const sop = str(parseDicom(b).dict['00080018']);
+        const sop = str(parseDicom(b).dict[TAG.SOPInstanceUID]);
         bySop.set(sop, [b.toString('latin1'), b.toString('utf8')].join('\n').toLowerCase());
       }
       for (const a of round.accepted) {

@@ -31,6 +31,7 @@ import { listMetadata } from '../../src/store/metadata';
 import { auditAdmin, hasSealed, listAdminAudit, saveSealed, sealedFor } from '../../src/store/reid';
 import { listReplicas, touchReplica } from '../../src/store/replicas';
 import { eachStore } from '../helpers/stores';
+import { TAG, formatTag } from '../../src/dicom/tags';
 
 const A = { owner: 'replica-a', leaseMs: 30_000 };
 const B = { owner: 'replica-b', leaseMs: 30_000 };
@@ -230,7 +231,7 @@ eachStore((open) => {
           ...base,
           sourceId: id,
           check: 'residual-phi',
-          tag: '(0010,0010)',
+          tag: formatTag(TAG.PatientName),
           reason: 'r',
         });
       const records = await instancesOfStudy(db, 'S', 'research');

@@ -19,8 +19,10 @@ import * as views from '../../src/pixels/views';
 import { OcrPool } from '../../src/pixels/ocr';
 import { burnedInImage } from '../helpers/burnedIn';
 import { testContext } from '../helpers/samples';
-import { TAG } from '../../src/dicom/tags';
+import { TAG, formatTag } from '../../src/dicom/tags';
 import { ByteBudget } from '../../src/util/budget';
+import { SOP_CLASS } from '../../src/dicom/sopClasses';
+import { TRANSFER_SYNTAX } from '../../src/dicom/syntaxes';
 
 GlobalFonts.registerFromPath('/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf');
 const state = newProcessState({ workers: 1, timeoutMs: 60_000 });
@@ -38,33 +40,33 @@ function otImage(
   columns: number,
   extra: Dataset,
   pixels: Uint8Array,
-  syntax = '1.2.840.10008.1.2.1',
+  syntax = TRANSFER_SYNTAX.ExplicitVRLittleEndian,
 ): Buffer {
-  const sop = '1.2.840.10008.5.1.4.1.1.7';
+  const sop = SOP_CLASS.SecondaryCaptureImageStorage;
   const dd = new dcmjs.data.DicomDict({
-    '00020001': { vr: 'OB', Value: [new Uint8Array([0, 1]).buffer] },
-    '00020002': { vr: 'UI', Value: [sop] },
-    '00020003': { vr: 'UI', Value: ['2.25.6060'] },
-    '00020010': { vr: 'UI', Value: [syntax] },
-    '00020012': { vr: 'UI', Value: ['2.25.1'] },
+    [TAG.FileMetaInformationVersion]: { vr: 'OB', Value: [new Uint8Array([0, 1]).buffer] },
+    [TAG.MediaStorageSOPClassUID]: { vr: 'UI', Value: [sop] },
+    [TAG.MediaStorageSOPInstanceUID]: { vr: 'UI', Value: ['2.25.6060'] },
+    [TAG.TransferSyntaxUID]: { vr: 'UI', Value: [syntax] },
+    [TAG.ImplementationClassUID]: { vr: 'UI', Value: ['2.25.1'] },
   });
   dd.dict = {
-    '00080016': { vr: 'UI', Value: [sop] },
-    '00080018': { vr: 'UI', Value: ['2.25.6060'] },
-    '00080060': { vr: 'CS', Value: ['OT'] },
-    '00100010': { vr: 'PN', Value: [{ Alphabetic: 'QUILLFEATHER^MARGOT' }] },
-    '00100020': { vr: 'LO', Value: ['48213957'] },
-    '0020000D': { vr: 'UI', Value: ['2.25.6061'] },
-    '0020000E': { vr: 'UI', Value: ['2.25.6062'] },
-    '00280002': { vr: 'US', Value: [1] },
-    '00280004': { vr: 'CS', Value: ['MONOCHROME2'] },
-    '00280010': { vr: 'US', Value: [rows] },
-    '00280011': { vr: 'US', Value: [columns] },
-    '00280100': { vr: 'US', Value: [8] },
-    '00280101': { vr: 'US', Value: [8] },
-    '00280102': { vr: 'US', Value: [7] },
-    '00280103': { vr: 'US', Value: [0] },
-    '7FE00010': { vr: 'OB', Value: [pixels.buffer] },
+    [TAG.SOPClassUID]: { vr: 'UI', Value: [sop] },
+    [TAG.SOPInstanceUID]: { vr: 'UI', Value: ['2.25.6060'] },
+    [TAG.Modality]: { vr: 'CS', Value: ['OT'] },
+    [TAG.PatientName]: { vr: 'PN', Value: [{ Alphabetic: 'QUILLFEATHER^MARGOT' }] },
+    [TAG.PatientID]: { vr: 'LO', Value: ['48213957'] },
+    [TAG.StudyInstanceUID]: { vr: 'UI', Value: ['2.25.6061'] },
+    [TAG.SeriesInstanceUID]: { vr: 'UI', Value: ['2.25.6062'] },
+    [TAG.SamplesPerPixel]: { vr: 'US', Value: [1] },
+    [TAG.PhotometricInterpretation]: { vr: 'CS', Value: ['MONOCHROME2'] },
+    [TAG.Rows]: { vr: 'US', Value: [rows] },
+    [TAG.Columns]: { vr: 'US', Value: [columns] },
+    [TAG.BitsAllocated]: { vr: 'US', Value: [8] },
+    [TAG.BitsStored]: { vr: 'US', Value: [8] },
+    [TAG.HighBit]: { vr: 'US', Value: [7] },
+    [TAG.PixelRepresentation]: { vr: 'US', Value: [0] },
+    [TAG.PixelData]: { vr: 'OB', Value: [pixels.buffer] },
     ...extra,
   };
   return Buffer.from(dd.write());
@@ -94,9 +96,9 @@ function colourText(bg: string, fg: string): { bytes: Buffer; ink: Uint8Array } 
     256,
     256,
     {
-      '00280002': { vr: 'US', Value: [3] },
-      '00280004': { vr: 'CS', Value: ['RGB'] },
-      '00280006': { vr: 'US', Value: [0] },
+      [TAG.SamplesPerPixel]: { vr: 'US', Value: [3] },
+      [TAG.PhotometricInterpretation]: { vr: 'CS', Value: ['RGB'] },
+      [TAG.PlanarConfiguration]: { vr: 'US', Value: [0] },
     },
     rgb,
   );
@@ -157,12 +159,15 @@ describe('pixels that could stop, exhaust or fool the bridge', () => {
     const bytes = otImage(
       2048,
       2048,
-      { '00280002': { vr: 'US', Value: [3] }, '00280004': { vr: 'CS', Value: ['RGB'] } },
+      {
+        [TAG.SamplesPerPixel]: { vr: 'US', Value: [3] },
+        [TAG.PhotometricInterpretation]: { vr: 'CS', Value: ['RGB'] },
+      },
       new Uint8Array(2048 * 2048 * 3),
     );
     const small = { ...ctx, budget: new ByteBudget(16 << 20) } as unknown as TargetContext;
     const out = await prepare(bytes, small);
-    expect(out).toMatchObject({ kind: 'quarantined', check: 'pixel-policy', tag: '(7FE0,0010)' });
+    expect(out).toMatchObject({ kind: 'quarantined', check: 'pixel-policy', tag: formatTag(TAG.PixelData) });
     expect('reason' in out && out.reason).toMatch(
       /decoding and masking the pixels needs 61 MB at once, more than the pipeline's memoryBudgetMb \(16\)/,
     );
@@ -171,8 +176,8 @@ describe('pixels that could stop, exhaust or fool the bridge', () => {
   });
 
   it.each([
-    ['7FE00008', 'OF', 'Float Pixel Data', '(7FE0,0008)'],
-    ['7FE00009', 'OD', 'Double Float Pixel Data', '(7FE0,0009)'],
+    [TAG.FloatPixelData, 'OF', 'Float Pixel Data', formatTag(TAG.FloatPixelData)],
+    [TAG.DoubleFloatPixelData, 'OD', 'Double Float Pixel Data', formatTag(TAG.DoubleFloatPixelData)],
   ])(
     'quarantines a secondary capture carrying %s (%s): OCR reads Pixel Data only',
     async (tag, vr, name, formatted) => {
@@ -222,11 +227,11 @@ describe('pixels that could stop, exhaust or fool the bridge', () => {
       256,
       256,
       {
-        '00280100': { vr: 'US', Value: [16] },
-        '00280101': { vr: 'US', Value: [16] },
-        '00280102': { vr: 'US', Value: [15] },
-        '00281050': { vr: 'DS', Value: ['1002'] },
-        '00281051': { vr: 'DS', Value: ['8'] },
+        [TAG.BitsAllocated]: { vr: 'US', Value: [16] },
+        [TAG.BitsStored]: { vr: 'US', Value: [16] },
+        [TAG.HighBit]: { vr: 'US', Value: [15] },
+        [TAG.WindowCenter]: { vr: 'DS', Value: ['1002'] },
+        [TAG.WindowWidth]: { vr: 'DS', Value: ['8'] },
       },
       new Uint8Array(words.buffer),
     );
@@ -338,7 +343,7 @@ describe('pixels that could stop, exhaust or fool the bridge', () => {
     const two = new Uint8Array(frame.length * 2);
     two.set(frame);
     two.set(frame, frame.length);
-    const bytes = otImage(128, 128, { '00280008': { vr: 'IS', Value: ['2'] } }, two);
+    const bytes = otImage(128, 128, { [TAG.NumberOfFrames]: { vr: 'IS', Value: ['2'] } }, two);
     const base = testContext();
     const strict = {
       ...ctx,
@@ -357,8 +362,10 @@ describe('pixels that could stop, exhaust or fool the bridge', () => {
   });
 
   it('never quotes a transfer syntax UID in a reason: a known one by its keyword, any other as unknown', () => {
-    expect(syntaxName('1.2.840.10008.1.2.4.94')).toBe('transfer syntax JPIPReferenced');
+    expect(syntaxName(TRANSFER_SYNTAX.JPIPReferenced)).toBe('transfer syntax JPIPReferenced');
     // The review's case: a UID whose last component held the patient ID's digits.
-    expect(syntaxName('1.2.840.10008.1.2.1.48213957')).toBe('an unknown transfer syntax');
+    expect(syntaxName(`${TRANSFER_SYNTAX.ExplicitVRLittleEndian}.48213957`)).toBe(
+      'an unknown transfer syntax',
+    );
   });
 });

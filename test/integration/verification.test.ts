@@ -14,6 +14,7 @@ import { makeCtStudy, makeMammoStudy, plantedValues, samplePatients } from '../f
 import { parseDicom } from '../../src/deid/dicom';
 import { TestOrthanc } from '../helpers/orthanc';
 import { str } from '../../src/dicom/values';
+import { TAG, formatTag } from '../../src/dicom/tags';
 
 const PASSWORD = 'research-pw-for-tests';
 const clinical = new TestOrthanc('clinical');
@@ -130,7 +131,12 @@ describe('verification, quarantine, audit and re-anonymization', () => {
     const instId = (await research.get<string[]>('/instances'))[0]!;
     const d = parseDicom((await research.call('GET', `/instances/${instId}/file`)).body).dict;
     expect(
-      orthancInstanceId(str(d['00100020']), str(d['0020000D']), str(d['0020000E']), str(d['00080018'])),
+      orthancInstanceId(
+        str(d[TAG.PatientID]),
+        str(d[TAG.StudyInstanceUID]),
+        str(d[TAG.SeriesInstanceUID]),
+        str(d[TAG.SOPInstanceUID]),
+      ),
     ).toBe(instId);
   });
 
@@ -218,7 +224,11 @@ describe('verification, quarantine, audit and re-anonymization', () => {
     });
     expect(q.summary.studies).toMatchObject({ quarantined: 1 });
     expect(q.entries).toEqual([
-      expect.objectContaining({ check: 'study', tag: '(0008,0018)', studyId: victim.sourceStudyId }),
+      expect.objectContaining({
+        check: 'study',
+        tag: formatTag(TAG.SOPInstanceUID),
+        studyId: victim.sourceStudyId,
+      }),
     ]);
 
     // reprocess replaces the research copy with the right bytes

@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
+import { entryOfTag } from '../../src/dicom/dictionary';
 
 const root = path.join(__dirname, '..', '..');
 const src = path.join(root, 'src');
@@ -165,6 +166,34 @@ function cyclesOf(files: readonly string[], imports: readonly Import[]): string[
   return cycles;
 }
 
+/**
+ * Raw DICOM vocabulary in a file's string and template literals (comments are free): a tag written
+ * as eight hex digits (one the dictionary names, or a private one), a "(GGGG,EEEE)" or a standard
+ * UID. Each must be named through src/dicom (TAG, tagOf, formatTag, SOP_CLASS, TRANSFER_SYNTAX).
+ */
+function rawVocabulary(file: string, text = readFileSync(file, 'utf8')): string[] {
+  const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+  const found: string[] = [];
+  const where = (n: ts.Node) =>
+    `${path.relative(root, file)}:${sf.getLineAndCharacterOfPosition(n.getStart()).line + 1}`;
+  const check = (n: ts.Node, value: string): void => {
+    const hex = /^[0-9A-Fa-f]{8}$/.test(value) ? value.toUpperCase() : undefined;
+    const group = hex ? parseInt(hex.slice(0, 4), 16) : 0;
+    if (hex && (entryOfTag(hex) || ((group & 1) === 1 && group < 0x1000)))
+      found.push(`${where(n)} tag ${value}`);
+    else if (/\([0-9A-Fa-f]{4},[0-9A-Fa-f]{4}\)/.test(value)) found.push(`${where(n)} "(GGGG,EEEE)"`);
+    else if (value.includes('1.2.840.10008.')) found.push(`${where(n)} standard UID`);
+  };
+  const visit = (n: ts.Node): void => {
+    if (ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n)) check(n, n.text);
+    else if (ts.isTemplateExpression(n))
+      for (const part of [n.head, ...n.templateSpans.map((span) => span.literal)]) check(part, part.text);
+    ts.forEachChild(n, visit);
+  };
+  visit(sf);
+  return found;
+}
+
 const files = sourceFiles();
 const imports = files.flatMap(importsOf);
 
@@ -182,6 +211,32 @@ describe('the architecture (docs/ARCHITECTURE.md) as the code keeps it', () => {
 
   it('has no import cycle between files, type imports included', () => {
     expect(cyclesOf(files, imports)).toEqual([]);
+  });
+
+  it('names every tag, "(GGGG,EEEE)" and standard UID through src/dicom, in src/ and in the tests', () => {
+    const vocabulary = path.join(src, 'dicom');
+    const checked = [...files, ...sourceFiles(path.join(root, 'test'))].filter(
+      (f) =>
+        !f.startsWith(vocabulary + path.sep) &&
+        !f.endsWith(path.join('deid', 'table.generated.ts')) &&
+        f !== __filename,
+    );
+    expect(checked.length).toBeGreaterThan(100);
+    expect(checked.flatMap((f) => rawVocabulary(f))).toEqual([]);
+    // And it finds them: a made-up file with each kind (built here so that this file holds none).
+    const made = [
+      '"0010' + '0010"',
+      '"(0010' + ',0010)"',
+      '`1.2.840' + '.10008.1.2`',
+      '"0009' + '1010"',
+      '"2024' + '0115"',
+    ];
+    expect(rawVocabulary(path.join(src, 'made-up.ts'), made.map((m) => `f(${m});`).join('\n'))).toEqual([
+      'src/made-up.ts:1 tag 00100010',
+      'src/made-up.ts:2 "(GGGG,EEEE)"',
+      'src/made-up.ts:3 standard UID',
+      'src/made-up.ts:4 tag 00091010',
+    ]);
   });
 
   it('catches what it is for: a forbidden import, a value import where types only are allowed, and a cycle', () => {

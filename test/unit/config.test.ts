@@ -4,6 +4,8 @@ import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig, redactedConfig, tokenBits } from '../../src/config';
+import { TAG, tagOf, formatTag } from '../../src/dicom/tags';
+import { SOP_CLASS } from '../../src/dicom/sopClasses';
 
 const SECRET = 'a-secret-that-is-long-enough';
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'bridge-config-'));
@@ -108,7 +110,12 @@ describe('loadConfig', () => {
         options: { cleanDescriptors: true },
         overrides: [
           { tag: 'SeriesDescription', action: 'replace', value: 'RESEARCH SERIES' },
-          { tag: '(0008,1030)', action: 'keep', allowIdentifying: true, reason: 'checked by the site' },
+          {
+            tag: formatTag(TAG.StudyDescription),
+            action: 'keep',
+            allowIdentifying: true,
+            reason: 'checked by the site',
+          },
         ],
         safePrivate: [{ creator: 'ACME 1.0', group: '0029', element: '0x10' }],
       }),
@@ -118,8 +125,14 @@ describe('loadConfig', () => {
     const site = cfg.profiles.site!;
     expect(site.source).toBe(path.join(dir, 'site.json'));
     expect(site.options.cleanDescriptors).toBe(true);
-    expect(site.overrides['0008103E']).toMatchObject({ action: 'replace', value: 'RESEARCH SERIES' });
-    expect(site.overrides['00081030']).toMatchObject({ action: 'keep', keyword: 'StudyDescription' });
+    expect(site.overrides[TAG.SeriesDescription]).toMatchObject({
+      action: 'replace',
+      value: 'RESEARCH SERIES',
+    });
+    expect(site.overrides[TAG.StudyDescription]).toMatchObject({
+      action: 'keep',
+      keyword: 'StudyDescription',
+    });
     expect(site.safePrivate).toEqual([{ creator: 'ACME 1.0', group: 0x29, element: 0x10 }]);
     // Built-in profiles resolve without a folder of one's own.
     expect(load({}, file('basic-main.json', { profile: 'basic' })).profiles.basic!.options.retainUids).toBe(
@@ -136,7 +149,9 @@ describe('loadConfig', () => {
     expect(() => load({}, withOverride({ tag: 'PatientNickname', action: 'remove' }))).toThrow(
       /overrides\.0: "PatientNickname" is not a DICOM keyword/,
     );
-    expect(() => load({}, withOverride({ tag: '(0009,1001)', action: 'remove' }))).toThrow(/is private/);
+    expect(() => load({}, withOverride({ tag: formatTag(tagOf(0x0009, 0x1001)), action: 'remove' }))).toThrow(
+      /is private/,
+    );
     expect(() => load({}, withOverride({ tag: 'InstitutionName', action: 'keep' }))).toThrow(
       /keeping InstitutionName .* set "allowIdentifying": true/,
     );
@@ -162,7 +177,7 @@ describe('loadConfig', () => {
         options: {},
         overrides: [
           { tag: 'StudyID', action: 'remove' },
-          { tag: '(0020,0010)', action: 'empty' },
+          { tag: formatTag(TAG.StudyID), action: 'empty' },
         ],
       },
     });
@@ -189,8 +204,8 @@ describe('loadConfig', () => {
     const ocr = plain.profiles.x!.pixelPolicy.ocr;
     expect(ocr.mode).toBe('mask-all-text');
     expect(ocr.modalities).toEqual(['US', 'IVUS', 'OT', 'XC', 'ES']);
-    expect(ocr.sopClasses).toContain('1.2.840.10008.5.1.4.1.1.7');
-    expect(ocr.sopClasses).not.toContain('1.2.840.10008.5.1.4.1.1.104.1'); // PDF: a document, not an image
+    expect(ocr.sopClasses).toContain(SOP_CLASS.SecondaryCaptureImageStorage);
+    expect(ocr.sopClasses).not.toContain(SOP_CLASS.EncapsulatedPDFStorage); // PDF: a document, not an image
     const chosen = load(
       {},
       file('ocr-chosen.json', {

@@ -14,6 +14,7 @@ import { verifyInstance } from '../../src/verify/instance';
 import { splitAtPixelData } from '../../src/pipeline/instance';
 import { testContext } from '../helpers/samples';
 import { str } from '../../src/dicom/values';
+import { TAG } from '../../src/dicom/tags';
 
 const files = corpus();
 
@@ -30,23 +31,23 @@ describe('engine over the corpus', () => {
     (_n, f) => {
       const original = parseDicom(f.bytes);
       const [alphabetic, ideographic] = f.charset.patientName.split('=');
-      const name = original.dict['00100010']!.Value![0] as { Alphabetic: string; Ideographic?: string };
+      const name = original.dict[TAG.PatientName]!.Value![0] as { Alphabetic: string; Ideographic?: string };
       expect(name.Alphabetic).toBe(alphabetic);
       if (ideographic) expect(name.Ideographic).toBe(ideographic);
-      expect(str(original.dict['00080070'])).toBe(f.charset.manufacturer);
-      const nestedMeaning = (original.dict['00082218']!.Value![0] as Record<string, { Value?: unknown[] }>)[
-        '00080104'
-      ];
+      expect(str(original.dict[TAG.Manufacturer])).toBe(f.charset.manufacturer);
+      const nestedMeaning = (
+        original.dict[TAG.AnatomicRegionSequence]!.Value![0] as Record<string, { Value?: unknown[] }>
+      )[TAG.CodeMeaning];
       expect(nestedMeaning?.Value?.[0]).toBe(f.charset.manufacturer);
 
       const result = deidentify(original, ctx);
       const written = writeDicom(result.file);
       const out = parseDicom(written);
       expect(verifyInstance(original, out, ctx, result.patient).failures).toEqual([]);
-      expect(out.meta['00020010']!.Value![0]).toBe(TRANSFER_SYNTAXES[f.syntax]);
-      expect(str(out.dict['00080005'])).toBe('ISO_IR 192');
-      expect(str(out.dict['00080070'])).toBe(f.charset.manufacturer);
-      expect(str(out.dict['00100010'])).toBe(result.patient.pseudonym);
+      expect(out.meta[TAG.TransferSyntaxUID]!.Value![0]).toBe(TRANSFER_SYNTAXES[f.syntax]);
+      expect(str(out.dict[TAG.SpecificCharacterSet])).toBe('ISO_IR 192');
+      expect(str(out.dict[TAG.Manufacturer])).toBe(f.charset.manufacturer);
+      expect(str(out.dict[TAG.PatientName])).toBe(result.patient.pseudonym);
       expect(Object.keys(out.dict).some((t) => parseInt(t.slice(0, 4), 16) % 2 === 1)).toBe(false);
       const haystack = [written.toString('latin1'), written.toString('utf8')].join('\n').toLowerCase();
       for (const v of f.planted)
@@ -64,7 +65,7 @@ describe('engine over the corpus', () => {
         expect(spliced.subarray(loc.end - f.pixelValue.length, loc.end).equals(f.pixelValue)).toBe(true);
         expect(verifyInstance(original, parseDicom(spliced), ctx, result.patient).failures).toEqual([]);
       } else {
-        const el = out.dict['7FE00010']!;
+        const el = out.dict[TAG.PixelData]!;
         expect(Buffer.from(el.Value![0] as ArrayBuffer).equals(f.pixelValue)).toBe(true);
       }
     },
@@ -144,7 +145,7 @@ describe('round trip', () => {
       const outside = [...before.keys()].filter(
         (tag) =>
           !tag.startsWith('0002') &&
-          tag !== '00080005' &&
+          tag !== TAG.SpecificCharacterSet &&
           parseInt(tag.slice(0, 4), 16) % 2 === 0 &&
           !rowForTag(tag) &&
           before.get(tag)!.toString('latin1', 4, 6) !== 'UI',

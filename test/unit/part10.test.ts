@@ -8,8 +8,10 @@ import { toPart10 } from '../../src/deid/part10';
 import { locatePixelData } from '../../src/deid/scan';
 import { ctSlice } from '../helpers/samples';
 import { str } from '../../src/dicom/values';
+import { TAG } from '../../src/dicom/tags';
+import { TRANSFER_SYNTAX } from '../../src/dicom/syntaxes';
 
-const IMPLICIT_LE = '1.2.840.10008.1.2';
+const IMPLICIT_LE = TRANSFER_SYNTAX.ImplicitVRLittleEndian;
 
 function parts(bytes: Buffer) {
   const metaEnd = 132 + 12 + bytes.readUInt32LE(140);
@@ -19,7 +21,7 @@ function parts(bytes: Buffer) {
 function implicitSlice(): Buffer {
   const { file } = ctSlice();
   return writeDicom({
-    meta: { ...file.meta, '00020010': { vr: 'UI', Value: [IMPLICIT_LE] } },
+    meta: { ...file.meta, [TAG.TransferSyntaxUID]: { vr: 'UI', Value: [IMPLICIT_LE] } },
     dict: file.dict,
   });
 }
@@ -43,9 +45,9 @@ describe('toPart10', () => {
       expect(parts(fixed).dataset.equals(dataset)).toBe(true);
       const original = parseDicom(bytes);
       const read = parseDicom(fixed);
-      expect(str(read.meta['00020010'])).toBe(str(original.meta['00020010']));
-      expect(str(read.meta['00020002'])).toBe(str(original.dict['00080016']));
-      expect(str(read.meta['00020003'])).toBe(str(original.dict['00080018']));
+      expect(str(read.meta[TAG.TransferSyntaxUID])).toBe(str(original.meta[TAG.TransferSyntaxUID]));
+      expect(str(read.meta[TAG.MediaStorageSOPClassUID])).toBe(str(original.dict[TAG.SOPClassUID]));
+      expect(str(read.meta[TAG.MediaStorageSOPInstanceUID])).toBe(str(original.dict[TAG.SOPInstanceUID]));
       expect(Object.keys(read.dict)).toEqual(Object.keys(original.dict));
       expect(locatePixelData(fixed)).toBeDefined(); // the splice path works on it too
     },
@@ -65,7 +67,9 @@ describe('toPart10', () => {
     const withoutLength = Buffer.concat([meta.subarray(12), dataset]); // meta without (0002,0000), no preamble
     const fixed = toPart10(withoutLength);
     expect(parts(fixed).dataset.equals(dataset)).toBe(true);
-    expect(str(parseDicom(fixed).meta['00020010'])).toBe(str(parseDicom(bytes).meta['00020010']));
+    expect(str(parseDicom(fixed).meta[TAG.TransferSyntaxUID])).toBe(
+      str(parseDicom(bytes).meta[TAG.TransferSyntaxUID]),
+    );
   });
 
   it('refuses bytes that are not DICOM with a reason that quotes nothing of them', () => {

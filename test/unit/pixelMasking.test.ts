@@ -22,6 +22,7 @@ import { darkestIndex, paletteOf } from '../../src/pixels/palette';
 import { identityTokens } from '../../src/pixels/text';
 import { equalised, extremes } from '../../src/pixels/views';
 import { summarizeReasons } from '../../src/verify/types';
+import { TAG, formatTag } from '../../src/dicom/tags';
 
 function image(rows: number, columns: number, over: Partial<DecodedImage> = {}): DecodedImage {
   return {
@@ -214,7 +215,7 @@ describe('the kept-pixels proof', () => {
 describe('the kept-pixels reason in the quarantine summary', () => {
   it('folds the share and the frame, so many instances read as one line', () => {
     const reason = (share: string, frame: number) =>
-      `kept-pixels: (7FE0,0010) text masks would cover ${share}% of frame ${frame}, over the profile's limit of 15.0% (ocr.maxMaskedFraction): the image would not be usable, so the instance stays quarantined`;
+      `kept-pixels: ${formatTag(TAG.PixelData)} text masks would cover ${share}% of frame ${frame}, over the profile's limit of 15.0% (ocr.maxMaskedFraction): the image would not be usable, so the instance stays quarantined`;
     const summary = summarizeReasons([
       { check: 'kept-pixels', reason: reason('23.2', 1) },
       { check: 'kept-pixels', reason: reason('40.0', 3) },
@@ -266,12 +267,12 @@ describe('the masked value', () => {
     });
     const desc = { vr: 'US', Value: [4, 0, 16] };
     return {
-      '00281101': desc,
-      '00281102': desc,
-      '00281103': desc,
-      '00281201': lut([65535, 65535, 2000, 32768]),
-      '00281202': lut([65535, 0, 2000, 32768]),
-      '00281203': lut([65535, 0, 1000, 32768]),
+      [TAG.RedPaletteColorLookupTableDescriptor]: desc,
+      [TAG.GreenPaletteColorLookupTableDescriptor]: desc,
+      [TAG.BluePaletteColorLookupTableDescriptor]: desc,
+      [TAG.RedPaletteColorLookupTableData]: lut([65535, 65535, 2000, 32768]),
+      [TAG.GreenPaletteColorLookupTableData]: lut([65535, 0, 2000, 32768]),
+      [TAG.BluePaletteColorLookupTableData]: lut([65535, 0, 1000, 32768]),
     };
   }
 

@@ -7,13 +7,16 @@ import { newProcessState, type TargetContext } from '../../src/pipeline/context'
 import { prepare } from '../../src/pipeline/instance';
 import { ctSlice, testContext } from '../helpers/samples';
 import { ByteBudget } from '../../src/util/budget';
+import { TAG, formatTag } from '../../src/dicom/tags';
+import { SOP_CLASS } from '../../src/dicom/sopClasses';
+import { TRANSFER_SYNTAX } from '../../src/dicom/syntaxes';
 
 /** The CT sample with some elements changed, written again as a file. */
 function variant(changes: Dataset): Buffer {
   const { file } = ctSlice();
   const dd = new dcmjs.data.DicomDict({
     ...file.meta,
-    '00020002': changes['00080016'] ?? file.meta['00020002']!,
+    [TAG.MediaStorageSOPClassUID]: changes[TAG.SOPClassUID] ?? file.meta[TAG.MediaStorageSOPClassUID]!,
   });
   dd.dict = { ...file.dict, ...changes };
   return Buffer.from(dd.write());
@@ -31,49 +34,56 @@ const ctxWith = (pixelPolicy = STRICT_PIXEL_POLICY) =>
 
 describe('pixel data policy', () => {
   it('quarantines an instance whose BurnedInAnnotation is YES, naming the tag', async () => {
-    const out = await prepare(variant({ '00280301': { vr: 'CS', Value: ['YES'] } }), ctxWith());
-    expect(out).toMatchObject({ kind: 'quarantined', check: 'pixel-policy', tag: '(0028,0301)' });
+    const out = await prepare(variant({ [TAG.BurnedInAnnotation]: { vr: 'CS', Value: ['YES'] } }), ctxWith());
+    expect(out).toMatchObject({
+      kind: 'quarantined',
+      check: 'pixel-policy',
+      tag: formatTag(TAG.BurnedInAnnotation),
+    });
   });
 
   it('with OCR masking off, quarantines ultrasound and secondary capture, and lets them through when the profile allows', async () => {
     const us = variant({
-      '00080060': { vr: 'CS', Value: ['US'] },
-      '00080016': { vr: 'UI', Value: ['1.2.840.10008.5.1.4.1.1.6.1'] },
+      [TAG.Modality]: { vr: 'CS', Value: ['US'] },
+      [TAG.SOPClassUID]: { vr: 'UI', Value: [SOP_CLASS.UltrasoundImageStorage] },
     });
-    expect(await prepare(us, ctxWith())).toMatchObject({ kind: 'quarantined', tag: '(0008,0016)' });
+    expect(await prepare(us, ctxWith())).toMatchObject({
+      kind: 'quarantined',
+      tag: formatTag(TAG.SOPClassUID),
+    });
     const allowed = await prepare(
       us,
       ctxWith({
         ...STRICT_PIXEL_POLICY,
         allowBurnedInAnnotation: false,
         allowModalities: ['US'],
-        allowSopClasses: ['1.2.840.10008.5.1.4.1.1.6.1'],
+        allowSopClasses: [SOP_CLASS.UltrasoundImageStorage],
         blank: [],
       }),
     );
     expect('kind' in allowed).toBe(false);
-    const ot = variant({ '00080060': { vr: 'CS', Value: ['OT'] } });
-    expect(await prepare(ot, ctxWith())).toMatchObject({ kind: 'quarantined', tag: '(0008,0060)' });
+    const ot = variant({ [TAG.Modality]: { vr: 'CS', Value: ['OT'] } });
+    expect(await prepare(ot, ctxWith())).toMatchObject({ kind: 'quarantined', tag: formatTag(TAG.Modality) });
   });
 
   it('lets an ordinary CT image through and keeps it verifiable', async () => {
     const out = await prepare(ctSlice().bytes, ctxWith());
     expect('kind' in out).toBe(false);
     if (!('kind' in out))
-      expect(parseDicom(Buffer.concat(out.parts)).dict['00080060']?.Value).toEqual(['CT']);
+      expect(parseDicom(Buffer.concat(out.parts)).dict[TAG.Modality]?.Value).toEqual(['CT']);
   });
 
   describe('blanking configured rectangles', () => {
     const US: Dataset = {
-      '00080060': { vr: 'CS', Value: ['US'] },
-      '00080016': { vr: 'UI', Value: ['1.2.840.10008.5.1.4.1.1.6.1'] },
-      '00080070': { vr: 'LO', Value: ['Synth Sonics'] },
-      '00081090': { vr: 'LO', Value: ['S-1'] },
-      '00280301': { vr: 'CS', Value: ['YES'] },
+      [TAG.Modality]: { vr: 'CS', Value: ['US'] },
+      [TAG.SOPClassUID]: { vr: 'UI', Value: [SOP_CLASS.UltrasoundImageStorage] },
+      [TAG.Manufacturer]: { vr: 'LO', Value: ['Synth Sonics'] },
+      [TAG.ManufacturerModelName]: { vr: 'LO', Value: ['S-1'] },
+      [TAG.BurnedInAnnotation]: { vr: 'CS', Value: ['YES'] },
     };
     const size = () => {
       const d = ctSlice().file.dict;
-      return { rows: d['00280010']!.Value![0] as number, columns: d['00280011']!.Value![0] as number };
+      return { rows: d[TAG.Rows]!.Value![0] as number, columns: d[TAG.Columns]!.Value![0] as number };
     };
     const rule = () => ({
       manufacturer: 'SYNTH SONICS',
@@ -88,8 +98,8 @@ describe('pixel data policy', () => {
       expect('kind' in out).toBe(false);
       if ('kind' in out) return;
       const d = parseDicom(Buffer.concat(out.parts)).dict;
-      const before = new Uint16Array(parseDicom(bytes).dict['7FE00010']!.Value![0] as ArrayBuffer);
-      const after = new Uint16Array(d['7FE00010']!.Value![0] as ArrayBuffer);
+      const before = new Uint16Array(parseDicom(bytes).dict[TAG.PixelData]!.Value![0] as ArrayBuffer);
+      const after = new Uint16Array(d[TAG.PixelData]!.Value![0] as ArrayBuffer);
       const { columns } = size();
       let blankInside = true;
       let sameOutside = true;
@@ -100,33 +110,43 @@ describe('pixel data policy', () => {
       }
       expect({ blankInside, sameOutside }).toEqual({ blankInside: true, sameOutside: true });
       expect(before.slice(0, 16).some((v) => v !== 0)).toBe(true); // there was something to blank
-      expect(d['00280301']?.Value).toEqual(['NO']);
-      const codes = (d['00120064']!.Value as Dataset[]).map((item) => item['00080100']!.Value![0]);
+      expect(d[TAG.BurnedInAnnotation]?.Value).toEqual(['NO']);
+      const codes = (d[TAG.DeidentificationMethodCodeSequence]!.Value as Dataset[]).map(
+        (item) => item[TAG.CodeValue]!.Value![0],
+      );
       expect(codes).toEqual(['113100', '113101', '113108', '113107']);
     });
 
     it('keeps quarantining an instance no rule names (another model or size)', async () => {
       const other = { ...rule(), model: 'S-2' };
       const out = await prepare(variant(US), ctxWith({ ...STRICT_PIXEL_POLICY, blank: [other] }));
-      expect(out).toMatchObject({ kind: 'quarantined', check: 'pixel-policy', tag: '(0028,0301)' });
+      expect(out).toMatchObject({
+        kind: 'quarantined',
+        check: 'pixel-policy',
+        tag: formatTag(TAG.BurnedInAnnotation),
+      });
     });
 
     it('quarantines a matching instance whose compressed pixel data cannot be decoded, saying why', async () => {
       const { file } = ctSlice();
       const dd = new dcmjs.data.DicomDict({
         ...file.meta,
-        '00020010': { vr: 'UI', Value: ['1.2.840.10008.1.2.4.50'] },
+        [TAG.TransferSyntaxUID]: { vr: 'UI', Value: [TRANSFER_SYNTAX.JPEGBaseline8Bit] },
       });
       dd.dict = {
         ...file.dict,
         ...US,
-        '7FE00010': { vr: 'OB', Value: [new Uint8Array([0xff, 0xd8, 0xff, 0xd9]).buffer] },
+        [TAG.PixelData]: { vr: 'OB', Value: [new Uint8Array([0xff, 0xd8, 0xff, 0xd9]).buffer] },
       };
       const out = await prepare(
         Buffer.from(dd.write()),
         ctxWith({ ...STRICT_PIXEL_POLICY, blank: [rule()] }),
       );
-      expect(out).toMatchObject({ kind: 'quarantined', check: 'pixel-policy', tag: '(7FE0,0010)' });
+      expect(out).toMatchObject({
+        kind: 'quarantined',
+        check: 'pixel-policy',
+        tag: formatTag(TAG.PixelData),
+      });
       expect((out as { reason: string }).reason).toMatch(
         /JPEG frame has no readable start-of-frame.*cannot be cleaned/,
       );

@@ -18,6 +18,7 @@ import {
 import type { BlankRule } from '../../src/pixels/regions';
 import { STRICT_PIXEL_POLICY } from '../../src/deid/profile';
 import { ctSlice, testContext } from '../helpers/samples';
+import { TAG, formatTag } from '../../src/dicom/tags';
 
 function image(
   o: {
@@ -34,22 +35,22 @@ function image(
 ): Dataset {
   const bytes = o.rows * o.columns * (o.samples ?? 1) * (o.bits / 8) * (o.frames ?? 1);
   return {
-    '00280002': { vr: 'US', Value: [o.samples ?? 1] },
-    '00280004': { vr: 'CS', Value: [o.photometric] },
-    '00280006': { vr: 'US', Value: [o.planar ?? 0] },
-    '00280008': { vr: 'IS', Value: [String(o.frames ?? 1)] },
-    '00280010': { vr: 'US', Value: [o.rows] },
-    '00280011': { vr: 'US', Value: [o.columns] },
-    '00280100': { vr: 'US', Value: [o.bits] },
-    '00280101': { vr: 'US', Value: [o.stored ?? o.bits] },
-    '7FE00010': { vr: o.bits === 8 ? 'OB' : 'OW', Value: [new Uint8Array(bytes).fill(fill).buffer] },
+    [TAG.SamplesPerPixel]: { vr: 'US', Value: [o.samples ?? 1] },
+    [TAG.PhotometricInterpretation]: { vr: 'CS', Value: [o.photometric] },
+    [TAG.PlanarConfiguration]: { vr: 'US', Value: [o.planar ?? 0] },
+    [TAG.NumberOfFrames]: { vr: 'IS', Value: [String(o.frames ?? 1)] },
+    [TAG.Rows]: { vr: 'US', Value: [o.rows] },
+    [TAG.Columns]: { vr: 'US', Value: [o.columns] },
+    [TAG.BitsAllocated]: { vr: 'US', Value: [o.bits] },
+    [TAG.BitsStored]: { vr: 'US', Value: [o.stored ?? o.bits] },
+    [TAG.PixelData]: { vr: o.bits === 8 ? 'OB' : 'OW', Value: [new Uint8Array(bytes).fill(fill).buffer] },
   };
 }
 
 function decoded(ds: Dataset, bigEndian = false): DecodedImage {
   const layout = layoutOf(ds);
   if (typeof layout === 'string') throw new Error(layout);
-  const img = decodeNative(new Uint8Array(ds['7FE00010']!.Value![0] as ArrayBuffer), layout, bigEndian);
+  const img = decodeNative(new Uint8Array(ds[TAG.PixelData]!.Value![0] as ArrayBuffer), layout, bigEndian);
   if (typeof img === 'string') throw new Error(img);
   return img;
 }
@@ -102,14 +103,14 @@ describe('masks', () => {
   it('mask everything outside the ultrasound regions', () => {
     const ds: Dataset = {
       ...image({ rows: 4, columns: 4, bits: 8, photometric: 'MONOCHROME2' }),
-      '00186011': {
+      [TAG.SequenceOfUltrasoundRegions]: {
         vr: 'SQ',
         Value: [
           {
-            '00186018': { vr: 'UL', Value: [1] },
-            '0018601A': { vr: 'UL', Value: [1] },
-            '0018601C': { vr: 'UL', Value: [2] },
-            '0018601E': { vr: 'UL', Value: [2] },
+            [TAG.RegionLocationMinX0]: { vr: 'UL', Value: [1] },
+            [TAG.RegionLocationMinY0]: { vr: 'UL', Value: [1] },
+            [TAG.RegionLocationMaxX1]: { vr: 'UL', Value: [2] },
+            [TAG.RegionLocationMaxY1]: { vr: 'UL', Value: [2] },
           },
         ],
       },
@@ -126,7 +127,7 @@ describe('masks', () => {
     expect(
       layoutOf({
         ...image({ rows: 2, columns: 2, bits: 8, photometric: 'MONOCHROME2' }),
-        '00280100': { vr: 'US', Value: [32] },
+        [TAG.BitsAllocated]: { vr: 'US', Value: [32] },
       }),
     ).toMatch(/BitsAllocated is neither 8 nor 16/);
     expect(
@@ -147,8 +148,8 @@ describe('the gate with a blanking rule', () => {
     const d = file.dict;
     const rule: BlankRule = {
       manufacturer: 'x',
-      rows: d['00280010']!.Value![0] as number,
-      columns: d['00280011']!.Value![0] as number,
+      rows: d[TAG.Rows]!.Value![0] as number,
+      columns: d[TAG.Columns]!.Value![0] as number,
       rectangles: [[0, 0, 4, 4]],
     };
     const profile = { ...testContext().profile, pixelPolicy: STRICT_PIXEL_POLICY };
@@ -158,14 +159,17 @@ describe('the gate with a blanking rule', () => {
     // The de-identified original pixels, not the cleaned ones: the rectangle is not blank.
     const result = deidentify(file, ctx, { pixelsCleaned: true });
     const out = parseDicom(
-      writeDicom({ ...result.file, dict: { ...result.file.dict, '00280301': { vr: 'CS', Value: ['NO'] } } }),
+      writeDicom({
+        ...result.file,
+        dict: { ...result.file.dict, [TAG.BurnedInAnnotation]: { vr: 'CS', Value: ['NO'] } },
+      }),
     );
     const { failures, ran } = await pixelGate(cleaned, out, state.pixels, {
       maxMaskedFraction: 0.15,
       maxSecondsPerInstance: 300,
     });
     expect(failures.map((f) => [f.check, f.tag, f.detail])).toEqual([
-      ['clean-pixels', '(7FE0,0010)', 'a masked region is not constant in the output'],
+      ['clean-pixels', formatTag(TAG.PixelData), 'a masked region is not constant in the output'],
     ]);
     // It stopped at the mask proof: the kept-pixels check did not run, and is not counted.
     expect(ran).toEqual(['clean-pixels']);

@@ -2,19 +2,21 @@ import dcmjs from 'dcmjs';
 import { parseDicom, writeDicom } from '../../src/deid/dicom';
 import { deidentify } from '../../src/deid/engine';
 import { locatePixelData } from '../../src/deid/scan';
-import { DEFLATED_DATASET_SYNTAXES } from '../../src/dicom/syntaxes';
+import { DEFLATED_DATASET_SYNTAXES, TRANSFER_SYNTAX } from '../../src/dicom/syntaxes';
 import type { Dataset } from '../../src/deid/types';
 import { splitAtPixelData } from '../../src/pipeline/instance';
 import { ctSlice, mammoView, testContext } from '../helpers/samples';
+import { TAG } from '../../src/dicom/tags';
+import { SOP_CLASS } from '../../src/dicom/sopClasses';
 
 const ctx = testContext();
 
 function file(syntax: string, dict: Dataset): Buffer {
   const meta: Dataset = {
-    '00020001': { vr: 'OB', Value: [new Uint8Array([0, 1]).buffer] },
-    '00020002': { vr: 'UI', Value: ['1.2.840.10008.5.1.4.1.1.7'] },
-    '00020003': { vr: 'UI', Value: ['1.2.3.4.5'] },
-    '00020010': { vr: 'UI', Value: [syntax] },
+    [TAG.FileMetaInformationVersion]: { vr: 'OB', Value: [new Uint8Array([0, 1]).buffer] },
+    [TAG.MediaStorageSOPClassUID]: { vr: 'UI', Value: [SOP_CLASS.SecondaryCaptureImageStorage] },
+    [TAG.MediaStorageSOPInstanceUID]: { vr: 'UI', Value: ['1.2.3.4.5'] },
+    [TAG.TransferSyntaxUID]: { vr: 'UI', Value: [syntax] },
   };
   const dd = new dcmjs.data.DicomDict(meta);
   dd.dict = dict;
@@ -23,23 +25,23 @@ function file(syntax: string, dict: Dataset): Buffer {
 
 const pixels = new Uint16Array([1, 2, 3, 4]).buffer;
 const base: Dataset = {
-  '00080018': { vr: 'UI', Value: ['1.2.3.4.5'] },
-  '00081140': {
+  [TAG.SOPInstanceUID]: { vr: 'UI', Value: ['1.2.3.4.5'] },
+  [TAG.ReferencedImageSequence]: {
     vr: 'SQ',
     Value: [
-      { '00081155': { vr: 'UI', Value: ['1.2.3.4.6'] } },
-      { '00081155': { vr: 'UI', Value: ['1.2.3.4.7'] } },
+      { [TAG.ReferencedSOPInstanceUID]: { vr: 'UI', Value: ['1.2.3.4.6'] } },
+      { [TAG.ReferencedSOPInstanceUID]: { vr: 'UI', Value: ['1.2.3.4.7'] } },
     ],
   },
-  '00100010': { vr: 'PN', Value: [{ Alphabetic: 'Doe^Jane' }] },
-  '00280010': { vr: 'US', Value: [2] },
-  '00280011': { vr: 'US', Value: [2] },
-  '7FE00010': { vr: 'OW', Value: [pixels] },
+  [TAG.PatientName]: { vr: 'PN', Value: [{ Alphabetic: 'Doe^Jane' }] },
+  [TAG.Rows]: { vr: 'US', Value: [2] },
+  [TAG.Columns]: { vr: 'US', Value: [2] },
+  [TAG.PixelData]: { vr: 'OW', Value: [pixels] },
 };
 
 describe('pixel data splice', () => {
   it('finds the top-level Pixel Data element in explicit and implicit VR little endian files', () => {
-    for (const syntax of ['1.2.840.10008.1.2.1', '1.2.840.10008.1.2']) {
+    for (const syntax of [TRANSFER_SYNTAX.ExplicitVRLittleEndian, TRANSFER_SYNTAX.ImplicitVRLittleEndian]) {
       const bytes = file(syntax, base);
       const loc = locatePixelData(bytes);
       expect(loc).toBeDefined();
@@ -87,7 +89,7 @@ describe('pixel data splice', () => {
       tag(0xfffe, 0xe0dd),
       le(0, 4),
     ]);
-    const head = file('1.2.840.10008.1.2.4.50', {});
+    const head = file(TRANSFER_SYNTAX.JPEGBaseline8Bit, {});
     const bytes = Buffer.concat([head, body]);
     const loc = locatePixelData(bytes);
     // SQ header 12 + item 8 + UI element 8 + 8 + item delimiter 8 + sequence delimiter 8
@@ -108,17 +110,17 @@ describe('pixel data splice', () => {
   });
 
   it('falls back to the full path for deflated files and files without a preamble', () => {
-    expect(locatePixelData(file('1.2.840.10008.1.2.1.99', base))).toBeUndefined();
-    expect(locatePixelData(file('1.2.840.10008.1.2.1', base).subarray(128))).toBeUndefined();
+    expect(locatePixelData(file(TRANSFER_SYNTAX.DeflatedExplicitVRLittleEndian, base))).toBeUndefined();
+    expect(locatePixelData(file(TRANSFER_SYNTAX.ExplicitVRLittleEndian, base).subarray(128))).toBeUndefined();
   });
 
   it('tells a deflated dataset from deflated frames, as PS3.6 names them', () => {
     // JPIP Referenced Deflate (1.2.4.95) deflates the dataset: no walk. Deflated Image Frame
     // Compression (1.2.8.1) deflates only the frames inside an ordinary explicit VR dataset: the
     // walk finds Pixel Data (the scanner took 1.2.8.1 for a deflated dataset, and missed 1.2.4.95).
-    expect(DEFLATED_DATASET_SYNTAXES.has('1.2.840.10008.1.2.4.95')).toBe(true);
-    expect(DEFLATED_DATASET_SYNTAXES.has('1.2.840.10008.1.2.8.1')).toBe(false);
-    const frames = file('1.2.840.10008.1.2.8.1', base);
+    expect(DEFLATED_DATASET_SYNTAXES.has(TRANSFER_SYNTAX.JPIPReferencedDeflate)).toBe(true);
+    expect(DEFLATED_DATASET_SYNTAXES.has(TRANSFER_SYNTAX.DeflatedImageFrameCompression)).toBe(false);
+    const frames = file(TRANSFER_SYNTAX.DeflatedImageFrameCompression, base);
     const at = locatePixelData(frames);
     expect(at).toBeDefined();
     expect(frames.readUInt32LE(at!.start)).toBe(0x00107fe0); // (7FE0,0010) as little endian bytes

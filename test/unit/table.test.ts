@@ -5,6 +5,7 @@
  * row, and checks the output against the row's action as the table states it (computed here from
  * the table's own codes, not from the engine's resolver). Every output must also pass the gate.
  */
+import { SOP_CLASS } from '../../src/dicom/sopClasses';
 import { parseDicom, writeDicom, type DicomFile } from '../../src/deid/dicom';
 import { deidentify } from '../../src/deid/engine';
 import { mapUid, pseudonymFor } from '../../src/deid/keys';
@@ -21,19 +22,20 @@ import {
 import { shiftDate, shiftDateTime } from '../../src/deid/values';
 import { verifyInstance } from '../../src/verify/instance';
 import { testContext } from '../helpers/samples';
-import { TAG } from '../../src/dicom/tags';
+import { TAG, tagOf } from '../../src/dicom/tags';
 import { str } from '../../src/dicom/values';
+import { TRANSFER_SYNTAX } from '../../src/dicom/syntaxes';
 
 /** A sequence the table does not list (kept), used to carry each attribute one level down. */
-const CARRIER = '00082218';
+const CARRIER = TAG.AnatomicRegionSequence;
 const NESTED_UID = '1.2.826.0.1.3680043.10.543.77';
 /** An IOD the engine has no attribute types for: combined codes take the stronger action. */
-const SOP_CLASS = '1.2.840.10008.5.1.4.1.1.9.1.1';
+const SOP_CLASS_UID = SOP_CLASS.TwelveLeadECGWaveformStorage;
 
 function concreteTag(row: TableRow): string {
   const m = row.match;
   if (m.kind === 'tag') return m.tag;
-  if (m.kind === 'private') return '00091010';
+  if (m.kind === 'private') return tagOf(0x0009, 0x1010);
   const group = m.groupValue.toString(16).toUpperCase().padStart(4, '0');
   return group + (m.element === null ? '3000' : m.element.toString(16).toUpperCase().padStart(4, '0'));
 }
@@ -41,7 +43,7 @@ function concreteTag(row: TableRow): string {
 function vrOf(row: TableRow, tag: string): string {
   if (row.vr) return row.vr;
   if (tag.endsWith('4000')) return 'LT';
-  if (tag === '00091010') return 'LO';
+  if (tag === tagOf(0x0009, 0x1010)) return 'LO';
   return 'OB';
 }
 
@@ -77,8 +79,8 @@ function sampleValue(vr: string, i: number): unknown[] {
     case 'SQ':
       return [
         {
-          '00080100': { vr: 'SH', Value: ['SYN01'] },
-          '00081155': { vr: 'UI', Value: [NESTED_UID] },
+          [TAG.CodeValue]: { vr: 'SH', Value: ['SYN01'] },
+          [TAG.ReferencedSOPInstanceUID]: { vr: 'UI', Value: [NESTED_UID] },
         },
       ];
     default:
@@ -88,23 +90,24 @@ function sampleValue(vr: string, i: number): unknown[] {
 
 function instance(tag: string, el: DicomElement, nested: boolean): DicomFile {
   const dict: Dataset = {
-    '00080016': { vr: 'UI', Value: [SOP_CLASS] },
-    '00080018': { vr: 'UI', Value: ['1.2.826.0.1.3680043.10.543.1000'] },
-    '00080060': { vr: 'CS', Value: ['ECG'] },
-    '00100020': { vr: 'LO', Value: ['SYNID0001'] },
-    '0020000D': { vr: 'UI', Value: ['1.2.826.0.1.3680043.10.543.1001'] },
-    '0020000E': { vr: 'UI', Value: ['1.2.826.0.1.3680043.10.543.1002'] },
+    [TAG.SOPClassUID]: { vr: 'UI', Value: [SOP_CLASS_UID] },
+    [TAG.SOPInstanceUID]: { vr: 'UI', Value: ['1.2.826.0.1.3680043.10.543.1000'] },
+    [TAG.Modality]: { vr: 'CS', Value: ['ECG'] },
+    [TAG.PatientID]: { vr: 'LO', Value: ['SYNID0001'] },
+    [TAG.StudyInstanceUID]: { vr: 'UI', Value: ['1.2.826.0.1.3680043.10.543.1001'] },
+    [TAG.SeriesInstanceUID]: { vr: 'UI', Value: ['1.2.826.0.1.3680043.10.543.1002'] },
   };
   // The carrier item keeps a harmless element, so it survives when the row's attribute goes.
-  const holder: Dataset = nested ? { '00080100': { vr: 'SH', Value: ['CARRIER'] } } : dict;
-  if (tag === '00091010') holder['00090010'] = { vr: 'LO', Value: ['SYNTHETIC CREATOR'] };
+  const holder: Dataset = nested ? { [TAG.CodeValue]: { vr: 'SH', Value: ['CARRIER'] } } : dict;
+  if (tag === tagOf(0x0009, 0x1010))
+    holder[tagOf(0x0009, 0x0010)] = { vr: 'LO', Value: ['SYNTHETIC CREATOR'] };
   holder[tag] = el;
   if (nested) dict[CARRIER] = { vr: 'SQ', Value: [holder] };
   const meta: Dataset = {
-    '00020001': { vr: 'OB', Value: [new Uint8Array([0, 1]).buffer] },
-    '00020002': { vr: 'UI', Value: [SOP_CLASS] },
-    '00020003': { vr: 'UI', Value: ['1.2.826.0.1.3680043.10.543.1000'] },
-    '00020010': { vr: 'UI', Value: ['1.2.840.10008.1.2.1'] },
+    [TAG.FileMetaInformationVersion]: { vr: 'OB', Value: [new Uint8Array([0, 1]).buffer] },
+    [TAG.MediaStorageSOPClassUID]: { vr: 'UI', Value: [SOP_CLASS_UID] },
+    [TAG.MediaStorageSOPInstanceUID]: { vr: 'UI', Value: ['1.2.826.0.1.3680043.10.543.1000'] },
+    [TAG.TransferSyntaxUID]: { vr: 'UI', Value: [TRANSFER_SYNTAX.ExplicitVRLittleEndian] },
   };
   // Written and read back, so every value went through a real encoding.
   return parseDicom(writeDicom({ meta, dict }));
@@ -165,16 +168,16 @@ function check(
       if (!out) return 'absent, should hold a dummy';
       if (orig.vr === 'SQ') {
         const items = (out.Value ?? []) as Dataset[];
-        const kept = texts(items[0]?.['00080100'])[0] === 'SYN01';
+        const kept = texts(items[0]?.[TAG.CodeValue])[0] === 'SYN01';
         // SR content: one dummy TEXT item; graphic annotations: none (a dummy would draw on the image).
-        if (tag === '0040A730')
-          return items.length === 1 && texts(items[0]!['0040A040'])[0] === 'TEXT' && !kept
+        if (tag === TAG.ContentSequence)
+          return items.length === 1 && texts(items[0]![TAG.ValueType])[0] === 'TEXT' && !kept
             ? undefined
             : 'content not replaced by one dummy TEXT item';
         if (row.options.cleanGraphics) return items.length === 0 ? undefined : 'graphic annotations kept';
         // Codes that identify a person or an institution: replaced as a whole, never walked.
-        if (['00401101', '00080082'].includes(tag))
-          return items.length === 1 && texts(items[0]!['00080100'])[0] === 'REMOVED'
+        if (([TAG.PersonIdentificationCodeSequence, TAG.InstitutionCodeSequence] as string[]).includes(tag))
+          return items.length === 1 && texts(items[0]![TAG.CodeValue])[0] === 'REMOVED'
             ? undefined
             : 'identifying codes not replaced by the dummy code';
         return items.length === 1 ? undefined : 'sequence dummy wrong';
@@ -188,7 +191,7 @@ function check(
       if (!out) return 'absent, should be present';
       if (orig.vr === 'SQ') {
         const item = (out.Value ?? [])[0] as Dataset | undefined;
-        return texts(item?.['00081155'])[0] === mapUid(keys, NESTED_UID)
+        return texts(item?.[TAG.ReferencedSOPInstanceUID])[0] === mapUid(keys, NESTED_UID)
           ? undefined
           : 'UIDs inside not remapped';
       }
@@ -197,7 +200,7 @@ function check(
       if (!out) return 'absent, should be kept';
       if (orig.vr === 'SQ') {
         const item = (out.Value ?? [])[0] as Dataset | undefined;
-        const uid = texts(item?.['00081155'])[0];
+        const uid = texts(item?.[TAG.ReferencedSOPInstanceUID])[0];
         const want = options.retainUids ? NESTED_UID : mapUid(keys, NESTED_UID);
         return uid === want ? undefined : 'sequence content not kept (UIDs per Retain UIDs)';
       }
@@ -213,7 +216,7 @@ function check(
       }
       if (dateClean && orig.vr === 'TM') return after.join() === before.join() ? undefined : 'time changed';
       // A UTC offset is kept only as +HHMM/-HHMM; the synthetic text is not one.
-      if (dateClean && tag === '00080201')
+      if (dateClean && tag === TAG.TimezoneOffsetFromUTC)
         return after.every((v) => v === '') ? undefined : 'not an offset, kept';
       // Free text a Retain option marks C is written empty unless a Clean option names the row.
       const cleanOption = (['cleanDescriptors', 'cleanStructuredContent', 'cleanGraphics'] as const).some(

@@ -9,16 +9,17 @@ import { deflateRawSync } from 'node:zlib';
 import dcmjs from 'dcmjs';
 import { parseDicom } from '../../src/deid/dicom';
 import { TRANSFER_SYNTAX } from '../../src/dicom/syntaxes';
-import { TAG } from '../../src/dicom/tags';
+import { NO_ELEMENT, TAG, formatTag } from '../../src/dicom/tags';
 import type { TargetContext } from '../../src/pipeline/context';
 import { deidentifyAndVerify, prepare } from '../../src/pipeline/instance';
 import { ctSlice, testContext } from '../helpers/samples';
 import { ByteBudget } from '../../src/util/budget';
 import { CORPORA } from '../helpers/realWorld';
+import { SOP_CLASS } from '../../src/dicom/sopClasses';
 
 const PLANTED = 'DOE^JOHN 1970';
 const MiB = 1024 * 1024;
-const DEFLATED = '1.2.840.10008.1.2.1.99';
+const DEFLATED = TRANSFER_SYNTAX.DeflatedExplicitVRLittleEndian;
 
 function ctx(maxInflatedBytes = 64 * MiB): TargetContext {
   return {
@@ -43,7 +44,7 @@ function element(group: number, element: number, vr: string, value: Buffer): Buf
 function withDataset(syntax: string, dataset: Buffer): Buffer {
   const meta = Buffer.concat([
     element(0x0002, 0x0001, 'OB', Buffer.from([0, 1])),
-    element(0x0002, 0x0002, 'UI', uid('1.2.840.10008.5.1.4.1.1.2')),
+    element(0x0002, 0x0002, 'UI', uid(SOP_CLASS.CTImageStorage)),
     element(0x0002, 0x0003, 'UI', uid('1.2.826.0.1.3680043.10.543.77')),
     element(0x0002, 0x0010, 'UI', uid(syntax)),
   ]);
@@ -64,7 +65,7 @@ const uid = (s: string) => Buffer.from(s.length % 2 ? `${s}\0` : s, 'latin1');
 /** The slice's identifying header elements, explicit VR little endian. */
 function header(extra: Buffer[] = []): Buffer {
   return Buffer.concat([
-    element(0x0008, 0x0016, 'UI', uid('1.2.840.10008.5.1.4.1.1.2')),
+    element(0x0008, 0x0016, 'UI', uid(SOP_CLASS.CTImageStorage)),
     element(0x0008, 0x0018, 'UI', uid('1.2.826.0.1.3680043.10.543.77')),
     element(0x0008, 0x0060, 'CS', text('CT')),
     element(0x0010, 0x0010, 'PN', text('DOE^JOHN')),
@@ -96,7 +97,7 @@ describe('a deflate bomb', () => {
     expect(bomb.length).toBeLessThan(256 * 1024);
     const out = await prepare(bomb, ctx(64 * MiB));
     expect(reasonOf(out)).toBe(
-      'conformance: (0000,0000) parse: the deflated dataset inflates to more than 64 MiB (pipeline.maxInflatedMb)',
+      `conformance: ${formatTag(NO_ELEMENT)} parse: the deflated dataset inflates to more than 64 MiB (pipeline.maxInflatedMb)`,
     );
   });
 
@@ -157,7 +158,7 @@ describe('deeply nested sequences', () => {
     ]);
     const close = Buffer.from([0xfe, 0xff, 0x0d, 0xe0, 0, 0, 0, 0, 0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0]);
     return withDataset(
-      '1.2.840.10008.1.2.1',
+      TRANSFER_SYNTAX.ExplicitVRLittleEndian,
       Buffer.concat([
         header(),
         Buffer.concat(Array(depth).fill(open)),
@@ -171,7 +172,7 @@ describe('deeply nested sequences', () => {
     const t0 = Date.now();
     const out = await prepare(nested(3000), ctx());
     expect(reasonOf(out)).toBe(
-      'conformance: (0000,0000) parse: the dataset cannot be read element by element: sequences are nested deeper than 64 levels',
+      `conformance: ${formatTag(NO_ELEMENT)} parse: the dataset cannot be read element by element: sequences are nested deeper than 64 levels`,
     );
     expect(Date.now() - t0).toBeLessThan(1000);
     // The file meta is read by dcmjs; the dataset never is.
@@ -189,13 +190,17 @@ describe('parse errors quote nothing of the file', () => {
   const cases: Array<[string, () => Buffer]> = [
     [
       'an unknown Specific Character Set term',
-      () => withDataset('1.2.840.10008.1.2.1', header([element(0x0008, 0x0005, 'CS', text(PLANTED))])),
+      () =>
+        withDataset(
+          TRANSFER_SYNTAX.ExplicitVRLittleEndian,
+          header([element(0x0008, 0x0005, 'CS', text(PLANTED))]),
+        ),
     ],
     [
       'a second unknown term of an ISO 2022 set',
       () =>
         withDataset(
-          '1.2.840.10008.1.2.1',
+          TRANSFER_SYNTAX.ExplicitVRLittleEndian,
           header([element(0x0008, 0x0005, 'CS', text(`ISO 2022 IR 6\\${PLANTED}`))]),
         ),
     ],
@@ -203,7 +208,7 @@ describe('parse errors quote nothing of the file', () => {
       'a VR that is not one',
       () =>
         withDataset(
-          '1.2.840.10008.1.2.1',
+          TRANSFER_SYNTAX.ExplicitVRLittleEndian,
           Buffer.concat([header(), Buffer.from(`\x08\x00\x30\x10${PLANTED}`, 'latin1')]),
         ),
     ],
@@ -211,7 +216,7 @@ describe('parse errors quote nothing of the file', () => {
       'a length past the end',
       () =>
         withDataset(
-          '1.2.840.10008.1.2.1',
+          TRANSFER_SYNTAX.ExplicitVRLittleEndian,
           Buffer.concat([header(), element(0x0008, 0x1030, 'LO', text(PLANTED)).subarray(0, 14)]),
         ),
     ],
@@ -236,11 +241,13 @@ describe('parse errors quote nothing of the file', () => {
     const spy = jest
       .spyOn(dcmjs.data.DicomMessage as unknown as { _read: () => unknown }, '_read')
       .mockImplementation(() => {
-        throw new Error(`Invalid value ${PLANTED} in (0010,0010)`);
+        throw new Error(`Invalid value ${PLANTED} in ${formatTag(TAG.PatientName)}`);
       });
     try {
       const out = await prepare(bytes, ctx());
-      expect(reasonOf(out)).toBe('conformance: (0000,0000) parse: dcmjs could not parse the dataset (Error)');
+      expect(reasonOf(out)).toBe(
+        `conformance: ${formatTag(NO_ELEMENT)} parse: dcmjs could not parse the dataset (Error)`,
+      );
     } finally {
       spy.mockRestore();
     }
@@ -255,7 +262,7 @@ describe('a sequence stored as UN with a defined length (PS3.5 6.2.2, implicit V
   it('is refused with the reason named, where the plainly encoded copy is read', () => {
     const un = readFileSync(`${dir}/rtdose_rle_1frame.dcm`);
     expect(() => parseDicom(un)).toThrow(/an element stored as UN holds sequence items of defined length/);
-    expect(parseDicom(readFileSync(`${dir}/rtdose.dcm`)).dict['300C0002']?.vr).toBe('SQ');
+    expect(parseDicom(readFileSync(`${dir}/rtdose.dcm`)).dict[TAG.ReferencedRTPlanSequence]?.vr).toBe('SQ');
   });
 });
 

@@ -6,10 +6,11 @@ import { writePart10 } from '../../src/deid/writer';
 import { corpus } from '../fixtures/corpus';
 import { splitAtPixelData } from '../../src/pipeline/instance';
 import { ctSlice, mammoView, testContext } from '../helpers/samples';
+import { TAG } from '../../src/dicom/tags';
 
 function dcmjsWrite(f: DicomFile): Buffer {
   // A parsed meta still holds its group length, which dcmjs would write a second time.
-  const { ['00020000']: _length, ...meta } = f.meta;
+  const { [TAG.FileMetaInformationGroupLength]: _length, ...meta } = f.meta;
   const dd = new dcmjs.data.DicomDict(meta);
   dd.dict = f.dict;
   return Buffer.from(dd.write());
