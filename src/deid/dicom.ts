@@ -1,3 +1,4 @@
+import { fileMetaEnd } from '../dicom/elements';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import dcmjs from 'dcmjs';
 import { CharsetError } from './charset';
@@ -93,15 +94,11 @@ function datasetSyntax(ts: string): { syntax: string; layout: Layout } {
  * every text value then decoded by the engine under the set in force for its item (charset.ts).
  */
 function parseParts(input: Buffer, maxInflatedBytes: number): DicomFile {
-  if (
-    input.length < PREAMBLE + 16 ||
-    input.readUInt16LE(PREAMBLE + 4) !== 0x0002 ||
-    input.readUInt16LE(PREAMBLE + 6) !== 0x0000
-  )
+  const metaEnd = input.length < PREAMBLE + 16 ? undefined : fileMetaEnd(input, PREAMBLE + 4);
+  if (metaEnd === undefined)
     throw new DicomParseError(
       `the file meta information has no group length ${formatTag(TAG.FileMetaInformationGroupLength)}`,
     );
-  const metaEnd = PREAMBLE + 4 + 12 + input.readUInt32LE(PREAMBLE + 12);
   if (metaEnd > input.length) throw new DicomParseError('the file meta information is longer than the file');
   const meta = message._read(
     new ReadStream(toArrayBuffer(input.subarray(PREAMBLE + 4, metaEnd))),
@@ -184,6 +181,6 @@ export function writeDicom(file: DicomFile): Buffer {
   const ts = String(file.meta[TAG.TransferSyntaxUID]?.Value?.[0] ?? '');
   const bytes = writePart10(file.meta, file.dict) ?? dcmjsWrite(file);
   if (!DEFLATED_DATASET_SYNTAXES.has(ts)) return bytes;
-  const metaEnd = PREAMBLE + 4 + 12 + bytes.readUInt32LE(PREAMBLE + 12);
+  const metaEnd = fileMetaEnd(bytes, PREAMBLE + 4)!; // the writers always write the group length
   return Buffer.concat([bytes.subarray(0, metaEnd), deflateRawSync(bytes.subarray(metaEnd))]);
 }

@@ -10,7 +10,14 @@ import { DicomParseError } from '../errors';
 import { readTopLevel } from './scan';
 import { TAG, tagNumber } from '../dicom/tags';
 import { TRANSFER_SYNTAX } from '../dicom/syntaxes';
-import { ALL_VRS, LONG_VRS } from '../dicom/vr';
+import {
+  elementHeader,
+  EXPLICIT_LITTLE,
+  fileMetaEnd,
+  readElementHeader,
+  UNDEFINED_LENGTH,
+} from '../dicom/elements';
+import { ALL_VRS } from '../dicom/vr';
 import { IMPLEMENTATION_CLASS_UID } from '../dicom/implementation';
 
 const PREAMBLE = 128;
@@ -40,25 +47,17 @@ interface MetaElement {
 function readMeta(bytes: Buffer, at: number): { elements: MetaElement[]; end: number } {
   const elements: MetaElement[] = [];
   // With a group length the meta ends where it says (a dataset may itself hold group 0002 elements).
-  const hasLength =
-    at + 12 <= bytes.length &&
-    bytes.readUInt32LE(at) === 0x00000002 && // (0002,0000) as little endian bytes 02 00 00 00
-    bytes.toString('latin1', at + 4, at + 6) === 'UL' &&
-    bytes.readUInt16LE(at + 6) === 4;
-  const limit = hasLength ? Math.min(bytes.length, at + 12 + bytes.readUInt32LE(at + 8)) : bytes.length;
+  const metaEnd = fileMetaEnd(bytes, at);
+  const limit = metaEnd !== undefined ? Math.min(bytes.length, metaEnd) : bytes.length;
   let pos = at;
   while (pos + 8 <= limit && bytes.readUInt16LE(pos) === 0x0002) {
-    const tag = ((0x0002 << 16) | bytes.readUInt16LE(pos + 2)) >>> 0;
-    const vr = bytes.toString('latin1', pos + 4, pos + 6);
-    if (!ALL_VRS.has(vr))
+    const h = readElementHeader(bytes, pos, EXPLICIT_LITTLE);
+    if (h === 'no VR' || (h !== 'truncated' && !ALL_VRS.has(h.vr!)))
       throw new DicomParseError('the file meta information is not explicit VR little endian');
-    const long = LONG_VRS.has(vr);
-    const length = long ? bytes.readUInt32LE(pos + 8) : bytes.readUInt16LE(pos + 6);
-    const valueStart = pos + (long ? 12 : 8);
-    if (length === 0xffffffff || valueStart + length > limit)
+    if (h === 'truncated' || h.length === UNDEFINED_LENGTH || h.valueStart + h.length > limit)
       throw new DicomParseError('a file meta element is longer than the file');
-    elements.push({ tag, vr, value: bytes.subarray(valueStart, valueStart + length) });
-    pos = valueStart + length;
+    elements.push({ tag: h.tag, vr: h.vr!, value: bytes.subarray(h.valueStart, h.valueStart + h.length) });
+    pos = h.valueStart + h.length;
   }
   return { elements, end: pos };
 }
@@ -80,14 +79,7 @@ function guessSyntax(bytes: Buffer, at: number): string {
 }
 
 function element(tag: number, vr: string, value: Buffer): Buffer {
-  const long = LONG_VRS.has(vr);
-  const head = Buffer.alloc(long ? 12 : 8);
-  head.writeUInt16LE(tag >>> 16, 0);
-  head.writeUInt16LE(tag & 0xffff, 2);
-  head.write(vr, 4, 'latin1');
-  if (long) head.writeUInt32LE(value.length, 8);
-  else head.writeUInt16LE(value.length, 6);
-  return Buffer.concat([head, value]);
+  return Buffer.concat([elementHeader(tag >>> 16, tag & 0xffff, vr, value.length), value]);
 }
 
 function uidValue(uid: string): Buffer {

@@ -7,7 +7,7 @@
 
 import { DEFLATED_DATASET_SYNTAXES, TRANSFER_SYNTAX } from '../dicom/syntaxes';
 import { ITEM, ITEM_DELIMITATION_ITEM, SEQUENCE_DELIMITATION_ITEM, TAG, tagNumber } from '../dicom/tags';
-import { LONG_VRS } from '../dicom/vr';
+import { readElementHeader, UNDEFINED_LENGTH } from '../dicom/elements';
 
 export interface PixelDataLocation {
   /** Offset of the element's tag. */
@@ -16,7 +16,6 @@ export interface PixelDataLocation {
   readonly end: number;
 }
 
-const UNDEFINED = 0xffffffff;
 const IMPLICIT_LE = TRANSFER_SYNTAX.ImplicitVRLittleEndian;
 const EXPLICIT_BE = TRANSFER_SYNTAX.ExplicitVRBigEndian;
 const PIXEL_DATA = tagNumber(TAG.PixelData);
@@ -44,19 +43,8 @@ interface Header {
 }
 
 function header(r: Reader, at: number): Header | undefined {
-  if (at + 8 > r.b.length) return undefined;
-  const group = r.u16(at);
-  const element = r.u16(at + 2);
-  const tag = ((group << 16) | element) >>> 0;
-  // Item and delimiter tags carry no VR, whatever the transfer syntax.
-  if (group === 0xfffe || r.implicit) return { tag, valueStart: at + 8, length: r.u32(at + 4) };
-  const vr = r.b.toString('latin1', at + 4, at + 6);
-  if (!/^[A-Z]{2}$/.test(vr)) return undefined;
-  if (LONG_VRS.has(vr)) {
-    if (at + 12 > r.b.length) return undefined;
-    return { tag, valueStart: at + 12, length: r.u32(at + 8) };
-  }
-  return { tag, valueStart: at + 8, length: r.u16(at + 6) };
+  const h = readElementHeader(r.b, at, r);
+  return typeof h === 'string' ? undefined : h;
 }
 
 /** Skips the items of an undefined-length sequence (or encapsulated pixel data); returns the offset after its delimiter. */
@@ -68,7 +56,7 @@ function skipItems(r: Reader, at: number, depth: number): number | undefined {
     if (!h) return undefined;
     if (h.tag === SEQUENCE_DELIMITATION_ITEM) return h.valueStart;
     if (h.tag !== ITEM) return undefined;
-    if (h.length !== UNDEFINED) {
+    if (h.length !== UNDEFINED_LENGTH) {
       pos = h.valueStart + h.length;
       if (pos > r.b.length) return undefined;
       continue;
@@ -86,7 +74,7 @@ function skipElements(r: Reader, at: number, until: number, depth: number): numb
     const h = header(r, pos);
     if (!h) return undefined;
     if (h.tag === until) return h.valueStart;
-    if (h.length === UNDEFINED) {
+    if (h.length === UNDEFINED_LENGTH) {
       const next = skipItems(r, h.valueStart, depth + 1);
       if (next === undefined) return undefined;
       pos = next;
@@ -116,7 +104,7 @@ export function readTopLevel(
     const h = header(r, pos);
     if (!h) return undefined;
     if (h.tag > last) break;
-    if (h.length === UNDEFINED) {
+    if (h.length === UNDEFINED_LENGTH) {
       const next = skipItems(r, h.valueStart, 0);
       if (next === undefined) return undefined;
       pos = next;
@@ -140,7 +128,7 @@ function datasetStart(bytes: Buffer): { pos: number; r: Reader } | undefined {
     if (pos + 8 > bytes.length) return undefined;
     if (meta.u16(pos) !== 0x0002) break;
     const h = header(meta, pos);
-    if (!h || h.length === UNDEFINED || h.valueStart + h.length > bytes.length) return undefined;
+    if (!h || h.length === UNDEFINED_LENGTH || h.valueStart + h.length > bytes.length) return undefined;
     if (h.tag === TRANSFER_SYNTAX_UID)
       syntax = bytes.toString('latin1', h.valueStart, h.valueStart + h.length).replace(/[\0 ]+$/, '');
     pos = h.valueStart + h.length;
@@ -151,7 +139,7 @@ function datasetStart(bytes: Buffer): { pos: number; r: Reader } | undefined {
 
 /** Where the top-level element at `pos` ends (its items skipped), or undefined when it cannot be read. */
 function elementEnd(r: Reader, h: Header): number | undefined {
-  const end = h.length === UNDEFINED ? skipItems(r, h.valueStart, 0) : h.valueStart + h.length;
+  const end = h.length === UNDEFINED_LENGTH ? skipItems(r, h.valueStart, 0) : h.valueStart + h.length;
   return end !== undefined && end <= r.b.length ? end : undefined;
 }
 

@@ -1,8 +1,9 @@
 import { CharsetError, decodeText, parseCharset, type Charset } from './charset';
 import { DicomParseError } from '../errors';
 import type { Dataset, DicomElement } from './types';
-import { ENCODED_VRS, LONG_VRS } from '../dicom/vr';
-import { TAG } from '../dicom/tags';
+import { ITEM_GROUP, readElementHeader, UNDEFINED_LENGTH } from '../dicom/elements';
+import { ENCODED_VRS } from '../dicom/vr';
+import { ITEM, SEQUENCE_DELIMITATION_ITEM, TAG } from '../dicom/tags';
 
 /**
  * Walks a dataset's bytes (explicit or implicit VR, little or big endian) element by element,
@@ -12,7 +13,6 @@ import { TAG } from '../dicom/tags';
  * parsed dataset is replaced by its decoding under the set in force for its item.
  */
 
-const UNDEFINED = 0xffffffff;
 const SINGLE_VALUED = new Set(['ST', 'LT', 'UT']);
 const MAX_DEPTH = 64;
 
@@ -84,48 +84,38 @@ function walkDataset(
 ): number {
   if (depth > MAX_DEPTH) throw new Misaligned(`sequences are nested deeper than ${MAX_DEPTH} levels`);
   const u16 = (at: number) => (layout.little ? b.readUInt16LE(at) : b.readUInt16BE(at));
-  const u32 = (at: number) => (layout.little ? b.readUInt32LE(at) : b.readUInt32BE(at));
+  const bytes = { littleEndian: layout.little, implicit: layout.implicit };
   let charset = inherited;
   let pos = start;
   while (pos < end) {
-    if (pos + 8 > b.length) throw new Misaligned('the dataset ends inside an element header');
-    const group = u16(pos);
-    const element = u16(pos + 2);
-    if (group === 0xfffe) {
-      if (element === 0xe00d && inItem) return pos + 8;
+    const h = readElementHeader(b, pos, bytes);
+    if (h === 'truncated') throw new Misaligned('the dataset ends inside an element header');
+    if (h === 'no VR') throw new Misaligned(`no VR where one is expected, at byte ${pos + 4}`);
+    const { group, element, length, valueStart } = h;
+    if (group === ITEM_GROUP) {
+      if (element === 0xe00d && inItem) return valueStart;
       throw new Misaligned();
     }
     const key = (group.toString(16).padStart(4, '0') + element.toString(16).padStart(4, '0')).toUpperCase();
     const el: DicomElement | undefined = ds?.[key];
     let vr: string;
-    let length: number;
-    let valueStart: number;
-    if (layout.implicit) {
-      length = u32(pos + 4);
-      valueStart = pos + 8;
+    if (h.vr === undefined) {
+      // Implicit VR: the parsed dataset knows the VR; else a sequence is told by its items.
       const startsItem =
         length !== 0 &&
         valueStart + 4 <= b.length &&
-        u16(valueStart) === 0xfffe &&
+        u16(valueStart) === ITEM_GROUP &&
         u16(valueStart + 2) === 0xe000;
-      vr = el?.vr ?? (length === UNDEFINED || startsItem ? 'SQ' : 'UN');
-      if (vr !== 'SQ' && startsItem && length === UNDEFINED) vr = 'SQ';
+      vr = el?.vr ?? (length === UNDEFINED_LENGTH || startsItem ? 'SQ' : 'UN');
+      if (vr !== 'SQ' && startsItem && length === UNDEFINED_LENGTH) vr = 'SQ';
     } else {
-      vr = b.toString('latin1', pos + 4, pos + 6);
-      if (!/^[A-Z]{2}$/.test(vr)) throw new Misaligned(`no VR where one is expected, at byte ${pos + 4}`);
-      if (LONG_VRS.has(vr)) {
-        length = u32(pos + 8);
-        valueStart = pos + 12;
-      } else {
-        length = u16(pos + 6);
-        valueStart = pos + 8;
-      }
+      vr = h.vr;
       if (
         vr === 'UN' &&
-        length !== UNDEFINED &&
+        length !== UNDEFINED_LENGTH &&
         length >= 8 &&
         valueStart + 4 <= b.length &&
-        u16(valueStart) === 0xfffe &&
+        u16(valueStart) === ITEM_GROUP &&
         u16(valueStart + 2) === 0xe000
       )
         // A defined-length UN holding items: a sequence in implicit VR (PS3.5 6.2.2) that dcmjs reads
@@ -134,7 +124,7 @@ function walkDataset(
         throw new Misaligned(
           `an element stored as UN holds sequence items of defined length, which cannot be read safely, at byte ${pos}`,
         );
-      if (vr === 'UN' && length === UNDEFINED) {
+      if (vr === 'UN' && length === UNDEFINED_LENGTH) {
         // An undefined-length UN is a sequence whose items are implicit VR little endian (PS3.5
         // 6.2.2). dcmjs keeps it as bytes, so the second pass has nothing to decode inside.
         pos = walkItems(
@@ -149,7 +139,7 @@ function walkDataset(
         continue;
       }
     }
-    if (group === 0x0008 && (element === 0x0005 || element === 0x0004) && length !== UNDEFINED) {
+    if (group === 0x0008 && (element === 0x0005 || element === 0x0004) && length !== UNDEFINED_LENGTH) {
       if (element === 0x0005 && !ds) {
         // Rename in place: dcmjs then reads it as an unknown element and decodes nothing.
         if (layout.little) b.writeUInt16LE(0x0004, pos + 2);
@@ -171,7 +161,7 @@ function walkDataset(
       );
       continue;
     }
-    if (length === UNDEFINED) {
+    if (length === UNDEFINED_LENGTH) {
       if (key === TAG.PixelData) return b.length; // encapsulated pixel data: nothing to decode after it
       throw new Misaligned(`an undefined length on an element that is not a sequence, at byte ${pos}`);
     }
@@ -200,24 +190,23 @@ function walkItems(
   charset: Charset,
   depth: number,
 ): number {
-  const u16 = (at: number) => (layout.little ? b.readUInt16LE(at) : b.readUInt16BE(at));
-  const u32 = (at: number) => (layout.little ? b.readUInt32LE(at) : b.readUInt32BE(at));
+  const bytes = { littleEndian: layout.little, implicit: layout.implicit };
   const items = (sq?.Value ?? []) as Dataset[];
-  const seqEnd = length === UNDEFINED ? b.length : start + length;
+  const seqEnd = length === UNDEFINED_LENGTH ? b.length : start + length;
   if (seqEnd > b.length)
     throw new Misaligned(`a sequence runs past the end of the dataset, at byte ${start}`);
   let p = start;
   let index = 0;
   while (p < seqEnd) {
-    if (p + 8 > b.length) throw new Misaligned('the dataset ends inside a sequence');
-    const ig = u16(p);
-    const ie = u16(p + 2);
-    if (ig === 0xfffe && ie === 0xe0dd) return p + 8;
-    if (ig !== 0xfffe || ie !== 0xe000) throw new Misaligned(`no item where one is expected, at byte ${p}`);
-    const itemLength = u32(p + 4);
+    const h = readElementHeader(b, p, bytes);
+    if (typeof h === 'string') throw new Misaligned('the dataset ends inside a sequence');
+    if (h.tag === SEQUENCE_DELIMITATION_ITEM) return h.valueStart;
+    if (h.tag !== ITEM) throw new Misaligned(`no item where one is expected, at byte ${p}`);
+    const itemLength = h.length;
     const item = sq ? items[index] : undefined;
     if (sq && !item) throw new Misaligned('the items do not match the parsed dataset');
-    if (itemLength === UNDEFINED) p = walkDataset(b, p + 8, b.length, true, item, layout, charset, depth + 1);
+    if (itemLength === UNDEFINED_LENGTH)
+      p = walkDataset(b, p + 8, b.length, true, item, layout, charset, depth + 1);
     else {
       if (p + 8 + itemLength > seqEnd) throw new Misaligned(`an item runs past its sequence, at byte ${p}`);
       walkDataset(b, p + 8, p + 8 + itemLength, false, item, layout, charset, depth + 1);

@@ -1,6 +1,7 @@
 import { TRANSFER_SYNTAX } from '../dicom/syntaxes';
 import type { Dataset, DicomElement } from './types';
-import { BINARY_VRS, ENCODED_VRS, LONG_VRS } from '../dicom/vr';
+import { ITEM_GROUP, UNDEFINED_LENGTH, writeElementHeader } from '../dicom/elements';
+import { BINARY_VRS, ENCODED_VRS } from '../dicom/vr';
 import { TAG } from '../dicom/tags';
 
 /**
@@ -38,11 +39,6 @@ class Out {
     this.buf.copy(next, 0, 0, this.len);
     this.buf = next;
   }
-  u16(v: number): void {
-    this.ensure(2);
-    this.buf.writeUInt16LE(v, this.len);
-    this.len += 2;
-  }
   u32(v: number): void {
     this.ensure(4);
     this.buf.writeUInt32LE(v >>> 0, this.len);
@@ -52,6 +48,11 @@ class Out {
     this.ensure(b.length);
     this.buf.set(b, this.len);
     this.len += b.length;
+  }
+  /** An element or item header (dicom/elements.ts). */
+  header(group: number, element: number, vr: string, length: number, implicit: boolean): void {
+    this.ensure(12);
+    this.len = writeElementHeader(this.buf, this.len, group, element, vr, length, implicit);
   }
   ascii(s: string): void {
     this.ensure(s.length);
@@ -143,40 +144,18 @@ function writeDataset(out: Out, ds: Dataset, implicit: boolean): void {
     const el = ds[tag]!;
     const group = parseInt(tag.slice(0, 4), 16);
     const element = parseInt(tag.slice(4), 16);
-    out.u16(group);
-    out.u16(element);
     if (el.vr === 'SQ') {
-      if (implicit) out.u32(0xffffffff);
-      else {
-        out.ascii('SQ');
-        out.u16(0);
-        out.u32(0xffffffff);
-      }
+      out.header(group, element, 'SQ', UNDEFINED_LENGTH, implicit);
       for (const item of el.Value ?? []) {
-        out.u16(0xfffe);
-        out.u16(0xe000);
-        out.u32(0xffffffff);
+        out.header(ITEM_GROUP, 0xe000, '', UNDEFINED_LENGTH, implicit);
         writeDataset(out, item as Dataset, implicit);
-        out.u16(0xfffe);
-        out.u16(0xe00d);
-        out.u32(0);
+        out.header(ITEM_GROUP, 0xe00d, '', 0, implicit);
       }
-      out.u16(0xfffe);
-      out.u16(0xe0dd);
-      out.u32(0);
+      out.header(ITEM_GROUP, 0xe0dd, '', 0, implicit);
       continue;
     }
     const value = valueBytes(el.vr, el);
-    if (implicit) out.u32(value.length);
-    else if (LONG_VRS.has(el.vr) || value.length > 0xffff) {
-      // A short-VR value over 64 KiB is written as UN with a 32-bit length, as dcmjs does.
-      out.ascii(LONG_VRS.has(el.vr) ? el.vr : 'UN');
-      out.u16(0);
-      out.u32(value.length);
-    } else {
-      out.ascii(el.vr);
-      out.u16(value.length);
-    }
+    out.header(group, element, el.vr, value.length, implicit);
     out.bytes(value);
   }
 }
@@ -197,10 +176,7 @@ export function writePart10(meta: Dataset, dict: Dataset): Buffer | undefined {
   delete metaDs[TAG.FileMetaInformationGroupLength];
   if (!metaDs[TAG.TransferSyntaxUID]) metaDs[TAG.TransferSyntaxUID] = { vr: 'UI', Value: [EXPLICIT_LE] };
   writeDataset(metaOut, metaDs, false);
-  out.u16(0x0002);
-  out.u16(0x0000);
-  out.ascii('UL');
-  out.u16(4);
+  out.header(0x0002, 0x0000, 'UL', 4, false); // File Meta Information Group Length
   out.u32(metaOut.len);
   out.bytes(metaOut.buf.subarray(0, metaOut.len));
   writeDataset(out, dict, syntax === IMPLICIT_LE);

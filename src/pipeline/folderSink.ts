@@ -1,3 +1,5 @@
+import { fileMetaValue } from '../dicom/elements';
+import { TAG, tagNumber } from '../dicom/tags';
 import { PermanentError } from '../errors';
 import { createHash } from 'node:crypto';
 import {
@@ -93,12 +95,6 @@ export function writeToSink(
 
 /** The SOP Instance UID in a file we wrote (ASCII in group 0002), to tell "same instance" from "name clash". */
 function readSop(bytes: Buffer): string | undefined {
-  const marker = Buffer.from([0x02, 0x00, 0x03, 0x00]);
-  const at = bytes.indexOf(marker);
-  if (at < 0 || at + 8 > bytes.length) return undefined;
-  const len = bytes.readUInt16LE(at + 6);
-  return bytes
-    .toString('latin1', at + 8, at + 8 + len)
-    .replace(/\0/g, '')
-    .trim();
+  const value = fileMetaValue(bytes, tagNumber(TAG.MediaStorageSOPInstanceUID));
+  return value === undefined ? undefined : Buffer.from(value).toString('latin1').replace(/\0/g, '').trim();
 }

@@ -3,25 +3,23 @@
  * sequence delimiter. Splits it into one compressed byte string per frame, bounded by the
  * element's own length and by the frame count the header declares.
  */
+import { EXPLICIT_LITTLE, ITEM_GROUP, readElementHeader, UNDEFINED_LENGTH } from '../dicom/elements';
 import { TRANSFER_SYNTAX } from '../dicom/syntaxes';
-
-const ITEM = 0xe000fffe; // (FFFE,E000) read as a little-endian uint32 of group then element
-const SEQUENCE_DELIMITER = 0xe0ddfffe;
 
 /** The items of an encapsulated value (the bytes after the element's header). */
 export function readItems(value: Uint8Array): Uint8Array[] | string {
-  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
   const items: Uint8Array[] = [];
   let at = 0;
   while (at + 8 <= value.length) {
-    const tag = view.getUint32(at, true);
-    const length = view.getUint32(at + 4, true);
-    if (tag === SEQUENCE_DELIMITER) return items;
-    if (tag !== ITEM) return 'the encapsulated pixel data holds something other than items';
-    if (length === 0xffffffff || at + 8 + length > value.length)
+    const h = readElementHeader(value, at, EXPLICIT_LITTLE);
+    if (typeof h === 'string' || h.group !== ITEM_GROUP)
+      return 'the encapsulated pixel data holds something other than items';
+    if (h.element === 0xe0dd) return items; // the sequence delimiter
+    if (h.element !== 0xe000) return 'the encapsulated pixel data holds something other than items';
+    if (h.length === UNDEFINED_LENGTH || h.valueStart + h.length > value.length)
       return 'an encapsulated pixel data item is longer than the element';
-    items.push(value.subarray(at + 8, at + 8 + length));
-    at += 8 + length;
+    items.push(value.subarray(h.valueStart, h.valueStart + h.length));
+    at = h.valueStart + h.length;
   }
   return 'the encapsulated pixel data has no sequence delimiter';
 }

@@ -239,6 +239,26 @@ describe('the architecture (docs/ARCHITECTURE.md) as the code keeps it', () => {
     ]);
   });
 
+  it('reads and writes element headers in one place (src/dicom/elements.ts): no walker of its own elsewhere in src/', () => {
+    // A header reader needs the long VRs (their 32-bit length) or the item group FFFE: outside
+    // src/dicom, neither may appear.
+    const own = files
+      .filter((f) => !f.startsWith(path.join(src, 'dicom') + path.sep))
+      .flatMap((f) => {
+        const sf = ts.createSourceFile(f, readFileSync(f, 'utf8'), ts.ScriptTarget.Latest, true);
+        const hits: string[] = [];
+        const visit = (n: ts.Node): void => {
+          if (ts.isIdentifier(n) && n.text === 'LONG_VRS') hits.push(`${path.relative(src, f)} LONG_VRS`);
+          if (ts.isNumericLiteral(n) && /^0x(fffe|fffee000|fffee00d|fffee0dd)$/i.test(n.getText()))
+            hits.push(`${path.relative(src, f)} ${n.getText()}`);
+          ts.forEachChild(n, visit);
+        };
+        visit(sf);
+        return hits;
+      });
+    expect(own).toEqual([]);
+  });
+
   it('catches what it is for: a forbidden import, a value import where types only are allowed, and a cycle', () => {
     const table = moduleTable();
     const at = (p: string) => path.join(src, p);
