@@ -10,8 +10,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseDicom } from '../src/deid/dicom';
-import { locatePixelData } from '../src/deid/scan';
+import { parseDicom } from '../src/dicom/file';
+import { locatePixelData } from '../src/dicom/scan';
 import { Codecs } from '../src/pixels/codecs';
 import { decodeInstance } from '../src/pixels/clean';
 import { burnedInImage } from '../test/helpers/burnedIn';

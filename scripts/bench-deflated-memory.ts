@@ -56,7 +56,7 @@ function deflatedFile(mib: number): Buffer {
     '00280103': { vr: 'US', Value: [0] },
     '7FE00010': { vr: 'OW', Value: [new Uint16Array(side * side).fill(1000).buffer] },
   };
-  // dcmjs writes a deflated syntax's dataset uncompressed (see deid/dicom.ts writeDicom): deflated here.
+  // dcmjs writes a deflated syntax's dataset uncompressed (see dicom/file.ts writeDicom): deflated here.
   const written = Buffer.from(dd.write());
   const metaEnd = 132 + 12 + written.readUInt32LE(140);
   return Buffer.concat([written.subarray(0, metaEnd), deflateRawSync(written.subarray(metaEnd))]);

@@ -11,7 +11,7 @@ import { closeEngines } from '../src/pixels/clean';
 import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import dcmjs from 'dcmjs';
-import { parseDicom, writeDicom } from '../src/deid/dicom';
+import { parseDicom, writeDicom } from '../src/dicom/file';
 import { deidentify } from '../src/deid/engine';
 import { deriveKeys } from '../src/deid/keys';
 import { DEFAULT_PROFILE } from '../src/deid/profile';

@@ -11,7 +11,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseDicom } from '../src/deid/dicom';
+import { parseDicom } from '../src/dicom/file';
 import { deriveKeys, mapUid } from '../src/deid/keys';
 import { makeCtStudy, makeMammoStudy, plantedValues, samplePatients } from '../test/fixtures/studies';
 import { TestOrthanc, request, waitFor } from '../test/helpers/orthanc';

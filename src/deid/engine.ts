@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { CLEANABLE_TEXT_VRS, FREE_TEXT_VRS, makeScrubber, type Scrub } from './clean';
 import { identifyingValues } from './identifying';
-import type { DicomFile } from './dicom';
+import type { DicomFile } from '../dicom/file';
 import { dateShiftFor, mapUid, pseudonymFor, type DerivedKeys } from './keys';
 import {
   BASIC_OPTIONS,

@@ -1,7 +1,7 @@
 import type { TagOverride } from './profile';
 import type { DicomElement } from './types';
+import { BINARY_NUMBER_VRS } from '../dicom/vr';
 
-const NUMERIC_VRS = new Set(['US', 'SS', 'UL', 'SL', 'FL', 'FD', 'UV', 'SV']);
 /** Longest value per text VR (PS3.5 6.2), for checking replacement values. */
 const MAX_LENGTH: Readonly<Record<string, number>> = {
   AE: 16,
@@ -39,7 +39,7 @@ export function replacementError(vr: string, value: string): string | undefined 
   if (vr === 'SQ') return 'a sequence cannot be replaced with a value; use remove or empty';
   if (vr === 'UI')
     return 'a UID cannot be replaced with a fixed value (references would break); use remove or keep';
-  if (NUMERIC_VRS.has(vr))
+  if (BINARY_NUMBER_VRS.has(vr))
     return Number.isFinite(Number(value)) ? undefined : `"${value}" is not a number (VR ${vr})`;
   const max = MAX_LENGTH[vr];
   if (max === undefined) return `values of VR ${vr} cannot be replaced with text`;
@@ -73,7 +73,7 @@ export function applyOverride(el: DicomElement, override: TagOverride): DicomEle
 }
 
 export function replacementValues(vr: string, value: string): unknown[] {
-  if (NUMERIC_VRS.has(vr)) return [Number(value)];
+  if (BINARY_NUMBER_VRS.has(vr)) return [Number(value)];
   const parts = vr === 'LT' || vr === 'ST' || vr === 'UT' ? [value] : value.split('\\');
   return vr === 'PN' ? parts.map((p) => ({ Alphabetic: p })) : parts;
 }

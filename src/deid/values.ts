@@ -1,11 +1,9 @@
-import { BINARY_VRS } from '../dicom/vr';
+import { BINARY_NUMBER_VRS, BINARY_VRS } from '../dicom/vr';
 
 /** Value helpers for the engine: dummies per VR and date shifting. Pure functions. */
 
 /** The dummy date of a D on a date (1 January 1900): a value known not to identify. */
 const DUMMY_DATE = '19000101';
-
-const NUMERIC_VRS = new Set(['US', 'SS', 'UL', 'SL', 'FL', 'FD', 'UV', 'SV', 'AT']);
 
 /** A non-identifying value valid for the VR, used for D ("replace with a dummy"). */
 export function dummyValue(vr: string, original: unknown[] | undefined): unknown[] {
@@ -38,7 +36,7 @@ export function dummyValue(vr: string, original: unknown[] | undefined): unknown
     case 'SQ':
       return [];
     default:
-      if (NUMERIC_VRS.has(vr)) return [0];
+      if (BINARY_NUMBER_VRS.has(vr) || vr === 'AT') return [0]; // AT: the tag (0000,0000)
       if (BINARY_VRS.has(vr)) {
         const first = original?.[0];
         const length = first instanceof ArrayBuffer ? first.byteLength : 2;

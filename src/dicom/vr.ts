@@ -70,3 +70,15 @@ export const CODED_OR_NUMERIC_VRS: ReadonlySet<string> = new Set([
   'IS',
   'DS',
 ]);
+
+/** VRs whose values are binary numbers (PS3.5 6.2): integers and floats, one or many. */
+export const BINARY_NUMBER_VRS: ReadonlySet<string> = new Set([
+  'US',
+  'SS',
+  'UL',
+  'SL',
+  'FL',
+  'FD',
+  'UV',
+  'SV',
+]);

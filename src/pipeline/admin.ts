@@ -1,6 +1,6 @@
 import { allowRetry } from '../store/inFlight';
 import { createHash } from 'node:crypto';
-import { parseDicom, writeDicom } from '../deid/dicom';
+import { parseDicom, writeDicom } from '../dicom/file';
 import { deidentify } from '../deid/engine';
 import type { Db } from '../store/db';
 import {

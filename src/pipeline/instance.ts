@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { DicomParseError, parseDicom, writeDicom, type DicomFile } from '../deid/dicom';
+import { DicomParseError, parseDicom, writeDicom, type DicomFile } from '../dicom/file';
 import { DEFLATED_DATASET_SYNTAXES } from '../dicom/syntaxes';
 import { textShare } from '../pixels/kept';
 import { matchBlankRule } from '../pixels/regions';
@@ -8,8 +8,8 @@ import { layoutOf, frameBytes } from '../pixels/image';
 import { cleanStage, type PixelCleanResult } from './pixels';
 import { pixelGate } from '../verify/pixels';
 import { keyIdOf, sealIdentity } from '../deid/reid';
-import { inflatedPart10, toPart10, transferSyntaxOf } from '../deid/part10';
-import { locatePixelData, trailingZeroPadding } from '../deid/scan';
+import { inflatedPart10, toPart10, transferSyntaxOf } from '../dicom/part10';
+import { locatePixelData, trailingZeroPadding } from '../dicom/scan';
 import { hasSealed, saveSealed } from '../store/reid';
 import { deidentify } from '../deid/engine';
 import type { Dataset } from '../deid/types';

@@ -4,11 +4,11 @@
  * constant, every other pixel equal to the decoded original, and a second OCR pass over the
  * output that reads no identity value, date, time or long number.
  */
-import { parseDicom, type DicomFile } from '../deid/dicom';
+import { parseDicom, type DicomFile } from '../dicom/file';
 import type { DecodedImage } from '../pixels/image';
 import { identifyingValues } from '../deid/identifying';
 import type { DeidProfile } from '../deid/profile';
-import { locatePixelData } from '../deid/scan';
+import { locatePixelData } from '../dicom/scan';
 import { TAG, formatTag } from '../dicom/tags';
 import { str } from '../dicom/values';
 import { cleanPixels, decodeInstance, type PixelCleanResult, type PixelEngines } from '../pixels/clean';

@@ -5,7 +5,7 @@
  * masked pixels uncompressed (explicit VR little endian). The original decoded image and the mask
  * go with it, for the gate to prove the result (verify/pixels.ts).
  */
-import type { DicomFile } from '../deid/dicom';
+import type { DicomFile } from '../dicom/file';
 import type { OcrPolicy } from '../deid/profile';
 import type { Dataset } from '../deid/types';
 import { NATIVE_PIXEL_SYNTAXES, TRANSFER_SYNTAX } from '../dicom/syntaxes';

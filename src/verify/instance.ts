@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { DicomFile } from '../deid/dicom';
+import type { DicomFile } from '../dicom/file';
 import type { DeidContext, PatientMapping } from '../deid/engine';
 import type { DeidProfile } from '../deid/profile';
 import type { Dataset } from '../dicom/dataset';

@@ -4,7 +4,7 @@
  * (`clean-pixels`), the image kept (`kept-pixels`), and a second, full OCR pass that reads no
  * identity value, date, time or long number (`clean-pixels`). Each check says it ran.
  */
-import type { DicomFile } from '../deid/dicom';
+import type { DicomFile } from '../dicom/file';
 import type { OcrPolicy } from '../deid/profile';
 import { TAG, formatTag } from '../dicom/tags';
 import { str } from '../dicom/values';

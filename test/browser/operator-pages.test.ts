@@ -5,7 +5,7 @@ import type { Browser } from 'playwright-core';
 import { BridgeApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { listJobs } from '../../src/store/jobs';
-import { parseDicom, writeDicom } from '../../src/deid/dicom';
+import { parseDicom, writeDicom } from '../../src/dicom/file';
 import { makeCtStudy, makeMammoStudy, samplePatients } from '../fixtures/studies';
 import { launchChromium, SCREENSHOTS } from '../helpers/browser';
 import { TestOrthanc, freePort, waitFor } from '../helpers/orthanc';

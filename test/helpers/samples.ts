@@ -1,4 +1,4 @@
-import { parseDicom, type DicomFile } from '../../src/deid/dicom';
+import { parseDicom, type DicomFile } from '../../src/dicom/file';
 import type { DeidContext } from '../../src/deid/engine';
 import { deriveKeys } from '../../src/deid/keys';
 import { DEFAULT_PROFILE } from '../../src/deid/profile';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BridgeApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
-import { parseDicom } from '../../src/deid/dicom';
+import { parseDicom } from '../../src/dicom/file';
 import { deriveKeys, mapUid } from '../../src/deid/keys';
 import type { Dataset } from '../../src/deid/types';
 import {

@@ -4,7 +4,7 @@
  * places and sizes, of every pixel kind the issue names, in both polarities.
  */
 import { closeEngines } from '../../src/pixels/clean';
-import { parseDicom } from '../../src/deid/dicom';
+import { parseDicom } from '../../src/dicom/file';
 import { DEFAULT_PIXEL_POLICY } from '../../src/deid/profile';
 import type { Dataset } from '../../src/deid/types';
 import { newProcessState, type TargetContext } from '../../src/pipeline/context';

@@ -9,7 +9,7 @@ import { closeEngines } from '../../src/pixels/clean';
 import dcmjs from 'dcmjs';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { parseDicom } from '../../src/deid/dicom';
+import { parseDicom } from '../../src/dicom/file';
 import { DEFAULT_PROFILE } from '../../src/deid/profile';
 import { newProcessState } from '../../src/pipeline/context';
 import { tokensOf, decodeBytes } from '../../src/pipeline/pixels';

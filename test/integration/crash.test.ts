@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseDicom } from '../../src/deid/dicom';
+import { parseDicom } from '../../src/dicom/file';
 import { deriveKeys, mapUid } from '../../src/deid/keys';
 import { makeCtStudy, makeMammoStudy, samplePatients } from '../fixtures/studies';
 import { TestOrthanc, request, waitFor } from '../helpers/orthanc';

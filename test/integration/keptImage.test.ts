@@ -8,7 +8,7 @@
  */
 import { createCanvas } from '@napi-rs/canvas';
 import dcmjs from 'dcmjs';
-import { parseDicom } from '../../src/deid/dicom';
+import { parseDicom } from '../../src/dicom/file';
 import { deriveKeys, mapUid } from '../../src/deid/keys';
 import { newProcessState } from '../../src/pipeline/context';
 import { decodeBytes } from '../../src/pipeline/pixels';

@@ -15,7 +15,7 @@ import { openDatabase } from '../../src/store/db';
 import { listQuarantine, type QuarantineEntry } from '../../src/store/instances';
 import { TEST_SECRET } from '../helpers/samples';
 import { TestOrthanc } from '../helpers/orthanc';
-import { parseDicom } from '../../src/deid/dicom';
+import { parseDicom } from '../../src/dicom/file';
 import { deriveKeys, mapUid } from '../../src/deid/keys';
 
 function escapeRegExp(s: string): string {

@@ -11,7 +11,7 @@ import { listJobs, type Job } from '../../src/store/jobs';
 import { listQuarantine } from '../../src/store/instances';
 import { listMetadata } from '../../src/store/metadata';
 import { makeCtStudy, makeMammoStudy, plantedValues, samplePatients } from '../fixtures/studies';
-import { parseDicom } from '../../src/deid/dicom';
+import { parseDicom } from '../../src/dicom/file';
 import { TestOrthanc } from '../helpers/orthanc';
 import { str } from '../../src/dicom/values';
 import { TAG, formatTag } from '../../src/dicom/tags';

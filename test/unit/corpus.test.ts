@@ -4,10 +4,10 @@
  * transfer syntax, with its pixel data byte for byte, its kept texts as the same Unicode text, and
  * none of its planted values.
  */
-import { parseDicom, writeDicom } from '../../src/deid/dicom';
+import { parseDicom, writeDicom } from '../../src/dicom/file';
 import { deidentify } from '../../src/deid/engine';
 import { rowForTag } from '../../src/deid/profile';
-import { locatePixelData } from '../../src/deid/scan';
+import { locatePixelData } from '../../src/dicom/scan';
 import { LONG_VRS } from '../../src/dicom/vr';
 import { corpus, TRANSFER_SYNTAXES } from '../fixtures/corpus';
 import { verifyInstance } from '../../src/verify/instance';

@@ -1,4 +1,4 @@
-import { parseDicom, writeDicom } from '../../src/deid/dicom';
+import { parseDicom, writeDicom } from '../../src/dicom/file';
 import { deidentify } from '../../src/deid/engine';
 import { mapUid } from '../../src/deid/keys';
 import { BASIC_OPTIONS } from '../../src/deid/profile';

@@ -1,5 +1,5 @@
 /** The one error model: every error a BridgeError with a code, retryable and a scope; foreign errors coerced without their message. */
-import { CharsetError } from '../../src/deid/charset';
+import { CharsetError } from '../../src/dicom/charset';
 import { ReidentificationError } from '../../src/deid/reid';
 import { ProfileError } from '../../src/config/profiles';
 import {

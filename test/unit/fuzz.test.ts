@@ -90,7 +90,7 @@ describe('fuzzing the engine with mutated files (seeded, bounded)', () => {
     const broken = MUTATIONS.badVr!(ctSlice().bytes, rng(7));
     const script = `
       require('ts-node').register({ transpileOnly: true });
-      const { parseDicom } = require(${JSON.stringify(require.resolve('../../src/deid/dicom'))});
+      const { parseDicom } = require(${JSON.stringify(require.resolve('../../src/dicom/file'))});
       const bytes = Buffer.from(process.argv[1], 'base64');
       for (let i = 0; i < 50; i++) { try { parseDicom(bytes.subarray(0, bytes.length - i * 97)); } catch {} }
     `;

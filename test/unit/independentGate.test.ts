@@ -19,7 +19,7 @@ jest.mock('../../src/deid/profile', () => {
   };
 });
 
-import { parseDicom, writeDicom } from '../../src/deid/dicom';
+import { parseDicom, writeDicom } from '../../src/dicom/file';
 import { deidentify } from '../../src/deid/engine';
 import { BASIC_OPTIONS } from '../../src/deid/profile';
 import { TAG, formatTag } from '../../src/dicom/tags';

@@ -1,4 +1,4 @@
-import { parseDicom, writeDicom } from '../../src/deid/dicom';
+import { parseDicom, writeDicom } from '../../src/dicom/file';
 import { deidentify } from '../../src/deid/engine';
 import { BASIC_OPTIONS, safePrivateSet, type TagOverride } from '../../src/deid/profile';
 import type { Dataset } from '../../src/deid/types';

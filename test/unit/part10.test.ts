@@ -3,9 +3,9 @@
  * meta group or its group length, in implicit or explicit VR. Each becomes a proper Part 10 file
  * whose dataset bytes are the original's.
  */
-import { DicomParseError, parseDicom, writeDicom } from '../../src/deid/dicom';
-import { toPart10 } from '../../src/deid/part10';
-import { locatePixelData } from '../../src/deid/scan';
+import { DicomParseError, parseDicom, writeDicom } from '../../src/dicom/file';
+import { toPart10 } from '../../src/dicom/part10';
+import { locatePixelData } from '../../src/dicom/scan';
 import { ctSlice } from '../helpers/samples';
 import { str } from '../../src/dicom/values';
 import { TAG } from '../../src/dicom/tags';

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { locatePixelData } from '../../src/deid/scan';
+import { locatePixelData } from '../../src/dicom/scan';
 import {
   Codecs,
   codestreamRefusal,
@@ -18,7 +18,7 @@ import { TRANSFER_SYNTAX } from '../../src/dicom/syntaxes';
 import { TAG } from '../../src/dicom/tags';
 import { framesOf, readItems } from '../../src/pixels/encapsulated';
 import { layoutOf } from '../../src/pixels/image';
-import { parseDicom } from '../../src/deid/dicom';
+import { parseDicom } from '../../src/dicom/file';
 import { decodeRle } from '../../src/pixels/rle';
 import { decodeBytes } from '../../src/pipeline/pixels';
 import type { DecodedImage } from '../../src/pixels/image';

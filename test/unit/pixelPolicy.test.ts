@@ -1,6 +1,6 @@
 import { closeEngines } from '../../src/pixels/clean';
 import dcmjs from 'dcmjs';
-import { parseDicom } from '../../src/deid/dicom';
+import { parseDicom } from '../../src/dicom/file';
 import { STRICT_PIXEL_POLICY } from '../../src/deid/profile';
 import type { Dataset } from '../../src/deid/types';
 import { newProcessState, type TargetContext } from '../../src/pipeline/context';

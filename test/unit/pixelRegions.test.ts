@@ -1,5 +1,5 @@
 import { closeEngines } from '../../src/pixels/clean';
-import { parseDicom, writeDicom } from '../../src/deid/dicom';
+import { parseDicom, writeDicom } from '../../src/dicom/file';
 import { deidentify } from '../../src/deid/engine';
 import type { Dataset } from '../../src/deid/types';
 import { newProcessState } from '../../src/pipeline/context';

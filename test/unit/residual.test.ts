@@ -3,7 +3,7 @@
  * original did not carry them) and the four PS3.15 table findings of the real-world review: person
  * identification codes, SR content, free text under a Retain option, and UTC offsets.
  */
-import { parseDicom, writeDicom, type DicomFile } from '../../src/deid/dicom';
+import { parseDicom, writeDicom, type DicomFile } from '../../src/dicom/file';
 import { deidentify } from '../../src/deid/engine';
 import { identifyingValues } from '../../src/deid/identifying';
 import { DEFAULT_PROFILE } from '../../src/deid/profile';

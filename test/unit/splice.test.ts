@@ -1,7 +1,7 @@
 import dcmjs from 'dcmjs';
-import { parseDicom, writeDicom } from '../../src/deid/dicom';
+import { parseDicom, writeDicom } from '../../src/dicom/file';
 import { deidentify } from '../../src/deid/engine';
-import { locatePixelData } from '../../src/deid/scan';
+import { locatePixelData } from '../../src/dicom/scan';
 import { DEFLATED_DATASET_SYNTAXES, TRANSFER_SYNTAX } from '../../src/dicom/syntaxes';
 import type { Dataset } from '../../src/deid/types';
 import { splitAtPixelData } from '../../src/pipeline/instance';

@@ -6,7 +6,7 @@
  * the table's own codes, not from the engine's resolver). Every output must also pass the gate.
  */
 import { SOP_CLASS } from '../../src/dicom/sopClasses';
-import { parseDicom, writeDicom, type DicomFile } from '../../src/deid/dicom';
+import { parseDicom, writeDicom, type DicomFile } from '../../src/dicom/file';
 import { deidentify } from '../../src/deid/engine';
 import { mapUid, pseudonymFor } from '../../src/deid/keys';
 import { BASIC_OPTIONS } from '../../src/deid/profile';

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import dcmjs from 'dcmjs';
-import { parseDicom } from '../../src/deid/dicom';
+import { parseDicom } from '../../src/dicom/file';
 import { TRANSFER_SYNTAX } from '../../src/dicom/syntaxes';
 import { NO_ELEMENT, TAG, formatTag } from '../../src/dicom/tags';
 import type { TargetContext } from '../../src/pipeline/context';

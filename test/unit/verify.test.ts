@@ -1,4 +1,4 @@
-import { parseDicom, writeDicom, type DicomFile } from '../../src/deid/dicom';
+import { parseDicom, writeDicom, type DicomFile } from '../../src/dicom/file';
 import { deidentify } from '../../src/deid/engine';
 import type { Dataset } from '../../src/deid/types';
 import { verifyInstance } from '../../src/verify/instance';

@@ -1,8 +1,8 @@
 import dcmjs from 'dcmjs';
-import { parseDicom, type DicomFile } from '../../src/deid/dicom';
+import { parseDicom, type DicomFile } from '../../src/dicom/file';
 import { deidentify } from '../../src/deid/engine';
 import { BASIC_OPTIONS } from '../../src/deid/profile';
-import { writePart10 } from '../../src/deid/writer';
+import { writePart10 } from '../../src/dicom/writer';
 import { corpus } from '../fixtures/corpus';
 import { splitAtPixelData } from '../../src/pipeline/instance';
 import { ctSlice, mammoView, testContext } from '../helpers/samples';

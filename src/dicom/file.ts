@@ -1,13 +1,13 @@
-import { fileMetaEnd } from '../dicom/elements';
+import { fileMetaEnd } from './elements';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import dcmjs from 'dcmjs';
 import { CharsetError } from './charset';
-import { DEFLATED_DATASET_SYNTAXES, TRANSFER_SYNTAX } from '../dicom/syntaxes';
-import { HIDDEN_CHARSET_TAG, TAG, formatTag } from '../dicom/tags';
+import { DEFLATED_DATASET_SYNTAXES, TRANSFER_SYNTAX } from './syntaxes';
+import { HIDDEN_CHARSET_TAG, TAG, formatTag } from './tags';
 import { DicomParseError } from '../errors';
 import { toPart10 } from './part10';
 import { walkText, type Layout } from './textWalk';
-import type { Dataset } from './types';
+import type { Dataset } from './dataset';
 import { writePart10 } from './writer';
 
 /** A parsed DICOM Part 10 file: file meta information and the dataset. */

@@ -1,9 +1,9 @@
 import { CharsetError, decodeText, parseCharset, type Charset } from './charset';
 import { DicomParseError } from '../errors';
-import type { Dataset, DicomElement } from './types';
-import { ITEM_GROUP, readElementHeader, UNDEFINED_LENGTH } from '../dicom/elements';
-import { ENCODED_VRS } from '../dicom/vr';
-import { ITEM, SEQUENCE_DELIMITATION_ITEM, TAG } from '../dicom/tags';
+import type { Dataset, DicomElement } from './dataset';
+import { ITEM_GROUP, readElementHeader, UNDEFINED_LENGTH } from './elements';
+import { ENCODED_VRS } from './vr';
+import { ITEM, SEQUENCE_DELIMITATION_ITEM, TAG } from './tags';
 
 /**
  * Walks a dataset's bytes (explicit or implicit VR, little or big endian) element by element,

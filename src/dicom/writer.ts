@@ -1,8 +1,8 @@
-import { TRANSFER_SYNTAX } from '../dicom/syntaxes';
-import type { Dataset, DicomElement } from './types';
-import { ITEM_GROUP, UNDEFINED_LENGTH, writeElementHeader } from '../dicom/elements';
-import { BINARY_VRS, ENCODED_VRS } from '../dicom/vr';
-import { TAG } from '../dicom/tags';
+import { TRANSFER_SYNTAX } from './syntaxes';
+import type { Dataset, DicomElement } from './dataset';
+import { ITEM_GROUP, UNDEFINED_LENGTH, writeElementHeader } from './elements';
+import { BINARY_VRS, ENCODED_VRS } from './vr';
+import { TAG } from './tags';
 
 /**
  * A Part 10 writer for the engine's output, byte-compatible with dcmjs's writer (the test

@@ -8,17 +8,11 @@
 import { createInflateRaw } from 'node:zlib';
 import { DicomParseError } from '../errors';
 import { readTopLevel } from './scan';
-import { TAG, tagNumber } from '../dicom/tags';
-import { TRANSFER_SYNTAX } from '../dicom/syntaxes';
-import {
-  elementHeader,
-  EXPLICIT_LITTLE,
-  fileMetaEnd,
-  readElementHeader,
-  UNDEFINED_LENGTH,
-} from '../dicom/elements';
-import { ALL_VRS } from '../dicom/vr';
-import { IMPLEMENTATION_CLASS_UID } from '../dicom/implementation';
+import { TAG, tagNumber } from './tags';
+import { TRANSFER_SYNTAX } from './syntaxes';
+import { elementHeader, EXPLICIT_LITTLE, fileMetaEnd, readElementHeader, UNDEFINED_LENGTH } from './elements';
+import { ALL_VRS } from './vr';
+import { IMPLEMENTATION_CLASS_UID } from './implementation';
 
 const PREAMBLE = 128;
 /** The tags this module reads, as numbers. */

@@ -5,9 +5,9 @@
  * syntax, no preamble, inconsistent lengths): callers then take the full parse path.
  */
 
-import { DEFLATED_DATASET_SYNTAXES, TRANSFER_SYNTAX } from '../dicom/syntaxes';
-import { ITEM, ITEM_DELIMITATION_ITEM, SEQUENCE_DELIMITATION_ITEM, TAG, tagNumber } from '../dicom/tags';
-import { readElementHeader, UNDEFINED_LENGTH } from '../dicom/elements';
+import { DEFLATED_DATASET_SYNTAXES, TRANSFER_SYNTAX } from './syntaxes';
+import { ITEM, ITEM_DELIMITATION_ITEM, SEQUENCE_DELIMITATION_ITEM, TAG, tagNumber } from './tags';
+import { readElementHeader, UNDEFINED_LENGTH } from './elements';
 
 export interface PixelDataLocation {
   /** Offset of the element's tag. */
