@@ -21,6 +21,8 @@ if [ "${1:-}" = "--browser" ] && ! command -v openssl >/dev/null; then packages+
 # runs the clinical Orthanc with its index in PostgreSQL (Debian's orthanc-postgresql).
 if [ "${1:-}" = "--browser" ] && [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then packages+=(postgresql-15); fi
 if [ "${1:-}" = "--browser" ] && [ ! -e /usr/share/orthanc/plugins/libOrthancPostgreSQLIndex.so ]; then packages+=(orthanc-postgresql); fi
+# A DICOMweb destination in the tests: Orthanc with Debian's DICOMweb plugin (STOW-RS, WADO-RS, QIDO-RS).
+if [ "${1:-}" = "--browser" ] && [ ! -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ]; then packages+=(orthanc-dicomweb); fi
 if [ ${#packages[@]} -gt 0 ]; then
   echo "ensure-deps: installing Debian's ${packages[*]}" >&2
   sudo=""

@@ -1,4 +1,5 @@
 /** Everything built from one config: clients, keys, profiles and the context the pipeline runs with. */
+import { openDestination } from './destinations';
 import type { ProfileConfig, ResolvedConfig } from './config';
 import { deriveKeys } from './deid/keys';
 import { BASIC_OPTIONS, safePrivateSet, type DeidProfile } from './deid/profile';
@@ -33,7 +34,7 @@ export function buildRuntime(cfg: ResolvedConfig, db: Db, log: Logger, state: Pr
   const keys = deriveKeys(cfg.secret);
   const reidPublicKey = cfg.reidPublicKeyPem ? loadPublicKey(cfg.reidPublicKeyPem) : undefined;
   const clients = new Map(
-    Object.entries(cfg.destinations).map(([name, d]) => [name, new OrthancClient({ ...d, label: name })]),
+    Object.entries(cfg.destinations).map(([name, d]) => [name, openDestination(name, d)]),
   );
   const profiles = new Map(
     Object.values(cfg.profiles).map((p) => [p.name, { profile: profileFromConfig(p), keys, reidPublicKey }]),

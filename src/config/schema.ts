@@ -68,6 +68,34 @@ const orthancServer = z
   })
   .strict();
 
+/**
+ * A research destination besides `research`: an Orthanc peer (the default kind) or a DICOMweb
+ * server (STOW-RS, confirmed by WADO-RS and MD5 with `confirm: "md5"`, else by QIDO-RS presence).
+ */
+const destination = orthancServer
+  .extend({
+    kind: z.enum(['orthanc', 'dicomweb']).default('orthanc'),
+    /** DICOMweb: a file holding a bearer token (read again when the server answers 401). */
+    tokenFile: z.string().min(1).optional(),
+    /** DICOMweb: prove the stored bytes (WADO-RS + MD5; the server must return them unchanged) or presence only (QIDO-RS). */
+    confirm: z.enum(['md5', 'presence']).optional(),
+  })
+  .strict()
+  .superRefine((d, ctx) => {
+    if (d.kind === 'orthanc' && (d.tokenFile || d.confirm))
+      ctx.addIssue({
+        code: 'custom',
+        message: 'tokenFile and confirm are settings of a dicomweb destination',
+      });
+    if (d.kind === 'dicomweb' && d.folderSink)
+      ctx.addIssue({ code: 'custom', message: 'folderSink belongs to an Orthanc destination' });
+    if (d.tokenFile && d.username)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'give either a username (Basic) or a tokenFile (Bearer), not both',
+      });
+  });
+
 const profileOptions = z
   .object({
     retainSafePrivate: z.boolean().default(false),
@@ -339,7 +367,7 @@ export const fileConfigSchema = z
     /** More inline profiles, by name, for routing rules (files in profilesDir need no entry here). */
     profiles: z.record(profileName, profileBody).default({}),
     /** More research destinations besides `research`, by name. */
-    destinations: z.record(destinationName, orthancServer).default({}),
+    destinations: z.record(destinationName, destination).default({}),
     routes: z.array(route).default([]),
     schedules: z
       .object({

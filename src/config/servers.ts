@@ -3,14 +3,14 @@ import path from 'node:path';
 import { ConfigError } from '../errors';
 import type { FileConfig } from './schema';
 import { readSecretFile } from './secrets';
-import type { Env, OrthancServerConfig } from './types';
+import type { DestinationConfig, Env, OrthancServerConfig } from './types';
 
 export function resolveServers(
   cfg: FileConfig,
   env: Env,
   cwd: string,
   warnings: string[],
-): { source: OrthancServerConfig; destinations: Record<string, OrthancServerConfig> } {
+): { source: OrthancServerConfig; destinations: Record<string, DestinationConfig> } {
   const server = (s: FileConfig['source'], prefix: string): OrthancServerConfig => {
     const passwordFile = env[`${prefix}_PASSWORD_FILE`] || s.passwordFile;
     const password =
@@ -61,11 +61,17 @@ export function resolveServers(
     });
   };
 
-  const destinations: Record<string, OrthancServerConfig> = {
-    research: server(cfg.research, 'BRIDGE_RESEARCH'),
+  const destination = (d: FileConfig['destinations'][string], prefix: string): DestinationConfig => {
+    const tokenFile = d.tokenFile ? path.resolve(cwd, d.tokenFile) : undefined;
+    // Read once now: a missing or unreadable token file is a configuration error at start.
+    if (tokenFile) readSecretFile(tokenFile, `${prefix}_TOKEN_FILE (tokenFile)`, warnings);
+    return Object.freeze({ ...server(d, prefix), kind: d.kind, tokenFile, confirm: d.confirm });
+  };
+  const destinations: Record<string, DestinationConfig> = {
+    research: Object.freeze({ ...server(cfg.research, 'BRIDGE_RESEARCH'), kind: 'orthanc' as const }),
   };
   for (const [name, d] of Object.entries(cfg.destinations)) {
-    destinations[name] = server(d, `BRIDGE_DEST_${name.toUpperCase().replace(/-/g, '_')}`);
+    destinations[name] = destination(d, `BRIDGE_DEST_${name.toUpperCase().replace(/-/g, '_')}`);
   }
   return { source: server(cfg.source, 'BRIDGE_SOURCE'), destinations };
 }

@@ -14,6 +14,15 @@ export interface OrthancServerConfig {
   readonly folderSink?: { readonly dir: string; readonly pattern: string; readonly fileMode: number };
 }
 
+/** A research destination: an Orthanc peer, or a DICOMweb server (its own settings). */
+export interface DestinationConfig extends OrthancServerConfig {
+  readonly kind: 'orthanc' | 'dicomweb';
+  /** DICOMweb: the bearer token's file (absolute), read by the destination. */
+  readonly tokenFile?: string;
+  /** DICOMweb: what a confirmation proves. */
+  readonly confirm?: 'md5' | 'presence';
+}
+
 export interface RouteConfig {
   readonly name: string;
   readonly match: FileConfig['routes'][number]['match'];
@@ -72,9 +81,9 @@ export interface ResolvedConfig extends Omit<
   /** The main profile's name. */
   readonly profile: string;
   readonly source: OrthancServerConfig;
-  readonly research: OrthancServerConfig;
+  readonly research: DestinationConfig;
   /** Every research destination by name, `research` included. */
-  readonly destinations: Readonly<Record<string, OrthancServerConfig>>;
+  readonly destinations: Readonly<Record<string, DestinationConfig>>;
   /** Every profile by name, the main `profile` included. */
   readonly profiles: Readonly<Record<string, ProfileConfig>>;
   /** Routing rules in order; without configured rules, one rule sends everything to `research`. */

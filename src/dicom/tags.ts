@@ -160,6 +160,9 @@ export const TAG = {
   UnformattedTextValue: '00700006',
   TextObjectSequence: '00700008',
   ReferencedRTPlanSequence: '300C0002',
+  FailureReason: '00081197',
+  FailedSOPSequence: '00081198',
+  ReferencedSOPSequence: '00081199',
 } as const;
 
 export type TagKeyword = keyof typeof TAG;

@@ -13,7 +13,6 @@ import {
 } from '../store/instances';
 import { enqueueJob } from '../store/jobs';
 import { auditAdmin } from '../store/reid';
-import { orthancInstanceId, orthancStudyId } from '../orthanc/ids';
 import { mapPool } from '../util/timing';
 import { outputFingerprint, type BaseContext } from './context';
 import { chooseRoute, studyFacts } from './routing';
@@ -146,19 +145,20 @@ export async function checkConsistency(ctx: BaseContext): Promise<ConsistencyPro
       const d = result.file.dict;
       const pid = str(d[TAG.PatientID]);
       if (pid !== sample.pseudonym) problems.push('pseudonym differs');
-      if (orthancStudyId(pid, str(d[TAG.StudyInstanceUID])) !== sample.researchStudyId)
+      const key = {
+        patientId: pid,
+        studyUid: str(d[TAG.StudyInstanceUID]),
+        seriesUid: str(d[TAG.SeriesInstanceUID]),
+        sopUid: str(d[TAG.SOPInstanceUID]),
+      };
+      if (target.research.studyIdOf(key) !== sample.researchStudyId)
         problems.push('research study ID differs');
-      const expectedId = orthancInstanceId(
-        pid,
-        str(d[TAG.StudyInstanceUID]),
-        str(d[TAG.SeriesInstanceUID]),
-        str(d[TAG.SOPInstanceUID]),
-      );
-      if (expectedId !== sample.researchId) problems.push('UIDs differ');
+      if (target.research.idOf(key) !== sample.researchId) problems.push('UIDs differ');
       const md5 = createHash('md5').update(writeDicom(result.file)).digest('hex');
       if (md5 !== sample.md5) problems.push('content differs from what the current profile writes');
     }
-    const remote = await target.research.instanceMd5(sample.researchId);
+    const held = await target.research.held(sample.researchId);
+    const remote = held === 'present' ? sample.md5 : held;
     if (remote === undefined) problems.push('missing on the research server');
     else if (remote !== sample.md5) problems.push('research copy differs from what was sent');
     if (problems.length > 0) report();

@@ -127,9 +127,10 @@ export async function researchMd5s(
   records: ReadonlyMap<string, InstanceRecord>,
   ctx: TargetContext,
 ): Promise<Map<string, string | undefined>> {
-  const ids = [...records.values()]
-    .filter((r) => r.state === 'pushed' && r.researchId)
-    .map((r) => r.researchId!);
-  const answers = await mapPool(ids, ctx.concurrency, (id) => ctx.research.instanceMd5(id));
-  return new Map(ids.map((id, i) => [id, answers[i]]));
+  const pushed = [...records.values()].filter((r) => r.state === 'pushed' && r.researchId);
+  const answers = await mapPool(pushed, ctx.concurrency, (r) => ctx.research.held(r.researchId!));
+  // A destination that proves presence only confirms the instance as far as it can: as sent.
+  return new Map(
+    pushed.map((r, i) => [r.researchId!, answers[i] === 'present' ? (r.md5 ?? undefined) : answers[i]]),
+  );
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ExportTag, RouteConfig } from '../config';
 import type { DeidContext } from '../deid/engine';
 import type { Logger } from '../log';
+import type { Destination } from '../destinations';
 import type { OrthancClient } from '../orthanc/client';
 import type { Db } from '../store/db';
 import type { ByteBudget } from '../util/budget';
@@ -10,7 +11,8 @@ import type { ByteBudget } from '../util/budget';
 export interface Target {
   readonly destination: string;
   readonly route: string;
-  readonly research: OrthancClient;
+  /** Where the study's instances go (an Orthanc peer, a DICOMweb server...), behind one seam. */
+  readonly research: Destination;
   readonly deid: DeidContext;
   readonly folderSink?: { readonly dir: string; readonly pattern: string; readonly fileMode: number };
 }

@@ -62,6 +62,12 @@ export async function finalise(job: Job, ctx: TargetContext, c: Carried): Promis
     const current = new Set(pushedRecords.map((r) => r.researchStudyId));
     for (const old of c.oldResearchStudies) {
       if (current.has(old)) continue;
+      if (!ctx.research.canReplace) {
+        log.warn('replaced research study left in place: the destination cannot delete', {
+          stage: 'reprocess',
+        });
+        continue;
+      }
       await ctx.research.deleteStudy(old);
       log.info('replaced research study removed', { stage: 'reprocess', researchStudyId: old });
     }

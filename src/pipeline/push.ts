@@ -5,7 +5,6 @@
 import { createHash } from 'node:crypto';
 import { PermanentError, safeMessage } from '../errors';
 import { bytesTotal } from '../metrics';
-import { Status } from '../orthanc/client';
 import { carriedAs } from '../store/instances';
 import type { Dataset } from '../deid/types';
 import { TAG, formatTag } from '../dicom/tags';
@@ -44,17 +43,28 @@ export async function push(
   sourceId?: string,
 ): Promise<InstanceOutcome> {
   const sent = md5(prepared.parts);
-  let stored = await ctx.research.storeInstance(prepared.parts);
+  const key = {
+    patientId: prepared.patient.pseudonym,
+    studyUid: str(prepared.dict[TAG.StudyInstanceUID]),
+    seriesUid: str(prepared.dict[TAG.SeriesInstanceUID]),
+    sopUid: str(prepared.dict[TAG.SOPInstanceUID]),
+  };
+  const research = ctx.research;
+  let stored = await research.store(prepared.parts, key);
   bytesTotal.inc({ direction: 'pushed' }, prepared.length);
-  // `Success` means Orthanc stored these very bytes; the study check confirms every MD5 at the end.
-  // `AlreadyStored` may hide another version of the instance: look now.
+  // A fresh store holds these very bytes; the study check confirms every one at the end.
+  // "Already there" may hide another version of the instance: look now.
   let replaced = false;
-  if (stored.Status === Status.AlreadyStored) {
-    let remote = await ctx.research.instanceMd5(stored.ID);
+  if (stored.already) {
+    const held = async (id: string) => {
+      const h = await research.held(id);
+      return h === 'present' ? sent : h; // a destination that proves presence only
+    };
+    let remote = await held(stored.id);
     // Real archives hold the same SOP instance in two source studies (a PatientID that differs
     // only by padding, a copy in another transfer syntax): both map to one research instance, and
     // the one carried first keeps it. Never replace it with the other.
-    const owner = await carriedAs(ctx.db, stored.ID, ctx.destination);
+    const owner = await carriedAs(ctx.db, stored.id, ctx.destination);
     if (remote !== undefined && remote !== sent && owner && sourceId && owner.sourceId !== sourceId)
       return {
         kind: 'quarantined',
@@ -62,10 +72,10 @@ export async function push(
         tag: formatTag(TAG.SOPInstanceUID),
         reason: `study: the same SOP Instance UID is in another source study (${owner.studyId}), already carried to research with other bytes; one copy per SOP instance goes to research`,
       };
-    if (remote !== undefined && remote !== sent && replace) {
-      await ctx.research.deleteInstance(stored.ID);
-      stored = await ctx.research.storeInstance(prepared.parts);
-      remote = await ctx.research.instanceMd5(stored.ID);
+    if (remote !== undefined && remote !== sent && replace && research.canReplace) {
+      await research.deleteInstance(stored.id);
+      stored = await research.store(prepared.parts, key);
+      remote = await held(stored.id);
       replaced = true;
     }
     if (remote !== undefined && remote !== sent) {
@@ -80,7 +90,7 @@ export async function push(
     if (remote === undefined)
       throw new PermanentError(
         'RESEARCH_MISSING',
-        'research Orthanc does not show the instance it just accepted',
+        `${research.label} does not show the instance it just accepted`,
       );
   }
   const sink = ctx.folderSink;
@@ -88,7 +98,7 @@ export async function push(
     const fields = {
       ...exportFields(prepared.dict, SINK_TAGS),
       pseudonym: prepared.patient.pseudonym,
-      researchStudyId: stored.ParentStudy,
+      researchStudyId: stored.studyId,
     };
     // The instance is on research whatever happens here: a failed copy to the folder is logged,
     // never turned into a quarantine (the study check would then disagree with research).
@@ -97,17 +107,17 @@ export async function push(
     } catch (err) {
       ctx.log.error('folder sink write failed; the instance is on research', {
         stage: 'push',
-        researchId: stored.ID,
+        researchId: stored.id,
         error: safeMessage(err),
       });
     }
   }
   return {
     kind: 'pushed',
-    researchId: stored.ID,
-    researchStudyId: stored.ParentStudy,
+    researchId: stored.id,
+    researchStudyId: stored.studyId,
     md5: sent,
-    already: stored.Status === 'AlreadyStored' && !replaced,
+    already: stored.already && !replaced,
     replaced,
     patient: prepared.patient,
     metadata: exportFields(prepared.dict, ctx.exportTags),

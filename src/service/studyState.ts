@@ -35,7 +35,8 @@ export async function studyState(db: Db, cfg: ResolvedConfig, studyId: string): 
     const first = [...(await instancesOfStudy(db, studyId, name)).values()].find(
       (r) => r.state === 'pushed' && r.researchStudyId,
     );
-    if (first)
+    // "Open in research" only where the destination has a viewer (an Orthanc's Explorer).
+    if (first && d.kind !== 'dicomweb')
       destinations.push({
         destination: name,
         researchStudyId: first.researchStudyId!,

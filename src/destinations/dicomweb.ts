@@ -1,0 +1,231 @@
+/**
+ * A DICOMweb server (PS3.18): STOW-RS to store, WADO-RS to read back the stored bytes (MD5) where
+ * the server returns them unchanged (Orthanc's DICOMweb plugin does), else QIDO-RS for presence.
+ * Basic auth or a bearer token read from a file (read again on a 401, once), TLS with a CA file.
+ */
+import axios, { AxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import tls from 'node:tls';
+import type { DestinationConfig } from '../config';
+import { TAG } from '../dicom/tags';
+import { DestinationError, PermanentError, TransientError, type BridgeError } from '../errors';
+import type { Destination, InstanceKey, Receipt } from './types';
+
+/** PS3.18 Table I.2-1 and PS3.4 status codes a STOW-RS FailureReason may hold, by name. */
+const FAILURE_REASONS: Readonly<Record<number, string>> = {
+  0x0110: 'processing failure',
+  0x0111: 'duplicate SOP instance',
+  0x0122: 'SOP class not supported',
+  0x0124: 'not authorized',
+  0xa700: 'out of resources',
+  0xa900: 'data set does not match SOP class',
+  0xc000: 'cannot understand',
+  0xc122: 'transfer syntax not supported',
+};
+const DUPLICATE = 0x0111;
+
+type Json = Record<string, { Value?: unknown[] } | undefined>;
+
+function items(body: unknown, tag: string): Json[] {
+  const v = (body as Json | null)?.[tag]?.Value;
+  return Array.isArray(v) ? (v as Json[]) : [];
+}
+
+function first(item: Json, tag: string): unknown {
+  return item[tag]?.Value?.[0];
+}
+
+export class DicomWebDestination implements Destination {
+  readonly kind = 'dicomweb';
+  readonly proves;
+  readonly canReplace = false;
+  private readonly http: AxiosInstance;
+  private token: string | undefined;
+
+  constructor(
+    readonly label: string,
+    private readonly cfg: DestinationConfig,
+  ) {
+    this.proves = cfg.confirm === 'md5' ? ('bytes' as const) : ('presence' as const);
+    this.token = cfg.tokenFile ? this.readToken() : undefined;
+    this.http = axios.create({
+      baseURL: cfg.url.replace(/\/+$/, ''),
+      timeout: cfg.timeoutMs,
+      auth: cfg.username ? { username: cfg.username, password: cfg.password ?? '' } : undefined,
+      httpAgent: new http.Agent({ keepAlive: true, maxSockets: 8 }),
+      httpsAgent: new https.Agent({
+        keepAlive: true,
+        maxSockets: 8,
+        ...(cfg.ca ? { ca: [...tls.rootCertificates, cfg.ca] } : {}),
+      }),
+      maxBodyLength: Infinity,
+      maxContentLength: 4 * 1024 ** 3,
+      proxy: false,
+      validateStatus: () => true,
+      responseType: 'arraybuffer',
+    });
+  }
+
+  private readToken(): string {
+    return readFileSync(this.cfg.tokenFile!, 'utf8').trim();
+  }
+
+  /** One request; a 401 with a token file reads the token again and tries once more (it may have been renewed). */
+  private async request(
+    method: 'GET' | 'POST',
+    route: string,
+    headers: Record<string, string>,
+    data?: Buffer,
+  ): Promise<AxiosResponse<Buffer>> {
+    const send = () =>
+      this.http.request<Buffer>({
+        method,
+        url: route,
+        data,
+        headers: { ...headers, ...(this.token ? { Authorization: `Bearer ${this.token}` } : {}) },
+      });
+    const where = `${this.label} DICOMweb ${method} ${route.split('?')[0]}`;
+    try {
+      let res = await send();
+      if (res.status === 401 && this.cfg.tokenFile) {
+        this.token = this.readToken();
+        res = await send();
+      }
+      if (res.status === 401 || res.status === 403)
+        throw new DestinationError(
+          `DICOMWEB_HTTP_${res.status}`,
+          `${where} answered ${res.status}: check the ${this.label} credentials or token`,
+        );
+      if (res.status >= 500 || res.status === 429 || res.status === 408)
+        throw new TransientError(`DICOMWEB_HTTP_${res.status}`, `${where} answered ${res.status}`);
+      return res;
+    } catch (err) {
+      if (err instanceof AxiosError) {
+        const code = String(err.code ?? 'ERR_NETWORK');
+        throw new TransientError(`DICOMWEB_${code}`, `${where} failed: ${code}`);
+      }
+      throw err;
+    }
+  }
+
+  async store(parts: readonly Buffer[], key: InstanceKey): Promise<Receipt> {
+    const boundary = `bridge-${randomBytes(12).toString('hex')}`;
+    const body = Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`, 'latin1'),
+      ...parts,
+      Buffer.from(`\r\n--${boundary}--\r\n`, 'latin1'),
+    ]);
+    const res = await this.request(
+      'POST',
+      '/studies',
+      {
+        'Content-Type': `multipart/related; type="application/dicom"; boundary=${boundary}`,
+        Accept: 'application/dicom+json',
+      },
+      body,
+    );
+    let answer: unknown = {};
+    try {
+      answer = res.data.length > 0 ? JSON.parse(Buffer.from(res.data).toString('utf8')) : {};
+    } catch {
+      if (res.status >= 200 && res.status < 300) answer = {};
+    }
+    const failed = items(answer, TAG.FailedSOPSequence).find(
+      (i) => first(i, TAG.ReferencedSOPInstanceUID) === key.sopUid,
+    );
+    const receipt = { id: this.idOf(key), studyId: this.studyIdOf(key) };
+    if (failed) {
+      const code = Number(first(failed, TAG.FailureReason));
+      if (code === DUPLICATE) return { ...receipt, already: true };
+      const name = FAILURE_REASONS[code] ?? 'an unknown failure reason';
+      const reason = `${this.label} DICOMweb STOW-RS refused the instance: ${name} (FailureReason ${Number.isFinite(code) ? `0x${code.toString(16).padStart(4, '0')}` : 'absent'})`;
+      throw code === 0xa700
+        ? new TransientError('DICOMWEB_STOW_RESOURCES', reason)
+        : new PermanentError('DICOMWEB_STOW_FAILED', reason);
+    }
+    if (res.status === 409 || res.status >= 400)
+      throw new PermanentError(
+        `DICOMWEB_HTTP_${res.status}`,
+        `${this.label} DICOMweb STOW-RS answered ${res.status}`,
+      );
+    const stored = items(answer, TAG.ReferencedSOPSequence).some(
+      (i) => first(i, TAG.ReferencedSOPInstanceUID) === key.sopUid,
+    );
+    if (!stored)
+      throw new TransientError(
+        'DICOMWEB_STOW_UNLISTED',
+        `${this.label} DICOMweb STOW-RS did not list the instance as stored`,
+      );
+    return { ...receipt, already: false };
+  }
+
+  async held(id: string): Promise<string | 'present' | undefined> {
+    const [study, series, sop] = id.split('/');
+    if (!study || !series || !sop) return undefined;
+    if (this.proves === 'presence') {
+      const res = await this.request('GET', `/instances?SOPInstanceUID=${encodeURIComponent(sop)}`, {
+        Accept: 'application/dicom+json',
+      });
+      if (res.status === 404 || res.status === 204) return undefined;
+      if (res.status !== 200) throw this.unexpected('QIDO-RS', res.status);
+      const list = JSON.parse(Buffer.from(res.data).toString('utf8') || '[]') as unknown[];
+      return Array.isArray(list) && list.length > 0 ? 'present' : undefined;
+    }
+    const res = await this.request('GET', `/studies/${study}/series/${series}/instances/${sop}`, {
+      Accept: 'multipart/related; type="application/dicom"; transfer-syntax=*',
+    });
+    if (res.status === 404) return undefined;
+    if (res.status !== 200) throw this.unexpected('WADO-RS', res.status);
+    const part = firstPart(Buffer.from(res.data), String(res.headers['content-type'] ?? ''));
+    if (!part)
+      throw new TransientError('DICOMWEB_WADO_BODY', `${this.label} DICOMweb WADO-RS sent no DICOM part`);
+    return createHash('md5').update(part).digest('hex');
+  }
+
+  private unexpected(what: string, status: number): BridgeError {
+    return new PermanentError(`DICOMWEB_HTTP_${status}`, `${this.label} DICOMweb ${what} answered ${status}`);
+  }
+
+  idOf(key: InstanceKey): string {
+    return `${key.studyUid}/${key.seriesUid}/${key.sopUid}`;
+  }
+
+  studyIdOf(key: InstanceKey): string {
+    return key.studyUid;
+  }
+
+  deleteInstance(): Promise<void> {
+    return Promise.reject(
+      new PermanentError(
+        'DICOMWEB_NO_DELETE',
+        `${this.label}: a DICOMweb destination cannot delete an instance`,
+      ),
+    );
+  }
+
+  deleteStudy(): Promise<void> {
+    return Promise.reject(
+      new PermanentError('DICOMWEB_NO_DELETE', `${this.label}: a DICOMweb destination cannot delete a study`),
+    );
+  }
+
+  viewerUrl(): string | undefined {
+    return undefined;
+  }
+}
+
+/** The body of the first part of a multipart/related answer (RFC 2387), or undefined. */
+export function firstPart(body: Buffer, contentType: string): Buffer | undefined {
+  const boundary = /boundary="?([^";]+)"?/i.exec(contentType)?.[1];
+  if (!boundary) return undefined;
+  const delimiter = Buffer.from(`--${boundary}`, 'latin1');
+  const start = body.indexOf(delimiter);
+  if (start < 0) return undefined;
+  const headersEnd = body.indexOf('\r\n\r\n', start, 'latin1');
+  if (headersEnd < 0) return undefined;
+  const end = body.indexOf(Buffer.from(`\r\n--${boundary}`, 'latin1'), headersEnd + 4);
+  return end < 0 ? undefined : body.subarray(headersEnd + 4, end);
+}

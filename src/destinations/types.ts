@@ -1,0 +1,48 @@
+/**
+ * A research destination, whatever protocol it speaks: the instance stages store through this
+ * seam and confirm through it; only the adapters (orthanc.ts, dicomweb.ts) speak their protocol.
+ */
+
+/** What a destination can prove about what it holds. */
+export type Proof = 'bytes' | 'presence';
+
+/** The UIDs (and pseudonym) of a de-identified instance, from which a destination names it. */
+export interface InstanceKey {
+  readonly patientId: string;
+  readonly studyUid: string;
+  readonly seriesUid: string;
+  readonly sopUid: string;
+}
+
+/** What a destination answered to a store: its own ID of the instance and of its study. */
+export interface Receipt {
+  /** Opaque: the Orthanc instance ID, or the DICOMweb "study/series/instance" UIDs. */
+  readonly id: string;
+  readonly studyId: string;
+  /** It held the instance already (a replay, or a copy of the same SOP instance). */
+  readonly already: boolean;
+}
+
+export interface Destination {
+  readonly kind: 'orthanc' | 'dicomweb';
+  /** The destination's name, for errors and logs. */
+  readonly label: string;
+  /** `bytes`: it returns what it holds, compared by MD5 with what was sent; `presence`: only that it holds it. */
+  readonly proves: Proof;
+  /** Whether it can delete an instance or a study (to replace one on reprocess). */
+  readonly canReplace: boolean;
+  store(parts: readonly Buffer[], key: InstanceKey): Promise<Receipt>;
+  /**
+   * What it holds for a receipt: undefined when nothing; the MD5 of the stored bytes where it
+   * proves bytes; `present` where it proves presence only.
+   */
+  held(id: string): Promise<string | 'present' | undefined>;
+  /** The receipt ID it would give the instance (for checks that compare without storing). */
+  idOf(key: InstanceKey): string;
+  /** The ID it gives the instance's study. */
+  studyIdOf(key: InstanceKey): string;
+  deleteInstance(id: string): Promise<void>;
+  deleteStudy(studyId: string): Promise<void>;
+  /** Where a browser shows the study, when the destination has a viewer. */
+  viewerUrl(studyId: string): string | undefined;
+}

@@ -1,0 +1,182 @@
+/**
+ * Destinations behind one seam: one study routed at once to an Orthanc peer and to a DICOMweb
+ * server (a real Orthanc with Debian's DICOMweb plugin: STOW-RS, WADO-RS, QIDO-RS), each holding
+ * every instance once, byte-identical where asked (WADO-RS + MD5); a rerun stores nothing twice;
+ * a server that refuses the credentials, and one that is down, are reported by name.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { BridgeApp } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { DicomWebDestination, firstPart } from '../../src/destinations/dicomweb';
+import { instancesOfStudy } from '../../src/store/instances';
+import { makeCtStudy, samplePatients } from '../fixtures/studies';
+import { TestOrthanc, freePort, getJson, request } from '../helpers/orthanc';
+import { TEST_SECRET } from '../helpers/samples';
+import nock from 'nock';
+import { TAG } from '../../src/dicom/tags';
+
+const DICOMWEB_PLUGIN = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
+const clinical = new TestOrthanc('clinical');
+const research = new TestOrthanc('research');
+const web = new TestOrthanc('research', {
+  Plugins: [DICOMWEB_PLUGIN],
+  DicomWeb: { Enable: true, Root: '/dicom-web/' },
+  AuthenticationEnabled: true,
+  RegisteredUsers: { stow: 'stow-password-for-the-destinations-test' },
+});
+let studyId = '';
+const sent = 3;
+
+function app(dataDir: string, destinations: Record<string, unknown>): BridgeApp {
+  const file = path.join(dataDir, 'bridge.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      destinations,
+      routes: [{ name: 'everywhere', destinations: ['research', ...Object.keys(destinations)] }],
+    }),
+  );
+  return new BridgeApp(
+    loadConfig({
+      env: {
+        BRIDGE_SOURCE_URL: clinical.url,
+        BRIDGE_RESEARCH_URL: research.url,
+        BRIDGE_DATA_DIR: dataDir,
+        BRIDGE_SECRET: TEST_SECRET,
+        BRIDGE_DEST_WEB_PASSWORD: 'stow-password-for-the-destinations-test',
+      },
+      configPath: file,
+    }),
+    { console: false },
+  );
+}
+
+const webDestination = { web: { kind: 'dicomweb', url: '', username: 'stow', confirm: 'md5' } };
+
+beforeAll(async () => {
+  await Promise.all([clinical.start(), research.start(), web.start()]);
+  webDestination.web.url = `${web.url}/dicom-web`;
+  const [p] = samplePatients(1);
+  for (const inst of makeCtStudy(p!, { studyIndex: 1, studyDate: '20240115', slices: sent }))
+    studyId = (await clinical.upload(inst.bytes)).ParentStudy;
+  await clinical.waitStable([studyId]);
+});
+
+afterAll(async () => {
+  await Promise.all([clinical.destroy(), research.destroy(), web.destroy()]);
+});
+
+describe('a study routed to an Orthanc peer and a DICOMweb server at once', () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bridge-destinations-'));
+
+  it('puts every instance once on each, byte-identical on the DICOMweb server (WADO-RS), and a rerun adds nothing', async () => {
+    // The second run has lost every record (a crash before anything was written down): it stores
+    // every instance again, and each destination must answer "already there", not hold it twice.
+    for (const dir of [dataDir, mkdtempSync(path.join(os.tmpdir(), 'bridge-destinations-replay-'))]) {
+      const a = app(dir, webDestination);
+      try {
+        const summary = await a.runOnce();
+        expect(summary.studies).toMatchObject({ done: 1, failed: 0, quarantined: 0 });
+      } finally {
+        await a.stop();
+      }
+    }
+    expect((await getJson<string[]>(`${research.url}/instances`)).length).toBe(sent);
+    expect((await web.get<string[]>('/instances')).length).toBe(sent);
+    const a = app(dataDir, webDestination);
+    try {
+      const onWeb = await instancesOfStudy(a.db, studyId, 'web');
+      const onResearch = await instancesOfStudy(a.db, studyId, 'research');
+      expect([...onWeb.values()].filter((r) => r.state === 'pushed')).toHaveLength(sent);
+      // The same bytes went to both (one profile): each server gives back exactly what it was sent.
+      const md5s = new Set([...onResearch.values()].map((r) => r.md5));
+      for (const r of onWeb.values()) {
+        expect(md5s.has(r.md5)).toBe(true);
+        const [s, se, i] = r.researchId!.split('/');
+        const res = await request(
+          'GET',
+          `${web.url}/dicom-web/studies/${s}/series/${se}/instances/${i}`,
+          undefined,
+          {
+            ...web.headers,
+            Accept: 'multipart/related; type="application/dicom"; transfer-syntax=*',
+          },
+        );
+        const part = firstPart(res.body, String(res.headers['content-type']));
+        expect(createHash('md5').update(part!).digest('hex')).toBe(r.md5);
+      }
+    } finally {
+      await a.stop();
+    }
+  });
+});
+
+describe('DICOMweb faults, each named', () => {
+  const base = { kind: 'dicomweb' as const, username: 'stow', timeoutMs: 5000, explorerUrl: '' };
+  const key = { patientId: 'P', studyUid: '2.25.1', seriesUid: '2.25.2', sopUid: '2.25.3' };
+
+  /** A STOW-RS answer listing the instance in FailedSOPSequence with a FailureReason. */
+  const failedWith = (reason: number) => ({
+    [TAG.FailedSOPSequence]: {
+      vr: 'SQ',
+      Value: [
+        {
+          [TAG.ReferencedSOPInstanceUID]: { vr: 'UI', Value: [key.sopUid] },
+          [TAG.FailureReason]: { vr: 'US', Value: [reason] },
+        },
+      ],
+    },
+  });
+
+  it('says the credentials were refused (401), never retrying as a transient fault', async () => {
+    const d = new DicomWebDestination('web', { ...base, url: `${web.url}/dicom-web`, password: 'wrong' });
+    await expect(d.store([Buffer.from('x')], key)).rejects.toMatchObject({
+      code: 'DICOMWEB_HTTP_401',
+      message: expect.stringMatching(/check the web credentials or token/),
+    });
+  });
+
+  it('says the server cannot be reached, as a fault another try may get past', async () => {
+    const d = new DicomWebDestination('web', {
+      ...base,
+      url: `http://127.0.0.1:${await freePort()}/dicom-web`,
+    });
+    await expect(d.store([Buffer.from('x')], key)).rejects.toMatchObject({
+      code: 'DICOMWEB_ECONNREFUSED',
+      retryable: true,
+    });
+  });
+
+  it('says what a real server answered to a body that is no DICOM file', async () => {
+    const d = new DicomWebDestination('web', {
+      ...base,
+      url: `${web.url}/dicom-web`,
+      password: 'stow-password-for-the-destinations-test',
+    });
+    await expect(d.store([Buffer.from('not a DICOM file at all')], key)).rejects.toMatchObject({
+      code: 'DICOMWEB_HTTP_400',
+      message: 'web DICOMweb STOW-RS answered 400',
+    });
+  });
+
+  it('names the FailureReason of a FailedSOPSequence (a refusal no real server here gives on demand: nock)', async () => {
+    const url = 'http://127.0.0.1:1/dicom-web';
+    nock('http://127.0.0.1:1').post('/dicom-web/studies').reply(409, failedWith(0xc000));
+    const d = new DicomWebDestination('web', { ...base, url });
+    await expect(d.store([Buffer.from('x')], key)).rejects.toMatchObject({
+      code: 'DICOMWEB_STOW_FAILED',
+      message: 'web DICOMweb STOW-RS refused the instance: cannot understand (FailureReason 0xc000)',
+      retryable: false,
+    });
+    // A duplicate is "already there", not a failure.
+    nock('http://127.0.0.1:1').post('/dicom-web/studies').reply(202, failedWith(0x0111));
+    await expect(d.store([Buffer.from('x')], key)).resolves.toMatchObject({
+      already: true,
+      id: '2.25.1/2.25.2/2.25.3',
+    });
+    nock.cleanAll();
+  });
+});
