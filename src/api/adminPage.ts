@@ -57,6 +57,13 @@ ${card('instances in quarantine', status.quarantinedInstances, 'quarantine-open'
 ${card('pushed in the last hour', `${lastHour} (${(lastHour / 60).toFixed(1)}/min)`, 'throughput')}
 </div>
 ${feed.lastError ? `<p class="state-failed">Last change-log error: ${esc(feed.lastError)}</p>` : ''}
+<h2>Destinations</h2>
+<table id="destinations"><tr><th>destination</th><th>kind</th><th>confirms</th></tr>${status.destinations
+    .map(
+      (d) =>
+        `<tr data-destination="${esc(d.name)}"><td><code>${esc(d.name)}</code></td><td>${esc(d.kind)}</td><td>${esc(d.proves === 'bytes' ? 'the bytes sent (MD5)' : 'presence only')}</td></tr>`,
+    )
+    .join('')}</table>
 <h2>Replicas</h2>
 <p>State: ${esc(status.state.store)} (<code>${esc(status.state.location)}</code>). This page is served by <code>${esc(status.replica.id)}</code>.</p>
 <table id="replicas"><tr><th>replica</th><th>role</th><th>alive</th><th>running jobs</th><th>last seen</th><th>started</th><th>API</th></tr>${status.replicas

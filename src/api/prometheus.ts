@@ -49,6 +49,7 @@ export interface GaugeReading {
   readonly quarantineOpen: number;
   readonly feedLag: number | null;
   readonly replicas: ReadonlyArray<{ id: string; role: string; alive: boolean; runningJobs: number }>;
+  readonly destinations: ReadonlyArray<{ name: string; kind: string; proves: string }>;
 }
 
 /** Gauges whose values come from the app at scrape time (one read per scrape, shared by all of them). */
@@ -60,6 +61,7 @@ export function registerGauges(read: () => Promise<GaugeReading>): void {
     'bridge_replicas_alive',
     'bridge_replica_running_jobs',
     'bridge_replica_leader',
+    'bridge_destination_info',
   ];
   for (const name of names) registry.removeSingleMetric(name);
   let reading: { at: number; value: Promise<GaugeReading> } | null = null;
@@ -108,6 +110,17 @@ export function registerGauges(read: () => Promise<GaugeReading>): void {
     async collect() {
       this.reset();
       for (const r of (await current()).replicas) if (r.alive) this.set({ replica: r.id }, r.runningJobs);
+    },
+  });
+  new Gauge({
+    name: 'bridge_destination_info',
+    help: 'Each research destination (always 1): its kind and what its confirmation proves',
+    labelNames: ['destination', 'kind', 'proves'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const d of (await current()).destinations)
+        this.set({ destination: d.name, kind: d.kind, proves: d.proves }, 1);
     },
   });
   new Gauge({

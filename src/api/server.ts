@@ -70,6 +70,7 @@ export function createApi(app: BridgeService): express.Express {
       quarantineOpen: s.quarantinedInstances,
       feedLag: s.feed.lag,
       replicas: s.replicas,
+      destinations: s.destinations,
     };
   });
 

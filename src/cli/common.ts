@@ -75,6 +75,7 @@ export function printStatus(s: StatusReport): void {
     `change feed: cursor ${f.cursor}, clinical Orthanc last ${f.orthancLast ?? 'unknown'}, lag ${f.lag ?? 'unknown'}, resets ${f.resets}`,
   );
   console.log(`state: ${s.state.store} (${s.state.location})`);
+  for (const d of s.destinations) console.log(`destination ${d.name}: ${d.kind}, confirms ${d.proves}`);
   for (const r of s.replicas)
     console.log(
       r.role === 'stopped'

@@ -94,6 +94,8 @@ export async function finalise(job: Job, ctx: TargetContext, c: Carried): Promis
     checks: {
       ...times.checks,
       study: check.confirmed,
+      // What the destination proved of each: the bytes sent (MD5 of what it returns) or presence.
+      [`confirmed-${ctx.research.proves}`]: check.confirmed,
       ...maskedTotals(pushedRecords),
     },
     durations: {

@@ -4,6 +4,7 @@
  * reprocess, consistency checks, and the re-identification commands. Entry points call these,
  * never the store or the engine directly (see docs/ARCHITECTURE.md).
  */
+import type { Proof } from '../destinations';
 import { createPublicKey } from 'node:crypto';
 import type { ResolvedConfig } from '../config';
 import { deriveKeys, pseudonymFor } from '../deid/keys';
@@ -90,6 +91,12 @@ export interface StatusReport {
   readonly replica: { readonly id: string; readonly leader: boolean };
   /** Replicas seen in the last day, most recently seen first. */
   readonly replicas: readonly ReplicaStatus[];
+  /** Every research destination: its kind and what its confirmation proves. */
+  readonly destinations: ReadonlyArray<{
+    readonly name: string;
+    readonly kind: string;
+    readonly proves: Proof;
+  }>;
 }
 
 /** What the service needs of the running bridge; the config and the clients follow reloads. */
@@ -143,6 +150,10 @@ export class BridgeService {
       state: { store: this.d.db.dialect, location: this.d.db.location },
       replica: self,
       replicas: await this.replicas(self.id),
+      destinations: Object.keys(this.d.cfg().destinations).map((name) => {
+        const d = this.d.stage().target(name, this.d.cfg().profile, '')!.research;
+        return { name, kind: d.kind, proves: d.proves };
+      }),
     };
   }
 

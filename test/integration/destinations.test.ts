@@ -88,6 +88,13 @@ describe('a study routed to an Orthanc peer and a DICOMweb server at once', () =
     expect((await web.get<string[]>('/instances')).length).toBe(sent);
     const a = app(dataDir, webDestination);
     try {
+      // Operators see each destination with its kind and what it proves; the audit says what was proved.
+      expect((await a.service.status()).destinations).toEqual([
+        { name: 'research', kind: 'orthanc', proves: 'bytes' },
+        { name: 'web', kind: 'dicomweb', proves: 'bytes' },
+      ]);
+      const audit = (await a.service.auditRecords({})).filter((r) => r.destination === 'web');
+      expect(audit.at(-1)?.checks).toMatchObject({ study: sent, 'confirmed-bytes': sent });
       const onWeb = await instancesOfStudy(a.db, studyId, 'web');
       const onResearch = await instancesOfStudy(a.db, studyId, 'research');
       expect([...onWeb.values()].filter((r) => r.state === 'pushed')).toHaveLength(sent);
