@@ -23,6 +23,8 @@ if [ "${1:-}" = "--browser" ] && [ ! -x /usr/lib/postgresql/15/bin/initdb ]; the
 if [ "${1:-}" = "--browser" ] && [ ! -e /usr/share/orthanc/plugins/libOrthancPostgreSQLIndex.so ]; then packages+=(orthanc-postgresql); fi
 # A DICOMweb destination in the tests: Orthanc with Debian's DICOMweb plugin (STOW-RS, WADO-RS, QIDO-RS).
 if [ "${1:-}" = "--browser" ] && [ ! -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ]; then packages+=(orthanc-dicomweb); fi
+# DICOM C-STORE destinations: dcmtk's storescu/findscu/echoscu (and storescp as a peer in the tests).
+if [ "${1:-}" = "--browser" ] && ! command -v storescu >/dev/null; then packages+=(dcmtk); fi
 if [ ${#packages[@]} -gt 0 ]; then
   echo "ensure-deps: installing Debian's ${packages[*]}" >&2
   sudo=""

@@ -61,7 +61,7 @@ ${feed.lastError ? `<p class="state-failed">Last change-log error: ${esc(feed.la
 <table id="destinations"><tr><th>destination</th><th>kind</th><th>confirms</th></tr>${status.destinations
     .map(
       (d) =>
-        `<tr data-destination="${esc(d.name)}"><td><code>${esc(d.name)}</code></td><td>${esc(d.kind)}</td><td>${esc(d.proves === 'bytes' ? 'the bytes sent (MD5)' : 'presence only')}</td></tr>`,
+        `<tr data-destination="${esc(d.name)}"><td><code>${esc(d.name)}</code></td><td>${esc(d.kind)}</td><td>${esc(d.proves === 'bytes' ? 'the bytes sent (MD5)' : d.proves === 'presence' ? 'presence only' : 'nothing (the store status only)')}</td></tr>`,
     )
     .join('')}</table>
 <h2>Replicas</h2>

@@ -96,6 +96,26 @@ const destination = orthancServer
       });
   });
 
+/** An AE title (PS3.5 6.2, AE): 1 to 16 characters, no backslash or control character, not all spaces. */
+const aeTitle = z
+  .string()
+  .regex(/^[\x20-\x5b\x5d-\x7e]{1,16}$/, 'must be 1 to 16 printable characters without a backslash')
+  .refine((a) => a.trim() !== '', 'must not be blank');
+
+/** A DICOM peer over DIMSE: C-STORE, confirmed by C-FIND at IMAGE level or not at all. */
+const dimseDestination = z
+  .object({
+    kind: z.literal('dimse'),
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535),
+    calledAet: aeTitle,
+    callingAet: aeTitle,
+    /** `c-find`: ask the peer at IMAGE level that it holds each instance; `none`: the C-STORE status only. */
+    confirm: z.enum(['c-find', 'none']).default('none'),
+    timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+  })
+  .strict();
+
 const profileOptions = z
   .object({
     retainSafePrivate: z.boolean().default(false),
@@ -367,7 +387,7 @@ export const fileConfigSchema = z
     /** More inline profiles, by name, for routing rules (files in profilesDir need no entry here). */
     profiles: z.record(profileName, profileBody).default({}),
     /** More research destinations besides `research`, by name. */
-    destinations: z.record(destinationName, destination).default({}),
+    destinations: z.record(destinationName, z.union([dimseDestination, destination])).default({}),
     routes: z.array(route).default([]),
     schedules: z
       .object({

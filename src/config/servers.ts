@@ -61,7 +61,10 @@ export function resolveServers(
     });
   };
 
-  const destination = (d: FileConfig['destinations'][string], prefix: string): DestinationConfig => {
+  const destination = (
+    d: Exclude<FileConfig['destinations'][string], { kind: 'dimse' }>,
+    prefix: string,
+  ): DestinationConfig => {
     const tokenFile = d.tokenFile ? path.resolve(cwd, d.tokenFile) : undefined;
     // Read once now: a missing or unreadable token file is a configuration error at start.
     if (tokenFile) readSecretFile(tokenFile, `${prefix}_TOKEN_FILE (tokenFile)`, warnings);
@@ -71,7 +74,18 @@ export function resolveServers(
     research: Object.freeze({ ...server(cfg.research, 'BRIDGE_RESEARCH'), kind: 'orthanc' as const }),
   };
   for (const [name, d] of Object.entries(cfg.destinations)) {
-    destinations[name] = destination(d, `BRIDGE_DEST_${name.toUpperCase().replace(/-/g, '_')}`);
+    destinations[name] =
+      d.kind === 'dimse'
+        ? Object.freeze({
+            kind: 'dimse' as const,
+            // Shown where a URL is (status, logs); the peer is reached over DIMSE, not HTTP.
+            url: `dicom://${d.host}:${d.port}`,
+            explorerUrl: '',
+            timeoutMs: d.timeoutMs,
+            confirm: d.confirm,
+            dimse: { host: d.host, port: d.port, calledAet: d.calledAet, callingAet: d.callingAet },
+          })
+        : destination(d, `BRIDGE_DEST_${name.toUpperCase().replace(/-/g, '_')}`);
   }
   return { source: server(cfg.source, 'BRIDGE_SOURCE'), destinations };
 }

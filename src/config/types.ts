@@ -16,11 +16,18 @@ export interface OrthancServerConfig {
 
 /** A research destination: an Orthanc peer, or a DICOMweb server (its own settings). */
 export interface DestinationConfig extends OrthancServerConfig {
-  readonly kind: 'orthanc' | 'dicomweb';
+  readonly kind: 'orthanc' | 'dicomweb' | 'dimse';
   /** DICOMweb: the bearer token's file (absolute), read by the destination. */
   readonly tokenFile?: string;
-  /** DICOMweb: what a confirmation proves. */
-  readonly confirm?: 'md5' | 'presence';
+  /** DICOMweb: what a confirmation proves; DIMSE: a C-FIND at IMAGE level, or none. */
+  readonly confirm?: 'md5' | 'presence' | 'c-find' | 'none';
+  /** DIMSE: the peer's address and the AE titles of the association. */
+  readonly dimse?: {
+    readonly host: string;
+    readonly port: number;
+    readonly calledAet: string;
+    readonly callingAet: string;
+  };
 }
 
 export interface RouteConfig {

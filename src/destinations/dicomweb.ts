@@ -12,7 +12,7 @@ import tls from 'node:tls';
 import type { DestinationConfig } from '../config';
 import { TAG } from '../dicom/tags';
 import { DestinationError, PermanentError, TransientError, type BridgeError } from '../errors';
-import type { Destination, InstanceKey, Receipt } from './types';
+import { NamedByUids, type Destination, type InstanceKey, type Receipt } from './types';
 
 /** PS3.18 Table I.2-1 and PS3.4 status codes a STOW-RS FailureReason may hold, by name. */
 const FAILURE_REASONS: Readonly<Record<number, string>> = {
@@ -38,7 +38,7 @@ function first(item: Json, tag: string): unknown {
   return item[tag]?.Value?.[0];
 }
 
-export class DicomWebDestination implements Destination {
+export class DicomWebDestination extends NamedByUids implements Destination {
   readonly kind = 'dicomweb';
   readonly proves;
   readonly canReplace = false;
@@ -49,6 +49,7 @@ export class DicomWebDestination implements Destination {
     readonly label: string,
     private readonly cfg: DestinationConfig,
   ) {
+    super();
     this.proves = cfg.confirm === 'md5' ? ('bytes' as const) : ('presence' as const);
     this.token = cfg.tokenFile ? this.readToken() : undefined;
     this.http = axios.create({
@@ -189,14 +190,6 @@ export class DicomWebDestination implements Destination {
     return new PermanentError(`DICOMWEB_HTTP_${status}`, `${this.label} DICOMweb ${what} answered ${status}`);
   }
 
-  idOf(key: InstanceKey): string {
-    return `${key.studyUid}/${key.seriesUid}/${key.sopUid}`;
-  }
-
-  studyIdOf(key: InstanceKey): string {
-    return key.studyUid;
-  }
-
   deleteInstance(): Promise<void> {
     return Promise.reject(
       new PermanentError(
@@ -210,6 +203,12 @@ export class DicomWebDestination implements Destination {
     return Promise.reject(
       new PermanentError('DICOMWEB_NO_DELETE', `${this.label}: a DICOMweb destination cannot delete a study`),
     );
+  }
+
+  async probe(): Promise<string> {
+    const res = await this.request('GET', '/studies?limit=1', { Accept: 'application/dicom+json' });
+    if (res.status !== 200 && res.status !== 204) throw this.unexpected('QIDO-RS', res.status);
+    return `DICOMweb (QIDO-RS answered ${res.status}) at ${this.cfg.url}`;
   }
 
   viewerUrl(): string | undefined {

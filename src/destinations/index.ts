@@ -1,11 +1,14 @@
 /** Opens the destination a config entry names, by its kind. */
 import type { DestinationConfig } from '../config';
 import { DicomWebDestination } from './dicomweb';
+import { DimseDestination } from './dimse';
 import { OrthancDestination } from './orthanc';
 import type { Destination } from './types';
 
 export type { Destination, InstanceKey, Proof, Receipt } from './types';
 
 export function openDestination(name: string, cfg: DestinationConfig): Destination {
-  return cfg.kind === 'dicomweb' ? new DicomWebDestination(name, cfg) : new OrthancDestination(name, cfg);
+  if (cfg.kind === 'dicomweb') return new DicomWebDestination(name, cfg);
+  if (cfg.kind === 'dimse') return new DimseDestination(name, cfg);
+  return new OrthancDestination(name, cfg);
 }

@@ -42,6 +42,10 @@ export class OrthancDestination implements Destination {
     return this.client.deleteStudy(studyId);
   }
 
+  async probe(): Promise<string> {
+    return `Orthanc ${await this.client.version()} at ${this.cfg.url}`;
+  }
+
   viewerUrl(studyId: string): string {
     return `${this.cfg.explorerUrl}/app/explorer.html#study?uuid=${encodeURIComponent(studyId)}`;
   }

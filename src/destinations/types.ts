@@ -4,7 +4,7 @@
  */
 
 /** What a destination can prove about what it holds. */
-export type Proof = 'bytes' | 'presence';
+export type Proof = 'bytes' | 'presence' | 'nothing';
 
 /** The UIDs (and pseudonym) of a de-identified instance, from which a destination names it. */
 export interface InstanceKey {
@@ -24,10 +24,13 @@ export interface Receipt {
 }
 
 export interface Destination {
-  readonly kind: 'orthanc' | 'dicomweb';
+  readonly kind: 'orthanc' | 'dicomweb' | 'dimse';
   /** The destination's name, for errors and logs. */
   readonly label: string;
-  /** `bytes`: it returns what it holds, compared by MD5 with what was sent; `presence`: only that it holds it. */
+  /**
+   * `bytes`: it returns what it holds, compared by MD5 with what was sent; `presence`: only that it
+   * holds it; `nothing`: it cannot be asked (the store's own status is all there is).
+   */
   readonly proves: Proof;
   /** Whether it can delete an instance or a study (to replace one on reprocess). */
   readonly canReplace: boolean;
@@ -43,6 +46,22 @@ export interface Destination {
   studyIdOf(key: InstanceKey): string;
   deleteInstance(id: string): Promise<void>;
   deleteStudy(studyId: string): Promise<void>;
+  /** Asks the destination whether it answers, with the configured credentials: what it said, or a BridgeError. */
+  probe(): Promise<string>;
   /** Where a browser shows the study, when the destination has a viewer. */
   viewerUrl(studyId: string): string | undefined;
+}
+
+/**
+ * The IDs a destination without IDs of its own gives (DICOMweb, DIMSE): the instance is named by
+ * its UIDs, "study/series/instance", and its study by the Study Instance UID.
+ */
+export abstract class NamedByUids {
+  idOf(key: InstanceKey): string {
+    return `${key.studyUid}/${key.seriesUid}/${key.sopUid}`;
+  }
+
+  studyIdOf(key: InstanceKey): string {
+    return key.studyUid;
+  }
 }

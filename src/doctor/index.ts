@@ -7,7 +7,14 @@
  */
 import { accessSync, constants, existsSync, statfsSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig, type LoadOptions, type OrthancServerConfig, type ResolvedConfig } from '../config';
+import {
+  loadConfig,
+  type DestinationConfig,
+  type LoadOptions,
+  type OrthancServerConfig,
+  type ResolvedConfig,
+} from '../config';
+import { openDestination } from '../destinations';
 import { BridgeError, safeMessage } from '../errors';
 import { OrthancClient } from '../orthanc/client';
 import { schemaState } from '../store/db';
@@ -76,6 +83,28 @@ async function orthanc(label: string, s: OrthancServerConfig): Promise<Finding[]
         ok: false,
         detail: `${s.url} cannot be reached (${safeMessage(err)})`,
         fix: `start that Orthanc, or correct its url (and the firewall between them)`,
+      },
+    ];
+  }
+}
+
+/** A destination of another kind (DICOMweb, DIMSE): it answers its own probe (QIDO-RS, C-ECHO). */
+async function destination(name: string, d: DestinationConfig): Promise<Finding[]> {
+  const check = `${name} ${d.kind}`;
+  try {
+    return [{ check, ok: true, detail: await openDestination(name, d).probe() }];
+  } catch (err) {
+    const code = err instanceof BridgeError ? err.code : '';
+    return [
+      {
+        check,
+        ok: false,
+        detail: safeMessage(err),
+        fix: /401|403/.test(code)
+          ? `set the ${name} credentials (BRIDGE_DEST_${name.toUpperCase().replace(/-/g, '_')}_PASSWORD(_FILE) or tokenFile)`
+          : /REJECTED/.test(code)
+            ? 'register this bridge (callingAet, host) at the peer, or correct calledAet'
+            : 'start it, or correct its address (and the firewall between them)',
       },
     ];
   }
@@ -229,7 +258,7 @@ export async function runDoctor(opts: LoadOptions): Promise<Finding[]> {
     });
   const servers: Array<Promise<Finding[]>> = [orthanc('clinical', cfg.source)];
   for (const [name, d] of Object.entries(cfg.destinations)) {
-    servers.push(orthanc(name, d));
+    servers.push(d.kind === 'orthanc' ? orthanc(name, d) : destination(name, d));
     if (d.folderSink) servers.push(Promise.resolve([folder(name, d.folderSink.dir)]));
   }
   const [reached, explorer, state] = await Promise.all([

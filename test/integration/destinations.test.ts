@@ -4,8 +4,10 @@
  * every instance once, byte-identical where asked (WADO-RS + MD5); a rerun stores nothing twice;
  * a server that refuses the credentials, and one that is down, are reported by name.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { BridgeApp } from '../../src/app';
@@ -13,7 +15,10 @@ import { loadConfig } from '../../src/config';
 import { DicomWebDestination, firstPart } from '../../src/destinations/dicomweb';
 import { instancesOfStudy } from '../../src/store/instances';
 import { makeCtStudy, samplePatients } from '../fixtures/studies';
-import { TestOrthanc, freePort, getJson, request } from '../helpers/orthanc';
+import { TestOrthanc, freePort, getJson, request, waitFor } from '../helpers/orthanc';
+import { DimseDestination } from '../../src/destinations/dimse';
+import { parseDicom } from '../../src/dicom/file';
+import { str } from '../../src/dicom/values';
 import { TEST_SECRET } from '../helpers/samples';
 import nock from 'nock';
 import { TAG } from '../../src/dicom/tags';
@@ -185,5 +190,128 @@ describe('DICOMweb faults, each named', () => {
       id: '2.25.1/2.25.2/2.25.3',
     });
     nock.cleanAll();
+  });
+});
+
+/** dcmtk's storescp on a free port, writing what it receives to a folder; `refuse` rejects every association. */
+async function storescp(dir: string, refuse = false): Promise<{ port: number; proc: ChildProcess }> {
+  const port = await freePort();
+  const proc = spawn(
+    'storescp',
+    [...(refuse ? ['--refuse'] : []), '-aet', 'STORESCP', '-od', dir, String(port)],
+    {
+      stdio: 'ignore',
+    },
+  );
+  await waitFor(
+    `storescp on port ${port}`,
+    () =>
+      new Promise<boolean>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1', () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.on('error', () => resolve(false));
+      }),
+  );
+  return { port, proc };
+}
+
+describe('DICOM C-STORE peers: an Orthanc DICOM port (confirmed by C-FIND) and dcmtk storescp (no confirmation)', () => {
+  let pacsPort = 0;
+  let pacs: TestOrthanc;
+  let scp: { port: number; proc: ChildProcess };
+  const scpDir = mkdtempSync(path.join(os.tmpdir(), 'bridge-storescp-'));
+
+  beforeAll(async () => {
+    pacsPort = await freePort();
+    pacs = new TestOrthanc('research', {
+      DicomServerEnabled: true,
+      DicomAet: 'PACS',
+      DicomPort: pacsPort,
+      DicomModalities: { bridge: ['BRIDGE', '127.0.0.1', 104] },
+    });
+    await pacs.start();
+    scp = await storescp(scpDir);
+  });
+
+  afterAll(async () => {
+    scp?.proc.kill();
+    await pacs?.destroy();
+  });
+
+  const dimse = () => ({
+    pacs: {
+      kind: 'dimse',
+      host: '127.0.0.1',
+      port: pacsPort,
+      calledAet: 'PACS',
+      callingAet: 'BRIDGE',
+      confirm: 'c-find',
+    },
+    scp: { kind: 'dimse', host: '127.0.0.1', port: scp.port, calledAet: 'STORESCP', callingAet: 'BRIDGE' },
+  });
+
+  it('stores every instance once on each, confirms on the Orthanc by C-FIND, and a replay with lost state adds nothing', async () => {
+    const first = mkdtempSync(path.join(os.tmpdir(), 'bridge-dimse-'));
+    for (const dir of [first, mkdtempSync(path.join(os.tmpdir(), 'bridge-dimse-replay-'))]) {
+      const a = app(dir, dimse());
+      try {
+        expect((await a.runOnce()).studies).toMatchObject({ done: 1, failed: 0, quarantined: 0 });
+      } finally {
+        await a.stop();
+      }
+    }
+    expect((await pacs.get<string[]>('/instances')).length).toBe(sent);
+    const received = readdirSync(scpDir);
+    expect(received).toHaveLength(sent);
+    const a = app(first, dimse());
+    try {
+      expect((await a.service.status()).destinations.filter((d) => d.kind === 'dimse')).toEqual([
+        { name: 'pacs', kind: 'dimse', proves: 'presence' },
+        { name: 'scp', kind: 'dimse', proves: 'nothing' },
+      ]);
+      const audit = await a.service.auditRecords({});
+      expect(audit.find((r) => r.destination === 'pacs')?.checks).toMatchObject({
+        'confirmed-presence': sent,
+      });
+      expect(audit.find((r) => r.destination === 'scp')?.checks).toMatchObject({ 'confirmed-nothing': sent });
+      // storescp wrote its own file meta: the datasets are the ones sent (the same SOP instances as research).
+      const onScp = await instancesOfStudy(a.db, studyId, 'scp');
+      const sops = new Set([...onScp.values()].map((r) => r.researchId!.split('/')[2]));
+      for (const f of received)
+        expect(sops.has(str(parseDicom(readFileSync(path.join(scpDir, f))).dict[TAG.SOPInstanceUID]))).toBe(
+          true,
+        );
+    } finally {
+      await a.stop();
+    }
+  });
+
+  it('names a rejected association and a peer that is down', async () => {
+    const refusing = await storescp(mkdtempSync(path.join(os.tmpdir(), 'bridge-storescp-refuse-')), true);
+    const key = { patientId: 'P', studyUid: '2.25.1', seriesUid: '2.25.2', sopUid: '2.25.3' };
+    const cfg = (port: number) => ({
+      kind: 'dimse' as const,
+      url: '',
+      explorerUrl: '',
+      timeoutMs: 5000,
+      dimse: { host: '127.0.0.1', port, calledAet: 'STORESCP', callingAet: 'BRIDGE' },
+    });
+    const file = readFileSync(path.join(scpDir, readdirSync(scpDir)[0]!));
+    try {
+      await expect(new DimseDestination('scp', cfg(refusing.port)).store([file], key)).rejects.toMatchObject({
+        code: 'DIMSE_ASSOCIATION_REJECTED',
+        message: expect.stringMatching(/^scp: the DICOM peer rejected the association \(Rejected Permanent/),
+      });
+    } finally {
+      refusing.proc.kill();
+    }
+    await expect(new DimseDestination('scp', cfg(await freePort())).store([file], key)).rejects.toMatchObject(
+      {
+        code: 'DIMSE_UNREACHABLE',
+        retryable: true,
+      },
+    );
   });
 });

@@ -1,0 +1,168 @@
+/**
+ * A DICOM peer over DIMSE: C-STORE with dcmtk's `storescu`, confirmation by C-FIND at IMAGE level
+ * with `findscu` where the peer answers queries (`confirm: "c-find"`), else none. dcmtk (Debian
+ * `dcmtk`) rather than a JavaScript DIMSE library: its SCU is the reference many archives are
+ * tested against, it is packaged and patched by Debian, and the npm libraries say of themselves
+ * that they are not for clinical use. Each call is its own process, bounded in time; the
+ * instance's own transfer syntax is proposed (`-R`), so nothing is transcoded.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { DestinationConfig } from '../config';
+import { PermanentError, TransientError } from '../errors';
+import { NamedByUids, type Destination, type InstanceKey, type Receipt } from './types';
+
+interface Run {
+  readonly code: number | null;
+  readonly output: string;
+}
+
+/** Runs a dcmtk tool, bounded in time and output; its log (stderr) is read, never a value of a file. */
+function run(tool: string, args: readonly string[], timeoutMs: number): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      tool,
+      args,
+      { timeout: timeoutMs, maxBuffer: 1024 * 1024, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        if (err && (err as NodeJS.ErrnoException).code === 'ENOENT')
+          return reject(
+            new PermanentError('DIMSE_NO_DCMTK', `${tool} is not installed (Debian package dcmtk)`),
+          );
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : null
+          : 0;
+        resolve({ code, output: `${stdout}\n${stderr}` });
+      },
+    );
+  });
+}
+
+/** What dcmtk said went wrong, in its own words for the association and the DIMSE status. */
+export function dimseFault(label: string, output: string): PermanentError | TransientError {
+  const line = (re: RegExp) => re.exec(output)?.[1]?.trim();
+  if (/Association Rejected/.test(output)) {
+    const result = line(/Result:\s*([^\n]+)/) ?? 'rejected';
+    const reason = line(/Reason:\s*([^\n]+)/) ?? 'no reason given';
+    const message = `${label}: the DICOM peer rejected the association (${result}; ${reason})`;
+    return /Transient/.test(result)
+      ? new TransientError('DIMSE_ASSOCIATION_REJECTED', message)
+      : new PermanentError('DIMSE_ASSOCIATION_REJECTED', message);
+  }
+  if (/TCP Initialization Error|Connection refused|timed out|Timeout/i.test(output))
+    return new TransientError('DIMSE_UNREACHABLE', `${label}: the DICOM peer cannot be reached`);
+  if (/No presentation context/i.test(output))
+    return new PermanentError(
+      'DIMSE_NO_CONTEXT',
+      `${label}: the DICOM peer accepted no presentation context for this SOP class and transfer syntax`,
+    );
+  const status = line(/Store Response \(([^)\n]+)\)/) ?? line(/Store SCU Failed:\s*([^\n]+)/);
+  if (status) return new PermanentError('DIMSE_STORE_FAILED', `${label}: C-STORE answered ${status}`);
+  return new TransientError('DIMSE_FAILED', `${label}: storescu failed without a DIMSE status`);
+}
+
+export class DimseDestination extends NamedByUids implements Destination {
+  readonly kind = 'dimse';
+  readonly proves;
+  readonly canReplace = false;
+  private readonly peer: NonNullable<DestinationConfig['dimse']>;
+
+  constructor(
+    readonly label: string,
+    private readonly cfg: DestinationConfig,
+  ) {
+    super();
+    this.peer = cfg.dimse!;
+    this.proves = cfg.confirm === 'c-find' ? ('presence' as const) : ('nothing' as const);
+  }
+
+  private common(): string[] {
+    const seconds = String(Math.max(1, Math.ceil(this.cfg.timeoutMs / 1000)));
+    return [
+      '-aet',
+      this.peer.callingAet,
+      '-aec',
+      this.peer.calledAet,
+      '-to',
+      seconds,
+      '-ta',
+      seconds,
+      '-td',
+      seconds,
+    ];
+  }
+
+  async store(parts: readonly Buffer[], key: InstanceKey): Promise<Receipt> {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bridge-dimse-'));
+    const file = path.join(dir, 'instance.dcm');
+    try {
+      writeFileSync(file, Buffer.concat(parts), { mode: 0o600 });
+      const r = await run(
+        'storescu',
+        ['-v', '-R', ...this.common(), this.peer.host, String(this.peer.port), file],
+        this.cfg.timeoutMs * 3,
+      );
+      // Success or a warning status (the peer stored it, maybe coerced): stored.
+      if (r.code !== 0 || !/Received Store Response \((Success|Warning)/.test(r.output))
+        throw dimseFault(this.label, r.output);
+      return { id: this.idOf(key), studyId: this.studyIdOf(key), already: false };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  async held(id: string): Promise<string | 'present' | undefined> {
+    // Without a query service the peer cannot be asked: the C-STORE status is all there is.
+    if (this.proves === 'nothing') return 'present';
+    const [study, series, sop] = id.split('/');
+    const r = await run(
+      'findscu',
+      [
+        '-v',
+        '-S',
+        ...this.common(),
+        '-k',
+        'QueryRetrieveLevel=IMAGE',
+        '-k',
+        `StudyInstanceUID=${study}`,
+        '-k',
+        `SeriesInstanceUID=${series}`,
+        '-k',
+        `SOPInstanceUID=${sop}`,
+        this.peer.host,
+        String(this.peer.port),
+      ],
+      this.cfg.timeoutMs * 3,
+    );
+    if (r.code !== 0) throw dimseFault(this.label, r.output);
+    return /Find Response: \d+ \(Pending\)/.test(r.output) ? 'present' : undefined;
+  }
+
+  deleteInstance(): Promise<void> {
+    return Promise.reject(
+      new PermanentError('DIMSE_NO_DELETE', `${this.label}: a DICOM peer cannot be asked to delete`),
+    );
+  }
+
+  deleteStudy(): Promise<void> {
+    return this.deleteInstance();
+  }
+
+  async probe(): Promise<string> {
+    const r = await run(
+      'echoscu',
+      [...this.common(), this.peer.host, String(this.peer.port)],
+      this.cfg.timeoutMs * 3,
+    );
+    if (r.code !== 0) throw dimseFault(this.label, r.output);
+    return `DICOM peer ${this.peer.calledAet} answered C-ECHO at ${this.peer.host}:${this.peer.port}`;
+  }
+
+  viewerUrl(): undefined {
+    return undefined;
+  }
+}
