@@ -14,6 +14,7 @@
  *   npm run bench -- --runs 5        (a)-(c) five times, then the spread
  *   npm run bench -- --scale 1,4,16  (only: the corpus at 1x, 4x, 16x, inst/s for each)
  *   npm run bench -- --replicas 3   (only: the corpus carried by 1, 2, 3 replicas on PostgreSQL)
+ *   npm run bench -- --destinations  (only: the corpus to one destination of each kind: inst/s each)
  *   npm run bench -- --profile DIR   (the bridge's run writes a V8 CPU profile to DIR)
  */
 import axios from 'axios';
@@ -34,6 +35,7 @@ import { mapPool } from '../src/util/timing';
 import { TestOrthanc, waitFor } from '../test/helpers/orthanc';
 import { cpuOf, cpuOfOrthanc } from './bench-cpu';
 import { replicaBench } from './bench-replicas';
+import { destinationBench } from './bench-destinations';
 
 const { values: args } = parseArgs({
   options: {
@@ -46,6 +48,7 @@ const { values: args } = parseArgs({
     'large-study': { type: 'string', default: '1000' },
     'multiframe-frames': { type: 'string', default: '100' },
     replicas: { type: 'string' },
+    destinations: { type: 'boolean', default: false },
     /** Times (a)-(c) are run, each on a clean research server; the spread is printed. */
     runs: { type: 'string', default: '1' },
     /** Extra environment for the bridge's runs, e.g. BRIDGE_MEMORY_BUDGET_MB=64 (repeatable). */
@@ -481,6 +484,16 @@ async function main(): Promise<void> {
       }
       log('scale:');
       for (const r of rows) log(r);
+      return;
+    }
+    if (args.destinations) {
+      await destinationBench({
+        clinicalUrl: clinicalOrthanc.url,
+        instances: instanceIds.length,
+        bytes: totalBytes,
+        runBridge: (env) => runBridge(clinicalOrthanc.url, research.url, env),
+        log,
+      });
       return;
     }
     if (args.replicas) {
