@@ -43,7 +43,10 @@ export function buildRuntime(cfg: ResolvedConfig, db: Db, log: Logger, state: Pr
     const research = clients.get(destination);
     const deid = profiles.get(profile);
     if (!research || !deid) return undefined;
-    return { destination, route, research, deid, folderSink: cfg.destinations[destination]?.folderSink };
+    const d = cfg.destinations[destination];
+    // An Orthanc destination's folder sink (a copy beside it); a folder destination writes its own files.
+    const folderSink = d?.kind === 'orthanc' ? d.folderSink : undefined;
+    return { destination, route, research, deid, folderSink };
   };
   const base: BaseContext = {
     state,

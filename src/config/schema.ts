@@ -116,6 +116,19 @@ const dimseDestination = z
   })
   .strict();
 
+/** A folder as a destination: the de-identified files under `dir`, named by `pattern`. */
+const folderDestination = z
+  .object({
+    kind: z.literal('folder'),
+    dir: z.string().min(1),
+    pattern: z.string().min(1).default('{pseudonym}/{StudyInstanceUID}/{SOPInstanceUID}.dcm'),
+    fileMode: z
+      .string()
+      .regex(/^0?[0-7]{3}$/, 'must be an octal file mode such as "0600"')
+      .default('0600'),
+  })
+  .strict();
+
 const profileOptions = z
   .object({
     retainSafePrivate: z.boolean().default(false),
@@ -387,7 +400,9 @@ export const fileConfigSchema = z
     /** More inline profiles, by name, for routing rules (files in profilesDir need no entry here). */
     profiles: z.record(profileName, profileBody).default({}),
     /** More research destinations besides `research`, by name. */
-    destinations: z.record(destinationName, z.union([dimseDestination, destination])).default({}),
+    destinations: z
+      .record(destinationName, z.union([dimseDestination, folderDestination, destination]))
+      .default({}),
     routes: z.array(route).default([]),
     schedules: z
       .object({

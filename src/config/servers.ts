@@ -62,7 +62,7 @@ export function resolveServers(
   };
 
   const destination = (
-    d: Exclude<FileConfig['destinations'][string], { kind: 'dimse' }>,
+    d: Exclude<FileConfig['destinations'][string], { kind: 'dimse' } | { kind: 'folder' }>,
     prefix: string,
   ): DestinationConfig => {
     const tokenFile = d.tokenFile ? path.resolve(cwd, d.tokenFile) : undefined;
@@ -74,6 +74,16 @@ export function resolveServers(
     research: Object.freeze({ ...server(cfg.research, 'BRIDGE_RESEARCH'), kind: 'orthanc' as const }),
   };
   for (const [name, d] of Object.entries(cfg.destinations)) {
+    if (d.kind === 'folder') {
+      destinations[name] = Object.freeze({
+        kind: 'folder' as const,
+        url: `file://${path.resolve(cwd, d.dir)}`,
+        explorerUrl: '',
+        timeoutMs: 30_000,
+        folderSink: { dir: path.resolve(cwd, d.dir), pattern: d.pattern, fileMode: parseInt(d.fileMode, 8) },
+      });
+      continue;
+    }
     destinations[name] =
       d.kind === 'dimse'
         ? Object.freeze({

@@ -16,7 +16,7 @@ export interface OrthancServerConfig {
 
 /** A research destination: an Orthanc peer, or a DICOMweb server (its own settings). */
 export interface DestinationConfig extends OrthancServerConfig {
-  readonly kind: 'orthanc' | 'dicomweb' | 'dimse';
+  readonly kind: 'orthanc' | 'dicomweb' | 'dimse' | 'folder';
   /** DICOMweb: the bearer token's file (absolute), read by the destination. */
   readonly tokenFile?: string;
   /** DICOMweb: what a confirmation proves; DIMSE: a C-FIND at IMAGE level, or none. */

@@ -2,6 +2,7 @@
 import type { DestinationConfig } from '../config';
 import { DicomWebDestination } from './dicomweb';
 import { DimseDestination } from './dimse';
+import { FolderDestination } from './folder';
 import { OrthancDestination } from './orthanc';
 import type { Destination } from './types';
 
@@ -10,5 +11,6 @@ export type { Destination, InstanceKey, Proof, Receipt } from './types';
 export function openDestination(name: string, cfg: DestinationConfig): Destination {
   if (cfg.kind === 'dicomweb') return new DicomWebDestination(name, cfg);
   if (cfg.kind === 'dimse') return new DimseDestination(name, cfg);
+  if (cfg.kind === 'folder') return new FolderDestination(name, cfg);
   return new OrthancDestination(name, cfg);
 }

@@ -12,6 +12,8 @@ export interface InstanceKey {
   readonly studyUid: string;
   readonly seriesUid: string;
   readonly sopUid: string;
+  /** Values for file names (a folder destination's pattern): StudyDate, Modality, InstanceNumber... */
+  readonly fields?: Readonly<Record<string, string>>;
 }
 
 /** What a destination answered to a store: its own ID of the instance and of its study. */
@@ -24,7 +26,7 @@ export interface Receipt {
 }
 
 export interface Destination {
-  readonly kind: 'orthanc' | 'dicomweb' | 'dimse';
+  readonly kind: 'orthanc' | 'dicomweb' | 'dimse' | 'folder';
   /** The destination's name, for errors and logs. */
   readonly label: string;
   /**

@@ -259,7 +259,7 @@ export async function runDoctor(opts: LoadOptions): Promise<Finding[]> {
   const servers: Array<Promise<Finding[]>> = [orthanc('clinical', cfg.source)];
   for (const [name, d] of Object.entries(cfg.destinations)) {
     servers.push(d.kind === 'orthanc' ? orthanc(name, d) : destination(name, d));
-    if (d.folderSink) servers.push(Promise.resolve([folder(name, d.folderSink.dir)]));
+    if (d.kind === 'orthanc' && d.folderSink) servers.push(Promise.resolve([folder(name, d.folderSink.dir)]));
   }
   const [reached, explorer, state] = await Promise.all([
     Promise.all(servers),

@@ -10,7 +10,7 @@ import type { Dataset } from '../deid/types';
 import { TAG, formatTag } from '../dicom/tags';
 import { str } from '../dicom/values';
 import type { StageContext, TargetContext } from './context';
-import { writeToSink } from './folderSink';
+import { writeToSink } from '../destinations/folderFiles';
 import type { InstanceOutcome, Prepared } from './outcome';
 
 function md5(parts: readonly Buffer[]): string {
@@ -48,6 +48,7 @@ export async function push(
     studyUid: str(prepared.dict[TAG.StudyInstanceUID]),
     seriesUid: str(prepared.dict[TAG.SeriesInstanceUID]),
     sopUid: str(prepared.dict[TAG.SOPInstanceUID]),
+    fields: exportFields(prepared.dict, SINK_TAGS),
   };
   const research = ctx.research;
   let stored = await research.store(prepared.parts, key);

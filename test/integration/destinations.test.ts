@@ -315,3 +315,40 @@ describe('DICOM C-STORE peers: an Orthanc DICOM port (confirmed by C-FIND) and d
     );
   });
 });
+
+describe('a folder as a destination', () => {
+  it('writes every instance once as the bytes sent, confirmed by reading them back, and a replay rewrites in place', async () => {
+    const folder = mkdtempSync(path.join(os.tmpdir(), 'bridge-folder-destination-'));
+    const destinations = {
+      files: { kind: 'folder', dir: folder, pattern: '{pseudonym}/{Modality}/{SOPInstanceUID}.dcm' },
+    };
+    const first = mkdtempSync(path.join(os.tmpdir(), 'bridge-folder-'));
+    for (const dir of [first, mkdtempSync(path.join(os.tmpdir(), 'bridge-folder-replay-'))]) {
+      const a = app(dir, destinations);
+      try {
+        expect((await a.runOnce()).studies).toMatchObject({ done: 1, failed: 0, quarantined: 0 });
+      } finally {
+        await a.stop();
+      }
+    }
+    const a = app(first, destinations);
+    try {
+      const records = [...(await instancesOfStudy(a.db, studyId, 'files')).values()];
+      expect(records.filter((r) => r.state === 'pushed')).toHaveLength(sent);
+      const written = readdirSync(folder, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+      expect(written).toHaveLength(sent);
+      for (const r of records) {
+        expect(r.researchId).toMatch(/^RB[A-Z2-7]{20}\/CT\/[0-9.]+\.dcm$/);
+        const bytes = readFileSync(path.join(folder, r.researchId!));
+        expect(createHash('md5').update(bytes).digest('hex')).toBe(r.md5);
+      }
+      expect((await a.service.status()).destinations).toContainEqual({
+        name: 'files',
+        kind: 'folder',
+        proves: 'bytes',
+      });
+    } finally {
+      await a.stop();
+    }
+  });
+});

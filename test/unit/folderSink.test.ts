@@ -1,7 +1,7 @@
 import { mkdtempSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { sanitiseField, sinkPath, writeToSink } from '../../src/pipeline/folderSink';
+import { sanitiseField, sinkPath, writeToSink } from '../../src/destinations/folderFiles';
 
 describe('folder sink names', () => {
   it('keeps letters, digits, dot, dash and underscore only', () => {
