@@ -5,12 +5,11 @@
  * (C-STORE, confirmed by C-FIND) and dcmtk's storescp (C-STORE, no confirmation). Prints
  * instances/s and MB/s for each.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { TestOrthanc, freePort, waitFor } from '../test/helpers/orthanc';
+import { startStorescp } from '../test/helpers/dimse';
+import { TestOrthanc, freePort } from '../test/helpers/orthanc';
 
 export interface DestinationBenchInput {
   readonly clinicalUrl: string;
@@ -51,18 +50,9 @@ export async function destinationBench(i: DestinationBenchInput): Promise<void> 
     DicomPort: pacsPort,
     DicomModalities: { bridge: ['BRIDGE', '127.0.0.1', 104] },
   }).start();
-  const scpPort = await freePort();
   const scpDir = mkdtempSync(path.join(os.tmpdir(), 'bench-storescp-'));
-  const scp = spawn('storescp', ['-aet', 'STORESCP', '-od', scpDir, String(scpPort)], { stdio: 'ignore' });
+  const scp = await startStorescp(scpDir);
   try {
-    await waitFor(
-      'storescp',
-      () =>
-        new Promise<boolean>((resolve) => {
-          const s = net.connect(scpPort, '127.0.0.1', () => (s.destroy(), resolve(true)));
-          s.on('error', () => resolve(false));
-        }),
-    );
     await one('orthanc (REST, MD5)', orthanc, null);
     await one('dicomweb (STOW-RS, WADO-RS + MD5)', orthanc, {
       kind: 'dicomweb',
@@ -80,12 +70,12 @@ export async function destinationBench(i: DestinationBenchInput): Promise<void> 
     await one('dimse (storescp, no confirmation)', orthanc, {
       kind: 'dimse',
       host: '127.0.0.1',
-      port: scpPort,
+      port: scp.port,
       calledAet: 'STORESCP',
       callingAet: 'BRIDGE',
     });
   } finally {
-    scp.kill();
+    scp.proc.kill();
     await Promise.all([orthanc.destroy(), web.destroy(), pacs.destroy()]);
     rmSync(scpDir, { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });

@@ -210,10 +210,6 @@ export class DicomWebDestination extends NamedByUids implements Destination {
     if (res.status !== 200 && res.status !== 204) throw this.unexpected('QIDO-RS', res.status);
     return `DICOMweb (QIDO-RS answered ${res.status}) at ${this.cfg.url}`;
   }
-
-  viewerUrl(): string | undefined {
-    return undefined;
-  }
 }
 
 /** The body of the first part of a multipart/related answer (RFC 2387), or undefined. */

@@ -161,8 +161,4 @@ export class DimseDestination extends NamedByUids implements Destination {
     if (r.code !== 0) throw dimseFault(this.label, r.output);
     return `DICOM peer ${this.peer.calledAet} answered C-ECHO at ${this.peer.host}:${this.peer.port}`;
   }
-
-  viewerUrl(): undefined {
-    return undefined;
-  }
 }

@@ -8,7 +8,7 @@ import { accessSync, constants, existsSync, mkdirSync, readFileSync, unlinkSync 
 import path from 'node:path';
 import type { DestinationConfig } from '../config';
 import { PermanentError } from '../errors';
-import { sinkPath, writeToSink } from './folderFiles';
+import { nearestExisting, sinkPath, writeToSink } from './folderFiles';
 import type { Destination, InstanceKey, Receipt } from './types';
 
 export class FolderDestination implements Destination {
@@ -45,10 +45,15 @@ export class FolderDestination implements Destination {
     return { id: path.relative(this.folder.dir, file), studyId: key.studyUid, already: false };
   }
 
-  async held(id: string): Promise<string | undefined> {
+  /** The file a receipt names, when it is inside the folder and there. */
+  private fileOf(id: string): string | undefined {
     const file = path.resolve(this.folder.dir, id);
-    if (!file.startsWith(path.resolve(this.folder.dir) + path.sep) || !existsSync(file)) return undefined;
-    return createHash('md5').update(readFileSync(file)).digest('hex');
+    return file.startsWith(path.resolve(this.folder.dir) + path.sep) && existsSync(file) ? file : undefined;
+  }
+
+  async held(id: string): Promise<string | undefined> {
+    const file = this.fileOf(id);
+    return file === undefined ? undefined : createHash('md5').update(readFileSync(file)).digest('hex');
   }
 
   idOf(key: InstanceKey): string {
@@ -60,8 +65,8 @@ export class FolderDestination implements Destination {
   }
 
   async deleteInstance(id: string): Promise<void> {
-    const file = path.resolve(this.folder.dir, id);
-    if (file.startsWith(path.resolve(this.folder.dir) + path.sep) && existsSync(file)) unlinkSync(file);
+    const file = this.fileOf(id);
+    if (file !== undefined) unlinkSync(file);
   }
 
   deleteStudy(): Promise<void> {
@@ -74,10 +79,8 @@ export class FolderDestination implements Destination {
   }
 
   async probe(): Promise<string> {
-    let at = this.folder.dir;
-    while (!existsSync(at) && path.dirname(at) !== at) at = path.dirname(at);
     try {
-      accessSync(at, constants.W_OK);
+      accessSync(nearestExisting(this.folder.dir), constants.W_OK);
     } catch {
       throw new PermanentError(
         'FOLDER_NOT_WRITABLE',
@@ -85,9 +88,5 @@ export class FolderDestination implements Destination {
       );
     }
     return `folder ${this.folder.dir} can be written`;
-  }
-
-  viewerUrl(): undefined {
-    return undefined;
   }
 }

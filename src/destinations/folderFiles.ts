@@ -4,6 +4,7 @@ import { PermanentError } from '../errors';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
+  existsSync,
   closeSync,
   fchmodSync,
   mkdirSync,
@@ -97,4 +98,11 @@ export function writeToSink(
 function readSop(bytes: Buffer): string | undefined {
   const value = fileMetaValue(bytes, tagNumber(TAG.MediaStorageSOPInstanceUID));
   return value === undefined ? undefined : Buffer.from(value).toString('latin1').replace(/\0/g, '').trim();
+}
+
+/** The folder itself, or its nearest parent that exists (what a first write would create it in). */
+export function nearestExisting(dir: string): string {
+  let at = dir;
+  while (!existsSync(at) && path.dirname(at) !== at) at = path.dirname(at);
+  return at;
 }

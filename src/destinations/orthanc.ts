@@ -45,8 +45,4 @@ export class OrthancDestination implements Destination {
   async probe(): Promise<string> {
     return `Orthanc ${await this.client.version()} at ${this.cfg.url}`;
   }
-
-  viewerUrl(studyId: string): string {
-    return `${this.cfg.explorerUrl}/app/explorer.html#study?uuid=${encodeURIComponent(studyId)}`;
-  }
 }

@@ -50,8 +50,6 @@ export interface Destination {
   deleteStudy(studyId: string): Promise<void>;
   /** Asks the destination whether it answers, with the configured credentials: what it said, or a BridgeError. */
   probe(): Promise<string>;
-  /** Where a browser shows the study, when the destination has a viewer. */
-  viewerUrl(studyId: string): string | undefined;
 }
 
 /**

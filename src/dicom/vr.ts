@@ -51,26 +51,6 @@ export const ALL_VRS: ReadonlySet<string> = new Set([
   ],
 ]);
 
-/**
- * Coded strings (enumerated terms: YES, M, ORIGINAL...), numbers (measurements), tags and
- * sequences: values that identify nobody, never searched for as a person's or a place's text.
- */
-export const CODED_OR_NUMERIC_VRS: ReadonlySet<string> = new Set([
-  'CS',
-  'US',
-  'SS',
-  'UL',
-  'SL',
-  'FL',
-  'FD',
-  'UV',
-  'SV',
-  'AT',
-  'SQ',
-  'IS',
-  'DS',
-]);
-
 /** VRs whose values are binary numbers (PS3.5 6.2): integers and floats, one or many. */
 export const BINARY_NUMBER_VRS: ReadonlySet<string> = new Set([
   'US',
@@ -81,4 +61,17 @@ export const BINARY_NUMBER_VRS: ReadonlySet<string> = new Set([
   'FD',
   'UV',
   'SV',
+]);
+
+/**
+ * Coded strings (enumerated terms: YES, M, ORIGINAL...), numbers (measurements), tags and
+ * sequences: values that identify nobody, never searched for as a person's or a place's text.
+ */
+export const CODED_OR_NUMERIC_VRS: ReadonlySet<string> = new Set([
+  ...BINARY_NUMBER_VRS,
+  'CS',
+  'AT',
+  'SQ',
+  'IS',
+  'DS',
 ]);

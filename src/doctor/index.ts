@@ -5,8 +5,7 @@
  * with its token, reads the state store's schema version without migrating it, and looks at the
  * data folder's free space and the clocks. It changes nothing anywhere.
  */
-import { accessSync, constants, existsSync, statfsSync } from 'node:fs';
-import path from 'node:path';
+import { accessSync, constants, statfsSync } from 'node:fs';
 import {
   loadConfig,
   type DestinationConfig,
@@ -15,6 +14,7 @@ import {
   type ResolvedConfig,
 } from '../config';
 import { openDestination } from '../destinations';
+import { nearestExisting } from '../destinations/folderFiles';
 import { BridgeError, safeMessage } from '../errors';
 import { OrthancClient } from '../orthanc/client';
 import { schemaState } from '../store/db';
@@ -146,13 +146,6 @@ async function plugin(s: OrthancServerConfig): Promise<Finding> {
   } catch (err) {
     return { check, ok: false, detail: `cannot ask the clinical Orthanc (${safeMessage(err)})` };
   }
-}
-
-/** The folder itself, or its nearest parent that exists (what a first run would create it in). */
-function nearestExisting(dir: string): string {
-  let at = dir;
-  while (!existsSync(at) && path.dirname(at) !== at) at = path.dirname(at);
-  return at;
 }
 
 /** A folder destination: the folder exists (or can be made) and can be written. */

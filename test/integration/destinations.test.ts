@@ -4,10 +4,9 @@
  * every instance once, byte-identical where asked (WADO-RS + MD5); a rerun stores nothing twice;
  * a server that refuses the credentials, and one that is down, are reported by name.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { BridgeApp } from '../../src/app';
@@ -15,7 +14,8 @@ import { loadConfig } from '../../src/config';
 import { DicomWebDestination, firstPart } from '../../src/destinations/dicomweb';
 import { instancesOfStudy } from '../../src/store/instances';
 import { makeCtStudy, samplePatients } from '../fixtures/studies';
-import { TestOrthanc, freePort, getJson, request, waitFor } from '../helpers/orthanc';
+import { TestOrthanc, freePort, getJson, request } from '../helpers/orthanc';
+import { startStorescp } from '../helpers/dimse';
 import { DimseDestination } from '../../src/destinations/dimse';
 import { parseDicom } from '../../src/dicom/file';
 import { str } from '../../src/dicom/values';
@@ -193,30 +193,6 @@ describe('DICOMweb faults, each named', () => {
   });
 });
 
-/** dcmtk's storescp on a free port, writing what it receives to a folder; `refuse` rejects every association. */
-async function storescp(dir: string, refuse = false): Promise<{ port: number; proc: ChildProcess }> {
-  const port = await freePort();
-  const proc = spawn(
-    'storescp',
-    [...(refuse ? ['--refuse'] : []), '-aet', 'STORESCP', '-od', dir, String(port)],
-    {
-      stdio: 'ignore',
-    },
-  );
-  await waitFor(
-    `storescp on port ${port}`,
-    () =>
-      new Promise<boolean>((resolve) => {
-        const socket = net.connect(port, '127.0.0.1', () => {
-          socket.destroy();
-          resolve(true);
-        });
-        socket.on('error', () => resolve(false));
-      }),
-  );
-  return { port, proc };
-}
-
 describe('DICOM C-STORE peers: an Orthanc DICOM port (confirmed by C-FIND) and dcmtk storescp (no confirmation)', () => {
   let pacsPort = 0;
   let pacs: TestOrthanc;
@@ -232,7 +208,7 @@ describe('DICOM C-STORE peers: an Orthanc DICOM port (confirmed by C-FIND) and d
       DicomModalities: { bridge: ['BRIDGE', '127.0.0.1', 104] },
     });
     await pacs.start();
-    scp = await storescp(scpDir);
+    scp = await startStorescp(scpDir);
   });
 
   afterAll(async () => {
@@ -289,7 +265,10 @@ describe('DICOM C-STORE peers: an Orthanc DICOM port (confirmed by C-FIND) and d
   });
 
   it('names a rejected association and a peer that is down', async () => {
-    const refusing = await storescp(mkdtempSync(path.join(os.tmpdir(), 'bridge-storescp-refuse-')), true);
+    const refusing = await startStorescp(
+      mkdtempSync(path.join(os.tmpdir(), 'bridge-storescp-refuse-')),
+      true,
+    );
     const key = { patientId: 'P', studyUid: '2.25.1', seriesUid: '2.25.2', sopUid: '2.25.3' };
     const cfg = (port: number) => ({
       kind: 'dimse' as const,
