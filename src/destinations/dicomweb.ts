@@ -26,6 +26,9 @@ const FAILURE_REASONS: Readonly<Record<number, string>> = {
   0xc122: 'transfer syntax not supported',
 };
 const DUPLICATE = 0x0111;
+/** The most a STOW-RS or QIDO-RS answer (JSON) may hold, and a WADO-RS answer (one instance). */
+const ANSWER_LIMIT = 16 * 1024 * 1024;
+const INSTANCE_LIMIT = 1024 * 1024 * 1024;
 
 type Json = Record<string, { Value?: unknown[] } | undefined>;
 
@@ -63,7 +66,7 @@ export class DicomWebDestination extends NamedByUids implements Destination {
         ...(cfg.ca ? { ca: [...tls.rootCertificates, cfg.ca] } : {}),
       }),
       maxBodyLength: Infinity,
-      maxContentLength: 4 * 1024 ** 3,
+      maxContentLength: ANSWER_LIMIT,
       proxy: false,
       validateStatus: () => true,
       responseType: 'arraybuffer',
@@ -80,12 +83,14 @@ export class DicomWebDestination extends NamedByUids implements Destination {
     route: string,
     headers: Record<string, string>,
     data?: Buffer,
+    limit = ANSWER_LIMIT,
   ): Promise<AxiosResponse<Buffer>> {
     const send = () =>
       this.http.request<Buffer>({
         method,
         url: route,
         data,
+        maxContentLength: limit,
         headers: { ...headers, ...(this.token ? { Authorization: `Bearer ${this.token}` } : {}) },
       });
     const where = `${this.label} DICOMweb ${method} ${route.split('?')[0]}`;
@@ -105,6 +110,11 @@ export class DicomWebDestination extends NamedByUids implements Destination {
       return res;
     } catch (err) {
       if (err instanceof AxiosError) {
+        if (/maxContentLength/.test(err.message))
+          throw new PermanentError(
+            'DICOMWEB_TOO_LARGE',
+            `${where} answered more than ${Math.round(limit / 1048576)} MiB, the most this answer may hold`,
+          );
         const code = String(err.code ?? 'ERR_NETWORK');
         throw new TransientError(`DICOMWEB_${code}`, `${where} failed: ${code}`);
       }
@@ -130,9 +140,9 @@ export class DicomWebDestination extends NamedByUids implements Destination {
     );
     let answer: unknown = {};
     try {
-      answer = res.data.length > 0 ? JSON.parse(Buffer.from(res.data).toString('utf8')) : {};
+      answer = this.json(res, 'STOW-RS', {});
     } catch {
-      if (res.status >= 200 && res.status < 300) answer = {};
+      // An answer that is no JSON: its status says what happened (below).
     }
     const failed = items(answer, TAG.FailedSOPSequence).find(
       (i) => first(i, TAG.ReferencedSOPInstanceUID) === key.sopUid,
@@ -172,18 +182,36 @@ export class DicomWebDestination extends NamedByUids implements Destination {
       });
       if (res.status === 404 || res.status === 204) return undefined;
       if (res.status !== 200) throw this.unexpected('QIDO-RS', res.status);
-      const list = JSON.parse(Buffer.from(res.data).toString('utf8') || '[]') as unknown[];
+      const list = this.json(res, 'QIDO-RS', []);
       return Array.isArray(list) && list.length > 0 ? 'present' : undefined;
     }
-    const res = await this.request('GET', `/studies/${study}/series/${series}/instances/${sop}`, {
-      Accept: 'multipart/related; type="application/dicom"; transfer-syntax=*',
-    });
+    const res = await this.request(
+      'GET',
+      `/studies/${study}/series/${series}/instances/${sop}`,
+      { Accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' },
+      undefined,
+      INSTANCE_LIMIT,
+    );
     if (res.status === 404) return undefined;
     if (res.status !== 200) throw this.unexpected('WADO-RS', res.status);
     const part = firstPart(Buffer.from(res.data), String(res.headers['content-type'] ?? ''));
     if (!part)
       throw new TransientError('DICOMWEB_WADO_BODY', `${this.label} DICOMweb WADO-RS sent no DICOM part`);
     return createHash('md5').update(part).digest('hex');
+  }
+
+  /** A JSON answer, or `empty` for no body; anything else is named, never quoted. */
+  private json(res: AxiosResponse<Buffer>, what: string, empty: unknown): unknown {
+    const text = Buffer.from(res.data).toString('utf8');
+    if (text.trim() === '') return empty;
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new TransientError(
+        'DICOMWEB_BAD_JSON',
+        `${this.label} DICOMweb ${what} answered something that is not JSON`,
+      );
+    }
   }
 
   private unexpected(what: string, status: number): BridgeError {

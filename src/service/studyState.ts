@@ -36,7 +36,7 @@ export async function studyState(db: Db, cfg: ResolvedConfig, studyId: string): 
       (r) => r.state === 'pushed' && r.researchStudyId,
     );
     // "Open in research" only where the destination has a viewer (an Orthanc's Explorer).
-    if (first && d.kind !== 'dicomweb')
+    if (first && d.kind === 'orthanc')
       destinations.push({
         destination: name,
         researchStudyId: first.researchStudyId!,

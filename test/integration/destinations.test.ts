@@ -174,6 +174,25 @@ describe('DICOMweb faults, each named', () => {
     });
   });
 
+  it('bounds what a DICOMweb server may answer, and names an answer that is no JSON (nock: a real server will not misbehave so)', async () => {
+    const url = 'http://127.0.0.1:1/dicom-web';
+    const d = new DicomWebDestination('web', { ...base, url, confirm: 'presence' });
+    nock('http://127.0.0.1:1')
+      .get('/dicom-web/instances')
+      .query(true)
+      .reply(200, Buffer.alloc(17 * 1024 * 1024, 0x20), { 'Content-Type': 'application/dicom+json' });
+    await expect(d.held('2.25.1/2.25.2/2.25.3')).rejects.toMatchObject({
+      code: 'DICOMWEB_TOO_LARGE',
+      message: 'web DICOMweb GET /instances answered more than 16 MiB, the most this answer may hold',
+    });
+    nock('http://127.0.0.1:1').get('/dicom-web/instances').query(true).reply(200, '[{"00080018": ');
+    await expect(d.held('2.25.1/2.25.2/2.25.3')).rejects.toMatchObject({
+      code: 'DICOMWEB_BAD_JSON',
+      message: 'web DICOMweb QIDO-RS answered something that is not JSON',
+    });
+    nock.cleanAll();
+  });
+
   it('names the FailureReason of a FailedSOPSequence (a refusal no real server here gives on demand: nock)', async () => {
     const url = 'http://127.0.0.1:1/dicom-web';
     nock('http://127.0.0.1:1').post('/dicom-web/studies').reply(409, failedWith(0xc000));
@@ -246,6 +265,10 @@ describe('DICOM C-STORE peers: an Orthanc DICOM port (confirmed by C-FIND) and d
       expect((await a.service.status()).destinations.filter((d) => d.kind === 'dimse')).toEqual([
         { name: 'pacs', kind: 'dimse', proves: 'presence' },
         { name: 'scp', kind: 'dimse', proves: 'nothing' },
+      ]);
+      // "Open in research" only where there is a viewer: the research Orthanc, not the DICOM peers.
+      expect((await a.service.studyState(studyId)).destinations.map((d) => d.destination)).toEqual([
+        'research',
       ]);
       const audit = await a.service.auditRecords({});
       expect(audit.find((r) => r.destination === 'pacs')?.checks).toMatchObject({
