@@ -356,6 +356,8 @@ export class BridgeApp {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
     await closeEngines(this.state.pixels);
+    // A reload keeps listeners on their port (the new destinations share them): closed here only.
+    await this.runtime.close();
     this.log.info('bridge stopped');
     await this.db.close();
     await new Promise<void>((resolve) => {

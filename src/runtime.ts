@@ -27,6 +27,8 @@ export interface Runtime {
   readonly cfg: ResolvedConfig;
   readonly source: OrthancClient;
   readonly base: BaseContext;
+  /** Releases what the destinations hold open (storage commitment listeners). */
+  close(): Promise<void>;
 }
 
 export function buildRuntime(cfg: ResolvedConfig, db: Db, log: Logger, state: ProcessState): Runtime {
@@ -66,5 +68,8 @@ export function buildRuntime(cfg: ResolvedConfig, db: Db, log: Logger, state: Pr
     targetsOf: (route) => route.destinations.map((d) => target(d, route.profile, route.name)!),
     target,
   };
-  return { cfg, source, base };
+  const close = async () => {
+    for (const d of clients.values()) await d.close?.().catch(() => undefined);
+  };
+  return { cfg, source, base, close };
 }

@@ -2,6 +2,16 @@ import { redactedConfig } from '../config';
 import type { BridgeService } from '../service/bridgeService';
 import { explorerStudyUrl } from '../service/studyState';
 
+type Proof = Awaited<ReturnType<BridgeService['status']>>['destinations'][number]['proves'];
+
+/** What each destination's confirmation proves, in an operator's words. */
+const PROOF_TEXT: Record<Proof, string> = {
+  bytes: 'the bytes sent (MD5)',
+  presence: 'presence only',
+  commitment: 'storage commitment (the peer took responsibility)',
+  nothing: 'nothing (the store status only)',
+};
+
 function esc(v: unknown): string {
   return String(v ?? '').replace(
     /[&<>"']/g,
@@ -61,7 +71,7 @@ ${feed.lastError ? `<p class="state-failed">Last change-log error: ${esc(feed.la
 <table id="destinations"><tr><th>destination</th><th>kind</th><th>confirms</th></tr>${status.destinations
     .map(
       (d) =>
-        `<tr data-destination="${esc(d.name)}"><td><code>${esc(d.name)}</code></td><td>${esc(d.kind)}</td><td>${esc(d.proves === 'bytes' ? 'the bytes sent (MD5)' : d.proves === 'presence' ? 'presence only' : 'nothing (the store status only)')}</td></tr>`,
+        `<tr data-destination="${esc(d.name)}"><td><code>${esc(d.name)}</code></td><td>${esc(d.kind)}</td><td>${esc(PROOF_TEXT[d.proves])}</td></tr>`,
     )
     .join('')}</table>
 <h2>Replicas</h2>

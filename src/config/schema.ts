@@ -102,7 +102,10 @@ const aeTitle = z
   .regex(/^[\x20-\x5b\x5d-\x7e]{1,16}$/, 'must be 1 to 16 printable characters without a backslash')
   .refine((a) => a.trim() !== '', 'must not be blank');
 
-/** A DICOM peer over DIMSE: C-STORE, confirmed by C-FIND at IMAGE level or not at all. */
+/**
+ * A DICOM peer over DIMSE: C-STORE, confirmed by storage commitment, by C-FIND at IMAGE level, or
+ * not at all.
+ */
 const dimseDestination = z
   .object({
     kind: z.literal('dimse'),
@@ -110,11 +113,27 @@ const dimseDestination = z
     port: z.number().int().min(1).max(65535),
     calledAet: aeTitle,
     callingAet: aeTitle,
-    /** `c-find`: ask the peer at IMAGE level that it holds each instance; `none`: the C-STORE status only. */
-    confirm: z.enum(['c-find', 'none']).default('none'),
+    /**
+     * `commitment`: the peer takes responsibility for the study's instances (N-ACTION, then its
+     * N-EVENT-REPORT to `commitment.port`); `c-find`: ask the peer at IMAGE level that it holds
+     * each instance; `none`: the C-STORE status only.
+     */
+    confirm: z.enum(['commitment', 'c-find', 'none']).default('none'),
+    /** Storage commitment: the port the peer's report comes back to, and how long to wait for it. */
+    commitment: z
+      .object({
+        port: z.number().int().min(1).max(65535),
+        reportTimeoutMs: z.number().int().min(100).max(3_600_000).default(60_000),
+      })
+      .strict()
+      .optional(),
     timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
   })
-  .strict();
+  .strict()
+  .refine((d) => d.confirm !== 'commitment' || d.commitment !== undefined, {
+    path: ['commitment'],
+    message: 'confirm "commitment" needs commitment.port: where the peer sends its report back',
+  });
 
 /** A folder as a destination: the de-identified files under `dir`, named by `pattern`. */
 const folderDestination = z

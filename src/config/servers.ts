@@ -93,7 +93,13 @@ export function resolveServers(
             explorerUrl: '',
             timeoutMs: d.timeoutMs,
             confirm: d.confirm,
-            dimse: { host: d.host, port: d.port, calledAet: d.calledAet, callingAet: d.callingAet },
+            dimse: {
+              host: d.host,
+              port: d.port,
+              calledAet: d.calledAet,
+              callingAet: d.callingAet,
+              ...(d.commitment ? { commitment: { ...d.commitment } } : {}),
+            },
           })
         : destination(d, `BRIDGE_DEST_${name.toUpperCase().replace(/-/g, '_')}`);
   }

@@ -19,14 +19,16 @@ export interface DestinationConfig extends OrthancServerConfig {
   readonly kind: 'orthanc' | 'dicomweb' | 'dimse' | 'folder';
   /** DICOMweb: the bearer token's file (absolute), read by the destination. */
   readonly tokenFile?: string;
-  /** DICOMweb: what a confirmation proves; DIMSE: a C-FIND at IMAGE level, or none. */
-  readonly confirm?: 'md5' | 'presence' | 'c-find' | 'none';
+  /** DICOMweb: what a confirmation proves; DIMSE: storage commitment, a C-FIND at IMAGE level, or none. */
+  readonly confirm?: 'md5' | 'presence' | 'commitment' | 'c-find' | 'none';
   /** DIMSE: the peer's address and the AE titles of the association. */
   readonly dimse?: {
     readonly host: string;
     readonly port: number;
     readonly calledAet: string;
     readonly callingAet: string;
+    /** Storage commitment: our port for the peer's N-EVENT-REPORT, and how long to wait for it. */
+    readonly commitment?: { readonly port: number; readonly reportTimeoutMs: number };
   };
 }
 

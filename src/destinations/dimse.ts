@@ -1,6 +1,7 @@
 /**
- * A DICOM peer over DIMSE: C-STORE with dcmtk's `storescu`, confirmation by C-FIND at IMAGE level
- * with `findscu` where the peer answers queries (`confirm: "c-find"`), else none. dcmtk (Debian
+ * A DICOM peer over DIMSE: C-STORE with dcmtk's `storescu`; confirmation by storage commitment
+ * (`confirm: "commitment"`, commitment.ts), by C-FIND at IMAGE level with `findscu` where the peer
+ * answers queries (`confirm: "c-find"`), else none. dcmtk (Debian
  * `dcmtk`) rather than a JavaScript DIMSE library: its SCU is the reference many archives are
  * tested against, it is packaged and patched by Debian, and the npm libraries say of themselves
  * that they are not for clinical use. Each call is its own process, bounded in time; the
@@ -12,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { DestinationConfig } from '../config';
 import { PermanentError, TransientError } from '../errors';
+import { StorageCommitment } from './commitment';
 import { NamedByUids, type Destination, type InstanceKey, type Receipt } from './types';
 
 interface Run {
@@ -70,6 +72,7 @@ export class DimseDestination extends NamedByUids implements Destination {
   readonly proves;
   readonly canReplace = false;
   private readonly peer: NonNullable<DestinationConfig['dimse']>;
+  private readonly commitment: StorageCommitment | undefined;
 
   constructor(
     readonly label: string,
@@ -77,7 +80,31 @@ export class DimseDestination extends NamedByUids implements Destination {
   ) {
     super();
     this.peer = cfg.dimse!;
-    this.proves = cfg.confirm === 'c-find' ? ('presence' as const) : ('nothing' as const);
+    this.proves =
+      cfg.confirm === 'commitment' && this.peer.commitment
+        ? ('commitment' as const)
+        : cfg.confirm === 'c-find'
+          ? ('presence' as const)
+          : ('nothing' as const);
+    const c = this.proves === 'commitment' ? this.peer.commitment : undefined;
+    this.commitment = c
+      ? new StorageCommitment({
+          label,
+          host: this.peer.host,
+          port: this.peer.port,
+          calledAet: this.peer.calledAet,
+          callingAet: this.peer.callingAet,
+          listenPort: c.port,
+          reportTimeoutMs: c.reportTimeoutMs,
+          timeoutMs: cfg.timeoutMs,
+        })
+      : undefined;
+  }
+
+  /** Under storage commitment the receipt carries the SOP Class UID too: the request names both. */
+  override idOf(key: InstanceKey): string {
+    const id = super.idOf(key);
+    return this.commitment && key.sopClassUid ? `${id}/${key.sopClassUid}` : id;
   }
 
   private common(): string[] {
@@ -115,7 +142,27 @@ export class DimseDestination extends NamedByUids implements Destination {
     }
   }
 
+  /**
+   * Storage commitment: one request for the study's instances; each is present when the peer
+   * committed it, absent when it failed or went unnamed. Otherwise one query per instance.
+   */
+  async heldAll(ids: readonly string[]): Promise<Array<string | 'present' | undefined>> {
+    if (!this.commitment) return Promise.all(ids.map((id) => this.held(id)));
+    const items = ids.map((id) => {
+      const [, , sopInstanceUid, sopClassUid] = id.split('/');
+      if (!sopInstanceUid || !sopClassUid)
+        throw new PermanentError(
+          'DIMSE_COMMITMENT_RECEIPT',
+          `${this.label}: a receipt without its SOP Class UID cannot be committed (stored before storage commitment was configured: run reprocess)`,
+        );
+      return { sopClassUid, sopInstanceUid };
+    });
+    const r = await this.commitment.commit(items);
+    return items.map((it) => (r.committed.has(it.sopInstanceUid) ? 'present' : undefined));
+  }
+
   async held(id: string): Promise<string | 'present' | undefined> {
+    if (this.commitment) return (await this.heldAll([id]))[0];
     // Without a query service the peer cannot be asked: the C-STORE status is all there is.
     if (this.proves === 'nothing') return 'present';
     const [study, series, sop] = id.split('/');
@@ -150,6 +197,10 @@ export class DimseDestination extends NamedByUids implements Destination {
 
   deleteStudy(): Promise<void> {
     return this.deleteInstance();
+  }
+
+  async close(): Promise<void> {
+    await this.commitment?.close();
   }
 
   async probe(): Promise<string> {

@@ -4,7 +4,7 @@
  */
 
 /** What a destination can prove about what it holds. */
-export type Proof = 'bytes' | 'presence' | 'nothing';
+export type Proof = 'bytes' | 'presence' | 'commitment' | 'nothing';
 
 /** The UIDs (and pseudonym) of a de-identified instance, from which a destination names it. */
 export interface InstanceKey {
@@ -12,6 +12,8 @@ export interface InstanceKey {
   readonly studyUid: string;
   readonly seriesUid: string;
   readonly sopUid: string;
+  /** The SOP Class UID (a storage commitment request names each instance with its class). */
+  readonly sopClassUid?: string;
   /** Values for file names (a folder destination's pattern): StudyDate, Modality, InstanceNumber... */
   readonly fields?: Readonly<Record<string, string>>;
 }
@@ -31,7 +33,8 @@ export interface Destination {
   readonly label: string;
   /**
    * `bytes`: it returns what it holds, compared by MD5 with what was sent; `presence`: only that it
-   * holds it; `nothing`: it cannot be asked (the store's own status is all there is).
+   * holds it; `commitment`: it took responsibility for it (DICOM storage commitment); `nothing`:
+   * it cannot be asked (the store's own status is all there is).
    */
   readonly proves: Proof;
   /** Whether it can delete an instance or a study (to replace one on reprocess). */
@@ -42,6 +45,10 @@ export interface Destination {
    * proves bytes; `present` where it proves presence only.
    */
   held(id: string): Promise<string | 'present' | undefined>;
+  /** The same for many receipts at once, where the destination answers for a batch (storage commitment). */
+  heldAll?(ids: readonly string[]): Promise<Array<string | 'present' | undefined>>;
+  /** Releases what the destination holds open (a listener for the peer's reports). */
+  close?(): Promise<void>;
   /** The receipt ID it would give the instance (for checks that compare without storing). */
   idOf(key: InstanceKey): string;
   /** The ID it gives the instance's study. */

@@ -150,6 +150,7 @@ export async function checkConsistency(ctx: BaseContext): Promise<ConsistencyPro
         studyUid: str(d[TAG.StudyInstanceUID]),
         seriesUid: str(d[TAG.SeriesInstanceUID]),
         sopUid: str(d[TAG.SOPInstanceUID]),
+        sopClassUid: str(d[TAG.SOPClassUID]),
       };
       if (target.research.studyIdOf(key) !== sample.researchStudyId)
         problems.push('research study ID differs');

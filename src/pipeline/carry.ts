@@ -128,7 +128,10 @@ export async function researchMd5s(
   ctx: TargetContext,
 ): Promise<Map<string, string | undefined>> {
   const pushed = [...records.values()].filter((r) => r.state === 'pushed' && r.researchId);
-  const answers = await mapPool(pushed, ctx.concurrency, (r) => ctx.research.held(r.researchId!));
+  const research = ctx.research;
+  const answers = research.heldAll
+    ? await research.heldAll(pushed.map((r) => r.researchId!))
+    : await mapPool(pushed, ctx.concurrency, (r) => research.held(r.researchId!));
   // A destination that proves presence only confirms the instance as far as it can: as sent.
   return new Map(
     pushed.map((r, i) => [r.researchId!, answers[i] === 'present' ? (r.md5 ?? undefined) : answers[i]]),

@@ -48,6 +48,7 @@ export async function push(
     studyUid: str(prepared.dict[TAG.StudyInstanceUID]),
     seriesUid: str(prepared.dict[TAG.SeriesInstanceUID]),
     sopUid: str(prepared.dict[TAG.SOPInstanceUID]),
+    sopClassUid: str(prepared.dict[TAG.SOPClassUID]),
     fields: exportFields(prepared.dict, SINK_TAGS),
   };
   const research = ctx.research;

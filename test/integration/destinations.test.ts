@@ -22,6 +22,7 @@ import { str } from '../../src/dicom/values';
 import { TEST_SECRET } from '../helpers/samples';
 import nock from 'nock';
 import { TAG } from '../../src/dicom/tags';
+import { SOP_CLASS } from '../../src/dicom/sopClasses';
 
 const DICOMWEB_PLUGIN = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
 const clinical = new TestOrthanc('clinical');
@@ -351,6 +352,143 @@ describe('a folder as a destination', () => {
       });
     } finally {
       await a.stop();
+    }
+  });
+});
+
+describe('DICOM storage commitment: an Orthanc DICOM port takes responsibility for what was sent', () => {
+  let pacsPort = 0;
+  let reportPort = 0;
+  let lostPort = 0;
+  let pacs: TestOrthanc;
+
+  beforeAll(async () => {
+    [pacsPort, reportPort, lostPort] = [await freePort(), await freePort(), await freePort()];
+    // Orthanc sends its N-EVENT-REPORT on an association of its own, to the modality it knows
+    // under the caller's AE title: the bridge's listener.
+    pacs = new TestOrthanc('research', {
+      DicomServerEnabled: true,
+      DicomAet: 'PACS',
+      DicomPort: pacsPort,
+      DicomModalities: {
+        bridge: ['BRIDGE', '127.0.0.1', reportPort],
+        // Known, but at an address where nothing listens: its reports never arrive.
+        lost: ['LOST', '127.0.0.1', lostPort],
+      },
+    });
+    await pacs.start();
+  });
+
+  afterAll(async () => {
+    await pacs?.destroy();
+  });
+
+  const committed = (callingAet: string, reportTimeoutMs = 30_000) => ({
+    pacs: {
+      kind: 'dimse',
+      host: '127.0.0.1',
+      port: pacsPort,
+      calledAet: 'PACS',
+      callingAet,
+      confirm: 'commitment',
+      commitment: { port: reportPort, reportTimeoutMs },
+    },
+  });
+
+  it('stores the study, has it committed (N-ACTION, then the peer N-EVENT-REPORT), and the audit says so', async () => {
+    const a = app(mkdtempSync(path.join(os.tmpdir(), 'bridge-commitment-')), committed('BRIDGE'));
+    try {
+      expect((await a.runOnce()).studies).toMatchObject({ done: 1, failed: 0, quarantined: 0 });
+      expect((await pacs.get<string[]>('/instances')).length).toBe(sent);
+      expect((await a.service.status()).destinations.find((d) => d.name === 'pacs')).toEqual({
+        name: 'pacs',
+        kind: 'dimse',
+        proves: 'commitment',
+      });
+      const audit = await a.service.auditRecords({});
+      expect(audit.find((r) => r.destination === 'pacs')?.checks).toMatchObject({
+        'confirmed-commitment': sent,
+      });
+      // Each receipt names the SOP class with the instance: the request must name both.
+      const receipts = [...(await instancesOfStudy(a.db, studyId, 'pacs')).values()];
+      expect(receipts.map((r) => r.researchId!.split('/'))).toEqual(
+        Array.from({ length: sent }, () => [
+          expect.any(String),
+          expect.any(String),
+          expect.any(String),
+          expect.stringMatching(/^[0-9.]+$/),
+        ]),
+      );
+    } finally {
+      await a.stop();
+    }
+  });
+
+  /** A never-stored instance, named with its class as a commitment request names it. */
+  const key = {
+    patientId: 'P',
+    studyUid: '2.25.11',
+    seriesUid: '2.25.12',
+    sopUid: '2.25.13',
+    sopClassUid: SOP_CLASS.CTImageStorage,
+  };
+  /** A DICOM peer confirmed by storage commitment, its report expected on `listen`. */
+  const peer = (
+    port: number,
+    calledAet: string,
+    callingAet: string,
+    listen: number,
+    reportTimeoutMs: number,
+  ) => ({
+    kind: 'dimse' as const,
+    url: '',
+    explorerUrl: '',
+    timeoutMs: 5000,
+    confirm: 'commitment' as const,
+    dimse: { host: '127.0.0.1', port, calledAet, callingAet, commitment: { port: listen, reportTimeoutMs } },
+  });
+
+  it('says the peer refused to commit an instance it does not hold, and that a report that never comes timed out', async () => {
+    const known = new DimseDestination('pacs', peer(pacsPort, 'PACS', 'BRIDGE', reportPort, 30_000));
+    try {
+      // Never stored: the peer's report lists it in FailedSOPSequence, so it is not held.
+      expect(await known.held(known.idOf(key))).toBeUndefined();
+    } finally {
+      await known.close();
+    }
+    // The peer knows our AE title at another address: its report never reaches us.
+    const unknown = new DimseDestination('pacs', peer(pacsPort, 'PACS', 'LOST', reportPort, 1500));
+    try {
+      await expect(unknown.held(unknown.idOf(key))).rejects.toMatchObject({
+        code: 'DIMSE_COMMITMENT_TIMEOUT',
+        retryable: true,
+        message: expect.stringMatching(/^pacs: no storage commitment report within 1500 ms/),
+      });
+    } finally {
+      await unknown.close();
+    }
+  });
+
+  it('names a peer without storage commitment (dcmtk storescp) and a listener port already in use', async () => {
+    const scp = await startStorescp(mkdtempSync(path.join(os.tmpdir(), 'bridge-storescp-nocommit-')));
+    const plain = new DimseDestination('scp', peer(scp.port, 'STORESCP', 'BRIDGE', await freePort(), 5000));
+    try {
+      await expect(plain.held(plain.idOf(key))).rejects.toMatchObject({
+        code: 'DIMSE_COMMITMENT_FAILED',
+        message: expect.stringMatching(/^scp: the DICOM peer answered no N-ACTION/),
+      });
+    } finally {
+      await plain.close();
+      scp.proc.kill();
+    }
+    const taken = new DimseDestination('scp', peer(scp.port, 'STORESCP', 'BRIDGE', pacs.port, 5000));
+    try {
+      await expect(taken.held(taken.idOf(key))).rejects.toMatchObject({
+        code: 'DIMSE_COMMITMENT_PORT',
+        message: `scp: the storage commitment port ${pacs.port} is in use; the peer's reports cannot be received`,
+      });
+    } finally {
+      await taken.close();
     }
   });
 });

@@ -230,6 +230,24 @@ describe('loadConfig', () => {
     expect(() => load({}, file('broken.json', '{ "api": '))).toThrow(/broken\.json is not valid JSON/);
   });
 
+  it('takes a DICOM peer confirmed by storage commitment, and names a commitment without the port its report comes back to', () => {
+    const pacs = { kind: 'dimse', host: '127.0.0.1', port: 11112, calledAet: 'PACS', callingAet: 'BRIDGE' };
+    const cfg = load(
+      {},
+      file('commit.json', {
+        destinations: { pacs: { ...pacs, confirm: 'commitment', commitment: { port: 11113 } } },
+      }),
+    );
+    expect(cfg.destinations.pacs).toMatchObject({
+      kind: 'dimse',
+      confirm: 'commitment',
+      dimse: { callingAet: 'BRIDGE', commitment: { port: 11113, reportTimeoutMs: 60_000 } },
+    });
+    expect(() =>
+      load({}, file('commit-no-port.json', { destinations: { pacs: { ...pacs, confirm: 'commitment' } } })),
+    ).toThrow(/destinations\.pacs\.commitment: confirm "commitment" needs commitment\.port/);
+  });
+
   it('checks routing rules against the destinations and profiles that exist', () => {
     const routes = (r: unknown[]) => file(`routes-${Math.random()}.json`, { routes: r });
     expect(() => load({}, routes([{ name: 'a', destinations: ['nowhere'] }]))).toThrow(
