@@ -115,6 +115,9 @@ function enlarged(img: DecodedImage, data: Uint8Array, channels: 1 | 3, own = fa
   return { width: img.columns * k, height: img.rows * k, channels, data: out, scale: k };
 }
 
+/** Above this share of a frame within 1% of its extremes, the extremes view marks the extreme levels only. */
+const MAX_EXTREME_SHARE = 0.25;
+
 /**
  * The pixels at the frame's extremes (within 1% of its range of the lowest or highest value) as
  * dark on white: burned-in text is drawn at an extreme level, anatomy seldom sits there in thin
@@ -132,13 +135,21 @@ export function extremes(img: DecodedImage, f: number): Uint8Array {
     if (v < min) min = v;
     if (v > max) max = v;
   }
-  const margin = Math.max(0, Math.floor((max - min) / 100));
-  const out = new Uint8Array(pixels);
-  for (let p = 0; p < pixels; p++) {
-    const v = sampleAt(img, frame, p);
-    out[p] = v <= min + margin || v >= max - margin ? 0 : 255;
-  }
-  return out;
+  const mark = (margin: number): { out: Uint8Array; marked: number } => {
+    const out = new Uint8Array(pixels);
+    let marked = 0;
+    for (let p = 0; p < pixels; p++) {
+      const v = sampleAt(img, frame, p);
+      const extreme = v <= min + margin || v >= max - margin;
+      out[p] = extreme ? 0 : 255;
+      if (extreme) marked++;
+    }
+    return { out, marked };
+  };
+  const wide = mark(Math.max(0, Math.floor((max - min) / 100)));
+  // Anatomy that lies within 1% of an extreme (a CT whose soft tissue sits just above its minimum)
+  // would bury the text in one dark blob: then only the extreme levels themselves are marked.
+  return wide.marked > pixels * MAX_EXTREME_SHARE ? mark(0).out : wide.out;
 }
 
 /**

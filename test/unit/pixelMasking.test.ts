@@ -337,4 +337,17 @@ describe('views that show text a wide range hides', () => {
     expect(ex[52]).toBe(0);
     expect(ex[33]).toBe(255);
   });
+
+  it('extremes: text at the minimum over tissue lying just above it (within 1% of the range) stands out, not the tissue', () => {
+    // A 13-bit CT as pydicom's J2K_pixelrep_mismatch.dcm renders it: brain at 20-60, bone up to 8191.
+    const img = image(20, 20, { bitsAllocated: 16, bitsStored: 16 });
+    const words = new Uint16Array(400);
+    for (let p = 0; p < 400; p++) words[p] = 20 + (p % 41);
+    words[399] = 8191;
+    for (let x = 5; x < 15; x++) words[10 * 20 + x] = 0;
+    const ex = extremes({ ...img, data: new Uint8Array(words.buffer) }, 0);
+    expect(ex[10 * 20 + 7]).toBe(0);
+    expect(ex[5 * 20 + 7]).toBe(255);
+    expect(ex.filter((v) => v === 0).length).toBe(11); // the bar and the one bone pixel
+  });
 });
