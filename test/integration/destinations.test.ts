@@ -213,7 +213,7 @@ describe('DICOMweb faults, each named', () => {
   });
 });
 
-describe('DICOM C-STORE peers: an Orthanc DICOM port (confirmed by C-FIND) and dcmtk storescp (no confirmation)', () => {
+describe('DICOM C-STORE peers: an Orthanc DICOM port (confirmed by C-FIND) and dcmtk storescp (no confirmation), beside an Orthanc peer and a DICOMweb server in one config', () => {
   let pacsPort = 0;
   let pacs: TestOrthanc;
   let scp: { port: number; proc: ChildProcess };
@@ -237,6 +237,7 @@ describe('DICOM C-STORE peers: an Orthanc DICOM port (confirmed by C-FIND) and d
   });
 
   const dimse = () => ({
+    ...webDestination,
     pacs: {
       kind: 'dimse',
       host: '127.0.0.1',
@@ -248,7 +249,7 @@ describe('DICOM C-STORE peers: an Orthanc DICOM port (confirmed by C-FIND) and d
     scp: { kind: 'dimse', host: '127.0.0.1', port: scp.port, calledAet: 'STORESCP', callingAet: 'BRIDGE' },
   });
 
-  it('stores every instance once on each, confirms on the Orthanc by C-FIND, and a replay with lost state adds nothing', async () => {
+  it('stores every instance once on each of the four, confirms on the Orthanc by C-FIND, and a replay with lost state adds nothing', async () => {
     const first = mkdtempSync(path.join(os.tmpdir(), 'bridge-dimse-'));
     for (const dir of [first, mkdtempSync(path.join(os.tmpdir(), 'bridge-dimse-replay-'))]) {
       const a = app(dir, dimse());
@@ -259,6 +260,9 @@ describe('DICOM C-STORE peers: an Orthanc DICOM port (confirmed by C-FIND) and d
       }
     }
     expect((await pacs.get<string[]>('/instances')).length).toBe(sent);
+    // One config, four destinations: research (Orthanc REST), web (DICOMweb), pacs and scp (DIMSE).
+    expect((await research.get<string[]>('/instances')).length).toBe(sent);
+    expect((await web.get<string[]>('/instances')).length).toBe(sent);
     const received = readdirSync(scpDir);
     expect(received).toHaveLength(sent);
     const a = app(first, dimse());
@@ -274,6 +278,10 @@ describe('DICOM C-STORE peers: an Orthanc DICOM port (confirmed by C-FIND) and d
       const audit = await a.service.auditRecords({});
       expect(audit.find((r) => r.destination === 'pacs')?.checks).toMatchObject({
         'confirmed-presence': sent,
+      });
+      expect(audit.find((r) => r.destination === 'web')?.checks).toMatchObject({ 'confirmed-bytes': sent });
+      expect(audit.find((r) => r.destination === 'research')?.checks).toMatchObject({
+        'confirmed-bytes': sent,
       });
       expect(audit.find((r) => r.destination === 'scp')?.checks).toMatchObject({ 'confirmed-nothing': sent });
       // storescp wrote its own file meta: the datasets are the ones sent (the same SOP instances as research).

@@ -1,12 +1,13 @@
 /**
  * Several bridge replicas (real `bridge run` processes) sharing their state in a real PostgreSQL 15
  * started for the test, between real clinical and research Orthanc servers. Each scenario starts
- * from an empty state database and an empty research server, and ends with every source instance
- * once on research, one final audit record per study, and the same pseudonyms whichever replica
- * carried a patient's studies.
+ * from an empty state database and empty destinations (the research Orthanc and, beside it, a
+ * DICOMweb server: a second Orthanc with Debian's DICOMweb plugin, confirmed by WADO-RS and MD5),
+ * and ends with every source instance once on each, one final audit record per study and
+ * destination, and the same pseudonyms whichever replica carried a patient's studies.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -33,9 +34,15 @@ const patients: SamplePatient[] = samplePatients(4);
 const expectedSops: string[] = [];
 let sourceStudies: string[] = [];
 
+const DICOMWEB_PLUGIN = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
+
 interface Scenario {
   readonly url: string;
   readonly research: TestOrthanc;
+  /** The DICOMweb destination every study is routed to beside research. */
+  readonly web: TestOrthanc;
+  /** The config file naming it: destinations.web (kind dicomweb), one route to both. */
+  readonly config: string;
   readonly replicas: Map<string, ChildProcess>;
   readonly exited: Map<string, Promise<number | null>>;
 }
@@ -46,6 +53,7 @@ function startReplica(s: Scenario, id: string, source: TestOrthanc = clinical): 
       PATH: process.env.PATH,
       BRIDGE_SOURCE_URL: source.url,
       BRIDGE_RESEARCH_URL: s.research.url,
+      BRIDGE_CONFIG: s.config,
       BRIDGE_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), `bridge-replica-${id}-`)),
       BRIDGE_SECRET: TEST_SECRET,
       BRIDGE_STATE_URL: s.url,
@@ -67,8 +75,22 @@ function startReplica(s: Scenario, id: string, source: TestOrthanc = clinical): 
 }
 
 async function scenario(): Promise<Scenario> {
-  const research = await new TestOrthanc('research').start();
-  return { url: await pg.freshDatabase(), research, replicas: new Map(), exited: new Map() };
+  const [research, web] = await Promise.all([
+    new TestOrthanc('research').start(),
+    new TestOrthanc('research', {
+      Plugins: [DICOMWEB_PLUGIN],
+      DicomWeb: { Enable: true, Root: '/dicom-web/' },
+    }).start(),
+  ]);
+  const config = path.join(mkdtempSync(path.join(os.tmpdir(), 'bridge-replica-config-')), 'bridge.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      destinations: { web: { kind: 'dicomweb', url: `${web.url}/dicom-web`, confirm: 'md5' } },
+      routes: [{ name: 'both', destinations: ['research', 'web'] }],
+    }),
+  );
+  return { url: await pg.freshDatabase(), research, web, config, replicas: new Map(), exited: new Map() };
 }
 
 async function end(s: Scenario): Promise<void> {
@@ -76,7 +98,7 @@ async function end(s: Scenario): Promise<void> {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await s.exited.get(id);
   }
-  await s.research.destroy();
+  await Promise.all([s.research.destroy(), s.web.destroy()]);
 }
 
 /** A query on the scenario's state database, as an operator would run it. */
@@ -183,10 +205,11 @@ async function allDone(s: Scenario, studies = sourceStudies, timeoutMs = 120_000
 }
 
 /**
- * The exactly-once checks: each source instance once on research under its keyed UID; Orthanc
- * stored each once (one NewInstance per instance in its change log); one final audit record per
- * study; every patient under the one pseudonym its keys give. Returns the re-pushes answered
- * AlreadyStored (allowed after a takeover) and who ran the jobs.
+ * The exactly-once checks, on each destination (the research Orthanc, and the DICOMweb server, an
+ * Orthanc too): each source instance once under its keyed UID; each stored once (one NewInstance
+ * per instance in its change log: a STOW-RS duplicate adds none); one final audit record per study
+ * and destination; every patient under the one pseudonym its keys give. Returns the re-pushes
+ * answered "already there" (allowed after a takeover) and who ran the jobs.
  */
 async function expectExactlyOnce(
   s: Scenario,
@@ -194,22 +217,33 @@ async function expectExactlyOnce(
   studies = sourceStudies,
 ): Promise<{ already: number; owners: Set<string> }> {
   const keys = deriveKeys(TEST_SECRET);
-  const ids = await s.research.get<string[]>('/instances');
-  expect(ids).toHaveLength(sops.length);
-  const uids = new Set<string>();
-  for (const id of ids)
-    uids.add(
-      (await s.research.get<{ MainDicomTags: { SOPInstanceUID: string } }>(`/instances/${id}`)).MainDicomTags
-        .SOPInstanceUID,
-    );
-  expect([...uids].sort()).toEqual(sops.map((u) => mapUid(keys, u)).sort());
-  const changes = await s.research.get<{ Changes: Array<{ ChangeType: string }> }>('/changes?limit=10000');
-  expect(changes.Changes.filter((c) => c.ChangeType === 'NewInstance')).toHaveLength(sops.length);
-  const audit = await query<{ source_study_id: string; instances_already: number; instances_total: number }>(
-    s,
-    'SELECT source_study_id, instances_already, instances_total FROM audit',
-  );
-  expect(audit.map((a) => a.source_study_id).sort()).toEqual([...studies].sort());
+  for (const server of [s.research, s.web]) {
+    const ids = await server.get<string[]>('/instances');
+    expect(ids).toHaveLength(sops.length);
+    const uids = new Set<string>();
+    for (const id of ids)
+      uids.add(
+        (await server.get<{ MainDicomTags: { SOPInstanceUID: string } }>(`/instances/${id}`)).MainDicomTags
+          .SOPInstanceUID,
+      );
+    expect([...uids].sort()).toEqual(sops.map((u) => mapUid(keys, u)).sort());
+    const changes = await server.get<{ Changes: Array<{ ChangeType: string }> }>('/changes?limit=10000');
+    expect(changes.Changes.filter((c) => c.ChangeType === 'NewInstance')).toHaveLength(sops.length);
+  }
+  const audit = await query<{
+    source_study_id: string;
+    destination: string;
+    instances_already: number;
+    instances_total: number;
+  }>(s, 'SELECT source_study_id, destination, instances_already, instances_total FROM audit');
+  for (const destination of ['research', 'web'])
+    expect(
+      audit
+        .filter((a) => a.destination === destination)
+        .map((a) => a.source_study_id)
+        .sort(),
+    ).toEqual([...studies].sort());
+  expect(audit).toHaveLength(studies.length * 2);
   const researchPatients =
     await s.research.get<Array<{ MainDicomTags: { PatientID: string } }>>('/patients?expand');
   expect(researchPatients.map((p) => p.MainDicomTags.PatientID).sort()).toEqual(
@@ -292,6 +326,7 @@ describe('replicas sharing PostgreSQL', () => {
           BRIDGE_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'bridge-replica-cli-')),
           BRIDGE_SECRET: TEST_SECRET,
           BRIDGE_STATE_URL: s.url,
+          BRIDGE_CONFIG: s.config,
           BRIDGE_STATE_PASSWORD: pg.password,
         },
         encoding: 'utf8',
@@ -438,8 +473,12 @@ describe('a clinical Orthanc indexed in PostgreSQL (Debian orthanc-postgresql)',
       const keys = deriveKeys(TEST_SECRET);
       const ids = await s.research.get<string[]>('/instances');
       expect(ids).toHaveLength(sops.length);
-      const audit = await query<{ source_study_id: string }>(s, 'SELECT source_study_id FROM audit');
+      const audit = await query<{ source_study_id: string }>(
+        s,
+        `SELECT source_study_id FROM audit WHERE destination = 'research'`,
+      );
       expect(audit.map((a) => a.source_study_id).sort()).toEqual([...studies].sort());
+      expect(await s.web.get<string[]>('/instances')).toHaveLength(sops.length);
       const patientsOnResearch =
         await s.research.get<Array<{ MainDicomTags: { PatientID: string } }>>('/patients?expand');
       expect(patientsOnResearch.map((p) => p.MainDicomTags.PatientID).sort()).toEqual(
