@@ -8,10 +8,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import { Readable } from 'node:stream';
 import tls from 'node:tls';
 import type { DestinationConfig } from '../config';
 import { TAG } from '../dicom/tags';
 import { DestinationError, PermanentError, TransientError, type BridgeError } from '../errors';
+import { Batcher } from './batch';
 import { NamedByUids, type Destination, type InstanceKey, type Receipt } from './types';
 
 /** PS3.18 Table I.2-1 and PS3.4 status codes a STOW-RS FailureReason may hold, by name. */
@@ -29,6 +31,13 @@ const DUPLICATE = 0x0111;
 /** The most a STOW-RS or QIDO-RS answer (JSON) may hold, and a WADO-RS answer (one instance). */
 const ANSWER_LIMIT = 16 * 1024 * 1024;
 const INSTANCE_LIMIT = 1024 * 1024 * 1024;
+/** Instances stored at about the same moment go in one STOW-RS request, up to these bounds. */
+const STOW_BATCH = { maxItems: 32, maxBytes: 16 * 1024 * 1024, lingerMs: 15 };
+
+interface StowItem {
+  readonly parts: readonly Buffer[];
+  readonly key: InstanceKey;
+}
 
 type Json = Record<string, { Value?: unknown[] } | undefined>;
 
@@ -47,6 +56,7 @@ export class DicomWebDestination extends NamedByUids implements Destination {
   readonly canReplace = false;
   private readonly http: AxiosInstance;
   private token: string | undefined;
+  private readonly stow = new Batcher<StowItem, Receipt>(STOW_BATCH, (items) => this.stowRequest(items));
 
   constructor(
     readonly label: string,
@@ -82,16 +92,23 @@ export class DicomWebDestination extends NamedByUids implements Destination {
     method: 'GET' | 'POST',
     route: string,
     headers: Record<string, string>,
-    data?: Buffer,
+    body?: readonly Buffer[],
     limit = ANSWER_LIMIT,
   ): Promise<AxiosResponse<Buffer>> {
+    // The body is streamed from its parts (the instances are never copied into one buffer), a
+    // new stream for each try.
+    const length = body?.reduce((n, b) => n + b.length, 0);
     const send = () =>
       this.http.request<Buffer>({
         method,
         url: route,
-        data,
+        data: body ? Readable.from(body, { objectMode: false }) : undefined,
         maxContentLength: limit,
-        headers: { ...headers, ...(this.token ? { Authorization: `Bearer ${this.token}` } : {}) },
+        headers: {
+          ...headers,
+          ...(length !== undefined ? { 'Content-Length': String(length) } : {}),
+          ...(this.token ? { Authorization: `Bearer ${this.token}` } : {}),
+        },
       });
     const where = `${this.label} DICOMweb ${method} ${route.split('?')[0]}`;
     try {
@@ -122,13 +139,25 @@ export class DicomWebDestination extends NamedByUids implements Destination {
     }
   }
 
-  async store(parts: readonly Buffer[], key: InstanceKey): Promise<Receipt> {
+  /** Stores one instance; instances stored at about the same moment share one STOW-RS request. */
+  store(parts: readonly Buffer[], key: InstanceKey): Promise<Receipt> {
+    return this.stow.add(
+      { parts, key },
+      parts.reduce((n, p) => n + p.length, 0),
+    );
+  }
+
+  /** One STOW-RS request for several instances; each answered from the server's lists. */
+  private async stowRequest(batch: readonly StowItem[]): Promise<Array<Receipt | Error>> {
     const boundary = `bridge-${randomBytes(12).toString('hex')}`;
-    const body = Buffer.concat([
-      Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`, 'latin1'),
-      ...parts,
-      Buffer.from(`\r\n--${boundary}--\r\n`, 'latin1'),
-    ]);
+    const body: Buffer[] = [];
+    for (const { parts } of batch)
+      body.push(
+        Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`, 'latin1'),
+        ...parts,
+        Buffer.from('\r\n', 'latin1'),
+      );
+    body.push(Buffer.from(`--${boundary}--\r\n`, 'latin1'));
     const res = await this.request(
       'POST',
       '/studies',
@@ -144,33 +173,47 @@ export class DicomWebDestination extends NamedByUids implements Destination {
     } catch {
       // An answer that is no JSON: its status says what happened (below).
     }
-    const failed = items(answer, TAG.FailedSOPSequence).find(
-      (i) => first(i, TAG.ReferencedSOPInstanceUID) === key.sopUid,
+    const failed = new Map(
+      items(answer, TAG.FailedSOPSequence).map((i) => [first(i, TAG.ReferencedSOPInstanceUID), i]),
     );
-    const receipt = { id: this.idOf(key), studyId: this.studyIdOf(key) };
-    if (failed) {
-      const code = Number(first(failed, TAG.FailureReason));
-      if (code === DUPLICATE) return { ...receipt, already: true };
-      const name = FAILURE_REASONS[code] ?? 'an unknown failure reason';
-      const reason = `${this.label} DICOMweb STOW-RS refused the instance: ${name} (FailureReason ${Number.isFinite(code) ? `0x${code.toString(16).padStart(4, '0')}` : 'absent'})`;
-      throw code === 0xa700
-        ? new TransientError('DICOMWEB_STOW_RESOURCES', reason)
-        : new PermanentError('DICOMWEB_STOW_FAILED', reason);
-    }
-    if (res.status === 409 || res.status >= 400)
-      throw new PermanentError(
-        `DICOMWEB_HTTP_${res.status}`,
-        `${this.label} DICOMweb STOW-RS answered ${res.status}`,
-      );
-    const stored = items(answer, TAG.ReferencedSOPSequence).some(
-      (i) => first(i, TAG.ReferencedSOPInstanceUID) === key.sopUid,
+    const stored = new Set(
+      items(answer, TAG.ReferencedSOPSequence).map((i) => first(i, TAG.ReferencedSOPInstanceUID)),
     );
-    if (!stored)
-      throw new TransientError(
-        'DICOMWEB_STOW_UNLISTED',
-        `${this.label} DICOMweb STOW-RS did not list the instance as stored`,
+    // A refusal of the whole request that names no instance: one bad instance must not fail the
+    // others, so each is sent again alone and answered for itself.
+    if (batch.length > 1 && res.status >= 400 && failed.size === 0 && stored.size === 0)
+      return Promise.all(
+        batch.map((item) =>
+          this.stowRequest([item]).then(
+            (r) => r[0]!,
+            (err: unknown) => err as Error,
+          ),
+        ),
       );
-    return { ...receipt, already: false };
+    return batch.map(({ key }) => {
+      const receipt = { id: this.idOf(key), studyId: this.studyIdOf(key) };
+      const refused = failed.get(key.sopUid);
+      if (refused) {
+        const code = Number(first(refused, TAG.FailureReason));
+        if (code === DUPLICATE) return { ...receipt, already: true };
+        const name = FAILURE_REASONS[code] ?? 'an unknown failure reason';
+        const reason = `${this.label} DICOMweb STOW-RS refused the instance: ${name} (FailureReason ${Number.isFinite(code) ? `0x${code.toString(16).padStart(4, '0')}` : 'absent'})`;
+        return code === 0xa700
+          ? new TransientError('DICOMWEB_STOW_RESOURCES', reason)
+          : new PermanentError('DICOMWEB_STOW_FAILED', reason);
+      }
+      if (res.status >= 400 && !stored.has(key.sopUid))
+        return new PermanentError(
+          `DICOMWEB_HTTP_${res.status}`,
+          `${this.label} DICOMweb STOW-RS answered ${res.status}`,
+        );
+      if (!stored.has(key.sopUid))
+        return new TransientError(
+          'DICOMWEB_STOW_UNLISTED',
+          `${this.label} DICOMweb STOW-RS did not list the instance as stored`,
+        );
+      return { ...receipt, already: false };
+    });
   }
 
   async held(id: string): Promise<string | 'present' | undefined> {

@@ -13,8 +13,17 @@ import os from 'node:os';
 import path from 'node:path';
 import type { DestinationConfig } from '../config';
 import { PermanentError, TransientError } from '../errors';
+import { Batcher } from './batch';
 import { StorageCommitment } from './commitment';
 import { NamedByUids, type Destination, type InstanceKey, type Receipt } from './types';
+
+/** Instances stored at about the same moment share one association (one storescu), up to these bounds. */
+const ASSOCIATION_BATCH = { maxItems: 64, maxBytes: 64 * 1024 * 1024, lingerMs: 15 };
+
+interface StoreItem {
+  readonly parts: readonly Buffer[];
+  readonly key: InstanceKey;
+}
 
 interface Run {
   readonly code: number | null;
@@ -73,6 +82,9 @@ export class DimseDestination extends NamedByUids implements Destination {
   readonly canReplace = false;
   private readonly peer: NonNullable<DestinationConfig['dimse']>;
   private readonly commitment: StorageCommitment | undefined;
+  private readonly association = new Batcher<StoreItem, Receipt>(ASSOCIATION_BATCH, (items) =>
+    this.storeMany(items),
+  );
 
   constructor(
     readonly label: string,
@@ -123,20 +135,57 @@ export class DimseDestination extends NamedByUids implements Destination {
     ];
   }
 
-  async store(parts: readonly Buffer[], key: InstanceKey): Promise<Receipt> {
+  /** Stores one instance; instances stored at about the same moment share one association. */
+  store(parts: readonly Buffer[], key: InstanceKey): Promise<Receipt> {
+    return this.association.add(
+      { parts, key },
+      parts.reduce((n, p) => n + p.length, 0),
+    );
+  }
+
+  /**
+   * One storescu run, one association, for several instances; each answered by its own C-STORE
+   * status (storescu's log names the file it sends, then the response to it).
+   */
+  private async storeMany(items: readonly StoreItem[]): Promise<Array<Receipt | Error>> {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'bridge-dimse-'));
-    const file = path.join(dir, 'instance.dcm');
     try {
-      writeFileSync(file, Buffer.concat(parts), { mode: 0o600 });
+      const files = items.map(({ parts }, i) => {
+        const file = path.join(dir, `${i}.dcm`);
+        writeFileSync(file, Buffer.concat(parts), { mode: 0o600 });
+        return file;
+      });
+      // -nh: a failed C-STORE does not halt the others of the association.
       const r = await run(
         'storescu',
-        ['-v', '-R', ...this.common(), this.peer.host, String(this.peer.port), file],
-        this.cfg.timeoutMs * 3,
+        ['-v', '-R', '-nh', ...this.common(), this.peer.host, String(this.peer.port), ...files],
+        this.cfg.timeoutMs * (3 + items.length),
       );
-      // Success or a warning status (the peer stored it, maybe coerced): stored.
-      if (r.code !== 0 || !/Received Store Response \((Success|Warning)/.test(r.output))
+      if (!/Association Accepted/.test(r.output)) {
+        // storescu reads every file before it associates, and stops at one it cannot read: that
+        // one is refused, the others are sent again without it.
+        const unreadable = files.findIndex((f) => r.output.includes(`in file: ${f}`));
+        if (unreadable >= 0 && items.length > 1) {
+          const rest = await this.storeMany(items.filter((_, i) => i !== unreadable));
+          const refused = new PermanentError(
+            'DIMSE_UNREADABLE',
+            `${this.label}: storescu cannot read the instance as a DICOM file`,
+          );
+          return items.map((_, i) => (i === unreadable ? refused : rest[i < unreadable ? i : i - 1]!));
+        }
+        // The association itself failed (rejected, unreachable): every instance with it.
         throw dimseFault(this.label, r.output);
-      return { id: this.idOf(key), studyId: this.studyIdOf(key), already: false };
+      }
+      const answers = new Map<string, string>();
+      for (const block of r.output.split(/^I: Sending file: /m).slice(1))
+        answers.set(block.slice(0, block.indexOf('\n')).trim(), block);
+      return items.map(({ key }, i) => {
+        const block = answers.get(files[i]!);
+        // Success or a warning status (the peer stored it, maybe coerced): stored.
+        if (block && /Received Store Response \((Success|Warning)/.test(block))
+          return { id: this.idOf(key), studyId: this.studyIdOf(key), already: false };
+        return dimseFault(this.label, block ?? r.output);
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -3,19 +3,30 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { freePort, waitFor } from './orthanc';
 
-/** Starts storescp (AE STORESCP) writing what it receives to `dir`; `refuse` rejects every association. Waits until it listens. */
+/**
+ * Starts storescp (AE STORESCP) writing what it receives to `dir`; `refuse` rejects every
+ * association. Waits until it listens. `associations()` counts the associations it accepted (the readiness probe, a bare TCP connection, is none).
+ */
 export async function startStorescp(
   dir: string,
   refuse = false,
-): Promise<{ port: number; proc: ChildProcess }> {
+): Promise<{ port: number; proc: ChildProcess; associations: () => number }> {
   const port = await freePort();
   const proc = spawn(
     'storescp',
-    [...(refuse ? ['--refuse'] : []), '-aet', 'STORESCP', '-od', dir, String(port)],
-    {
-      stdio: 'ignore',
-    },
+    [...(refuse ? ['--refuse'] : []), '-v', '-aet', 'STORESCP', '-od', dir, String(port)],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  let count = 0;
+  let tail = '';
+  for (const stream of [proc.stdout, proc.stderr])
+    stream?.on('data', (c: Buffer) => {
+      // Counted as it comes (the log is not kept); a line cut between two chunks is joined.
+      const text = tail + c.toString('latin1');
+      const lines = text.split('\n');
+      tail = lines.pop() ?? '';
+      count += lines.filter((l) => l.includes('Association Acknowledged')).length;
+    });
   await waitFor(
     `storescp on port ${port}`,
     () =>
@@ -27,5 +38,5 @@ export async function startStorescp(
         socket.on('error', () => resolve(false));
       }),
   );
-  return { port, proc };
+  return { port, proc, associations: () => count };
 }

@@ -4,9 +4,9 @@
  * every instance once, byte-identical where asked (WADO-RS + MD5); a rerun stores nothing twice;
  * a server that refuses the credentials, and one that is down, are reported by name.
  */
-import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { BridgeApp } from '../../src/app';
@@ -175,6 +175,92 @@ describe('DICOMweb faults, each named', () => {
     });
   });
 
+  it('sends instances stored at about the same moment in one STOW-RS request, and one bad instance fails alone', async () => {
+    // A counting proxy in front of the real server: how many STOW-RS requests, and how many parts each.
+    const parts: number[] = [];
+    const proxy = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        if (req.method === 'POST')
+          parts.push(body.toString('latin1').split('Content-Type: application/dicom\r\n').length - 1);
+        const out = http.request(
+          { host: '127.0.0.1', port: web.port, path: req.url, method: req.method, headers: req.headers },
+          (answer) => {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+          },
+        );
+        out.end(body);
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (proxy.address() as { port: number }).port;
+      const d = new DicomWebDestination('web', {
+        ...base,
+        url: `http://127.0.0.1:${port}/dicom-web`,
+        password: 'stow-password-for-the-destinations-test',
+      });
+      const [p] = samplePatients(1);
+      const instances = makeCtStudy(p!, { studyIndex: 9, studyDate: '20240301', slices: 3 }).map((inst) => {
+        const dict = parseDicom(inst.bytes).dict;
+        const key = {
+          patientId: 'P',
+          studyUid: str(dict[TAG.StudyInstanceUID]),
+          seriesUid: str(dict[TAG.SeriesInstanceUID]),
+          sopUid: str(dict[TAG.SOPInstanceUID]),
+        };
+        return { bytes: inst.bytes, key };
+      });
+      const receipts = await Promise.all(instances.map((i) => d.store([i.bytes], i.key)));
+      expect(receipts.map((r) => r.already)).toEqual([false, false, false]);
+      expect(parts).toEqual([3]);
+      for (const i of instances) expect(await d.held(d.idOf(i.key))).toBeDefined();
+      // A batch with a body that is no DICOM file: the server stores the others and refuses the
+      // request (400); the bad one is named, the good ones are stored.
+      parts.length = 0;
+      const answers = await Promise.allSettled([
+        d.store([instances[0]!.bytes], instances[0]!.key),
+        d.store([Buffer.from('not a DICOM file at all')], key),
+        d.store([instances[1]!.bytes], instances[1]!.key),
+      ]);
+      expect(answers.map((a) => a.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect((answers[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'DICOMWEB_HTTP_400' });
+      expect(parts).toEqual([3]);
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it('sends each instance again alone when a server refuses a whole batch without naming one (nock: Orthanc names them)', async () => {
+    const d = new DicomWebDestination('web', { ...base, url: 'http://127.0.0.1:1/dicom-web' });
+    const keyOf = (n: number) => ({ ...key, sopUid: `2.25.10${n}` });
+    const listed = (n: number) => ({
+      [TAG.ReferencedSOPSequence]: {
+        vr: 'SQ',
+        Value: [{ [TAG.ReferencedSOPInstanceUID]: { vr: 'UI', Value: [`2.25.10${n}`] } }],
+      },
+    });
+    const scope = nock('http://127.0.0.1:1')
+      .post('/dicom-web/studies')
+      .reply(400, '')
+      .post('/dicom-web/studies')
+      .times(3)
+      .reply((_uri, body) => {
+        const text = String(body);
+        if (text.includes('instance-2')) return [400, ''];
+        return [200, listed(text.includes('instance-1') ? 1 : 3)];
+      });
+    const answers = await Promise.allSettled(
+      [1, 2, 3].map((n) => d.store([Buffer.from(`instance-${n}`)], keyOf(n))),
+    );
+    expect(answers.map((a) => a.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((answers[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'DICOMWEB_HTTP_400' });
+    expect(scope.isDone()).toBe(true);
+  });
+
   it('bounds what a DICOMweb server may answer, and names an answer that is no JSON (nock: a real server will not misbehave so)', async () => {
     const url = 'http://127.0.0.1:1/dicom-web';
     const d = new DicomWebDestination('web', { ...base, url, confirm: 'presence' });
@@ -216,7 +302,7 @@ describe('DICOMweb faults, each named', () => {
 describe('DICOM C-STORE peers: an Orthanc DICOM port (confirmed by C-FIND) and dcmtk storescp (no confirmation), beside an Orthanc peer and a DICOMweb server in one config', () => {
   let pacsPort = 0;
   let pacs: TestOrthanc;
-  let scp: { port: number; proc: ChildProcess };
+  let scp: Awaited<ReturnType<typeof startStorescp>>;
   const scpDir = mkdtempSync(path.join(os.tmpdir(), 'bridge-storescp-'));
 
   beforeAll(async () => {
@@ -262,7 +348,9 @@ describe('DICOM C-STORE peers: an Orthanc DICOM port (confirmed by C-FIND) and d
     expect((await pacs.get<string[]>('/instances')).length).toBe(sent);
     // One config, four destinations: research (Orthanc REST), web (DICOMweb), pacs and scp (DIMSE).
     expect((await research.get<string[]>('/instances')).length).toBe(sent);
-    expect((await web.get<string[]>('/instances')).length).toBe(sent);
+    // The DICOMweb server holds other tests' instances too: this study's (one Orthanc ID for its UIDs).
+    const [studyOnResearch] = await research.get<string[]>('/studies');
+    expect((await web.get<string[]>(`/studies/${studyOnResearch}/instances`)).length).toBe(sent);
     const received = readdirSync(scpDir);
     expect(received).toHaveLength(sent);
     const a = app(first, dimse());
@@ -293,6 +381,38 @@ describe('DICOM C-STORE peers: an Orthanc DICOM port (confirmed by C-FIND) and d
         );
     } finally {
       await a.stop();
+    }
+  });
+
+  it('sends instances stored at about the same moment over one association, each answered by its own status', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bridge-storescp-batch-'));
+    const peer = await startStorescp(dir);
+    try {
+      const d = new DimseDestination('scp', {
+        kind: 'dimse',
+        url: '',
+        explorerUrl: '',
+        timeoutMs: 5000,
+        dimse: { host: '127.0.0.1', port: peer.port, calledAet: 'STORESCP', callingAet: 'BRIDGE' },
+      });
+      const [p] = samplePatients(1);
+      const batch = makeCtStudy(p!, { studyIndex: 8, studyDate: '20240302', slices: 4 });
+      const keyOf = (n: number) => ({
+        patientId: 'P',
+        studyUid: '2.25.31',
+        seriesUid: '2.25.32',
+        sopUid: `2.25.3${n}`,
+      });
+      // Three files, and one that is no DICOM file: storescu cannot send it, the others go.
+      const answers = await Promise.allSettled([
+        ...batch.slice(0, 3).map((inst, n) => d.store([inst.bytes], keyOf(n))),
+        d.store([Buffer.from('not a DICOM file at all')], keyOf(9)),
+      ]);
+      expect(answers.map((a) => a.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
+      expect(readdirSync(dir)).toHaveLength(3);
+      expect(peer.associations()).toBe(1);
+    } finally {
+      peer.proc.kill();
     }
   });
 
