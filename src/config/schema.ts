@@ -79,13 +79,15 @@ const destination = orthancServer
     tokenFile: z.string().min(1).optional(),
     /** DICOMweb: prove the stored bytes (WADO-RS + MD5; the server must return them unchanged) or presence only (QIDO-RS). */
     confirm: z.enum(['md5', 'presence']).optional(),
+    /** DICOMweb: instances stored at about the same moment sent in one STOW-RS request, at most this many. */
+    maxInstancesPerRequest: z.number().int().min(1).max(256).optional(),
   })
   .strict()
   .superRefine((d, ctx) => {
-    if (d.kind === 'orthanc' && (d.tokenFile || d.confirm))
+    if (d.kind === 'orthanc' && (d.tokenFile || d.confirm || d.maxInstancesPerRequest))
       ctx.addIssue({
         code: 'custom',
-        message: 'tokenFile and confirm are settings of a dicomweb destination',
+        message: 'tokenFile, confirm and maxInstancesPerRequest are settings of a dicomweb destination',
       });
     if (d.kind === 'dicomweb' && d.folderSink)
       ctx.addIssue({ code: 'custom', message: 'folderSink belongs to an Orthanc destination' });
@@ -127,6 +129,12 @@ const dimseDestination = z
       })
       .strict()
       .optional(),
+    /**
+     * Instances stored at about the same moment sent over one association (one storescu), at most
+     * this many. 1 (the default) gives each its own association, which a peer on the same network
+     * ingests in parallel (docs/PERFORMANCE.md); more saves the association set-up a distant peer costs.
+     */
+    maxInstancesPerAssociation: z.number().int().min(1).max(256).default(1),
     timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
   })
   .strict()

@@ -3,6 +3,9 @@ import path from 'node:path';
 import { ConfigError } from '../errors';
 import type { FileConfig } from './schema';
 import { readSecretFile } from './secrets';
+
+/** Instances per STOW-RS request unless configured (measured: as fast as one, a 32nd of the requests). */
+const STOW_BATCH_DEFAULT = 32;
 import type { DestinationConfig, Env, OrthancServerConfig } from './types';
 
 export function resolveServers(
@@ -68,7 +71,13 @@ export function resolveServers(
     const tokenFile = d.tokenFile ? path.resolve(cwd, d.tokenFile) : undefined;
     // Read once now: a missing or unreadable token file is a configuration error at start.
     if (tokenFile) readSecretFile(tokenFile, `${prefix}_TOKEN_FILE (tokenFile)`, warnings);
-    return Object.freeze({ ...server(d, prefix), kind: d.kind, tokenFile, confirm: d.confirm });
+    return Object.freeze({
+      ...server(d, prefix),
+      kind: d.kind,
+      tokenFile,
+      confirm: d.confirm,
+      ...(d.kind === 'dicomweb' ? { batch: d.maxInstancesPerRequest ?? STOW_BATCH_DEFAULT } : {}),
+    });
   };
   const destinations: Record<string, DestinationConfig> = {
     research: Object.freeze({ ...server(cfg.research, 'BRIDGE_RESEARCH'), kind: 'orthanc' as const }),
@@ -93,6 +102,7 @@ export function resolveServers(
             explorerUrl: '',
             timeoutMs: d.timeoutMs,
             confirm: d.confirm,
+            batch: d.maxInstancesPerAssociation,
             dimse: {
               host: d.host,
               port: d.port,

@@ -17,6 +17,8 @@ export interface OrthancServerConfig {
 /** A research destination: an Orthanc peer, or a DICOMweb server (its own settings). */
 export interface DestinationConfig extends OrthancServerConfig {
   readonly kind: 'orthanc' | 'dicomweb' | 'dimse' | 'folder';
+  /** DICOMweb: instances per STOW-RS request; DIMSE: instances per association (at most). */
+  readonly batch?: number;
   /** DICOMweb: the bearer token's file (absolute), read by the destination. */
   readonly tokenFile?: string;
   /** DICOMweb: what a confirmation proves; DIMSE: storage commitment, a C-FIND at IMAGE level, or none. */

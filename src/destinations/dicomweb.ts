@@ -32,7 +32,7 @@ const DUPLICATE = 0x0111;
 const ANSWER_LIMIT = 16 * 1024 * 1024;
 const INSTANCE_LIMIT = 1024 * 1024 * 1024;
 /** Instances stored at about the same moment go in one STOW-RS request, up to these bounds. */
-const STOW_BATCH = { maxItems: 32, maxBytes: 16 * 1024 * 1024, lingerMs: 15 };
+const STOW_BATCH = { maxBytes: 16 * 1024 * 1024, lingerMs: 15 };
 
 interface StowItem {
   readonly parts: readonly Buffer[];
@@ -56,7 +56,7 @@ export class DicomWebDestination extends NamedByUids implements Destination {
   readonly canReplace = false;
   private readonly http: AxiosInstance;
   private token: string | undefined;
-  private readonly stow = new Batcher<StowItem, Receipt>(STOW_BATCH, (items) => this.stowRequest(items));
+  private readonly stow: Batcher<StowItem, Receipt>;
 
   constructor(
     readonly label: string,
@@ -65,6 +65,7 @@ export class DicomWebDestination extends NamedByUids implements Destination {
     super();
     this.proves = cfg.confirm === 'md5' ? ('bytes' as const) : ('presence' as const);
     this.token = cfg.tokenFile ? this.readToken() : undefined;
+    this.stow = new Batcher({ ...STOW_BATCH, maxItems: cfg.batch ?? 1 }, (items) => this.stowRequest(items));
     this.http = axios.create({
       baseURL: cfg.url.replace(/\/+$/, ''),
       timeout: cfg.timeoutMs,

@@ -18,7 +18,7 @@ import { StorageCommitment } from './commitment';
 import { NamedByUids, type Destination, type InstanceKey, type Receipt } from './types';
 
 /** Instances stored at about the same moment share one association (one storescu), up to these bounds. */
-const ASSOCIATION_BATCH = { maxItems: 64, maxBytes: 64 * 1024 * 1024, lingerMs: 15 };
+const ASSOCIATION_BATCH = { maxBytes: 64 * 1024 * 1024, lingerMs: 15 };
 
 interface StoreItem {
   readonly parts: readonly Buffer[];
@@ -82,9 +82,7 @@ export class DimseDestination extends NamedByUids implements Destination {
   readonly canReplace = false;
   private readonly peer: NonNullable<DestinationConfig['dimse']>;
   private readonly commitment: StorageCommitment | undefined;
-  private readonly association = new Batcher<StoreItem, Receipt>(ASSOCIATION_BATCH, (items) =>
-    this.storeMany(items),
-  );
+  private readonly association: Batcher<StoreItem, Receipt>;
 
   constructor(
     readonly label: string,
@@ -92,6 +90,9 @@ export class DimseDestination extends NamedByUids implements Destination {
   ) {
     super();
     this.peer = cfg.dimse!;
+    this.association = new Batcher({ ...ASSOCIATION_BATCH, maxItems: cfg.batch ?? 1 }, (items) =>
+      this.storeMany(items),
+    );
     this.proves =
       cfg.confirm === 'commitment' && this.peer.commitment
         ? ('commitment' as const)

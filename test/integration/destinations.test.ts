@@ -202,6 +202,7 @@ describe('DICOMweb faults, each named', () => {
         ...base,
         url: `http://127.0.0.1:${port}/dicom-web`,
         password: 'stow-password-for-the-destinations-test',
+        batch: 32,
       });
       const [p] = samplePatients(1);
       const instances = makeCtStudy(p!, { studyIndex: 9, studyDate: '20240301', slices: 3 }).map((inst) => {
@@ -235,7 +236,7 @@ describe('DICOMweb faults, each named', () => {
   });
 
   it('sends each instance again alone when a server refuses a whole batch without naming one (nock: Orthanc names them)', async () => {
-    const d = new DicomWebDestination('web', { ...base, url: 'http://127.0.0.1:1/dicom-web' });
+    const d = new DicomWebDestination('web', { ...base, url: 'http://127.0.0.1:1/dicom-web', batch: 32 });
     const keyOf = (n: number) => ({ ...key, sopUid: `2.25.10${n}` });
     const listed = (n: number) => ({
       [TAG.ReferencedSOPSequence]: {
@@ -384,7 +385,7 @@ describe('DICOM C-STORE peers: an Orthanc DICOM port (confirmed by C-FIND) and d
     }
   });
 
-  it('sends instances stored at about the same moment over one association, each answered by its own status', async () => {
+  it('with maxInstancesPerAssociation, sends instances stored at about the same moment over one association, each answered by its own status', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'bridge-storescp-batch-'));
     const peer = await startStorescp(dir);
     try {
@@ -393,6 +394,7 @@ describe('DICOM C-STORE peers: an Orthanc DICOM port (confirmed by C-FIND) and d
         url: '',
         explorerUrl: '',
         timeoutMs: 5000,
+        batch: 64,
         dimse: { host: '127.0.0.1', port: peer.port, calledAet: 'STORESCP', callingAet: 'BRIDGE' },
       });
       const [p] = samplePatients(1);
