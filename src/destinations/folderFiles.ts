@@ -10,7 +10,9 @@ import {
   mkdirSync,
   openSync,
   readSync,
+  readdirSync,
   renameSync,
+  rmSync,
   writeSync,
 } from 'node:fs';
 import path from 'node:path';
@@ -91,7 +93,36 @@ export function writeToSink(
     closeSync(fd);
   }
   renameSync(tmp, file);
+  removeStaleTemporaries(file);
   return file;
+}
+
+/** Folders this process has swept of stale temporary files (once each: a sweep reads the folder). */
+const swept = new Set<string>();
+
+/**
+ * Temporary files left in the file's folder by a process that died mid-write
+ * (`<name>.<pid>.tmp`, the pid no longer running here): swept once per folder and process, at its
+ * first write there; the writes they began are done again by the replay.
+ */
+function removeStaleTemporaries(file: string): void {
+  const dir = path.dirname(file);
+  if (swept.has(dir)) return;
+  swept.add(dir);
+  for (const name of readdirSync(dir)) {
+    const pid = /\.(\d+)\.tmp$/.exec(name)?.[1];
+    if (pid === undefined || Number(pid) === process.pid || alive(Number(pid))) continue;
+    rmSync(path.join(dir, name), { force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** The SOP Instance UID in a file we wrote (ASCII in group 0002), to tell "same instance" from "name clash". */

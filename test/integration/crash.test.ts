@@ -1,5 +1,10 @@
+/**
+ * SIGKILL at seeded moments of a multi-study run, then a rerun: every instance once on every
+ * destination of the route: the research Orthanc (REST), a DICOMweb server (an Orthanc with
+ * Debian's DICOMweb plugin), a DICOM peer (dcmtk's storescp) and a folder.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseDicom } from '../../src/dicom/file';
@@ -10,12 +15,21 @@ import { TEST_SECRET } from '../helpers/samples';
 import { seededRandom as rng } from '../helpers/random';
 import { str } from '../../src/dicom/values';
 import { TAG } from '../../src/dicom/tags';
+import { startStorescp } from '../helpers/dimse';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
 const SEED = 424242;
 const clinical = new TestOrthanc('clinical', { Plugins: [] });
 const research = new TestOrthanc('research');
+const web = new TestOrthanc('research', {
+  Plugins: ['/usr/share/orthanc/plugins/libOrthancDicomWeb.so'],
+  DicomWeb: { Enable: true, Root: '/dicom-web/' },
+});
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bridge-crash-'));
+const scpDir = mkdtempSync(path.join(os.tmpdir(), 'bridge-crash-storescp-'));
+const folder = mkdtempSync(path.join(os.tmpdir(), 'bridge-crash-folder-'));
+const configFile = path.join(dataDir, 'bridge.json');
+let scp: Awaited<ReturnType<typeof startStorescp>>;
 const expectedSops: string[] = [];
 
 function bridge(args: string[]): ChildProcess {
@@ -24,6 +38,7 @@ function bridge(args: string[]): ChildProcess {
       PATH: process.env.PATH,
       BRIDGE_SOURCE_URL: clinical.url,
       BRIDGE_RESEARCH_URL: research.url,
+      BRIDGE_CONFIG: configFile,
       BRIDGE_DATA_DIR: dataDir,
       BRIDGE_SECRET: TEST_SECRET,
       BRIDGE_POLL_INTERVAL_MS: '100',
@@ -37,7 +52,25 @@ function bridge(args: string[]): ChildProcess {
 const researchCount = async (): Promise<number> => (await research.get<string[]>('/instances')).length;
 
 beforeAll(async () => {
-  await Promise.all([clinical.start(), research.start()]);
+  await Promise.all([clinical.start(), research.start(), web.start()]);
+  scp = await startStorescp(scpDir);
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      destinations: {
+        web: { kind: 'dicomweb', url: `${web.url}/dicom-web`, confirm: 'md5' },
+        pacs: {
+          kind: 'dimse',
+          host: '127.0.0.1',
+          port: scp.port,
+          calledAet: 'STORESCP',
+          callingAet: 'BRIDGE',
+        },
+        files: { kind: 'folder', dir: folder, pattern: '{SOPInstanceUID}.dcm' },
+      },
+      routes: [{ name: 'everywhere', destinations: ['research', 'web', 'pacs', 'files'] }],
+    }),
+  );
   const studies = new Set<string>();
   for (const [i, p] of samplePatients(3).entries()) {
     for (const inst of [
@@ -51,7 +84,8 @@ beforeAll(async () => {
   await clinical.waitStable([...studies]);
 });
 afterAll(async () => {
-  await Promise.all([clinical.destroy(), research.destroy()]);
+  scp?.proc.kill();
+  await Promise.all([clinical.destroy(), research.destroy(), web.destroy()]);
 });
 
 describe('crash safety', () => {
@@ -94,7 +128,25 @@ describe('crash safety', () => {
           ],
         ),
       );
-    expect([...sops].sort()).toEqual(expectedSops.map((u) => mapUid(keys, u)).sort());
+    const expected = expectedSops.map((u) => mapUid(keys, u)).sort();
+    expect([...sops].sort()).toEqual(expected);
     expect((await research.get<string[]>('/studies')).length).toBe(6);
+    // The DICOMweb server stored each once (a STOW-RS of an instance it holds adds no NewInstance).
+    const onWeb = await web.get<Array<{ MainDicomTags: { SOPInstanceUID: string } }>>('/instances?expand');
+    expect(onWeb.map((i) => i.MainDicomTags.SOPInstanceUID).sort()).toEqual(expected);
+    const changes = await web.get<{ Changes: Array<{ ChangeType: string }> }>('/changes?limit=10000');
+    expect(changes.Changes.filter((c) => c.ChangeType === 'NewInstance')).toHaveLength(total);
+    // The DICOM peer and the folder hold one file per instance (a re-sent instance replaces its file).
+    const sopOf = (file: string) => str(parseDicom(readFileSync(file)).dict[TAG.SOPInstanceUID]);
+    expect(
+      readdirSync(scpDir)
+        .map((f) => sopOf(path.join(scpDir, f)))
+        .sort(),
+    ).toEqual(expected);
+    expect(
+      readdirSync(folder)
+        .map((f) => sopOf(path.join(folder, f)))
+        .sort(),
+    ).toEqual(expected);
   });
 });

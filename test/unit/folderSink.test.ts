@@ -1,4 +1,5 @@
-import { mkdtempSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sanitiseField, sinkPath, writeToSink } from '../../src/destinations/folderFiles';
@@ -64,5 +65,16 @@ describe('folder sink names', () => {
     } finally {
       process.umask(old);
     }
+  });
+});
+
+describe('folder writes after a crash', () => {
+  it('sweeps the temporary files a process that died mid-write left, never those of a running one', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sink-stale-'));
+    const dead = spawnSync('true').pid!; // exited: its pid runs nothing now
+    writeFileSync(path.join(dir, `CT.dcm.${dead}.tmp`), 'half a file');
+    writeFileSync(path.join(dir, `MR.dcm.${process.ppid}.tmp`), 'a write in progress');
+    writeToSink(dir, '{Modality}.dcm', { Modality: 'CT', SOPInstanceUID: '2.25.1' }, Buffer.from('a'));
+    expect(readdirSync(dir).sort()).toEqual(['CT.dcm', `MR.dcm.${process.ppid}.tmp`]);
   });
 });

@@ -115,11 +115,15 @@ describe('what is masked', () => {
   });
   const policy: OcrPolicy = DEFAULT_OCR_POLICY;
 
-  it('masks every detected line, a quarter of its height longer at each end, and ignores words read on texture', () => {
-    const lines: TextBox[] = [{ x: 100, y: 20, width: 80, height: 12, score: 0.9 }];
+  it('masks every detected line, half its height longer at each end (at most 8 px), and ignores words read on texture', () => {
+    const lines: TextBox[] = [
+      { x: 100, y: 20, width: 80, height: 12, score: 0.9 },
+      { x: 100, y: 60, width: 300, height: 40, score: 0.9 },
+    ];
     const words = [word('Ee', { x: 10, y: 200, width: 60, height: 50 }, 2)];
     expect(textToMask(lines, words, policy, tokens)).toEqual([
-      { box: { x: 97, y: 20, width: 86, height: 12 }, score: 0.9 },
+      { box: { x: 94, y: 20, width: 92, height: 12 }, score: 0.9 },
+      { box: { x: 92, y: 60, width: 316, height: 40 }, score: 0.9 },
     ]);
   });
 
