@@ -13,17 +13,27 @@
  */
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import dimse from 'dcmjs-dimse';
+import type dimse from 'dcmjs-dimse';
 import { TransientError, PermanentError } from '../errors';
 import { SOP_CLASS, WELL_KNOWN_INSTANCE } from '../dicom/sopClasses';
 import { TRANSFER_SYNTAX } from '../dicom/syntaxes';
 
-const { Client, Dataset, Scp, Server } = dimse;
-// The library's own log would print associations and datasets to the console: ours logs instead.
-dimse.log.setLevel('silent');
-const { NActionRequest } = dimse.requests;
-const { NEventReportResponse } = dimse.responses;
-const { Status, PresentationContextResult, RejectResult, RejectSource, RejectReason } = dimse.constants;
+type Dimse = typeof dimse;
+let library: Promise<Dimse> | undefined;
+
+/**
+ * The library, loaded on the first commitment (60 ms at start, with its codecs, that a bridge
+ * without a commitment destination never needs).
+ */
+function load(): Promise<Dimse> {
+  library ??= import('dcmjs-dimse').then((m) => {
+    const lib = ((m as { default?: Dimse }).default ?? m) as Dimse;
+    // The library's own log would print associations and datasets to the console: ours logs instead.
+    lib.log.setLevel('silent');
+    return lib;
+  });
+  return library;
+}
 
 /** Instances named by one N-ACTION; a study with more is asked in several. */
 export const MAX_PER_REQUEST = 500;
@@ -70,8 +80,8 @@ type ReportCallback = (response: dimse.responses.NEventReportResponse) => void;
  * transaction nobody waits for (a restart, a timeout) is acknowledged all the same: the peer must
  * not retry it forever. A forged report must guess a 128-bit random transaction UID.
  */
-function answerReport(request: ReportRequest, callback: ReportCallback): void {
-  const response = NEventReportResponse.fromRequest(request);
+function answerReport(lib: Dimse, request: ReportRequest, callback: ReportCallback): void {
+  const response = lib.responses.NEventReportResponse.fromRequest(request);
   const dataset = request.getDataset();
   const report = dataset ? readReport(dataset.getElements()) : undefined;
   const waiter = report ? waiting.get(report.transactionUid) : undefined;
@@ -79,7 +89,7 @@ function answerReport(request: ReportRequest, callback: ReportCallback): void {
     waiting.delete(report.transactionUid);
     waiter.resolve(report.result);
   }
-  response.setStatus(Status.Success);
+  response.setStatus(lib.constants.Status.Success);
   callback(response);
 }
 
@@ -112,7 +122,7 @@ export function readReport(elements: Elements): { transactionUid: string; result
 interface Listener {
   readonly ready: Promise<void>;
   readonly aets: Set<string>;
-  server?: InstanceType<typeof Server>;
+  server?: InstanceType<Dimse['Server']>;
 }
 
 const listeners = new Map<number, Listener>();
@@ -141,43 +151,48 @@ function listen(label: string, port: number, aet: string, timeoutMs: number): Pr
     return existing.ready;
   }
   const aets = new Set([aet]);
-  class ReportScp extends Scp {
-    override associationRequested(association: dimse.association.Association): void {
-      if (!aets.has(association.getCalledAeTitle().trim())) {
-        this.sendAssociationReject(
-          RejectResult.Permanent,
-          RejectSource.ServiceUser,
-          RejectReason.CalledAeNotRecognized,
-        );
-        return;
+  const scpOf = (lib: Dimse) => {
+    const { RejectResult, RejectSource, RejectReason, PresentationContextResult } = lib.constants;
+    return class ReportScp extends lib.Scp {
+      override associationRequested(association: dimse.association.Association): void {
+        if (!aets.has(association.getCalledAeTitle().trim())) {
+          this.sendAssociationReject(
+            RejectResult.Permanent,
+            RejectSource.ServiceUser,
+            RejectReason.CalledAeNotRecognized,
+          );
+          return;
+        }
+        association.setMaxPduLength(MAX_PDU);
+        for (const c of association.getPresentationContexts()) {
+          const context = association.getPresentationContext(c.id);
+          const syntaxes = context.getTransferSyntaxUids();
+          const syntax = [
+            TRANSFER_SYNTAX.ExplicitVRLittleEndian,
+            TRANSFER_SYNTAX.ImplicitVRLittleEndian,
+          ].find((t) => syntaxes.includes(t));
+          if (context.getAbstractSyntaxUid() !== SOP_CLASS.StorageCommitmentPushModel)
+            context.setResult(PresentationContextResult.RejectAbstractSyntaxNotSupported);
+          else if (!syntax) context.setResult(PresentationContextResult.RejectTransferSyntaxesNotSupported);
+          else context.setResult(PresentationContextResult.Accept, syntax);
+        }
+        this.sendAssociationAccept();
       }
-      association.setMaxPduLength(MAX_PDU);
-      for (const c of association.getPresentationContexts()) {
-        const context = association.getPresentationContext(c.id);
-        const syntaxes = context.getTransferSyntaxUids();
-        const syntax = [TRANSFER_SYNTAX.ExplicitVRLittleEndian, TRANSFER_SYNTAX.ImplicitVRLittleEndian].find(
-          (t) => syntaxes.includes(t),
-        );
-        if (context.getAbstractSyntaxUid() !== SOP_CLASS.StorageCommitmentPushModel)
-          context.setResult(PresentationContextResult.RejectAbstractSyntaxNotSupported);
-        else if (!syntax) context.setResult(PresentationContextResult.RejectTransferSyntaxesNotSupported);
-        else context.setResult(PresentationContextResult.Accept, syntax);
+
+      override nEventReportRequest(request: ReportRequest, callback: ReportCallback): void {
+        answerReport(lib, request, callback);
       }
-      this.sendAssociationAccept();
-    }
 
-    override nEventReportRequest(request: ReportRequest, callback: ReportCallback): void {
-      answerReport(request, callback);
-    }
-
-    override associationReleaseRequested(): void {
-      this.sendAssociationReleaseResponse();
-    }
-  }
+      override associationReleaseRequested(): void {
+        this.sendAssociationReleaseResponse();
+      }
+    };
+  };
   const listener: Listener = {
     aets,
-    ready: portFree(label, port).then(() => {
-      const server = new Server(ReportScp);
+    ready: portFree(label, port).then(async () => {
+      const lib = await load();
+      const server = new lib.Server(scpOf(lib));
       server.on('networkError', () => undefined);
       server.listen(port, {
         connectTimeout: timeoutMs,
@@ -232,7 +247,7 @@ export class StorageCommitment {
     });
     report.catch(() => undefined);
     try {
-      await this.sendAction(uid, list);
+      await this.sendAction(await load(), uid, list);
       return await report;
     } finally {
       clearTimeout(timer);
@@ -241,7 +256,10 @@ export class StorageCommitment {
   }
 
   /** The N-ACTION itself: resolved when the peer accepted it (status Success). */
-  private sendAction(uid: string, list: readonly CommitItem[]): Promise<void> {
+  private sendAction(lib: Dimse, uid: string, list: readonly CommitItem[]): Promise<void> {
+    const { Client, Dataset } = lib;
+    const { NActionRequest } = lib.requests;
+    const { Status } = lib.constants;
     return new Promise((resolve, reject) => {
       const client = new Client();
       const request = new NActionRequest(
@@ -303,7 +321,7 @@ export class StorageCommitment {
           );
       });
       // Some peers report on the N-ACTION's own association.
-      client.on('nEventReportRequest', (r: ReportRequest, cb: ReportCallback) => answerReport(r, cb));
+      client.on('nEventReportRequest', (r: ReportRequest, cb: ReportCallback) => answerReport(lib, r, cb));
       client.addRequest(request);
       client.send(this.s.host, this.s.port, this.s.callingAet, this.s.calledAet, {
         connectTimeout: this.s.timeoutMs,

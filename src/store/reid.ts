@@ -51,12 +51,16 @@ export interface AdminAuditRow {
   readonly target?: string | null;
 }
 
-/** Records an admin command (mapping, quarantine release or discard). Never an identity. */
+/**
+ * Records an admin command (mapping, quarantine release or discard). Never an identity. Durable
+ * (in a transaction: once it commits): no replay would write it again.
+ */
 export async function auditAdmin(db: Db, row: Omit<AdminAuditRow, 'at'>): Promise<void> {
   await db.run(
     'INSERT INTO admin_audit (at, action, pseudonym, actor, outcome, target) VALUES (?, ?, ?, ?, ?, ?)',
     [new Date().toISOString(), row.action, row.pseudonym, row.actor, row.outcome, row.target ?? null],
   );
+  await db.durable();
 }
 
 export async function listAdminAudit(

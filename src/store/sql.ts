@@ -30,6 +30,12 @@ export interface Sql {
    * serialises: one process owns the file.
    */
   exclusive<T>(name: string, fn: (tx: Sql) => Promise<T>): Promise<T>;
+  /**
+   * Makes what has been committed survive a power loss (inside a transaction: once it commits).
+   * Routine state does not wait for it (a replay redoes what a power loss undid); records that
+   * nothing would redo, an administrator's actions, do.
+   */
+  durable(): Promise<void>;
   close(): Promise<void>;
 }
 

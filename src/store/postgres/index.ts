@@ -132,6 +132,8 @@ function view(runner: () => Promise<Runner>, location: string, outer: PostgresSq
     transaction: <T>(fn: (tx: Sql) => Promise<T>) => (outer ? outer.transaction(fn) : fn(self())),
     exclusive: <T>(name: string, fn: (tx: Sql) => Promise<T>) =>
       outer ? outer.exclusive(name, fn) : lockThen(name, fn),
+    // PostgreSQL's commit is durable (synchronous_commit on, its default): nothing more to do.
+    durable: async () => undefined,
     close: async () => undefined,
   };
   function self(): Sql {
@@ -256,6 +258,9 @@ export class PostgresSql implements Sql {
   dedicatedClient(): Client {
     return new Client(clientConfig(this.options));
   }
+
+  /** A commit on PostgreSQL is durable already (synchronous_commit on, its default). */
+  async durable(): Promise<void> {}
 
   async close(): Promise<void> {
     if (this.closed) return;

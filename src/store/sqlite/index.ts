@@ -52,7 +52,12 @@ export function openSqlite(dataDir: string | ':memory:'): Sql {
       db = new Database(path.join(dataDir, 'bridge.sqlite'));
     }
     db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
+    // NORMAL in WAL mode: every commit survives the process dying; a power loss may undo the last
+    // ones (SQLite syncs the WAL at each checkpoint), which a replay redoes: instances stored again
+    // are answered "already there", the change log is read again from the older cursor, a job
+    // taken again. Commits nothing would redo (an administrator's actions) call durable(), a
+    // checkpoint that syncs. FULL synced every commit: 0.2 s of 3 CPU s on the benchmark corpus.
+    db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     migrate(db);
@@ -97,6 +102,8 @@ function migrate(db: Database.Database): void {
 class SqliteSql implements Sql {
   readonly dialect: Dialect = 'sqlite';
   private readonly statements = new Map<string, Database.Statement>();
+  /** A durable() inside the open transaction: checkpoint once it commits. */
+  private checkpointAtCommit = false;
   /** Resolves when the transaction holding the connection ends; null when none does. */
   private holder: Promise<void> | null = null;
   private closed = false;
@@ -119,6 +126,10 @@ class SqliteSql implements Sql {
       // One level of transaction: a nested call joins the one already open.
       transaction: <T>(fn: (tx: Sql) => Promise<T>) => fn(this.inside),
       exclusive: <T>(_name: string, fn: (tx: Sql) => Promise<T>) => fn(this.inside),
+      durable: async () => {
+        if (this.db.inTransaction) this.checkpointAtCommit = true;
+        else this.checkpoint();
+      },
       close: () => this.close(),
     };
   }
@@ -175,11 +186,23 @@ class SqliteSql implements Sql {
         throw err;
       }
       this.now(() => this.db.exec('COMMIT'));
+      if (this.checkpointAtCommit) this.checkpoint();
       return result;
     } finally {
+      this.checkpointAtCommit = false;
       this.holder = null;
       release();
     }
+  }
+
+  /** Syncs the WAL and copies it into the database file (synchronous=NORMAL syncs at checkpoints). */
+  private checkpoint(): void {
+    this.now(() => this.db.pragma('wal_checkpoint(FULL)'));
+  }
+
+  async durable(): Promise<void> {
+    while (this.holder) await this.holder;
+    this.checkpoint();
   }
 
   exclusive<T>(_name: string, fn: (tx: Sql) => Promise<T>): Promise<T> {
