@@ -141,11 +141,59 @@ ${
         )
         .join('')}</table>`
 }
+<h2>Review</h2>
+<p><a href="admin/masked" id="masked-gallery">Masked images</a>: the instances carried with pixel masks, as pictures${canAct ? ', with Recall' : ' (admin)'}.</p>
 <h2>Downloads</h2>
 <p><a href="api/reports?format=csv">audit report (CSV)</a> · <a href="api/reports?format=json">audit report (JSON)</a> ·
 <a href="api/metadata?format=csv">metadata export (CSV)</a> · <a href="api/metadata?format=json">metadata export (JSON)</a></p>
 <h2>Active configuration</h2>
 <pre id="config">${esc(JSON.stringify(redactedConfig(cfg), null, 2))}</pre>
 <p><small>Signed in as ${esc(role)}. Key version ${esc(app.keyVersion())}.</small></p>
+</body></html>`;
+}
+
+/** Masked images per gallery page. */
+export const GALLERY_PAGE = 24;
+
+/**
+ * The gallery of carried instances whose pixels were masked: newest first, one page, each a
+ * picture of its research copy with the masks outlined (text alternative: modality-free facts, the
+ * share masked and the regions, never text read from the image), and Recall where the destination
+ * can delete.
+ */
+export async function renderMaskedGallery(
+  app: BridgeService,
+  csrf: string,
+  opts: { page: number; days: number },
+): Promise<string> {
+  const { total, rows } = await app.maskedGallery({
+    days: opts.days,
+    page: opts.page,
+    perPage: GALLERY_PAGE,
+  });
+  const deletable = new Map(
+    (await app.status()).destinations.map((d) => [d.name, d.kind === 'orthanc' || d.kind === 'folder']),
+  );
+  const pages = Math.max(1, Math.ceil(total / GALLERY_PAGE));
+  const link = (page: number, label: string) =>
+    `<a href="masked?page=${page}&amp;days=${opts.days}" rel="${page < opts.page ? 'prev' : 'next'}">${esc(label)}</a>`;
+  const items = rows
+    .map((r) => {
+      const share = `${(r.maskedShare * 100).toFixed(1)}%`;
+      const alt = `Research copy of a carried instance on ${r.destination}: ${share} of a frame masked in ${r.maskedRegions} region${r.maskedRegions === 1 ? '' : 's'}, outlined in magenta`;
+      const src = `preview/${encodeURIComponent(r.destination)}/${encodeURIComponent(r.sourceId)}.png?size=256`;
+      const recall = deletable.get(r.destination)
+        ? `<form method="post" action="masked/${encodeURIComponent(r.destination)}/${encodeURIComponent(r.sourceId)}/recall"><input type="hidden" name="csrf" value="${esc(csrf)}"><button type="submit" aria-label="Recall this instance from ${esc(r.destination)}">Recall</button></form>`
+        : `<span>${esc(r.destination)} cannot delete: no recall</span>`;
+      return `<figure data-instance="${esc(r.sourceId)}" data-destination="${esc(r.destination)}"><img src="${esc(src)}" alt="${esc(alt)}" width="256" loading="lazy"><figcaption>${esc(share)} masked, ${esc(r.maskedRegions)} region(s), ${esc(r.destination)}, ${esc(r.updatedAt)}<br>${recall}</figcaption></figure>`;
+    })
+    .join('\n');
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Masked images - orthanc-research-bridge</title>
+<meta name="viewport" content="width=device-width,initial-scale=1"><style>${STYLE}
+.gallery{display:flex;flex-wrap:wrap;gap:.8rem}figure{margin:0;background:#fff;border:1px solid #dde2e8;padding:.4rem;width:260px}figcaption{font-size:12px}</style></head><body>
+<h1>Masked images</h1>
+<p><a href="../admin">Back to the admin page</a>. ${esc(total)} instance(s) carried with pixel masks in the last ${esc(opts.days)} day(s), newest first; page ${esc(opts.page + 1)} of ${esc(pages)}. Each picture is the copy on research, its masks outlined in magenta.</p>
+<nav aria-label="pages">${opts.page > 0 ? link(opts.page - 1, 'newer') : ''} ${opts.page + 1 < pages ? link(opts.page + 1, 'older') : ''}</nav>
+<div class="gallery" id="gallery">${items || '<p>No masked image in this period.</p>'}</div>
 </body></html>`;
 }

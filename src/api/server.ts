@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { BridgeService, JobState } from '../service/bridgeService';
 import { registerGauges, registry } from './prometheus';
-import { renderAdminPage } from './adminPage';
+import { renderAdminPage, renderMaskedGallery } from './adminPage';
 import {
   actorOf,
   crossSiteRefusal,
@@ -90,6 +90,16 @@ export function createApi(app: BridgeService): express.Express {
     },
   );
 
+  /** An admin page's form: its body read (4 kB at most) and its anti-CSRF token checked. */
+  const adminForm = [
+    express.urlencoded({ extended: false, limit: '4kb' }),
+    (req: Request, res: Response, next: NextFunction) => {
+      const token = typeof req.body?.csrf === 'string' ? (req.body.csrf as string) : '';
+      if (sameSecret(token, csrf)) return next();
+      res.status(403).json({ error: 'the form is stale or not from the admin page; reload it' });
+    },
+  ];
+
   // A browser's cross-site request never reaches a state-changing route, whatever it carries.
   api.use(['/api', '/admin'], (req, res, next) => {
     const why = crossSiteRefusal(req);
@@ -103,6 +113,48 @@ export function createApi(app: BridgeService): express.Express {
     ['/api/quarantine/:id/release', '/api/quarantine/:id/discard', '/admin/quarantine/:id/:action'],
     admin,
   );
+  // The review pages show research copies: admin only, never cached, never logged by value.
+  api.use(['/admin/masked', '/admin/preview'], admin);
+
+  api.get('/admin/masked', async (req, res) => {
+    const page = Math.max(0, Math.min(100_000, Number.parseInt(String(req.query.page ?? '0'), 10) || 0));
+    const days = Math.max(1, Math.min(3650, Number.parseInt(String(req.query.days ?? '7'), 10) || 7));
+    res.set('Cache-Control', 'no-store');
+    res.set(
+      'Content-Security-Policy',
+      "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    );
+    res.type('html').send(await renderMaskedGallery(app, csrf, { page, days }));
+  });
+
+  api.get('/admin/preview/:destination/:file', async (req, res) => {
+    const sourceId = /^([0-9a-f-]{1,64})\.png$/.exec(String(req.params.file))?.[1];
+    const size = Math.max(32, Math.min(1024, Number.parseInt(String(req.query.size ?? '512'), 10) || 512));
+    if (!sourceId || !app.cfg.destinations[String(req.params.destination)]) {
+      res.status(404).json({ error: 'no such preview' });
+      return;
+    }
+    const p = await app.preview(String(req.params.destination), sourceId, size);
+    if ('none' in p) {
+      res.status(404).json({ error: `no preview: ${p.none}` });
+      return;
+    }
+    res.set('Cache-Control', 'no-store');
+    res.type('png').send(p.png);
+  });
+
+  api.post('/admin/masked/:destination/:sourceId/recall', adminForm, async (req: Request, res: Response) => {
+    const destination = String(req.params.destination);
+    if (!app.cfg.destinations[destination]) {
+      res.status(404).json({ error: 'no such destination' });
+      return;
+    }
+    const r = await app.recall(destination, String(req.params.sourceId), actorOf(req, 'admin-page'));
+    if (r === 'not-masked') res.status(404).json({ error: 'no carried masked instance with this id' });
+    else if (r === 'cannot-delete')
+      res.status(409).json({ error: `${destination} cannot delete an instance: recall it there by hand` });
+    else res.redirect(303, '../../../../admin/masked');
+  });
 
   api.get('/admin', async (req, res) => {
     res.set('Cache-Control', 'no-store');
@@ -115,27 +167,18 @@ export function createApi(app: BridgeService): express.Express {
       .send(await renderAdminPage(app, csrf, (req as Request & { role?: Role }).role ?? 'operator'));
   });
 
-  api.post(
-    '/admin/quarantine/:id/:action',
-    express.urlencoded({ extended: false, limit: '4kb' }),
-    async (req, res) => {
-      const token = typeof req.body?.csrf === 'string' ? (req.body.csrf as string) : '';
-      if (!sameSecret(token, csrf)) {
-        res.status(403).json({ error: 'the form is stale or not from the admin page; reload it' });
-        return;
-      }
-      const id = Number(req.params.id);
-      const action = req.params.action;
-      if (!Number.isInteger(id) || (action !== 'release' && action !== 'discard')) {
-        res.status(400).json({ error: 'unknown action' });
-        return;
-      }
-      const actor = actorOf(req, 'admin-page');
-      if (action === 'release') await app.release(id, actor);
-      else await app.discard(id, actor);
-      res.redirect(303, '../../../admin');
-    },
-  );
+  api.post('/admin/quarantine/:id/:action', adminForm, async (req: Request, res: Response) => {
+    const id = Number(req.params.id);
+    const action = req.params.action;
+    if (!Number.isInteger(id) || (action !== 'release' && action !== 'discard')) {
+      res.status(400).json({ error: 'unknown action' });
+      return;
+    }
+    const actor = actorOf(req, 'admin-page');
+    if (action === 'release') await app.release(id, actor);
+    else await app.discard(id, actor);
+    res.redirect(303, '../../../admin');
+  });
 
   api.get('/api/studies/:orthancId', async (req, res) => {
     const id = String(req.params.orthancId);

@@ -229,19 +229,27 @@ export class DicomWebDestination extends NamedByUids implements Destination {
       const list = this.json(res, 'QIDO-RS', []);
       return Array.isArray(list) && list.length > 0 ? 'present' : undefined;
     }
+    const part = await this.read(id, INSTANCE_LIMIT);
+    return part && createHash('md5').update(part).digest('hex');
+  }
+
+  /** The stored instance (WADO-RS), its bytes as the server returns them. */
+  async read(id: string, maxBytes: number): Promise<Buffer | undefined> {
+    const [study, series, sop] = id.split('/');
+    if (!study || !series || !sop) return undefined;
     const res = await this.request(
       'GET',
       `/studies/${study}/series/${series}/instances/${sop}`,
       { Accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' },
       undefined,
-      INSTANCE_LIMIT,
+      Math.min(maxBytes, INSTANCE_LIMIT),
     );
     if (res.status === 404) return undefined;
     if (res.status !== 200) throw this.unexpected('WADO-RS', res.status);
     const part = firstPart(Buffer.from(res.data), String(res.headers['content-type'] ?? ''));
     if (!part)
       throw new TransientError('DICOMWEB_WADO_BODY', `${this.label} DICOMweb WADO-RS sent no DICOM part`);
-    return createHash('md5').update(part).digest('hex');
+    return part;
   }
 
   /** A JSON answer, or `empty` for no body; anything else is named, never quoted. */

@@ -4,7 +4,7 @@
  * cannot delete a study (a reprocess rewrites each instance's file in place).
  */
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { DestinationConfig } from '../config';
 import { PermanentError } from '../errors';
@@ -54,6 +54,14 @@ export class FolderDestination implements Destination {
   async held(id: string): Promise<string | undefined> {
     const file = this.fileOf(id);
     return file === undefined ? undefined : createHash('md5').update(readFileSync(file)).digest('hex');
+  }
+
+  async read(id: string, maxBytes: number): Promise<Buffer | undefined> {
+    const file = this.fileOf(id);
+    if (file === undefined) return undefined;
+    if (statSync(file).size > maxBytes)
+      throw new PermanentError('FOLDER_TOO_LARGE', `${this.label}: the file is larger than a preview reads`);
+    return readFileSync(file);
   }
 
   idOf(key: InstanceKey): string {

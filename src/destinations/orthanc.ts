@@ -26,6 +26,10 @@ export class OrthancDestination implements Destination {
     return this.client.instanceMd5(id);
   }
 
+  async read(id: string, maxBytes: number): Promise<Buffer | undefined> {
+    return this.client.instanceFile(id, maxBytes);
+  }
+
   idOf(key: InstanceKey): string {
     return orthancInstanceId(key.patientId, key.studyUid, key.seriesUid, key.sopUid);
   }

@@ -47,6 +47,11 @@ export interface Destination {
   held(id: string): Promise<string | 'present' | undefined>;
   /** The same for many receipts at once, where the destination answers for a batch (storage commitment). */
   heldAll?(ids: readonly string[]): Promise<Array<string | 'present' | undefined>>;
+  /**
+   * The bytes it holds for a receipt, at most `maxBytes` (the review's previews): absent where the
+   * kind cannot be read back (a DICOM peer).
+   */
+  read?(id: string, maxBytes: number): Promise<Buffer | undefined>;
   /** Releases what the destination holds open (a listener for the peer's reports). */
   close?(): Promise<void>;
   /** The receipt ID it would give the instance (for checks that compare without storing). */

@@ -37,10 +37,13 @@ import {
   getQuarantine,
   instancesOfStudy,
   listQuarantine,
+  maskedInstances,
   openQuarantineReasons,
   pushedSince,
+  type MaskedInstance,
   type QuarantineEntry,
 } from '../store/instances';
+import { previewOf, recall, type Preview } from '../pipeline/review';
 import {
   countJobsByState,
   enqueueJob,
@@ -221,6 +224,31 @@ export class BridgeService {
       this.log.info('quarantine entry released', { quarantineId: id, study: r.studyId, actor });
       this.d.worker.wake();
     }
+    return r;
+  }
+
+  /** Carried instances whose pixels were masked in the last `days`, newest first, one page. */
+  maskedGallery(opts: { days: number; page: number; perPage: number }): Promise<{
+    total: number;
+    rows: MaskedInstance[];
+  }> {
+    const since = new Date(Date.now() - opts.days * 86_400_000).toISOString();
+    return maskedInstances(this.d.db, { since, limit: opts.perPage, offset: opts.page * opts.perPage });
+  }
+
+  /** The research copy of a masked instance as a PNG, its masks outlined (admin pages only). */
+  preview(destination: string, sourceId: string, size: number): Promise<Preview> {
+    return previewOf(this.d.stage(), this.d.cfg().profile, destination, sourceId, size);
+  }
+
+  /** Takes a carried masked instance back from its destination into quarantine; audited. */
+  async recall(
+    destination: string,
+    sourceId: string,
+    actor: string,
+  ): Promise<'recalled' | 'not-masked' | 'cannot-delete'> {
+    const r = await recall(this.d.stage(), this.d.cfg().profile, destination, sourceId, actor);
+    if (r === 'recalled') this.log.info('instance recalled', { instance: sourceId, destination, actor });
     return r;
   }
 

@@ -123,19 +123,30 @@ export interface PushedInstance {
   /** Export fields read from the de-identified output. */
   readonly metadata: Readonly<Record<string, string>>;
   /** When the pixels were cleaned: regions masked and their area in pixels. */
-  readonly masked?: { readonly regions: number; readonly area: number; readonly share: number };
+  readonly masked?: {
+    readonly regions: number;
+    readonly area: number;
+    readonly share: number;
+    readonly boxes?: readonly MaskedBox[];
+  };
 }
+
+/** A masked rectangle: [frame, x, y, width, height] in image pixels. */
+export type MaskedBox = readonly [number, number, number, number, number];
+
+/** The most boxes kept per instance (a frame of speckle could give thousands): the rest are counted. */
+const MAX_BOXES = 500;
 
 export async function recordPushed(db: Db, r: PushedInstance): Promise<void> {
   const at = now();
   await db.transaction(async (tx) => {
     await tx.run(
-      `INSERT INTO instances (source_id, destination, study_id, job_id, state, research_id, research_study_id, md5, fingerprint, pseudonym, masked_regions, masked_area, masked_share, updated_at)
-       VALUES (?, ?, ?, ?, 'pushed', ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO instances (source_id, destination, study_id, job_id, state, research_id, research_study_id, md5, fingerprint, pseudonym, masked_regions, masked_area, masked_share, masked_boxes, updated_at)
+       VALUES (?, ?, ?, ?, 'pushed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (source_id, destination) DO UPDATE SET job_id = excluded.job_id, state = 'pushed', research_id = excluded.research_id,
          research_study_id = excluded.research_study_id, md5 = excluded.md5, fingerprint = excluded.fingerprint,
          pseudonym = excluded.pseudonym, masked_regions = excluded.masked_regions, masked_area = excluded.masked_area,
-         masked_share = excluded.masked_share, updated_at = excluded.updated_at`,
+         masked_share = excluded.masked_share, masked_boxes = excluded.masked_boxes, updated_at = excluded.updated_at`,
       [
         r.sourceId,
         r.destination,
@@ -149,6 +160,7 @@ export async function recordPushed(db: Db, r: PushedInstance): Promise<void> {
         r.masked?.regions ?? null,
         r.masked?.area ?? null,
         r.masked?.share ?? null,
+        r.masked?.boxes ? JSON.stringify(r.masked.boxes.slice(0, MAX_BOXES)) : null,
         at,
       ],
     );
@@ -325,4 +337,89 @@ export async function discardQuarantine(db: Db, id: number): Promise<boolean> {
 /** Open quarantine entries (discarded ones are closed). */
 export async function countQuarantine(db: Db): Promise<number> {
   return (await db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM quarantine WHERE status = 'open'`))?.n ?? 0;
+}
+
+/** A carried instance whose pixels were masked, for the review gallery. */
+export interface MaskedInstance {
+  readonly sourceId: string;
+  readonly destination: string;
+  readonly studyId: string;
+  readonly researchId: string;
+  readonly jobId: number;
+  readonly fingerprint: string;
+  readonly maskedShare: number;
+  readonly maskedRegions: number;
+  readonly boxes: readonly MaskedBox[];
+  readonly updatedAt: string;
+}
+
+interface MaskedRow {
+  source_id: string;
+  destination: string;
+  study_id: string;
+  research_id: string;
+  job_id: number;
+  fingerprint: string;
+  masked_share: number;
+  masked_regions: number;
+  masked_boxes: string | null;
+  updated_at: string;
+}
+
+function boxesOf(json: string | null): MaskedBox[] {
+  if (!json) return [];
+  try {
+    const v: unknown = JSON.parse(json);
+    return Array.isArray(v)
+      ? (v.filter((b) => Array.isArray(b) && b.length === 5 && b.every(Number.isFinite)) as MaskedBox[])
+      : [];
+  } catch {
+    return [];
+  }
+}
+
+const MASKED_COLUMNS = `source_id, destination, study_id, research_id, job_id, fingerprint, masked_share, masked_regions, masked_boxes, updated_at`;
+
+function maskedOf(r: MaskedRow): MaskedInstance {
+  return {
+    sourceId: r.source_id,
+    destination: r.destination,
+    studyId: r.study_id,
+    researchId: r.research_id,
+    jobId: Number(r.job_id),
+    fingerprint: r.fingerprint,
+    maskedShare: r.masked_share,
+    maskedRegions: r.masked_regions,
+    boxes: boxesOf(r.masked_boxes),
+    updatedAt: r.updated_at,
+  };
+}
+
+/** Carried instances with masked pixels, newest first, one page (the store pages, never loads all). */
+export async function maskedInstances(
+  db: Db,
+  opts: { since: string; limit: number; offset: number },
+): Promise<{ total: number; rows: MaskedInstance[] }> {
+  const where = `state = 'pushed' AND masked_share IS NOT NULL AND research_id IS NOT NULL AND updated_at >= ?`;
+  const total = await db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM instances WHERE ${where}`, [
+    opts.since,
+  ]);
+  const rows = await db.all<MaskedRow>(
+    `SELECT ${MASKED_COLUMNS} FROM instances WHERE ${where} ORDER BY updated_at DESC, source_id LIMIT ? OFFSET ?`,
+    [opts.since, opts.limit, opts.offset],
+  );
+  return { total: Number(total?.n ?? 0), rows: rows.map(maskedOf) };
+}
+
+/** One carried masked instance (for its preview and its recall). */
+export async function maskedInstance(
+  db: Db,
+  sourceId: string,
+  destination: string,
+): Promise<MaskedInstance | undefined> {
+  const r = await db.get<MaskedRow>(
+    `SELECT ${MASKED_COLUMNS} FROM instances WHERE source_id = ? AND destination = ? AND state = 'pushed' AND masked_share IS NOT NULL AND research_id IS NOT NULL`,
+    [sourceId, destination],
+  );
+  return r ? maskedOf(r) : undefined;
 }

@@ -165,4 +165,8 @@ CREATE TABLE pixels_in_flight (
   PRIMARY KEY (source_id, destination)
 );
 `,
+  // 5: Clean Pixel Data, per pushed instance: where the masks are, JSON (sqlite 0010).
+  `
+ALTER TABLE instances ADD COLUMN masked_boxes TEXT;
+`,
 ];

@@ -1,0 +1,111 @@
+/**
+ * Operator review of what masking did (issue 27): a picture of a carried instance's research copy
+ * with its masks outlined, and the recall of a carried instance (deleted from its destination,
+ * quarantined as recalled, audited; a release carries it again). Only de-identified copies are
+ * ever drawn: the picture is read back from the destination, never from the clinical Orthanc.
+ */
+import { parseDicom } from '../dicom/file';
+import { PermanentError } from '../errors';
+import { paletteOf } from '../pixels/palette';
+import { previewPng } from '../pixels/preview';
+import { maskedInstance, recordQuarantined, type MaskedInstance } from '../store/instances';
+import { auditAdmin } from '../store/reid';
+import type { BaseContext } from './context';
+import { decodeBytes } from './pixels';
+
+/** The most bytes a preview reads back from a destination. */
+const PREVIEW_MAX_BYTES = 256 * 1024 * 1024;
+/** Previews kept in memory, by bytes: a gallery page re-shown costs nothing. */
+const CACHE_BYTES = 32 * 1024 * 1024;
+
+const cache = new Map<string, Buffer>();
+let cached = 0;
+
+function remember(key: string, png: Buffer): Buffer {
+  cache.set(key, png);
+  cached += png.length;
+  for (const [k, v] of cache) {
+    if (cached <= CACHE_BYTES) break;
+    cache.delete(k);
+    cached -= v.length;
+  }
+  return png;
+}
+
+/** The research destination an instance went to (the profile does not matter for reading it). */
+function destinationOf(ctx: BaseContext, name: string, profile: string) {
+  const target = ctx.target(name, profile, '');
+  if (!target) throw new PermanentError('NO_DESTINATION', `no destination named ${JSON.stringify(name)}`);
+  return target.research;
+}
+
+export type Preview =
+  | { readonly png: Buffer; readonly item: MaskedInstance }
+  | { readonly none: 'not-masked' | 'not-readable' | 'not-held' | 'not-decodable' };
+
+/**
+ * The carried copy of a masked instance as a PNG at most `size` px on its longer side, its masks
+ * outlined: the frame the first mask is in.
+ */
+export async function previewOf(
+  ctx: BaseContext,
+  profile: string,
+  destination: string,
+  sourceId: string,
+  size: number,
+): Promise<Preview> {
+  const item = await maskedInstance(ctx.db, sourceId, destination);
+  if (!item) return { none: 'not-masked' };
+  const key = `${destination}\0${item.researchId}\0${item.updatedAt}\0${size}`;
+  const hit = cache.get(key);
+  if (hit) return { png: hit, item };
+  const dest = destinationOf(ctx, destination, profile);
+  if (!dest.read) return { none: 'not-readable' };
+  const bytes = await dest.read(item.researchId, PREVIEW_MAX_BYTES);
+  if (!bytes) return { none: 'not-held' };
+  const img = await decodeBytes(ctx.state.pixels.codecs, bytes);
+  if (typeof img === 'string') return { none: 'not-decodable' };
+  const frame = Math.min(img.frames - 1, item.boxes[0]?.[0] ?? 0);
+  const boxes = item.boxes
+    .filter((b) => b[0] === frame)
+    .map(([, x, y, width, height]) => ({ x, y, width, height }));
+  const palette = img.photometric === 'PALETTE COLOR' ? paletteOf(parseDicom(bytes).dict) : undefined;
+  return { png: remember(key, previewPng(img, frame, boxes, size, palette)), item };
+}
+
+/**
+ * Takes a carried instance back: deleted from its destination, quarantined with the reason
+ * `recalled by <actor>`, audited. Its release carries it again.
+ */
+export async function recall(
+  ctx: BaseContext,
+  profile: string,
+  destination: string,
+  sourceId: string,
+  actor: string,
+): Promise<'recalled' | 'not-masked' | 'cannot-delete'> {
+  const db = ctx.db;
+  const item = await maskedInstance(db, sourceId, destination);
+  if (!item) return 'not-masked';
+  const dest = destinationOf(ctx, destination, profile);
+  if (!dest.canReplace) return 'cannot-delete';
+  await dest.deleteInstance(item.researchId);
+  await recordQuarantined(db, {
+    sourceId,
+    destination,
+    studyId: item.studyId,
+    jobId: item.jobId,
+    check: 'recalled',
+    tag: null,
+    reason: `recalled by ${actor}: the carried copy was deleted from ${destination}; release carries it again`,
+    fingerprint: item.fingerprint,
+  });
+  await auditAdmin(db, {
+    action: 'recall',
+    pseudonym: '',
+    actor,
+    outcome: 'recalled',
+    target: `instance ${sourceId} (study ${item.studyId}) on ${destination}`,
+  });
+  return 'recalled';
+}

@@ -1,0 +1,84 @@
+/**
+ * A picture of a de-identified frame for the review pages: grey windowed over the frame's own
+ * values (0.5th to 99.5th percentile; MONOCHROME1 shown as it is meant, dark high), colour and
+ * palette as colour, scaled down to fit `size`, and the masked rectangles outlined in magenta.
+ * Only ever drawn from a de-identified copy: the review never shows an original's pixels.
+ */
+import { sampleAt } from './grey';
+import { frameBytes, type DecodedImage } from './image';
+import { colourOf, type Palette } from './palette';
+import { encodePng } from './png';
+
+/** Outline colour: a hue no grey or anatomy has. */
+const OUTLINE = [255, 0, 255] as const;
+
+export interface PreviewBox {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** Each sample of the frame as 0-255 RGB, at full size. */
+function rgbOf(img: DecodedImage, f: number, palette?: Palette): Uint8Array {
+  const size = frameBytes(img);
+  const frame = img.data.subarray(f * size, (f + 1) * size);
+  const pixels = img.rows * img.columns;
+  const out = new Uint8Array(pixels * 3);
+  if (img.samples === 3) {
+    for (let i = 0; i < pixels * 3; i++) {
+      const v = sampleAt(img, frame, i);
+      out[i] = img.bitsAllocated === 8 ? v : v >> 8;
+    }
+    return out;
+  }
+  if (img.photometric === 'PALETTE COLOR' && palette) {
+    for (let p = 0; p < pixels; p++) out.set(colourOf(palette, sampleAt(img, frame, p)), p * 3);
+    return out;
+  }
+  const values = new Float64Array(pixels);
+  for (let p = 0; p < pixels; p++) values[p] = sampleAt(img, frame, p);
+  const sorted = Float64Array.from(values).sort();
+  const lo = sorted[Math.floor((pixels - 1) * 0.005)]!;
+  const hi = Math.max(lo + 1, sorted[Math.floor((pixels - 1) * 0.995)]!);
+  const invert = img.photometric === 'MONOCHROME1';
+  for (let p = 0; p < pixels; p++) {
+    const g = Math.max(0, Math.min(255, Math.round(((values[p]! - lo) * 255) / (hi - lo))));
+    out.fill(invert ? 255 - g : g, p * 3, p * 3 + 3);
+  }
+  return out;
+}
+
+/** The frame as a PNG at most `size` pixels on its longer side, the boxes (image pixels) outlined. */
+export function previewPng(
+  img: DecodedImage,
+  f: number,
+  boxes: readonly PreviewBox[],
+  size: number,
+  palette?: Palette,
+): Buffer {
+  const full = rgbOf(img, f, palette);
+  const k = Math.min(1, size / Math.max(img.rows, img.columns));
+  const w = Math.max(1, Math.round(img.columns * k));
+  const h = Math.max(1, Math.round(img.rows * k));
+  const out = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) {
+    const sy = Math.min(img.rows - 1, Math.floor(y / k));
+    for (let x = 0; x < w; x++) {
+      const sx = Math.min(img.columns - 1, Math.floor(x / k));
+      out.set(full.subarray((sy * img.columns + sx) * 3, (sy * img.columns + sx) * 3 + 3), (y * w + x) * 3);
+    }
+  }
+  const paint = (x: number, y: number) => {
+    if (x >= 0 && y >= 0 && x < w && y < h) out.set(OUTLINE, (y * w + x) * 3);
+  };
+  for (const b of boxes) {
+    const x0 = Math.floor(b.x * k) - 1;
+    const y0 = Math.floor(b.y * k) - 1;
+    const x1 = Math.ceil((b.x + b.width) * k);
+    const y1 = Math.ceil((b.y + b.height) * k);
+    for (let x = x0; x <= x1; x++) [y0, y1].forEach((y) => paint(x, y));
+    for (let y = y0; y <= y1; y++) [x0, x1].forEach((x) => paint(x, y));
+  }
+  return encodePng(w, h, out);
+}

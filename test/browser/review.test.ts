@@ -1,0 +1,139 @@
+/**
+ * Operator review in a real browser (issue 27, in part): a carried image with burned-in text over
+ * real anatomy is shown in the masked-images gallery as a picture of its research copy, masks
+ * outlined; an admin recalls it, it leaves research and enters quarantine with the audit row, and
+ * a release carries it again. No planted identity is on any page or in any picture's bytes.
+ */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { BridgeApp } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { IDENTITY, plantedStrings } from '../helpers/burnedIn';
+import { launchChromium, SCREENSHOTS } from '../helpers/browser';
+import { TestOrthanc, freePort, waitFor } from '../helpers/orthanc';
+import { anatomyImage, anatomyVariants } from '../helpers/realAnatomy';
+import { ADMIN_TOKEN, OPERATOR_TOKEN, TEST_SECRET } from '../helpers/samples';
+
+const clinical = new TestOrthanc('clinical', { Plugins: [] });
+const research = new TestOrthanc('research');
+let apiPort = 0;
+let app: BridgeApp;
+let browser: Browser;
+let studyId = '';
+
+/** Every planted value as it could appear: in the header, drawn in the pixels, in any case. */
+const planted = [IDENTITY.name, IDENTITY.id, IDENTITY.birthDate, 'QUILLFEATHER', ...plantedStrings()].map(
+  (v) => v.toLowerCase(),
+);
+
+beforeAll(async () => {
+  apiPort = await freePort();
+  await Promise.all([clinical.start(), research.start()]);
+  // pydicom's CT head with the name, ID and dates drawn in its corners (lossless, light text).
+  const variant = anatomyVariants(1).find(
+    (v) => v.background.file === '693_J2KI.dcm' && v.placement === 'corners' && v.lightText && !v.jpeg,
+  )!;
+  studyId = (await clinical.upload((await anatomyImage(variant)).bytes)).ParentStudy;
+  await clinical.waitStable([studyId]);
+  app = new BridgeApp(
+    loadConfig({
+      env: {
+        BRIDGE_SOURCE_URL: clinical.url,
+        BRIDGE_RESEARCH_URL: research.url,
+        BRIDGE_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'bridge-review-')),
+        BRIDGE_SECRET: TEST_SECRET,
+        BRIDGE_API_PORT: String(apiPort),
+        BRIDGE_API_TOKEN: OPERATOR_TOKEN,
+        BRIDGE_ADMIN_TOKEN: ADMIN_TOKEN,
+        BRIDGE_POLL_INTERVAL_MS: '200',
+      },
+    }),
+    { console: false },
+  );
+  await app.start();
+  browser = await launchChromium();
+  await waitFor('the study carried', async () => (await app.status()).jobs.done === 1, 120_000, 200);
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.stop();
+  await Promise.all([clinical.destroy(), research.destroy()]);
+});
+
+describe('the masked-images gallery', () => {
+  it('shows the research copy with its masks outlined, recalls it into quarantine (audited), and a release carries it again', async () => {
+    expect(await research.get<string[]>('/instances')).toHaveLength(1);
+    const context = await browser.newContext({
+      httpCredentials: { username: 'admin', password: ADMIN_TOKEN },
+    });
+    const page = await context.newPage();
+    await page.goto(`http://127.0.0.1:${apiPort}/admin`);
+    await page.locator('#masked-gallery').click();
+    const figure = page.locator('#gallery figure');
+    await figure.first().waitFor();
+    expect(await figure.count()).toBe(1);
+    const img = figure.first().locator('img');
+    await waitFor('the preview to load', async () =>
+      img.evaluate((e) => {
+        const i = e as unknown as { complete: boolean; naturalWidth: number };
+        return i.complete && i.naturalWidth > 0;
+      }),
+    );
+    expect(await img.evaluate((e) => (e as unknown as { naturalWidth: number }).naturalWidth)).toBe(256);
+    expect(await img.getAttribute('alt')).toMatch(
+      /^Research copy of a carried instance on research: \d+\.\d% of a frame masked in \d+ regions?, outlined in magenta$/,
+    );
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'review-masked-gallery.png'), fullPage: true });
+
+    // The picture is drawn from research's copy: magenta outlines, and no planted value in any byte.
+    const src = (await img.getAttribute('src'))!;
+    const png = await page.request.get(new URL(src, page.url()).toString());
+    expect(png.headers()['content-type']).toBe('image/png');
+    expect(png.headers()['cache-control']).toBe('no-store');
+    const bytes = (await png.body()).toString('latin1').toLowerCase();
+    const html = (await page.content()).toLowerCase();
+    for (const v of planted) {
+      expect(html).not.toContain(v);
+      expect(bytes).not.toContain(v);
+    }
+    // Keyboard: the Recall button is reachable and labelled.
+    const recall = figure.first().getByRole('button', { name: 'Recall this instance from research' });
+    await recall.focus();
+    await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/recall')),
+      page.keyboard.press('Enter'),
+    ]);
+    await page.waitForURL(`http://127.0.0.1:${apiPort}/admin/masked`);
+    await page.locator('#gallery').waitFor();
+    expect(await page.locator('#gallery figure').count()).toBe(0);
+    expect(await research.get<string[]>('/instances')).toHaveLength(0);
+
+    const [entry] = await app.service.quarantine({ limit: 10 });
+    expect(entry).toMatchObject({ check: 'recalled', studyId });
+    expect(entry!.reason).toMatch(/^recalled by admin-page:admin@127\.0\.0\.1/);
+    const actions = await app.service.adminActions(5);
+    expect(actions[0]).toMatchObject({ action: 'recall', outcome: 'recalled' });
+
+    // An operator may not see the gallery, the pictures, or recall.
+    const operator = await browser.newContext({
+      httpCredentials: { username: 'operator', password: OPERATOR_TOKEN },
+    });
+    const denied = await operator.newPage();
+    expect((await denied.goto(`http://127.0.0.1:${apiPort}/admin/masked`))?.status()).toBe(403);
+    expect((await denied.request.get(new URL(src, page.url()).toString())).status()).toBe(403);
+    await operator.close();
+
+    await app.service.release(entry!.id, 'test');
+    await waitFor(
+      'the released instance back on research',
+      async () => ((await research.get<string[]>('/instances')).length === 1 ? true : undefined),
+      60_000,
+    );
+    await page.reload();
+    await page.locator('#gallery figure').first().waitFor();
+    await context.close();
+  });
+});

@@ -1,0 +1,62 @@
+/** The review's pictures: a PNG any reader decodes, grey windowed, masks outlined, scaled to fit. */
+import { inflateSync } from 'node:zlib';
+import { previewPng } from '../../src/pixels/preview';
+import type { DecodedImage } from '../../src/pixels/image';
+
+/** The RGB pixels of a PNG this writer made (one IDAT, filter 0 on every row). */
+function decodePng(png: Buffer): { width: number; height: number; rgb: Buffer } {
+  expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+  const width = png.readUInt32BE(16);
+  const height = png.readUInt32BE(20);
+  const idat = png.indexOf('IDAT', 0, 'latin1');
+  const raw = inflateSync(png.subarray(idat + 4, idat + 4 + png.readUInt32BE(idat - 4)));
+  const rgb = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    expect(raw[y * (width * 3 + 1)]).toBe(0);
+    raw.copy(rgb, y * width * 3, y * (width * 3 + 1) + 1, (y + 1) * (width * 3 + 1));
+  }
+  return { width, height, rgb };
+}
+
+function grey16(rows: number, columns: number, value: (x: number, y: number) => number): DecodedImage {
+  const data = new Uint8Array(rows * columns * 2);
+  for (let y = 0; y < rows; y++)
+    for (let x = 0; x < columns; x++) {
+      const v = value(x, y);
+      data[(y * columns + x) * 2] = v & 0xff;
+      data[(y * columns + x) * 2 + 1] = v >> 8;
+    }
+  return {
+    rows,
+    columns,
+    frames: 1,
+    samples: 1,
+    bitsAllocated: 16,
+    bitsStored: 16,
+    signed: false,
+    photometric: 'MONOCHROME2',
+    data,
+  } as DecodedImage;
+}
+
+describe('review previews', () => {
+  it('draws a 16-bit frame windowed to 8 bits, scaled to fit, with each mask outlined in magenta', () => {
+    const img = grey16(400, 200, (x) => x * 10); // a ramp 0..1990 across
+    const { width, height, rgb } = decodePng(
+      previewPng(img, 0, [{ x: 100, y: 100, width: 40, height: 20 }], 100),
+    );
+    expect([width, height]).toEqual([50, 100]);
+    const at = (x: number, y: number) => [...rgb.subarray((y * width + x) * 3, (y * width + x) * 3 + 3)];
+    expect(at(0, 50)).toEqual([0, 0, 0]); // the darkest of the window
+    expect(at(49, 50).every((v) => v >= 250)).toBe(true); // near the brightest (the last column shown)
+    expect(at(24, 24)).toEqual([255, 0, 255]); // the mask's top-left corner, scaled by 1/4
+    expect(at(24, 40)[1]).toBeGreaterThan(0); // away from the outline: grey
+  });
+
+  it('shows MONOCHROME1 as meant: high values dark', () => {
+    const img = { ...grey16(10, 10, (x) => x * 100), photometric: 'MONOCHROME1' } as DecodedImage;
+    const { rgb } = decodePng(previewPng(img, 0, [], 10));
+    expect(rgb[0]).toBe(255);
+    expect(rgb[9 * 3]).toBe(0);
+  });
+});
