@@ -123,7 +123,7 @@ ${
           ) => `<tr data-id="${q.id}"><td>${q.id}</td><td><code>${esc(q.studyId)}</code></td><td><code>${esc(q.sourceId)}</code></td><td>${esc(q.destination)}</td>
 <td>${esc(q.check)} ${esc(q.tag ?? '')}</td><td>${esc(q.reason)}</td><td>${
             canAct
-              ? `<form method="post" action="admin/quarantine/${q.id}/release"><input type="hidden" name="csrf" value="${esc(csrf)}"><button name="release">Release</button></form>
+              ? `${app.pictured(q.check) ? `<a href="admin/quarantine/${q.id}/picture.png" class="picture" aria-label="Picture of the masked candidate of quarantine entry ${q.id}">picture</a> ` : ''}<form method="post" action="admin/quarantine/${q.id}/release"><input type="hidden" name="csrf" value="${esc(csrf)}"><button name="release">Release</button></form>
 <form method="post" action="admin/quarantine/${q.id}/discard"><input type="hidden" name="csrf" value="${esc(csrf)}"><button name="discard">Discard</button></form>`
               : 'admin only'
           }</td></tr>`,

@@ -115,6 +115,17 @@ export function createApi(app: BridgeService): express.Express {
   );
   // The review pages show research copies: admin only, never cached, never logged by value.
   api.use(['/admin/masked', '/admin/preview'], admin);
+  api.get('/admin/quarantine/:id/picture.png', admin, async (req, res) => {
+    const id = Number(req.params.id);
+    const size = Math.max(32, Math.min(1024, Number.parseInt(String(req.query.size ?? '512'), 10) || 512));
+    const p = Number.isInteger(id) && id > 0 ? await app.candidatePreview(id, size) : { none: 'not-open' };
+    if ('none' in p) {
+      res.status(404).json({ error: `no picture: ${p.none}` });
+      return;
+    }
+    res.set('Cache-Control', 'no-store');
+    res.type('png').send(p.png);
+  });
 
   api.get('/admin/masked', async (req, res) => {
     const page = Math.max(0, Math.min(100_000, Number.parseInt(String(req.query.page ?? '0'), 10) || 0));

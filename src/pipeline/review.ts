@@ -5,13 +5,15 @@
  * ever drawn: the picture is read back from the destination, never from the clinical Orthanc.
  */
 import { parseDicom } from '../dicom/file';
+import { toPart10 } from '../dicom/part10';
+import { matchBlankRule } from '../pixels/regions';
 import { PermanentError } from '../errors';
 import { paletteOf } from '../pixels/palette';
 import { previewPng } from '../pixels/preview';
-import { maskedInstance, recordQuarantined, type MaskedInstance } from '../store/instances';
+import { getQuarantine, maskedInstance, recordQuarantined, type MaskedInstance } from '../store/instances';
 import { auditAdmin } from '../store/reid';
 import type { BaseContext } from './context';
-import { decodeBytes } from './pixels';
+import { cleanStage, decodeBytes } from './pixels';
 
 /** The most bytes a preview reads back from a destination. */
 const PREVIEW_MAX_BYTES = 256 * 1024 * 1024;
@@ -40,7 +42,7 @@ function destinationOf(ctx: BaseContext, name: string, profile: string) {
 }
 
 export type Preview =
-  | { readonly png: Buffer; readonly item: MaskedInstance }
+  | { readonly png: Buffer; readonly item?: MaskedInstance }
   | { readonly none: 'not-masked' | 'not-readable' | 'not-held' | 'not-decodable' };
 
 /**
@@ -108,4 +110,44 @@ export async function recall(
     target: `instance ${sourceId} (study ${item.studyId}) on ${destination}`,
   });
   return 'recalled';
+}
+
+/** Quarantine checks whose candidate is a masked image that may be shown: the masks hold, only their size failed. */
+export const PICTURED_CHECKS: ReadonlySet<string> = new Set(['kept-pixels']);
+
+/**
+ * The candidate a quarantined instance would have been: the original read from the clinical
+ * Orthanc and masked again under the profile (never shown unmasked), drawn with its masks
+ * outlined. Only for quarantines whose masks are not in doubt (PICTURED_CHECKS: kept-pixels,
+ * where they covered too much); a candidate a second OCR pass read identity in is never drawn.
+ */
+export async function candidatePreviewOf(
+  ctx: BaseContext,
+  profile: string,
+  quarantineId: number,
+  size: number,
+): Promise<Preview | { none: 'not-pictured' | 'not-open' }> {
+  const q = await getQuarantine(ctx.db, quarantineId);
+  if (!q || q.status !== 'open') return { none: 'not-open' };
+  if (!PICTURED_CHECKS.has(q.check)) return { none: 'not-pictured' };
+  const key = `candidate\0${quarantineId}\0${q.createdAt}\0${size}`;
+  const hit = cache.get(key);
+  if (hit) return { png: hit };
+  const target = ctx.target(q.destination, profile, '');
+  if (!target) return { none: 'not-open' };
+  const original = toPart10(await ctx.source.instanceFile(q.sourceId, PREVIEW_MAX_BYTES));
+  const file = parseDicom(original);
+  const policy = target.deid.profile.pixelPolicy;
+  const r = await cleanStage(original, file, {
+    rule: matchBlankRule(file.dict, policy.blank),
+    ocr: true,
+    profile: target.deid.profile,
+    engines: ctx.state.pixels,
+  });
+  if ('failures' in r) return { none: 'not-decodable' };
+  const c = r.cleaned;
+  const frame = c.maskRegions.find((m) => m.source === 'text')?.frame ?? 0;
+  const boxes = c.maskRegions.filter((m) => (m.frame ?? 0) === frame);
+  const palette = c.cleaned.photometric === 'PALETTE COLOR' ? paletteOf(file.dict) : undefined;
+  return { png: remember(key, previewPng(c.cleaned, frame, boxes, size, palette)) };
 }

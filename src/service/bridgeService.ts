@@ -43,7 +43,7 @@ import {
   type MaskedInstance,
   type QuarantineEntry,
 } from '../store/instances';
-import { previewOf, recall, type Preview } from '../pipeline/review';
+import { candidatePreviewOf, PICTURED_CHECKS, previewOf, recall, type Preview } from '../pipeline/review';
 import {
   countJobsByState,
   enqueueJob,
@@ -239,6 +239,16 @@ export class BridgeService {
   /** The research copy of a masked instance as a PNG, its masks outlined (admin pages only). */
   preview(destination: string, sourceId: string, size: number): Promise<Preview> {
     return previewOf(this.d.stage(), this.d.cfg().profile, destination, sourceId, size);
+  }
+
+  /** The masked candidate of a quarantined instance as a PNG, where its check allows a picture. */
+  candidatePreview(quarantineId: number, size: number): Promise<Preview | { none: string }> {
+    return candidatePreviewOf(this.d.stage(), this.d.cfg().profile, quarantineId, size);
+  }
+
+  /** Whether quarantines of this check have a picture (their masks are not in doubt). */
+  pictured(check: string): boolean {
+    return PICTURED_CHECKS.has(check);
   }
 
   /** Takes a carried masked instance back from its destination into quarantine; audited. */

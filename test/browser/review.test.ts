@@ -4,7 +4,7 @@
  * outlined; an admin recalls it, it leaves research and enters quarantine with the audit row, and
  * a release carries it again. No planted identity is on any page or in any picture's bytes.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -14,6 +14,7 @@ import { IDENTITY, plantedStrings } from '../helpers/burnedIn';
 import { launchChromium, SCREENSHOTS } from '../helpers/browser';
 import { TestOrthanc, freePort, waitFor } from '../helpers/orthanc';
 import { anatomyImage, anatomyVariants } from '../helpers/realAnatomy';
+import { CORPORA } from '../helpers/realWorld';
 import { ADMIN_TOKEN, OPERATOR_TOKEN, TEST_SECRET } from '../helpers/samples';
 
 const clinical = new TestOrthanc('clinical', { Plugins: [] });
@@ -22,6 +23,34 @@ let apiPort = 0;
 let app: BridgeApp;
 let browser: Browser;
 let studyId = '';
+let textStudyId = '';
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bridge-review-'));
+
+/** The bridge's config; `limit`: the share of a frame text masks may cover (ocr.maxMaskedFraction). */
+function config(limit?: number) {
+  const file = path.join(dataDir, 'bridge.json');
+  writeFileSync(
+    file,
+    JSON.stringify(
+      limit
+        ? { profile: { name: 'review', options: {}, pixelPolicy: { ocr: { maxMaskedFraction: limit } } } }
+        : {},
+    ),
+  );
+  return loadConfig({
+    env: {
+      BRIDGE_SOURCE_URL: clinical.url,
+      BRIDGE_RESEARCH_URL: research.url,
+      BRIDGE_DATA_DIR: dataDir,
+      BRIDGE_SECRET: TEST_SECRET,
+      BRIDGE_API_PORT: String(apiPort),
+      BRIDGE_API_TOKEN: OPERATOR_TOKEN,
+      BRIDGE_ADMIN_TOKEN: ADMIN_TOKEN,
+      BRIDGE_POLL_INTERVAL_MS: '200',
+    },
+    configPath: file,
+  });
+}
 
 /** Every planted value as it could appear: in the header, drawn in the pixels, in any case. */
 const planted = [IDENTITY.name, IDENTITY.id, IDENTITY.birthDate, 'QUILLFEATHER', ...plantedStrings()].map(
@@ -36,25 +65,22 @@ beforeAll(async () => {
     (v) => v.background.file === '693_J2KI.dcm' && v.placement === 'corners' && v.lightText && !v.jpeg,
   )!;
   studyId = (await clinical.upload((await anatomyImage(variant)).bytes)).ParentStudy;
-  await clinical.waitStable([studyId]);
-  app = new BridgeApp(
-    loadConfig({
-      env: {
-        BRIDGE_SOURCE_URL: clinical.url,
-        BRIDGE_RESEARCH_URL: research.url,
-        BRIDGE_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'bridge-review-')),
-        BRIDGE_SECRET: TEST_SECRET,
-        BRIDGE_API_PORT: String(apiPort),
-        BRIDGE_API_TOKEN: OPERATOR_TOKEN,
-        BRIDGE_ADMIN_TOKEN: ADMIN_TOKEN,
-        BRIDGE_POLL_INTERVAL_MS: '200',
-      },
-    }),
-    { console: false },
-  );
+  // pydicom's page of three coloured words: its masks would cover 27.9% of the frame (kept-pixels).
+  textStudyId = (await clinical.upload(readFileSync(path.join(CORPORA.pydicom!, 'GDCMJ2K_TextGBR.dcm'))))
+    .ParentStudy;
+  await clinical.waitStable([studyId, textStudyId]);
+  app = new BridgeApp(config(), { console: false });
   await app.start();
   browser = await launchChromium();
-  await waitFor('the study carried', async () => (await app.status()).jobs.done === 1, 120_000, 200);
+  await waitFor(
+    'both studies ended',
+    async () => {
+      const jobs = (await app.status()).jobs;
+      return jobs.done === 1 && jobs.quarantined === 1;
+    },
+    120_000,
+    200,
+  );
 }, 240_000);
 
 afterAll(async () => {
@@ -134,6 +160,39 @@ describe('the masked-images gallery', () => {
     );
     await page.reload();
     await page.locator('#gallery figure').first().waitFor();
+    await context.close();
+  });
+
+  it('shows the masked candidate of a kept-pixels quarantine, and after a higher limit its release reaches research', async () => {
+    const context = await browser.newContext({
+      httpCredentials: { username: 'admin', password: ADMIN_TOKEN },
+    });
+    const page = await context.newPage();
+    await page.goto(`http://127.0.0.1:${apiPort}/admin`);
+    const row = page.locator('#quarantine tr[data-id]').filter({ hasText: 'kept-pixels' });
+    await row.waitFor();
+    const link = row.locator('a.picture');
+    const picture = await page.request.get(
+      new URL((await link.getAttribute('href'))!, page.url()).toString(),
+    );
+    expect(picture.status()).toBe(200);
+    expect(picture.headers()['content-type']).toBe('image/png');
+    const shown = await context.newPage();
+    await shown.goto(new URL((await link.getAttribute('href'))!, page.url()).toString());
+    await shown.screenshot({ path: path.join(SCREENSHOTS, 'review-quarantine-candidate.png') });
+    await shown.close();
+    for (const v of planted) expect((await picture.body()).toString('latin1').toLowerCase()).not.toContain(v);
+
+    await app.reload(config(0.4));
+    const id = Number(await row.getAttribute('data-id'));
+    await app.service.release(id, 'test');
+    await waitFor(
+      'the released page of text on research',
+      async () => ((await app.service.studyState(textStudyId)).destinations.length === 1 ? true : undefined),
+      120_000,
+      200,
+    );
+    expect(await app.service.quarantineCount()).toBe(0);
     await context.close();
   });
 });
