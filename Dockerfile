@@ -16,6 +16,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY config ./config
+COPY web ./web
 # dcmtk: the DICOM C-STORE destinations' storescu, findscu and echoscu (src/destinations/dimse.ts).
 RUN apt-get update && apt-get install -y --no-install-recommends dcmtk && rm -rf /var/lib/apt/lists/*
 # Owned by the account the bridge runs as, so named volumes mounted there start writable.

@@ -142,6 +142,7 @@ ${
         .join('')}</table>`
 }
 <h2>Review</h2>
+<p><a href="admin/plots" id="plots-link">Plots</a>: carried and quarantined per hour, quarantine by check, masked shares.</p>
 <p><a href="admin/masked" id="masked-gallery">Masked images</a>: the instances carried with pixel masks, as pictures${canAct ? ', with Recall' : ' (admin)'}.</p>
 <h2>Downloads</h2>
 <p><a href="api/reports?format=csv">audit report (CSV)</a> · <a href="api/reports?format=json">audit report (JSON)</a> ·
@@ -195,5 +196,21 @@ export async function renderMaskedGallery(
 <p><a href="../admin">Back to the admin page</a>. ${esc(total)} instance(s) carried with pixel masks in the last ${esc(opts.days)} day(s), newest first; page ${esc(opts.page + 1)} of ${esc(pages)}. Each picture is the copy on research, its masks outlined in magenta.</p>
 <nav aria-label="pages">${opts.page > 0 ? link(opts.page - 1, 'newer') : ''} ${opts.page + 1 < pages ? link(opts.page + 1, 'older') : ''}</nav>
 <div class="gallery" id="gallery">${items || '<p>No masked image in this period.</p>'}</div>
+</body></html>`;
+}
+
+/** The plots page: charts drawn by uPlot from api/plots, each with its table for screen readers. */
+export function renderPlotsPage(days: number): string {
+  const section = (id: string, title: string) =>
+    `<h2>${esc(title)}</h2><div id="plot-${id}" aria-hidden="true"></div><details><summary>${esc(title)} as a table</summary><div id="table-${id}"></div></details>`;
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Plots - orthanc-research-bridge</title>
+<meta name="viewport" content="width=device-width,initial-scale=1"><link rel="stylesheet" href="assets/uPlot.min.css"><style>${STYLE}</style></head><body>
+<h1>Plots</h1>
+<p><a href="../admin">Back to the admin page</a>. The last ${esc(days)} day(s), from the shared store (every replica draws the same). The change feed's lag has no history in the store: it is on the admin page and in <code>/metrics</code>.</p>
+<p id="plots-error" role="alert"></p>
+${section('hourly', 'Instances carried and quarantined per hour')}
+${section('checks', 'Open quarantine by check')}
+${section('masked', 'Carried masked images by the share of a frame masked')}
+<script src="assets/uPlot.iife.min.js"></script><script src="assets/plots.js"></script>
 </body></html>`;
 }

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { BridgeService, JobState } from '../service/bridgeService';
 import { registerGauges, registry } from './prometheus';
-import { renderAdminPage, renderMaskedGallery } from './adminPage';
+import { renderAdminPage, renderMaskedGallery, renderPlotsPage } from './adminPage';
 import {
   actorOf,
   crossSiteRefusal,
@@ -14,6 +15,14 @@ import {
 } from './auth';
 import { safeMessage } from '../errors';
 import { auditCsv, metadataCsv, metadataJson } from '../reports/format';
+
+/** The files the plots page loads: uPlot (MIT, from node_modules) and the page's own script (web/). */
+const ROOT = path.resolve(__dirname, '../..');
+const ASSETS: Readonly<Record<string, string>> = {
+  'uPlot.iife.min.js': require.resolve('uplot/dist/uPlot.iife.min.js'),
+  'uPlot.min.css': require.resolve('uplot/dist/uPlot.min.css'),
+  'plots.js': path.join(ROOT, 'web', 'plots.js'),
+};
 import { isOrthancId } from '../orthanc/ids';
 
 const STATES = new Set(['queued', 'running', 'done', 'quarantined', 'failed', 'skipped']);
@@ -115,6 +124,30 @@ export function createApi(app: BridgeService): express.Express {
   );
   // The review pages show research copies: admin only, never cached, never logged by value.
   api.use(['/admin/masked', '/admin/preview'], admin);
+  // The plots: counts only (operators too); the charting library and our script, served here.
+  api.get('/admin/plots', (req, res) => {
+    const days = Math.max(1, Math.min(90, Number.parseInt(String(req.query.days ?? '7'), 10) || 7));
+    res.set('Cache-Control', 'no-store');
+    res.set(
+      'Content-Security-Policy',
+      "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+    );
+    res.type('html').send(renderPlotsPage(days));
+  });
+  api.get('/admin/api/plots', async (req, res) => {
+    const days = Math.max(1, Math.min(90, Number.parseInt(String(req.query.days ?? '7'), 10) || 7));
+    res.json(await app.plots(days));
+  });
+  api.get('/admin/assets/:file', (req, res) => {
+    const file = ASSETS[String(req.params.file)];
+    if (!file) {
+      res.status(404).json({ error: 'no such asset' });
+      return;
+    }
+    res.set('Cache-Control', 'max-age=3600');
+    res.sendFile(file);
+  });
+
   api.get('/admin/quarantine/:id/picture.png', admin, async (req, res) => {
     const id = Number(req.params.id);
     const size = Math.max(32, Math.min(1024, Number.parseInt(String(req.query.size ?? '512'), 10) || 512));

@@ -54,6 +54,7 @@ import {
 } from '../store/jobs';
 import { listReplicas } from '../store/replicas';
 import { listMetadata, type MetadataRow } from '../store/metadata';
+import { plotsSince, type Plots } from '../store/plots';
 import {
   allSealed,
   auditAdmin,
@@ -239,6 +240,11 @@ export class BridgeService {
   /** The research copy of a masked instance as a PNG, its masks outlined (admin pages only). */
   preview(destination: string, sourceId: string, size: number): Promise<Preview> {
     return previewOf(this.d.stage(), this.d.cfg().profile, destination, sourceId, size);
+  }
+
+  /** The admin page's plots over the last `days`, from the shared store. */
+  plots(days: number): Promise<Plots> {
+    return plotsSince(this.d.db, new Date(Date.now() - days * 86_400_000).toISOString());
   }
 
   /** The masked candidate of a quarantined instance as a PNG, where its check allows a picture. */

@@ -195,4 +195,38 @@ describe('the masked-images gallery', () => {
     expect(await app.service.quarantineCount()).toBe(0);
     await context.close();
   });
+
+  it('draws the plots from the store with the library the bridge serves, each with its table', async () => {
+    const context = await browser.newContext({
+      httpCredentials: { username: 'operator', password: OPERATOR_TOKEN },
+    });
+    const page = await context.newPage();
+    const failed: string[] = [];
+    page.on('requestfailed', (r) => failed.push(r.url()));
+    page.on('pageerror', (e) => failed.push(e.message));
+    await page.goto(`http://127.0.0.1:${apiPort}/admin`);
+    await page.locator('#plots-link').click();
+    await page.locator('body[data-plotted="yes"]').waitFor();
+    // uPlot drew a canvas per chart; nothing came from elsewhere, nothing failed.
+    expect(await page.locator('#plot-hourly canvas').count()).toBe(1);
+    // No quarantine is open any more: said in words, no empty chart.
+    expect(await page.locator('#plot-checks').innerText()).toBe('None in this period.');
+    expect(await page.locator('#plot-masked canvas').count()).toBe(1);
+    expect(failed).toEqual([]);
+    // The data: two instances on research now (the CT, carried again after its recall, and the page of words).
+    const plots = (await (await page.request.get(`http://127.0.0.1:${apiPort}/admin/api/plots`)).json()) as {
+      pushedPerHour: Array<{ count: number }>;
+      quarantinedPerHour: Array<{ count: number }>;
+      maskedShare: Array<{ band: string; count: number }>;
+    };
+    expect(plots.pushedPerHour.reduce((n, h) => n + h.count, 0)).toBe(2);
+    expect(plots.maskedShare.reduce((n, b) => n + b.count, 0)).toBe(2);
+    expect(plots.maskedShare.find((b) => b.band === '>= 15%')?.count).toBe(1); // the page of words, let through at 0.4
+    await page.locator('details').first().locator('summary').click();
+    expect(await page.locator('#table-hourly tr').count()).toBeGreaterThan(1);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'admin-plots.png'), fullPage: true });
+    const html = (await page.content()).toLowerCase();
+    for (const v of planted) expect(html).not.toContain(v);
+    await context.close();
+  });
 });
