@@ -123,6 +123,10 @@ ${
           ) => `<tr data-id="${q.id}"><td>${q.id}</td><td><code>${esc(q.studyId)}</code></td><td><code>${esc(q.sourceId)}</code></td><td>${esc(q.destination)}</td>
 <td>${esc(q.check)} ${esc(q.tag ?? '')}</td><td>${esc(q.reason)}</td><td>${
             canAct
+              ? `<a href="${esc(`${cfg.source.explorerUrl.replace(/\/+$/, '')}/app/explorer.html#instance?uuid=${encodeURIComponent(q.sourceId)}`)}" class="original" aria-label="The original of quarantine entry ${q.id} in the clinical Orthanc Explorer">original</a> `
+              : ''
+          }${
+            canAct
               ? `${app.pictured(q.check) ? `<a href="admin/quarantine/${q.id}/picture.png" class="picture" aria-label="Picture of the masked candidate of quarantine entry ${q.id}">picture</a> ` : ''}<form method="post" action="admin/quarantine/${q.id}/release"><input type="hidden" name="csrf" value="${esc(csrf)}"><button name="release">Release</button></form>
 <form method="post" action="admin/quarantine/${q.id}/discard"><input type="hidden" name="csrf" value="${esc(csrf)}"><button name="discard">Discard</button></form>`
               : 'admin only'

@@ -15,6 +15,11 @@ import { launchChromium, SCREENSHOTS } from '../helpers/browser';
 import { TestOrthanc, freePort, waitFor } from '../helpers/orthanc';
 import { anatomyImage, anatomyVariants } from '../helpers/realAnatomy';
 import { CORPORA } from '../helpers/realWorld';
+import { inflateSync } from 'node:zlib';
+import { newProcessState } from '../../src/pipeline/context';
+import { closeEngines } from '../../src/pixels/clean';
+import type { DecodedImage } from '../../src/pixels/image';
+import { identifyingWords, identityTokens } from '../../src/pixels/text';
 import { ADMIN_TOKEN, OPERATOR_TOKEN, TEST_SECRET } from '../helpers/samples';
 
 const clinical = new TestOrthanc('clinical', { Plugins: [] });
@@ -52,6 +57,37 @@ function config(limit?: number) {
   });
 }
 
+const ocrState = newProcessState({ workers: 1, timeoutMs: 120_000 });
+
+/** A PNG the review served, as an 8-bit RGB image for OCR (one IDAT, filter 0: the bridge's writer). */
+function pngImage(png: Buffer): DecodedImage {
+  const width = png.readUInt32BE(16);
+  const height = png.readUInt32BE(20);
+  const idat = png.indexOf('IDAT', 0, 'latin1');
+  const raw = inflateSync(png.subarray(idat + 4, idat + 4 + png.readUInt32BE(idat - 4)));
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++)
+    data.set(raw.subarray(y * (width * 3 + 1) + 1, (y + 1) * (width * 3 + 1)), y * width * 3);
+  return {
+    rows: height,
+    columns: width,
+    frames: 1,
+    samples: 3,
+    bitsAllocated: 8,
+    bitsStored: 8,
+    signed: false,
+    photometric: 'RGB',
+    data,
+  } as DecodedImage;
+}
+
+/** What OCR reads in a served picture that is a planted identity (none may be). */
+async function identityRead(png: Buffer): Promise<string | undefined> {
+  const words = await ocrState.pixels.ocr.readFrame(pngImage(png), 0);
+  const tokens = identityTokens([IDENTITY.name, IDENTITY.id, IDENTITY.birthDate]);
+  return identifyingWords(words, tokens).kind;
+}
+
 /** Every planted value as it could appear: in the header, drawn in the pixels, in any case. */
 const planted = [IDENTITY.name, IDENTITY.id, IDENTITY.birthDate, 'QUILLFEATHER', ...plantedStrings()].map(
   (v) => v.toLowerCase(),
@@ -86,6 +122,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await app?.stop();
+  await closeEngines(ocrState.pixels);
   await Promise.all([clinical.destroy(), research.destroy()]);
 });
 
@@ -125,6 +162,10 @@ describe('the masked-images gallery', () => {
       expect(html).not.toContain(v);
       expect(bytes).not.toContain(v);
     }
+    // And OCR, reading the picture at full size as a person would, finds no planted identity in
+    // it (at 512 px the corner text, were it there, is as large as in the original).
+    const full = await page.request.get(new URL(src.replace('size=256', 'size=512'), page.url()).toString());
+    expect(await identityRead(await full.body())).toBeUndefined();
     // Keyboard: the Recall button is reachable and labelled.
     const recall = figure.first().getByRole('button', { name: 'Recall this instance from research' });
     await recall.focus();
@@ -182,6 +223,11 @@ describe('the masked-images gallery', () => {
     await shown.screenshot({ path: path.join(SCREENSHOTS, 'review-quarantine-candidate.png') });
     await shown.close();
     for (const v of planted) expect((await picture.body()).toString('latin1').toLowerCase()).not.toContain(v);
+    expect(await identityRead(await picture.body())).toBeUndefined();
+    // The original is one click away, in the clinical Explorer (where the admin may look).
+    expect(await row.locator('a.original').getAttribute('href')).toMatch(
+      new RegExp(`^${clinical.url.replace(/[.]/g, '\\.')}/app/explorer\\.html#instance\\?uuid=[0-9a-f-]+$`),
+    );
 
     await app.reload(config(0.4));
     const id = Number(await row.getAttribute('data-id'));
