@@ -11,6 +11,7 @@ import { PermanentError } from '../errors';
 import { paletteOf } from '../pixels/palette';
 import { previewPng } from '../pixels/preview';
 import { getQuarantine, maskedInstance, recordQuarantined, type MaskedInstance } from '../store/instances';
+import { RECALLED_CHECK } from '../store/inFlight';
 import { auditAdmin } from '../store/reid';
 import type { BaseContext } from './context';
 import { cleanStage, decodeBytes } from './pixels';
@@ -97,7 +98,7 @@ export async function recall(
     destination,
     studyId: item.studyId,
     jobId: item.jobId,
-    check: 'recalled',
+    check: RECALLED_CHECK,
     tag: null,
     reason: `recalled by ${actor}: the carried copy was deleted from ${destination}; release carries it again`,
     fingerprint: item.fingerprint,

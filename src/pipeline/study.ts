@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { ClaimLostError, coerceError, safeMessage } from '../errors';
 import { studiesTotal } from '../metrics';
-import { INTERRUPTED_CHECK } from '../store/inFlight';
+import { HELD_UNTIL_RELEASE } from '../store/inFlight';
 import { instancesOfStudy } from '../store/instances';
 import { finishJob, type Job, type JobOutcome, type JobState } from '../store/jobs';
 import { carry, type Tally } from './carry';
@@ -43,8 +43,9 @@ async function carryStudyTo(
   const todo = ids.filter((id) => {
     const k = known.get(id);
     if (k?.discarded) return false;
-    // Its pixels stopped the process once: read again only once an operator releases it.
-    if (k?.quarantineCheck === INTERRUPTED_CHECK) return false;
+    // Its pixels stopped the process once, or an admin recalled it: run again only once an
+    // operator releases it.
+    if (k?.quarantineCheck && HELD_UNTIL_RELEASE.has(k.quarantineCheck)) return false;
     if (job.mode === 'reprocess') return true;
     return !(k && k.state === 'pushed' && k.fingerprint === fingerprint);
   });

@@ -19,6 +19,12 @@ export interface InFlight {
 /** The check name of such a quarantine; study runs skip it until it is released. */
 export const INTERRUPTED_CHECK = 'interrupted';
 
+/** The check name of an instance an admin took back from research (pipeline/review.ts): held too. */
+export const RECALLED_CHECK = 'recalled';
+
+/** Quarantines a study run leaves alone until an operator releases them. */
+export const HELD_UNTIL_RELEASE: ReadonlySet<string> = new Set([INTERRUPTED_CHECK, RECALLED_CHECK]);
+
 export const INTERRUPTED_REASON = `interrupted: ${formatTag(TAG.PixelData)} the bridge stopped while reading this instance's pixels; it is kept back so that it cannot stop the bridge again (release it to try again)`;
 
 export async function markPixelsInFlight(db: Db, r: InFlight): Promise<void> {
@@ -75,10 +81,11 @@ export async function quarantineInterruptedPixels(
   return rows.length;
 }
 
-/** An operator released an interrupted instance: it may be read again (the next run tries it). */
+/** An operator released an interrupted or recalled instance: the next run of its study tries it again. */
 export async function allowRetry(db: Db, quarantineId: number): Promise<void> {
-  await db.run(`UPDATE quarantine SET check_name = 'pixel-policy' WHERE id = ? AND check_name = ?`, [
-    quarantineId,
-    INTERRUPTED_CHECK,
-  ]);
+  await db.run(
+    `UPDATE quarantine SET check_name = CASE check_name WHEN ? THEN 'pixel-policy' ELSE 'released' END
+     WHERE id = ? AND check_name IN (?, ?)`,
+    [INTERRUPTED_CHECK, quarantineId, INTERRUPTED_CHECK, RECALLED_CHECK],
+  );
 }

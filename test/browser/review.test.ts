@@ -193,6 +193,21 @@ describe('the masked-images gallery', () => {
     expect((await denied.request.get(new URL(src, page.url()).toString())).status()).toBe(403);
     await operator.close();
 
+    // Another run of the study before a release leaves the recalled instance alone.
+    const before = (await app.status()).jobs;
+    await app.service.queueStudy(studyId, 'api');
+    await waitFor('the study run again', async () => {
+      const jobs = (await app.status()).jobs;
+      return (
+        jobs.queued + jobs.running === 0 && jobs.done + jobs.quarantined > before.done + before.quarantined
+      );
+    });
+    expect(await research.get<string[]>('/instances')).toHaveLength(0);
+    expect((await app.service.quarantine({ limit: 10 }))[0]).toMatchObject({
+      id: entry!.id,
+      check: 'recalled',
+    });
+
     await app.service.release(entry!.id, 'test');
     await waitFor(
       'the released instance back on research',
