@@ -9,7 +9,10 @@ import { toPart10 } from '../dicom/part10';
 import { matchBlankRule } from '../pixels/regions';
 import { PermanentError } from '../errors';
 import { paletteOf } from '../pixels/palette';
-import { previewPng } from '../pixels/preview';
+import { previewPng, type PreviewWindow } from '../pixels/preview';
+import { numberOf } from '../pixels/image';
+import { TAG } from '../dicom/tags';
+import type { Dataset } from '../deid/types';
 import { getQuarantine, maskedInstance, recordQuarantined, type MaskedInstance } from '../store/instances';
 import { RECALLED_CHECK } from '../store/inFlight';
 import { auditAdmin } from '../store/reid';
@@ -33,6 +36,19 @@ function remember(key: string, png: Buffer): Buffer {
     cached -= v.length;
   }
   return png;
+}
+
+/** The file's first VOI window (WindowCenter, WindowWidth) with its rescale, when it has one. */
+function windowOf(dict: Dataset): PreviewWindow | undefined {
+  const center = numberOf(dict, TAG.WindowCenter);
+  const width = numberOf(dict, TAG.WindowWidth);
+  if (center === undefined || width === undefined) return undefined;
+  return {
+    center,
+    width,
+    slope: numberOf(dict, TAG.RescaleSlope) ?? 1,
+    intercept: numberOf(dict, TAG.RescaleIntercept) ?? 0,
+  };
 }
 
 /** The research destination an instance went to (the profile does not matter for reading it). */
@@ -72,8 +88,9 @@ export async function previewOf(
   const boxes = item.boxes
     .filter((b) => b[0] === frame)
     .map(([, x, y, width, height]) => ({ x, y, width, height }));
-  const palette = img.photometric === 'PALETTE COLOR' ? paletteOf(parseDicom(bytes).dict) : undefined;
-  return { png: remember(key, previewPng(img, frame, boxes, size, palette)), item };
+  const dict = parseDicom(bytes).dict;
+  const palette = img.photometric === 'PALETTE COLOR' ? paletteOf(dict) : undefined;
+  return { png: remember(key, previewPng(img, frame, boxes, size, palette, windowOf(dict))), item };
 }
 
 /**
@@ -150,5 +167,5 @@ export async function candidatePreviewOf(
   const frame = c.maskRegions.find((m) => m.source === 'text')?.frame ?? 0;
   const boxes = c.maskRegions.filter((m) => (m.frame ?? 0) === frame);
   const palette = c.cleaned.photometric === 'PALETTE COLOR' ? paletteOf(file.dict) : undefined;
-  return { png: remember(key, previewPng(c.cleaned, frame, boxes, size, palette)) };
+  return { png: remember(key, previewPng(c.cleaned, frame, boxes, size, palette, windowOf(file.dict))) };
 }

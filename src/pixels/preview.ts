@@ -1,6 +1,7 @@
 /**
- * A picture of a de-identified frame for the review pages: grey windowed over the frame's own
- * values (0.5th to 99.5th percentile; MONOCHROME1 shown as it is meant, dark high), colour and
+ * A picture of a de-identified frame for the review pages: grey in the file's own window (Window
+ * Center and Width, in rescaled units), else over the frame's own values (0.5th to 99.5th
+ * percentile); MONOCHROME1 shown as it is meant, dark high; colour and
  * palette as colour, scaled down to fit `size`, and the masked rectangles outlined in magenta.
  * Only ever drawn from a de-identified copy: the review never shows an original's pixels.
  */
@@ -12,6 +13,14 @@ import { encodePng } from './png';
 /** Outline colour: a hue no grey or anatomy has. */
 const OUTLINE = [255, 0, 255] as const;
 
+/** A VOI window in the file's rescaled units (PS3.3 C.11.2.1.2: linear), with the rescale to reach them. */
+export interface PreviewWindow {
+  readonly center: number;
+  readonly width: number;
+  readonly slope: number;
+  readonly intercept: number;
+}
+
 export interface PreviewBox {
   readonly x: number;
   readonly y: number;
@@ -20,7 +29,7 @@ export interface PreviewBox {
 }
 
 /** Each sample of the frame as 0-255 RGB, at full size. */
-function rgbOf(img: DecodedImage, f: number, palette?: Palette): Uint8Array {
+function rgbOf(img: DecodedImage, f: number, palette?: Palette, window?: PreviewWindow): Uint8Array {
   const size = frameBytes(img);
   const frame = img.data.subarray(f * size, (f + 1) * size);
   const pixels = img.rows * img.columns;
@@ -38,9 +47,21 @@ function rgbOf(img: DecodedImage, f: number, palette?: Palette): Uint8Array {
   }
   const values = new Float64Array(pixels);
   for (let p = 0; p < pixels; p++) values[p] = sampleAt(img, frame, p);
-  const sorted = Float64Array.from(values).sort();
-  const lo = sorted[Math.floor((pixels - 1) * 0.005)]!;
-  const hi = Math.max(lo + 1, sorted[Math.floor((pixels - 1) * 0.995)]!);
+  let lo: number;
+  let hi: number;
+  if (window && window.width >= 1 && window.slope !== 0) {
+    // The window's edges in stored values: rescaled = stored x slope + intercept.
+    const edges = [
+      window.center - 0.5 - (window.width - 1) / 2,
+      window.center - 0.5 + (window.width - 1) / 2,
+    ].map((v) => (v - window.intercept) / window.slope);
+    lo = Math.min(edges[0]!, edges[1]!);
+    hi = Math.max(edges[0]!, edges[1]!, lo + 1);
+  } else {
+    const sorted = Float64Array.from(values).sort();
+    lo = sorted[Math.floor((pixels - 1) * 0.005)]!;
+    hi = Math.max(lo + 1, sorted[Math.floor((pixels - 1) * 0.995)]!);
+  }
   const invert = img.photometric === 'MONOCHROME1';
   for (let p = 0; p < pixels; p++) {
     const g = Math.max(0, Math.min(255, Math.round(((values[p]! - lo) * 255) / (hi - lo))));
@@ -56,8 +77,9 @@ export function previewPng(
   boxes: readonly PreviewBox[],
   size: number,
   palette?: Palette,
+  window?: PreviewWindow,
 ): Buffer {
-  const full = rgbOf(img, f, palette);
+  const full = rgbOf(img, f, palette, window);
   const k = Math.min(1, size / Math.max(img.rows, img.columns));
   const w = Math.max(1, Math.round(img.columns * k));
   const h = Math.max(1, Math.round(img.rows * k));

@@ -59,4 +59,15 @@ describe('review previews', () => {
     expect(rgb[0]).toBe(255);
     expect(rgb[9 * 3]).toBe(0);
   });
+
+  it("uses the file's own window, in rescaled units, where it has one (a CT brain window: 40 / 80 HU)", () => {
+    const img = grey16(1, 200, (x) => 944 + x); // stored 944..1143 = -80..119 HU with intercept -1024
+    const window = { center: 40, width: 80, slope: 1, intercept: -1024 };
+    const { rgb } = decodePng(previewPng(img, 0, [], 200, undefined, window));
+    const at = (stored: number) => rgb[(stored - 944) * 3];
+    expect(at(944)).toBe(0); // -80 HU: below the window
+    expect(at(1024 + 40)).toBeGreaterThan(120); // the centre: mid-grey
+    expect(at(1024 + 40)).toBeLessThan(136);
+    expect(at(1143)).toBe(255); // 119 HU: above the window
+  });
 });
