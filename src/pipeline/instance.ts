@@ -184,7 +184,7 @@ export async function deidentifyAndVerify(
       regions: cleaned.cleaned.regions,
       area: cleaned.cleaned.area,
       share: textShare(cleaned.cleaned),
-      boxes: cleaned.cleaned.maskRegions.map((r) => [r.frame ?? 0, r.x, r.y, r.width, r.height] as const),
+      boxes: cleaned.cleaned.maskRegions.map((r) => [r.frame ?? -1, r.x, r.y, r.width, r.height] as const),
     },
   };
 }

@@ -35,6 +35,6 @@ export interface MaskedRegions {
   readonly area: number;
   /** The largest share of one frame that text masks cover (0-1), the kept-pixels check's figure. */
   readonly share: number;
-  /** Where: [frame, x, y, width, height] per masked rectangle, in image pixels. */
+  /** Where: [frame, x, y, width, height] per masked rectangle, in image pixels (frame -1: every frame). */
   readonly boxes?: ReadonlyArray<readonly [number, number, number, number, number]>;
 }

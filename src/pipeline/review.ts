@@ -9,7 +9,7 @@ import { toPart10 } from '../dicom/part10';
 import { matchBlankRule } from '../pixels/regions';
 import { PermanentError } from '../errors';
 import { paletteOf } from '../pixels/palette';
-import { previewPng, type PreviewWindow } from '../pixels/preview';
+import { framesShown, previewPng, stripPng, type PreviewWindow } from '../pixels/preview';
 import { numberOf } from '../pixels/image';
 import { TAG } from '../dicom/tags';
 import type { Dataset } from '../deid/types';
@@ -84,13 +84,18 @@ export async function previewOf(
   if (!bytes) return { none: 'not-held' };
   const img = await decodeBytes(ctx.state.pixels.codecs, bytes);
   if (typeof img === 'string') return { none: 'not-decodable' };
-  const frame = Math.min(img.frames - 1, item.boxes[0]?.[0] ?? 0);
-  const boxes = item.boxes
-    .filter((b) => b[0] === frame)
-    .map(([, x, y, width, height]) => ({ x, y, width, height }));
+  // One frame, or the first, middle and last of a multi-frame image, each with its own masks.
+  const boxesOf = (frame: number) =>
+    item.boxes
+      .filter((b) => b[0] === frame || b[0] === -1)
+      .map(([, x, y, width, height]) => ({ x, y, width, height }));
   const dict = parseDicom(bytes).dict;
   const palette = img.photometric === 'PALETTE COLOR' ? paletteOf(dict) : undefined;
-  return { png: remember(key, previewPng(img, frame, boxes, size, palette, windowOf(dict))), item };
+  const png =
+    img.frames > 1
+      ? stripPng(img, framesShown(img.frames), boxesOf, size, palette, windowOf(dict))
+      : previewPng(img, 0, boxesOf(0), size, palette, windowOf(dict));
+  return { png: remember(key, png), item };
 }
 
 /**
@@ -164,8 +169,11 @@ export async function candidatePreviewOf(
   });
   if ('failures' in r) return { none: 'not-decodable' };
   const c = r.cleaned;
-  const frame = c.maskRegions.find((m) => m.source === 'text')?.frame ?? 0;
-  const boxes = c.maskRegions.filter((m) => (m.frame ?? 0) === frame);
+  const boxesOf = (frame: number) => c.maskRegions.filter((m) => m.frame === undefined || m.frame === frame);
   const palette = c.cleaned.photometric === 'PALETTE COLOR' ? paletteOf(file.dict) : undefined;
-  return { png: remember(key, previewPng(c.cleaned, frame, boxes, size, palette, windowOf(file.dict))) };
+  const png =
+    c.cleaned.frames > 1
+      ? stripPng(c.cleaned, framesShown(c.cleaned.frames), boxesOf, size, palette, windowOf(file.dict))
+      : previewPng(c.cleaned, 0, boxesOf(0), size, palette, windowOf(file.dict));
+  return { png: remember(key, png) };
 }

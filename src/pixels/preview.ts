@@ -70,15 +70,15 @@ function rgbOf(img: DecodedImage, f: number, palette?: Palette, window?: Preview
   return out;
 }
 
-/** The frame as a PNG at most `size` pixels on its longer side, the boxes (image pixels) outlined. */
-export function previewPng(
+/** One frame at most `size` pixels on its longer side, the boxes (image pixels) outlined. */
+function drawFrame(
   img: DecodedImage,
   f: number,
   boxes: readonly PreviewBox[],
   size: number,
   palette?: Palette,
   window?: PreviewWindow,
-): Buffer {
+): { w: number; h: number; out: Uint8Array } {
   const full = rgbOf(img, f, palette, window);
   const k = Math.min(1, size / Math.max(img.rows, img.columns));
   const w = Math.max(1, Math.round(img.columns * k));
@@ -101,6 +101,51 @@ export function previewPng(
     const y1 = Math.ceil((b.y + b.height) * k);
     for (let x = x0; x <= x1; x++) [y0, y1].forEach((y) => paint(x, y));
     for (let y = y0; y <= y1; y++) [x0, x1].forEach((x) => paint(x, y));
+  }
+  return { w, h, out };
+}
+
+/** The frame as a PNG at most `size` pixels on its longer side, the boxes (image pixels) outlined. */
+export function previewPng(
+  img: DecodedImage,
+  f: number,
+  boxes: readonly PreviewBox[],
+  size: number,
+  palette?: Palette,
+  window?: PreviewWindow,
+): Buffer {
+  const { w, h, out } = drawFrame(img, f, boxes, size, palette, window);
+  return encodePng(w, h, out);
+}
+
+/** The frames a multi-frame picture shows: the first, the middle and the last (once each). */
+export function framesShown(frames: number): number[] {
+  return [...new Set([0, Math.floor((frames - 1) / 2), frames - 1])];
+}
+
+/** Gap between the frames of a strip, in pixels (dark grey). */
+const GAP = 4;
+
+/**
+ * Several frames side by side, each at most `size` pixels on its longer side with its own boxes
+ * outlined: the first, middle and last frame of a multi-frame image.
+ */
+export function stripPng(
+  img: DecodedImage,
+  frames: readonly number[],
+  boxesOf: (frame: number) => readonly PreviewBox[],
+  size: number,
+  palette?: Palette,
+  window?: PreviewWindow,
+): Buffer {
+  const tiles = frames.map((f) => drawFrame(img, f, boxesOf(f), size, palette, window));
+  const h = tiles[0]!.h;
+  const w = tiles.reduce((n, t) => n + t.w, 0) + GAP * (tiles.length - 1);
+  const out = new Uint8Array(w * h * 3).fill(48);
+  let x0 = 0;
+  for (const t of tiles) {
+    for (let y = 0; y < h; y++) out.set(t.out.subarray(y * t.w * 3, (y + 1) * t.w * 3), (y * w + x0) * 3);
+    x0 += t.w + GAP;
   }
   return encodePng(w, h, out);
 }

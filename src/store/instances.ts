@@ -131,7 +131,7 @@ export interface PushedInstance {
   };
 }
 
-/** A masked rectangle: [frame, x, y, width, height] in image pixels. */
+/** A masked rectangle: [frame, x, y, width, height] in image pixels; frame -1: every frame (a configured rectangle, the outside of ultrasound regions). */
 export type MaskedBox = readonly [number, number, number, number, number];
 
 /** The most boxes kept per instance (a frame of speckle could give thousands): the rest are counted. */

@@ -1,6 +1,6 @@
 /** The review's pictures: a PNG any reader decodes, grey windowed, masks outlined, scaled to fit. */
 import { inflateSync } from 'node:zlib';
-import { previewPng } from '../../src/pixels/preview';
+import { framesShown, previewPng, stripPng } from '../../src/pixels/preview';
 import type { DecodedImage } from '../../src/pixels/image';
 
 /** The RGB pixels of a PNG this writer made (one IDAT, filter 0 on every row). */
@@ -69,5 +69,40 @@ describe('review previews', () => {
     expect(at(1024 + 40)).toBeGreaterThan(120); // the centre: mid-grey
     expect(at(1024 + 40)).toBeLessThan(136);
     expect(at(1143)).toBe(255); // 119 HU: above the window
+  });
+
+  it('shows the first, middle and last frame of a multi-frame image side by side, each with its own masks', () => {
+    expect(framesShown(1)).toEqual([0]);
+    expect(framesShown(2)).toEqual([0, 1]);
+    expect(framesShown(10)).toEqual([0, 4, 9]);
+    // Ten 8 x 8 frames, frame n filled with 20 n: the strip shows frames 0, 4 and 9.
+    const frames = 10;
+    const data = new Uint8Array(frames * 64);
+    for (let f = 0; f < frames; f++) data.fill(20 * f, f * 64, (f + 1) * 64);
+    const img = {
+      rows: 8,
+      columns: 8,
+      frames,
+      samples: 1,
+      bitsAllocated: 8,
+      bitsStored: 8,
+      signed: false,
+      photometric: 'MONOCHROME2',
+      data,
+    } as DecodedImage;
+    const window = { center: 100, width: 201, slope: 1, intercept: 0 }; // 0..200 -> 0..255
+    const boxesOf = (f: number) => (f === 4 ? [{ x: 2, y: 2, width: 3, height: 3 }] : []);
+    const { width, height, rgb } = decodePng(
+      stripPng(img, framesShown(frames), boxesOf, 8, undefined, window),
+    );
+    expect([width, height]).toEqual([8 * 3 + 4 * 2, 8]);
+    const at = (x: number, y: number) => [...rgb.subarray((y * width + x) * 3, (y * width + x) * 3 + 3)];
+    expect(at(0, 7)[0]).toBeLessThan(3); // frame 0
+    expect(at(12 + 7, 7)[0]).toBeGreaterThan(95); // frame 4 (80 of 0..200)
+    expect(at(12 + 7, 7)[0]).toBeLessThan(110);
+    expect(at(24 + 7, 7)[0]).toBeGreaterThan(225); // frame 9 (180)
+    expect(at(12 + 1, 1)).toEqual([255, 0, 255]); // frame 4's mask outlined
+    expect(at(1, 1)).not.toEqual([255, 0, 255]); // not on frame 0
+    expect(at(9, 3)).toEqual([48, 48, 48]); // the gap
   });
 });
