@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startStorescp } from '../test/helpers/dimse';
+import { dimseEntry, startStorescp } from '../test/helpers/dimse';
 import { TestOrthanc, freePort } from '../test/helpers/orthanc';
 
 export interface DestinationBenchInput {
@@ -59,21 +59,8 @@ export async function destinationBench(i: DestinationBenchInput): Promise<void> 
       url: `${web.url}/dicom-web`,
       confirm: 'md5',
     });
-    await one('dimse (Orthanc C-STORE, C-FIND)', orthanc, {
-      kind: 'dimse',
-      host: '127.0.0.1',
-      port: pacsPort,
-      calledAet: 'PACS',
-      callingAet: 'BRIDGE',
-      confirm: 'c-find',
-    });
-    await one('dimse (storescp, no confirmation)', orthanc, {
-      kind: 'dimse',
-      host: '127.0.0.1',
-      port: scp.port,
-      calledAet: 'STORESCP',
-      callingAet: 'BRIDGE',
-    });
+    await one('dimse (Orthanc C-STORE, C-FIND)', orthanc, dimseEntry(pacsPort, 'PACS', 'c-find'));
+    await one('dimse (storescp, no confirmation)', orthanc, dimseEntry(scp.port, 'STORESCP'));
   } finally {
     scp.proc.kill();
     await Promise.all([orthanc.destroy(), web.destroy(), pacs.destroy()]);

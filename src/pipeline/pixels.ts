@@ -41,7 +41,16 @@ export async function decodeBytes(
   codecs: PixelEngines['codecs'],
   bytes: Buffer,
 ): Promise<DecodedImage | string> {
-  return decodeInstance(codecs, parseDicom(bytes), encapsulatedValue(bytes));
+  return decodeParsed(codecs, parseDicom(bytes), bytes);
+}
+
+/** The same, for a file already parsed from `bytes` (no second parse). */
+export function decodeParsed(
+  codecs: PixelEngines['codecs'],
+  file: DicomFile,
+  bytes: Buffer,
+): Promise<DecodedImage | string> {
+  return decodeInstance(codecs, file, encapsulatedValue(bytes));
 }
 
 export type { PixelCleanResult } from '../pixels/clean';

@@ -9,7 +9,8 @@ import { toPart10 } from '../dicom/part10';
 import { matchBlankRule } from '../pixels/regions';
 import { PermanentError } from '../errors';
 import { paletteOf } from '../pixels/palette';
-import { framesShown, previewPng, stripPng, type PreviewWindow } from '../pixels/preview';
+import { framesShown, stripPng, type PreviewBox, type PreviewWindow } from '../pixels/preview';
+import type { DecodedImage } from '../pixels/image';
 import { numberOf } from '../pixels/image';
 import { TAG } from '../dicom/tags';
 import type { Dataset } from '../deid/types';
@@ -17,7 +18,7 @@ import { getQuarantine, maskedInstance, recordQuarantined, type MaskedInstance }
 import { RECALLED_CHECK } from '../store/inFlight';
 import { auditAdmin } from '../store/reid';
 import type { BaseContext } from './context';
-import { cleanStage, decodeBytes } from './pixels';
+import { cleanStage, decodeParsed } from './pixels';
 
 /** The most bytes a preview reads back from a destination. */
 const PREVIEW_MAX_BYTES = 256 * 1024 * 1024;
@@ -51,6 +52,20 @@ function windowOf(dict: Dataset): PreviewWindow | undefined {
   };
 }
 
+/**
+ * A decoded image as the review shows it: one frame, or the first, middle and last of a
+ * multi-frame image, each with its own masks, in the file's window and palette.
+ */
+function picture(
+  img: DecodedImage,
+  dict: Dataset,
+  boxesOf: (frame: number) => readonly PreviewBox[],
+  size: number,
+): Buffer {
+  const palette = img.photometric === 'PALETTE COLOR' ? paletteOf(dict) : undefined;
+  return stripPng(img, framesShown(img.frames), boxesOf, size, palette, windowOf(dict));
+}
+
 /** The research destination an instance went to (the profile does not matter for reading it). */
 function destinationOf(ctx: BaseContext, name: string, profile: string) {
   const target = ctx.target(name, profile, '');
@@ -82,20 +97,14 @@ export async function previewOf(
   if (!dest.read) return { none: 'not-readable' };
   const bytes = await dest.read(item.researchId, PREVIEW_MAX_BYTES);
   if (!bytes) return { none: 'not-held' };
-  const img = await decodeBytes(ctx.state.pixels.codecs, bytes);
+  const file = parseDicom(bytes);
+  const img = await decodeParsed(ctx.state.pixels.codecs, file, bytes);
   if (typeof img === 'string') return { none: 'not-decodable' };
-  // One frame, or the first, middle and last of a multi-frame image, each with its own masks.
   const boxesOf = (frame: number) =>
     item.boxes
       .filter((b) => b[0] === frame || b[0] === -1)
       .map(([, x, y, width, height]) => ({ x, y, width, height }));
-  const dict = parseDicom(bytes).dict;
-  const palette = img.photometric === 'PALETTE COLOR' ? paletteOf(dict) : undefined;
-  const png =
-    img.frames > 1
-      ? stripPng(img, framesShown(img.frames), boxesOf, size, palette, windowOf(dict))
-      : previewPng(img, 0, boxesOf(0), size, palette, windowOf(dict));
-  return { png: remember(key, png), item };
+  return { png: remember(key, picture(img, file.dict, boxesOf, size)), item };
 }
 
 /**
@@ -170,10 +179,5 @@ export async function candidatePreviewOf(
   if ('failures' in r) return { none: 'not-decodable' };
   const c = r.cleaned;
   const boxesOf = (frame: number) => c.maskRegions.filter((m) => m.frame === undefined || m.frame === frame);
-  const palette = c.cleaned.photometric === 'PALETTE COLOR' ? paletteOf(file.dict) : undefined;
-  const png =
-    c.cleaned.frames > 1
-      ? stripPng(c.cleaned, framesShown(c.cleaned.frames), boxesOf, size, palette, windowOf(file.dict))
-      : previewPng(c.cleaned, 0, boxesOf(0), size, palette, windowOf(file.dict));
-  return { png: remember(key, png) };
+  return { png: remember(key, picture(c.cleaned, file.dict, boxesOf, size)) };
 }

@@ -76,10 +76,9 @@ function drawFrame(
   f: number,
   boxes: readonly PreviewBox[],
   size: number,
-  palette?: Palette,
-  window?: PreviewWindow,
+  look: { readonly palette?: Palette; readonly window?: PreviewWindow },
 ): { w: number; h: number; out: Uint8Array } {
-  const full = rgbOf(img, f, palette, window);
+  const full = rgbOf(img, f, look.palette, look.window);
   const k = Math.min(1, size / Math.max(img.rows, img.columns));
   const w = Math.max(1, Math.round(img.columns * k));
   const h = Math.max(1, Math.round(img.rows * k));
@@ -114,8 +113,7 @@ export function previewPng(
   palette?: Palette,
   window?: PreviewWindow,
 ): Buffer {
-  const { w, h, out } = drawFrame(img, f, boxes, size, palette, window);
-  return encodePng(w, h, out);
+  return stripPng(img, [f], () => boxes, size, palette, window);
 }
 
 /** The frames a multi-frame picture shows: the first, the middle and the last (once each). */
@@ -138,7 +136,7 @@ export function stripPng(
   palette?: Palette,
   window?: PreviewWindow,
 ): Buffer {
-  const tiles = frames.map((f) => drawFrame(img, f, boxesOf(f), size, palette, window));
+  const tiles = frames.map((f) => drawFrame(img, f, boxesOf(f), size, { palette, window }));
   const h = tiles[0]!.h;
   const w = tiles.reduce((n, t) => n + t.w, 0) + GAP * (tiles.length - 1);
   const out = new Uint8Array(w * h * 3).fill(48);

@@ -40,3 +40,15 @@ export async function startStorescp(
   );
   return { port, proc, associations: () => count };
 }
+
+/** A `dimse` destination's config entry for a peer on 127.0.0.1, calling as BRIDGE. */
+export function dimseEntry(port: number, calledAet: string, confirm?: 'c-find'): Record<string, unknown> {
+  return {
+    kind: 'dimse',
+    host: '127.0.0.1',
+    port,
+    calledAet,
+    callingAet: 'BRIDGE',
+    ...(confirm ? { confirm } : {}),
+  };
+}

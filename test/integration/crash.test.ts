@@ -15,7 +15,7 @@ import { TEST_SECRET } from '../helpers/samples';
 import { seededRandom as rng } from '../helpers/random';
 import { str } from '../../src/dicom/values';
 import { TAG } from '../../src/dicom/tags';
-import { startStorescp } from '../helpers/dimse';
+import { dimseEntry, startStorescp } from '../helpers/dimse';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
 const SEED = 424242;
@@ -59,13 +59,7 @@ beforeAll(async () => {
     JSON.stringify({
       destinations: {
         web: { kind: 'dicomweb', url: `${web.url}/dicom-web`, confirm: 'md5' },
-        pacs: {
-          kind: 'dimse',
-          host: '127.0.0.1',
-          port: scp.port,
-          calledAet: 'STORESCP',
-          callingAet: 'BRIDGE',
-        },
+        pacs: dimseEntry(scp.port, 'STORESCP'),
         files: { kind: 'folder', dir: folder, pattern: '{SOPInstanceUID}.dcm' },
       },
       routes: [{ name: 'everywhere', destinations: ['research', 'web', 'pacs', 'files'] }],

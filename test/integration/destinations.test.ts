@@ -15,7 +15,7 @@ import { DicomWebDestination, firstPart } from '../../src/destinations/dicomweb'
 import { instancesOfStudy } from '../../src/store/instances';
 import { makeCtStudy, samplePatients } from '../fixtures/studies';
 import { TestOrthanc, freePort, getJson, request } from '../helpers/orthanc';
-import { startStorescp } from '../helpers/dimse';
+import { dimseEntry, startStorescp } from '../helpers/dimse';
 import { DimseDestination } from '../../src/destinations/dimse';
 import { parseDicom } from '../../src/dicom/file';
 import { str } from '../../src/dicom/values';
@@ -325,15 +325,8 @@ describe('DICOM C-STORE peers: an Orthanc DICOM port (confirmed by C-FIND) and d
 
   const dimse = () => ({
     ...webDestination,
-    pacs: {
-      kind: 'dimse',
-      host: '127.0.0.1',
-      port: pacsPort,
-      calledAet: 'PACS',
-      callingAet: 'BRIDGE',
-      confirm: 'c-find',
-    },
-    scp: { kind: 'dimse', host: '127.0.0.1', port: scp.port, calledAet: 'STORESCP', callingAet: 'BRIDGE' },
+    pacs: dimseEntry(pacsPort, 'PACS', 'c-find'),
+    scp: dimseEntry(scp.port, 'STORESCP'),
   });
 
   it('stores every instance once on each of the four, confirms on the Orthanc by C-FIND, and a replay with lost state adds nothing', async () => {
