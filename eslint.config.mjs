@@ -9,6 +9,7 @@ export default tseslint.config(
       'node_modules/**',
       'coverage/**',
       'src/deid/table.generated.ts',
+      'src/dicom/iods.generated.ts',
       '**/*.js',
       '**/*.mjs',
       'orthanc/**',

@@ -25,6 +25,8 @@ if [ "${1:-}" = "--browser" ] && [ ! -e /usr/share/orthanc/plugins/libOrthancPos
 if [ "${1:-}" = "--browser" ] && [ ! -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ]; then packages+=(orthanc-dicomweb); fi
 # DICOM C-STORE destinations: dcmtk's storescu/findscu/echoscu (and storescp as a peer in the tests).
 if [ "${1:-}" = "--browser" ] && ! command -v storescu >/dev/null; then packages+=(dcmtk); fi
+# dicom3tools' dciodvfy validates each research copy against its original (the IOD check, issue 28).
+if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/dciodvfy ]; then packages+=(dicom3tools); fi
 if [ ${#packages[@]} -gt 0 ]; then
   echo "ensure-deps: installing Debian's ${packages[*]}" >&2
   sudo=""

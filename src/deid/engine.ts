@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { CLEANABLE_TEXT_VRS, FREE_TEXT_VRS, makeScrubber, type Scrub } from './clean';
 import { identifyingValues } from './identifying';
-import type { DicomFile } from '../dicom/file';
+import { sopClassOf, type DicomFile } from '../dicom/file';
 import { dateShiftFor, mapUid, pseudonymFor, type DerivedKeys } from './keys';
 import {
   BASIC_OPTIONS,
@@ -16,8 +16,12 @@ import { keptPrivateTags } from './safePrivate';
 import type { Dataset, DicomElement, ResolvedAction } from './types';
 import { applyOverride } from './override';
 import { dummyValue, shiftDate, shiftDateTime } from './values';
-import { TAG } from '../dicom/tags';
+import { TAG, tagOf } from '../dicom/tags';
 import { dummyItemsFor, marking } from './marking';
+import { itemPath, tableTag } from '../dicom/iods';
+
+/** Overlay Data (60xx,3000), as the tables write the repeating group. */
+const OVERLAY_DATA = tableTag(tagOf(0x6000, 0x3000));
 
 export { marking };
 import { str } from '../dicom/values';
@@ -115,9 +119,9 @@ class Walker {
     private readonly ctx: DeidContext,
     private readonly patient: PatientMapping,
     private readonly scrub: Scrub,
-    dict: Dataset,
+    sopClass: string,
   ) {
-    this.sopClass = str(dict[TAG.SOPClassUID]);
+    this.sopClass = sopClass;
   }
 
   mapUidValues(tag: string, el: DicomElement): DicomElement {
@@ -128,30 +132,69 @@ class Walker {
     return { vr: el.vr, Value: values };
   }
 
-  dataset(ds: Dataset, depth: number, cleaning: boolean): Dataset {
+  /** Walks a dataset inside the sequences `parents` (their tags, outermost first). */
+  dataset(ds: Dataset, parents: readonly string[], cleaning: boolean): Dataset {
     const out: Dataset = {};
     const keptPrivate = keptPrivateTags(ds, this.ctx.profile);
+    const removedOverlays = this.removedOverlays(ds, parents);
     for (const tag of Object.keys(ds)) {
       const el = ds[tag];
       if (!el) continue;
       if (tag.endsWith('0000')) continue; // group lengths: retired, and wrong once values change
       if (isPrivateTag(tag)) {
-        if (keptPrivate.has(tag)) out[tag] = el.vr === 'SQ' ? this.sequence(el, depth, cleaning) : copy(el);
+        if (keptPrivate.has(tag))
+          out[tag] = el.vr === 'SQ' ? this.sequence(tag, el, parents, cleaning) : copy(el);
         else this.counts.private++;
         continue;
       }
-      const next = this.element(tag, el, depth, cleaning);
+      if (removedOverlays.has(tag.slice(0, 4))) {
+        this.counts.X++;
+        continue;
+      }
+      const next = this.element(tag, el, parents, cleaning);
       if (next) out[tag] = next;
     }
     return out;
   }
 
-  private sequence(el: DicomElement, depth: number, cleaning: boolean): DicomElement {
-    const items = (el.Value ?? []).map((item) => this.dataset(item as Dataset, depth + 1, cleaning));
+  /**
+   * The overlay groups (60xx) whose Overlay Data the profile removes: removed whole. An Overlay
+   * Plane without its bits is no overlay, and a module left without its Type 1 data is an invalid
+   * object (issue 28); the rest of the group (rows, origin, description) is gone with it.
+   */
+  private removedOverlays(ds: Dataset, parents: readonly string[]): Set<string> {
+    const groups = new Set<string>();
+    for (const tag of Object.keys(ds)) {
+      if (tableTag(tag) !== OVERLAY_DATA) continue;
+      const { override } = decide(tag, this.ctx.profile, this.sopClass, parents);
+      const row = rowForTag(tag);
+      const removed = override
+        ? override.action === 'remove'
+        : !row || resolveAction(row, this.ctx.profile.options) === 'X';
+      if (removed) groups.add(tag.slice(0, 4));
+    }
+    return groups;
+  }
+
+  private sequence(
+    tag: string,
+    el: DicomElement,
+    parents: readonly string[],
+    cleaning: boolean,
+  ): DicomElement {
+    const items = (el.Value ?? []).map((item) =>
+      this.dataset(item as Dataset, itemPath(parents, tag, item as Dataset), cleaning),
+    );
     return { vr: 'SQ', Value: items };
   }
 
-  private element(tag: string, el: DicomElement, depth: number, cleaning: boolean): DicomElement | undefined {
+  private element(
+    tag: string,
+    el: DicomElement,
+    parents: readonly string[],
+    cleaning: boolean,
+  ): DicomElement | undefined {
+    const depth = parents.length;
     if (tag === TAG.PatientID) {
       this.counts.D++;
       const own = depth === 0 ? this.patient.pseudonym : undefined;
@@ -159,7 +202,7 @@ class Walker {
     }
     // Every text value of the output is UTF-8 (see marking), in nested items too.
     if (tag === TAG.SpecificCharacterSet) return { vr: 'CS', Value: ['ISO_IR 192'] };
-    const { action, override } = decide(tag, this.ctx.profile, this.sopClass, depth);
+    const { action, override } = decide(tag, this.ctx.profile, this.sopClass, parents);
     this.counts[action]++;
     if (override) return applyOverride(el, override);
     if (tag === TAG.PatientName && action !== 'K') {
@@ -177,12 +220,12 @@ class Walker {
         if (el.vr === 'UI') return this.mapUidValues(tag, el);
         return { vr: el.vr, Value: dummyValue(el.vr, el.Value) };
       case 'U':
-        if (el.vr === 'SQ') return this.sequence(el, depth, cleaning);
+        if (el.vr === 'SQ') return this.sequence(tag, el, parents, cleaning);
         return this.mapUidValues(tag, el);
       case 'C':
-        return this.clean(tag, el, depth);
+        return this.clean(tag, el, parents);
       case 'K':
-        if (el.vr === 'SQ') return this.sequence(el, depth, cleaning);
+        if (el.vr === 'SQ') return this.sequence(tag, el, parents, cleaning);
         // A K the table gives (an option such as Retain Device Identity) keeps the UID; a UID the
         // table does not list is still remapped, since it may name this patient's instances.
         if (el.vr === 'UI') return rowForTag(tag) ? copy(el) : this.mapUidValues(tag, el);
@@ -204,7 +247,7 @@ class Walker {
    * identifying value. Anything else (bitmaps such as Overlay Data, curves, binary values) has no
    * automatic cleaning the engine can prove, so the basic profile's action applies.
    */
-  private clean(tag: string, el: DicomElement, depth: number): DicomElement | undefined {
+  private clean(tag: string, el: DicomElement, parents: readonly string[]): DicomElement | undefined {
     const shift = this.patient.dateShiftDays;
     const values = el.Value ?? [];
     const row = rowForTag(tag);
@@ -221,7 +264,7 @@ class Walker {
       if (tag === TAG.TimezoneOffsetFromUTC)
         return { vr: el.vr, Value: values.every(isUtcOffset) ? values : [] };
     }
-    if (el.vr === 'SQ') return this.sequence(el, depth, true);
+    if (el.vr === 'SQ') return this.sequence(tag, el, parents, true);
     if (FREE_TEXT_VRS.has(el.vr) && !cleansFreeText(tag, this.ctx.profile)) return { vr: el.vr, Value: [] };
     if (CLEANABLE_TEXT_VRS.has(el.vr)) return this.cleanText(el);
     const basic = row ? resolveAction(row, BASIC_OPTIONS) : 'X';
@@ -242,11 +285,11 @@ export function deidentify(
   opts: { readonly pixelsCleaned?: boolean } = {},
 ): DeidResult {
   const patient = patientMapping(input.dict, ctx);
-  const sopClass = str(input.dict[TAG.SOPClassUID]);
+  const sopClass = sopClassOf(input);
   const found = identifyingValues(input.dict, ctx.profile, sopClass);
-  const walker = new Walker(ctx, patient, makeScrubber(found.values, found.words), input.dict);
+  const walker = new Walker(ctx, patient, makeScrubber(found.values, found.words), sopClass);
   const dict = {
-    ...walker.dataset(input.dict, 0, false),
+    ...walker.dataset(input.dict, [], false),
     ...marking(ctx.profile, opts.pixelsCleaned ?? false),
   };
 

@@ -1,3 +1,4 @@
+import { itemPath } from '../dicom/iods';
 import { IDENTITY_SEQUENCE_TAGS, IDENTITY_TAGS } from './identityKinds';
 import { formatTag } from '../dicom/tags';
 import { CLEANABLE_TEXT_VRS } from './clean';
@@ -55,17 +56,18 @@ export function identifyingValues(dict: Dataset, profile: DeidProfile, sopClass:
       descriptive.delete(v);
     } else if (!identity.has(v) && !descriptive.has(v)) descriptive.set(v, label);
   };
-  const visit = (ds: Dataset, depth: number, inherited: string | undefined): void => {
+  const visit = (ds: Dataset, parents: readonly string[], inherited: string | undefined): void => {
     const keptPrivate = keptPrivateTags(ds, profile);
     for (const [tag, el] of Object.entries(ds)) {
       if (keptPrivate.has(tag)) continue; // kept by Retain Safe Private: not identifying by the dictionary
       if (el.vr === 'SQ') {
         const kind = inherited ?? IDENTITY_SEQUENCE_TAGS.get(tag);
-        for (const item of el.Value ?? []) visit(item as Dataset, depth + 1, kind);
+        for (const item of el.Value ?? [])
+          visit(item as Dataset, itemPath(parents, tag, item as Dataset), kind);
         continue;
       }
       const isPrivate = isPrivateTag(tag);
-      const { action } = isPrivate ? { action: 'X' } : decide(tag, profile, sopClass, depth);
+      const { action } = isPrivate ? { action: 'X' } : decide(tag, profile, sopClass, parents);
       const identifying =
         isPrivate ||
         tag === TAG.PatientID ||
@@ -101,7 +103,7 @@ export function identifyingValues(dict: Dataset, profile: DeidProfile, sopClass:
       }
     }
   };
-  visit(dict, 0, undefined);
+  visit(dict, [], undefined);
   return {
     values: [...identity.keys(), ...descriptive.keys()],
     words: [...words],

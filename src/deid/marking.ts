@@ -10,6 +10,7 @@ import { IDENTIFYING_CODE_SEQUENCES, isContentSequence, REMOVED_CODE, REMOVED_CO
 import { methodCodes, rowForTag, type DeidProfile } from './profile';
 import { TABLE_REVISION } from './table.generated';
 import type { Dataset } from './types';
+import { dummyValue } from './values';
 
 export function removedCodeItem(): Dataset {
   return {
@@ -88,6 +89,8 @@ export function dummyItemsFor(tag: string): Dataset[] {
         [TAG.VerifyingOrganization]: { vr: 'LO', Value: [REMOVED_CODE.value] },
         [TAG.VerifyingObserverName]: { vr: 'PN', Value: [{ Alphabetic: REMOVED_CODE.value }] },
         [TAG.VerifyingObserverIdentificationCodeSequence]: { vr: 'SQ', Value: [] },
+        // Type 1 in the item (PS3.3 C.17.2): a dummy, no one's verification time.
+        [TAG.VerificationDateTime]: { vr: 'DT', Value: dummyValue('DT', undefined) },
       },
     ];
   if (tag === TAG.FlowIdentifierSequence)

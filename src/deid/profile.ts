@@ -1,4 +1,4 @@
-import { attributeType, type AttributeType } from './iodTypes';
+import { attributeType, type AttributeType } from '../dicom/iods';
 import { DEFAULT_PIXEL_POLICY, type PixelPolicy } from '../pixels/policy';
 import { SAFE_PRIVATE_DICTIONARY, safePrivateKey, type SafePrivateEntry } from './safePrivate';
 import { BASIC_PROFILE_CODE, CLEAN_PIXEL_DATA_CODE, OPTION_CODE } from './cid7050';
@@ -115,12 +115,16 @@ function wildcardRow(tag: string): TableRow | undefined {
 }
 
 /**
- * Resolves a row to one action under the enabled options.
+ * Resolves a row to one action under the enabled options, and the attribute's type in the IOD at
+ * its place when the caller knows it.
  * Options first: when several enabled options name the row, C (clean) wins over K (keep), the
- * safer of the two. Combined basic codes resolve by the attribute's type in the IOD when the
- * caller knows it (Type 1 needs a value: D; Type 2 may be empty: Z; Type 3 may go: X), and to the
- * stronger action (X > Z > D) when it does not. X/Z/U* keeps the sequence and remaps the UIDs
- * inside it: the remapped references carry no identity and keep the study self-consistent.
+ * safer of the two. Combined basic codes resolve by the type (PS3.15 E.1.1: Type 1 needs a value:
+ * D; Type 2 may be empty: Z; Type 3 may go: X), and to the stronger action (X > Z > D) when the
+ * type is unknown. X/Z/U* keeps the sequence and remaps the UIDs inside it: the remapped references
+ * carry no identity and keep the study self-consistent.
+ * Where the IOD requires an attribute that the table removes or empties, the object stays valid
+ * (issue 28, docs/DEIDENTIFICATION.md): an X on a Type 2 attribute writes it empty (Z), an X or a
+ * Z on a Type 1 attribute writes a dummy (D). Neither keeps anything of the original's value.
  */
 export function resolveAction(
   row: TableRow,
@@ -150,6 +154,10 @@ export function resolveAction(
       return 'X';
     case 'Z/D':
       return 'Z';
+    case 'X':
+      return type === 1 ? 'D' : type === 2 ? 'Z' : 'X';
+    case 'Z':
+      return type === 1 ? 'D' : 'Z';
     default:
       return row.basic;
   }
@@ -184,16 +192,21 @@ const OVERRIDE_ACTION: Record<TagOverride['action'], ResolvedAction> = {
 };
 
 /**
- * The decision for a public element of an instance of `sopClass`, at nesting `depth`: an override
- * wins; otherwise the table row under the options, with the IOD's attribute type at the top level.
+ * The decision for a public element of an instance of `sopClass`, inside the sequences `parents`
+ * (their tags, outermost first; none at the top level): an override wins; otherwise the table row
+ * under the options, with the type the IOD gives the attribute at that place (dicom/iods.ts).
  */
-export function decide(tag: string, profile: DeidProfile, sopClass: string, depth: number): Decision {
+export function decide(
+  tag: string,
+  profile: DeidProfile,
+  sopClass: string,
+  parents: readonly string[],
+): Decision {
   const override = profile.overrides.get(tag);
   if (override) return { action: OVERRIDE_ACTION[override.action], override };
   const row = rowForTag(tag);
   if (!row) return { action: 'K' };
-  const type = depth === 0 ? attributeType(sopClass, tag) : undefined;
-  return { action: resolveAction(row, profile.options, type) };
+  return { action: resolveAction(row, profile.options, attributeType(sopClass, parents, tag)) };
 }
 
 /**

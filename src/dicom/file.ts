@@ -9,6 +9,7 @@ import { toPart10 } from './part10';
 import { walkText, type Layout } from './textWalk';
 import type { Dataset } from './dataset';
 import { writePart10 } from './writer';
+import { str } from './values';
 
 /** A parsed DICOM Part 10 file: file meta information and the dataset. */
 export interface DicomFile {
@@ -17,6 +18,11 @@ export interface DicomFile {
 }
 
 export { DicomParseError };
+
+/** The SOP class of a file: its SOP Class UID, or the file meta's for a dataset without one (a DICOMDIR). */
+export function sopClassOf(file: DicomFile): string {
+  return str(file.dict[TAG.SOPClassUID]) || str(file.meta[TAG.MediaStorageSOPClassUID]);
+}
 
 // dcmjs logs through loglevel (a root logger and named children such as "validation.dcmjs");
 // its warnings can quote bytes of the file, so every one of them is silenced: a parse problem

@@ -1,5 +1,6 @@
 /** SOP Class UIDs the bridge names, by the keyword PS3.6 Table A-1 gives them. */
 export const SOP_CLASS = {
+  MediaStorageDirectoryStorage: '1.2.840.10008.1.3.10',
   StorageCommitmentPushModel: '1.2.840.10008.1.20.1',
   RETIRED_DetachedStudyManagement: '1.2.840.10008.3.1.2.3.1',
   ModalityPerformedProcedureStep: '1.2.840.10008.3.1.2.3.3',
@@ -41,8 +42,10 @@ export const SOP_CLASS = {
   EncapsulatedPDFStorage: '1.2.840.10008.5.1.4.1.1.104.1',
   EncapsulatedCDAStorage: '1.2.840.10008.5.1.4.1.1.104.2',
   EncapsulatedSTLStorage: '1.2.840.10008.5.1.4.1.1.104.3',
+  RTPlanStorage: '1.2.840.10008.5.1.4.1.1.481.5',
   PositronEmissionTomographyImageStorage: '1.2.840.10008.5.1.4.1.1.128',
-  EnhancedPETImageStorage: '1.2.840.10008.5.1.4.1.1.128.1',
+  LegacyConvertedEnhancedPETImageStorage: '1.2.840.10008.5.1.4.1.1.128.1',
+  EnhancedPETImageStorage: '1.2.840.10008.5.1.4.1.1.130',
 } as const;
 
 /** Well-known SOP instances (PS3.4 J.3.5: the Storage Commitment Push Model's one instance). */

@@ -50,6 +50,8 @@ export const TAG = {
   ReferencedSOPClassUID: '00081150',
   ReferencedSOPInstanceUID: '00081155',
   AvailableTransferSyntaxUID: '00083002',
+  DirectoryRecordSequence: '00041220',
+  DirectoryRecordType: '00041430',
   PatientName: '00100010',
   PatientID: '00100020',
   IssuerOfPatientID: '00100021',
@@ -107,6 +109,7 @@ export const TAG = {
   ConceptNameCodeSequence: '0040A043',
   VerifyingObserverSequence: '0040A073',
   VerifyingObserverName: '0040A075',
+  VerificationDateTime: '0040A030',
   VerifyingObserverIdentificationCodeSequence: '0040A088',
   TextValue: '0040A160',
   ContentSequence: '0040A730',
@@ -163,6 +166,9 @@ export const TAG = {
   FailureReason: '00081197',
   FailedSOPSequence: '00081198',
   ReferencedSOPSequence: '00081199',
+  BeamSequence: '300A00B0',
+  TreatmentMachineName: '300A00B2',
+  BeamNumber: '300A00C0',
 } as const;
 
 export type TagKeyword = keyof typeof TAG;

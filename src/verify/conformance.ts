@@ -23,7 +23,8 @@ import { DICOM_UID_ROOT } from '../dicom/syntaxes';
 import { formatTag, TAG } from '../dicom/tags';
 import { str } from '../dicom/values';
 import { CLEANED_VRS, safePrivateTags, type OriginalValues } from './originals';
-import { allowedActions, isPrivate, rowOf } from './table';
+import { allowedActions, allowedWithType, isPrivate, rowOf } from './table';
+import { attributeType, itemPath } from '../dicom/iods';
 import { MARKING_TAGS, sameText, textOf } from './values';
 
 export interface ConformanceInput {
@@ -38,6 +39,8 @@ export interface ConformanceInput {
    * again, apart from the engine. Without it, a new UID is checked for its form and consistency.
    */
   readonly uidKey?: Buffer;
+  /** The instance's SOP class: the IOD whose attribute types widen what the table allows. */
+  readonly sopClass: string;
 }
 
 export type Fail = (tag: string, path: string, detail: string) => void;
@@ -118,7 +121,8 @@ export class Conformance {
   }
 
   /** Walks the output beside the original at the same place. `cleaning`: inside a sequence a C keeps. */
-  dataset(orig: Dataset, out: Dataset, path: string, depth: number, cleaning: boolean): void {
+  dataset(orig: Dataset, out: Dataset, path: string, parents: readonly string[], cleaning: boolean): void {
+    const depth = parents.length;
     const safe = safePrivateTags(out, this.input.profile);
     for (const [tag, el] of Object.entries(out)) {
       if (depth === 0 && MARKING_TAGS.has(tag as never)) continue; // the marking check's
@@ -126,7 +130,7 @@ export class Conformance {
       if (isPrivate(tag)) {
         if (!this.input.profile.options.retainSafePrivate) this.fail(tag, path, 'private element present');
         else if (!safe.has(tag)) this.fail(tag, path, 'private element not in the safe-private dictionary');
-        else if (el.vr === 'SQ') this.items(tag, o, el, path, depth, cleaning);
+        else if (el.vr === 'SQ') this.items(tag, o, el, path, parents, cleaning);
         continue;
       }
       if (tag === TAG.SpecificCharacterSet) {
@@ -146,7 +150,7 @@ export class Conformance {
       }
       const override = this.input.profile.overrides.get(tag);
       if (override) this.override(tag, path, o, el, override);
-      else this.element(tag, path, o, el, depth, cleaning);
+      else this.element(tag, path, o, el, parents, cleaning);
     }
   }
 
@@ -155,7 +159,7 @@ export class Conformance {
     o: DicomElement | undefined,
     el: DicomElement,
     path: string,
-    depth: number,
+    parents: readonly string[],
     cleaning: boolean,
   ): void {
     const origItems = o?.vr === 'SQ' ? (o.Value ?? []) : [];
@@ -164,7 +168,7 @@ export class Conformance {
         (origItems[i] ?? {}) as Dataset,
         item as Dataset,
         `${path ? path + '.' : ''}${formatTag(tag)}[${i}]`,
-        depth + 1,
+        itemPath(parents, tag, item as Dataset),
         cleaning,
       ),
     );
@@ -175,14 +179,18 @@ export class Conformance {
     path: string,
     o: DicomElement,
     el: DicomElement,
-    depth: number,
+    parents: readonly string[],
     cleaning: boolean,
   ): void {
+    const depth = parents.length;
     const row = rowOf(tag);
-    const allowed = allowedActions(row, this.input.profile.options);
+    const allowed = allowedWithType(
+      allowedActions(row, this.input.profile.options),
+      row ? attributeType(this.input.sopClass, parents, tag) : undefined,
+    );
     if (el.vr === 'SQ') {
       if (allowed.has('K') || allowed.has('U') || allowed.has('C'))
-        return this.items(tag, o, el, path, depth, cleaning || (allowed.has('C') && !allowed.has('K')));
+        return this.items(tag, o, el, path, parents, cleaning || (allowed.has('C') && !allowed.has('K')));
       if (allowed.has('D') && this.replacedSequence(o, el)) return;
       if (allowed.has('Z') && (el.Value ?? []).length === 0) return;
       return this.fail(

@@ -1,10 +1,11 @@
-import type { DicomFile } from '../dicom/file';
+import { sopClassOf, type DicomFile } from '../dicom/file';
 import type { DeidContext, PatientMapping } from '../deid/engine';
 import type { DeidProfile } from '../deid/profile';
 import type { Dataset } from '../dicom/dataset';
 import { TAG } from '../dicom/tags';
 import { Conformance, replacedWhole } from './conformance';
 import { checkMarking } from './marking';
+import { checkIod } from './iod';
 import { originalValues, type OriginalValues } from './originals';
 import { residualPhi } from './residual';
 import { formatTag, type CheckFailure, type CheckName, type GateVerdict } from './types';
@@ -141,9 +142,18 @@ export function verifyInstance(
         dateShiftDays: patient.dateShiftDays,
         originals: found,
         uidKey,
+        sopClass: sopClassOf(original),
       },
       (tag, path, detail) => checker.fail('conformance', tag, path, detail),
-    ).dataset(original.dict, output.dict, '', 0, false),
+    ).dataset(original.dict, output.dict, '', [], false),
+  );
+  checker.run('iod', () =>
+    checkIod(
+      original,
+      output,
+      (tag) => replacedWhole(tag, profile),
+      (tag, path, detail) => checker.fail('iod', tag, path, detail),
+    ),
   );
   checker.run('marking', () =>
     checkMarking(output.dict, profile, pixelsCleaned, (tag, path, detail) =>

@@ -58,3 +58,20 @@ export function allowedActions(
 export function isPrivate(tag: string): boolean {
   return (parseInt(tag.slice(0, 4), 16) & 1) === 1;
 }
+
+/**
+ * The actions the table allows once the IOD's type for the attribute at its place is known
+ * (dicom/iods.ts): where the table removes an attribute the IOD requires, a Type 2 may be written
+ * empty and a Type 1 with a dummy; where it empties a Type 1, a dummy (PS3.15 E.1.1 lets Z be a
+ * dummy). Each still holds nothing of the original's value.
+ */
+export function allowedWithType(
+  allowed: ReadonlySet<ResolvedAction>,
+  type: 1 | 2 | 3 | undefined,
+): ReadonlySet<ResolvedAction> {
+  if (type === undefined || type === 3) return allowed;
+  const out = new Set(allowed);
+  if (type === 2 && allowed.has('X')) out.add('Z');
+  if (type === 1 && (allowed.has('X') || allowed.has('Z'))) out.add('D');
+  return out;
+}

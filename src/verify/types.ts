@@ -3,6 +3,7 @@ import { formatTag } from '../dicom/tags';
 export { formatTag };
 export type CheckName =
   | 'conformance'
+  | 'iod'
   | 'residual-phi'
   | 'correspondence'
   | 'marking'

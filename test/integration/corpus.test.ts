@@ -12,6 +12,8 @@ import path from 'node:path';
 import { BridgeApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { parseDicom } from '../../src/dicom/file';
+import { deriveKeys, mapUid } from '../../src/deid/keys';
+import { introducedErrors, originalErrors, validatorErrors } from '../helpers/dciodvfy';
 import { generateReidKeyPair } from '../../src/deid/reid';
 import { locatePixelData } from '../../src/dicom/scan';
 import { corpus, TRANSFER_SYNTAXES } from '../fixtures/corpus';
@@ -125,6 +127,32 @@ describe('the corpus through Orthanc and the bridge', () => {
       checked++;
     }
     expect(checked).toBe(files.length);
+  });
+
+  it('introduces no dciodvfy error: each research copy is as valid an object of its IOD as its original', async () => {
+    const keys = deriveKeys(TEST_SECRET);
+    const bySop = new Map<string, Buffer>();
+    for (const id of await research.get<string[]>('/instances')) {
+      const bytes = (await research.call('GET', `/instances/${id}/file`)).body;
+      bySop.set(str(parseDicom(bytes).dict[TAG.SOPInstanceUID]), bytes);
+    }
+    const introduced: string[] = [];
+    let before = 0;
+    let after = 0;
+    for (const { file } of accepted) {
+      const copy = bySop.get(mapUid(keys, str(parseDicom(file.bytes).dict[TAG.SOPInstanceUID])));
+      expect({ file: file.name, found: !!copy }).toEqual({ file: file.name, found: true });
+      const original = originalErrors(file.bytes);
+      const research = validatorErrors(copy!);
+      before += original.length;
+      after += research.length;
+      for (const e of introducedErrors(original, research)) introduced.push(`${file.name}: ${e}`);
+    }
+    console.log(
+      `dciodvfy on the planted-PHI corpus: ${accepted.length} pairs, ${before} errors in the originals, ${after} in the research copies, ${introduced.length} introduced` +
+        introduced.map((l) => `\n  ${l}`).join(''),
+    );
+    expect(introduced).toEqual([]);
   });
 
   it('maps a patient to the pseudonym and back with the offline private key, and audits both', async () => {

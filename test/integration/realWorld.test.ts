@@ -22,6 +22,7 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 import { isOrdinaryImage, realWorldFiles, type RealFile } from '../helpers/realWorld';
+import { introducedErrors, originalErrors, validatorErrors } from '../helpers/dciodvfy';
 import { str } from '../../src/dicom/values';
 import { TAG } from '../../src/dicom/tags';
 
@@ -237,5 +238,34 @@ describe('real-world files (pydicom, nibabel) through Orthanc and the bridge', (
     }
     expect(compared).toBeGreaterThan(100);
     expect(leaks).toEqual([]);
+  });
+
+  it('introduces no dciodvfy error: each research copy is as valid an object of its IOD as its original', () => {
+    const keys = deriveKeys(TEST_SECRET);
+    const introduced: string[] = [];
+    let pairs = 0;
+    let before = 0;
+    let after = 0;
+    for (const round of rounds) {
+      const bySop = new Map<string, Buffer>();
+      for (const b of round.researchFiles) bySop.set(str(parseDicom(b).dict[TAG.SOPInstanceUID]), b);
+      for (const a of round.accepted) {
+        const copy = a.file.sopInstance ? bySop.get(mapUid(keys, a.file.sopInstance)) : undefined;
+        if (!copy) continue;
+        const original = originalErrors(a.file.path);
+        const research = validatorErrors(copy);
+        pairs++;
+        before += original.length;
+        after += research.length;
+        for (const e of introducedErrors(original, research))
+          introduced.push(`${a.file.corpus}/${a.file.name}: ${e}`);
+      }
+    }
+    console.log(
+      `dciodvfy on real-world pairs: ${pairs} pairs, ${before} errors in the originals, ${after} in the research copies, ${introduced.length} introduced` +
+        introduced.map((l) => `\n  ${l}`).join(''),
+    );
+    expect(pairs).toBeGreaterThan(100);
+    expect(introduced).toEqual([]);
   });
 });

@@ -3,21 +3,9 @@
  * is stopped. The engine here is a test double: the real engine with `decide` flipped for one
  * attribute (and nothing else changed); the gate is the real one, and imports no decision from deid/.
  */
-import type { Decision } from '../../src/deid/profile';
+import { flipped } from '../helpers/flippedEngine';
 
-/** Tag -> the action the flipped engine takes for it, whatever the table says. */
-const flipped = new Map<string, Decision['action']>();
-
-jest.mock('../../src/deid/profile', () => {
-  const actual = jest.requireActual('../../src/deid/profile');
-  return {
-    ...actual,
-    decide: (tag: string, ...rest: unknown[]): Decision => {
-      const action = flipped.get(tag);
-      return action ? { action } : actual.decide(tag, ...rest);
-    },
-  };
-});
+jest.mock('../../src/deid/profile', () => jest.requireActual('../helpers/flippedEngine').flippedProfile());
 
 import { parseDicom, writeDicom } from '../../src/dicom/file';
 import { deidentify } from '../../src/deid/engine';

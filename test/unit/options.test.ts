@@ -138,7 +138,7 @@ describe('combined codes by the IOD attribute type', () => {
     const enhancedCt = run(withElements(elements, SOP_CLASS.EnhancedCTImageStorage), options);
     expect(str(enhancedCt.out[TAG.DeviceSerialNumber])).toBe('ANONYMIZED'); // Type 1 in Enhanced General Equipment
     expect(str(enhancedCt.out[TAG.ContentDate])).toBe('19000101'); // Type 1 in Multi-frame Functional Groups
-    expect(enhancedCt.out[TAG.AcquisitionContextSequence]).toBeUndefined(); // unknown for this IOD: the stronger X
+    expect(enhancedCt.out[TAG.AcquisitionContextSequence]?.Value).toEqual([]); // Type 2 in Acquisition Context (M)
     const mammo = run(
       withElements(elements, SOP_CLASS.DigitalMammographyXRayImageStorageForPresentation),
       options,
@@ -146,8 +146,13 @@ describe('combined codes by the IOD attribute type', () => {
     expect(mammo.out[TAG.DeviceSerialNumber]).toBeUndefined(); // Type 3 in General Equipment
     expect((mammo.out[TAG.ContentDate]?.Value ?? []).every((v) => v === '')).toBe(true); // Type 2C: empty
     expect(mammo.out[TAG.AcquisitionContextSequence]?.Value).toEqual([]); // Type 2 in Acquisition Context
+    // An IOD the generated tables do not know: the table's stronger action, X.
+    const unknown = run(withElements(elements, SOP_CLASS.EncapsulatedSTLStorage), options);
+    expect(unknown.out[TAG.DeviceSerialNumber]).toBeUndefined();
+    expect(unknown.out[TAG.AcquisitionContextSequence]).toBeUndefined();
     expect(enhancedCt.verdict.failures).toEqual([]);
     expect(mammo.verdict.failures).toEqual([]);
+    expect(unknown.verdict.failures).toEqual([]);
   });
 });
 

@@ -29,8 +29,11 @@ import { TRANSFER_SYNTAX } from '../../src/dicom/syntaxes';
 /** A sequence the table does not list (kept), used to carry each attribute one level down. */
 const CARRIER = TAG.AnatomicRegionSequence;
 const NESTED_UID = '1.2.826.0.1.3680043.10.543.77';
-/** An IOD the engine has no attribute types for: combined codes take the stronger action. */
-const SOP_CLASS_UID = SOP_CLASS.TwelveLeadECGWaveformStorage;
+/**
+ * An IOD the generated PS3.3 tables do not know (defined after their 2008 edition): combined codes
+ * take the stronger action, as the table states them.
+ */
+const SOP_CLASS_UID = SOP_CLASS.EncapsulatedSTLStorage;
 
 function concreteTag(row: TableRow): string {
   const m = row.match;
