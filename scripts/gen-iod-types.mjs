@@ -230,6 +230,40 @@ for (const k of usedIods) {
   }
   iodOut.push({ name: iod.name, modules: mods });
 }
+// Functional group macros (PS3.3 C.7.6.16.2 and the modality sections): the attributes each macro
+// puts in an item of the Shared (5200,9229) and Per-frame (5200,9230) Functional Groups Sequences.
+// Which macros an IOD allows is a table neither source has, so every enhanced IOD (one with the
+// Multi-frame Functional Groups module) gets the union: an attribute's type is the same in every
+// IOD whose frames carry its macro, and the types apply only to what an original holds. From
+// GDCM's macro tables, nesting read from the names' ">" marks; included macros are not expanded.
+const FG_MACRO_TABLE =
+  /^(C\.7\.6\.16-\d+|C\.7\.16-13|C\.8-(8[89]|9\d|10[0-7]|11[7-9]|12\d|126b|131)|C\.8\.19\.6-\d+|C\.8\.20-3|C\.8\.21\.[0-9.]+-\d+|C\.8\.17\.10-1)$/;
+const FG_SEQUENCES = ['52009229', '52009230'];
+const fgAttributes = {};
+let fgMacros = 0;
+for (const m of part3.matchAll(/<macro table="([^"]*)" name="([^"]*)"[^>]*>([\s\S]*?)<\/macro>/g)) {
+  if (!FG_MACRO_TABLE.test(m[1]) || !/Macro/.test(m[2])) continue;
+  fgMacros++;
+  const stack = [];
+  for (const e of m[3].matchAll(
+    /<entry group="([0-9A-Fa-f]{4})" element="([0-9A-Fa-f]{4})" name="([^"]*)" type="([^"]*)"/g,
+  )) {
+    const name = unescape(e[3]);
+    const depth = /^>*/.exec(name)[0].length;
+    stack.length = depth;
+    stack.push((e[1] + e[2]).toUpperCase());
+    const type = e[4].trim();
+    if (!TYPES.has(type) || stack.length !== depth + 1) continue;
+    for (const fg of FG_SEQUENCES) fgAttributes[[fg, ...stack].join('/')] = type;
+  }
+}
+const fgModule = moduleOut.length;
+moduleOut.push({ name: 'Functional Group Macros', attributes: fgAttributes });
+const multiFrame = moduleIndex.get('multi-frame-functional-groups');
+for (const iod of iodOut) {
+  if (iod.modules.some(([m]) => m === multiFrame)) iod.modules.push([fgModule, 'M']);
+}
+
 // The Basic Directory IOD (a DICOMDIR, PS3.3 Annex F): the keys each kind of directory record
 // requires (F.5), from GDCM's tables. A record's keys are written under the path of its item:
 // "00041220/<Directory Record Type>/<tag>" (dicom/iods.ts itemPath).
@@ -297,6 +331,7 @@ const out = path.join(root, 'src/dicom/iods.generated.ts');
 writeFileSync(out, lines.join('\n'));
 console.log(
   `gen-iod-types: ${Object.keys(sopOut).length} SOP classes, ${iodOut.length} IODs, ${moduleOut.length} modules, ` +
-    `${moduleOut.reduce((n, m) => n + Object.keys(m.attributes).length, 0)} required attributes; ` +
+    `${moduleOut.reduce((n, m) => n + Object.keys(m.attributes).length, 0)} required attributes ` +
+    `(${fgMacros} functional group macros: ${Object.keys(fgAttributes).length / 2} attributes); ` +
     `modules not found: ${[...missing].join(', ') || 'none'} -> ${path.relative(root, out)}`,
 );

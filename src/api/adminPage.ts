@@ -127,7 +127,7 @@ ${
               : ''
           }${
             canAct
-              ? `${app.pictured(q.check) ? `<a href="admin/quarantine/${q.id}/picture.png" class="picture" aria-label="Picture of the masked candidate of quarantine entry ${q.id}">picture</a> ` : ''}<form method="post" action="admin/quarantine/${q.id}/release"><input type="hidden" name="csrf" value="${esc(csrf)}"><button name="release">Release</button></form>
+              ? `${app.pictured(q.check) ? `<a href="admin/quarantine/${q.id}/picture.png" class="picture" aria-label="Picture of the masked candidate of quarantine entry ${q.id}">picture</a> ` : ''}${app.headerOnly(q.check) ? `<a href="admin/quarantine/${q.id}/elements" class="elements" aria-label="Element table of the candidate of quarantine entry ${q.id}">elements</a> ` : ''}<form method="post" action="admin/quarantine/${q.id}/release"><input type="hidden" name="csrf" value="${esc(csrf)}"><button name="release">Release</button></form>
 <form method="post" action="admin/quarantine/${q.id}/discard"><input type="hidden" name="csrf" value="${esc(csrf)}"><button name="discard">Discard</button></form>`
               : 'admin only'
           }</td></tr>`,
@@ -200,6 +200,35 @@ export async function renderMaskedGallery(
 <p><a href="../admin">Back to the admin page</a>. ${esc(total)} instance(s) carried with pixel masks in the last ${esc(opts.days)} day(s), newest first; page ${esc(opts.page + 1)} of ${esc(pages)}. Each picture is the copy on research, its masks outlined in magenta.</p>
 <nav aria-label="pages">${opts.page > 0 ? link(opts.page - 1, 'newer') : ''} ${opts.page + 1 < pages ? link(opts.page + 1, 'older') : ''}</nav>
 <div class="gallery" id="gallery">${items || '<p>No masked image in this period.</p>'}</div>
+</body></html>`;
+}
+
+/**
+ * The element table of a quarantined candidate (header checks): every element by path, keyword, VR
+ * and size, never a value; the elements the gate failed marked, with the check and its reason
+ * (which names the element and the kind of value, never the value). Indentation shows nesting.
+ */
+export async function renderCandidateElements(app: BridgeService, id: number): Promise<string | undefined> {
+  const r = await app.candidateElements(id);
+  if ('none' in r) return undefined;
+  const marked = r.rows.filter((row) => row.failures.length > 0);
+  const rows = r.rows
+    .map((row, i) => {
+      const fail = row.failures.length > 0;
+      return `<tr${fail ? ` class="fail" id="fail-${i}"` : ''}><td style="padding-left:${0.4 + row.depth * 1.2}rem"><code>${esc(row.path)}</code></td><td>${esc(row.keyword)}</td><td>${esc(row.vr)}</td><td>${esc(row.holds)}</td><td>${fail ? `<strong>${row.failures.map(esc).join('<br>')}</strong>` : ''}</td></tr>`;
+    })
+    .join('\n');
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Quarantine entry ${esc(id)}: elements of the candidate - orthanc-research-bridge</title>
+<meta name="viewport" content="width=device-width,initial-scale=1"><style>${STYLE}
+tr.fail{background:#fde2e2}tr.fail td{border-top:2px solid #b3261e}</style></head><body>
+<h1>Quarantine entry ${esc(id)}: elements of the candidate</h1>
+<p><a href="../../../admin">Back to the admin page</a>. The candidate is the original read from the clinical Orthanc and de-identified again under the profile; the gate ran on it again. Elements are listed by path, keyword, VR and size: no value is shown.</p>
+<h2>What the gate found</h2>
+<ul id="failed">${marked.length === 0 ? '<li>The gate passes this candidate now (the profile or the original changed since it was quarantined).</li>' : marked.map((row) => `<li><a href="#fail-${r.rows.indexOf(row)}"><code>${esc(row.path)}</code> ${esc(row.keyword)}</a>${row.absent ? ' (absent from the candidate)' : ''}: ${row.failures.map(esc).join('; ')}</li>`).join('')}</ul>
+<h2>Elements</h2>
+<table id="elements"><caption>${esc(r.rows.length)} element(s)${r.more > 0 ? `, ${esc(r.more)} more not shown` : ''}; ${esc(r.failures)} failure(s), marked</caption>
+<tr><th scope="col">element</th><th scope="col">keyword</th><th scope="col">VR</th><th scope="col">holds</th><th scope="col">gate</th></tr>
+${rows}</table>
 </body></html>`;
 }
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { BridgeService, JobState } from '../service/bridgeService';
 import { registerGauges, registry } from './prometheus';
-import { renderAdminPage, renderMaskedGallery, renderPlotsPage } from './adminPage';
+import { renderAdminPage, renderCandidateElements, renderMaskedGallery, renderPlotsPage } from './adminPage';
 import {
   actorOf,
   crossSiteRefusal,
@@ -158,6 +158,21 @@ export function createApi(app: BridgeService): express.Express {
     }
     res.set('Cache-Control', 'no-store');
     res.type('png').send(p.png);
+  });
+
+  api.get('/admin/quarantine/:id/elements', admin, async (req, res) => {
+    const id = Number(req.params.id);
+    const html = Number.isInteger(id) && id > 0 ? await renderCandidateElements(app, id) : undefined;
+    if (html === undefined) {
+      res.status(404).json({ error: 'no element table: the entry is not open or not a header check' });
+      return;
+    }
+    res.set('Cache-Control', 'no-store');
+    res.set(
+      'Content-Security-Policy',
+      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    );
+    res.type('html').send(html);
   });
 
   api.get('/admin/masked', async (req, res) => {

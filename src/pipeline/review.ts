@@ -4,15 +4,21 @@
  * quarantined as recalled, audited; a release carries it again). Only de-identified copies are
  * ever drawn: the picture is read back from the destination, never from the clinical Orthanc.
  */
-import { parseDicom } from '../dicom/file';
+import { parseDicom, writeDicom, type DicomFile } from '../dicom/file';
+import { entryOfTag } from '../dicom/dictionary';
+import type { DicomElement } from '../dicom/dataset';
+import { deidentify } from '../deid/engine';
+import { verifyInstance } from '../verify/instance';
+import type { CheckFailure } from '../verify/types';
+import { splitAtPixelData } from './instance';
 import { toPart10 } from '../dicom/part10';
 import { matchBlankRule } from '../pixels/regions';
-import { PermanentError } from '../errors';
+import { DicomParseError, PermanentError } from '../errors';
 import { paletteOf } from '../pixels/palette';
 import { framesShown, stripPng, type PreviewBox, type PreviewWindow } from '../pixels/preview';
 import type { DecodedImage } from '../pixels/image';
 import { numberOf } from '../pixels/image';
-import { TAG } from '../dicom/tags';
+import { TAG, formatTag } from '../dicom/tags';
 import type { Dataset } from '../deid/types';
 import { getQuarantine, maskedInstance, recordQuarantined, type MaskedInstance } from '../store/instances';
 import { RECALLED_CHECK } from '../store/inFlight';
@@ -180,4 +186,123 @@ export async function candidatePreviewOf(
   const c = r.cleaned;
   const boxesOf = (frame: number) => c.maskRegions.filter((m) => m.frame === undefined || m.frame === frame);
   return { png: remember(key, picture(c.cleaned, file.dict, boxesOf, size)) };
+}
+
+/** Quarantine checks about the header alone: their candidate is shown as its element table. */
+export const HEADER_CHECKS: ReadonlySet<string> = new Set([
+  'residual-phi',
+  'conformance',
+  'iod',
+  'marking',
+  'correspondence',
+]);
+
+/** The most rows an element table shows (a dataset may hold many thousands in functional groups). */
+export const ELEMENT_ROWS_MAX = 2000;
+
+/** One element of a candidate, by path and kind, never by value. */
+export interface ElementRow {
+  /** "(0040,A730)[0].(0040,A043)": the gate's way of writing where an element is. */
+  readonly path: string;
+  readonly keyword: string;
+  readonly vr: string;
+  readonly depth: number;
+  /** What it holds, in size only: "3 items", "2 values", "128 bytes", "empty". */
+  readonly holds: string;
+  /** The gate's failures at this element ("check: detail"; details never hold values). */
+  readonly failures: readonly string[];
+  /** A failure about an element the candidate lacks (an attribute the IOD requires, removed). */
+  readonly absent?: boolean;
+}
+
+function holds(el: DicomElement): string {
+  const values = el.Value ?? [];
+  if (el.vr === 'SQ') return `${values.length} item${values.length === 1 ? '' : 's'}`;
+  const bytes = values.reduce<number>((n, v) => n + (v instanceof ArrayBuffer ? v.byteLength : 0), 0);
+  if (bytes > 0) return `${bytes} bytes`;
+  const present = (v: unknown): boolean =>
+    typeof v === 'string'
+      ? v.trim() !== ''
+      : typeof v === 'object' && v !== null
+        ? Object.values(v).some(present)
+        : v !== null && v !== undefined;
+  const n = values.filter(present).length;
+  return n === 0 ? 'empty' : `${n} value${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * The header of a quarantined candidate as an element table: the original read from the clinical
+ * Orthanc, de-identified again under the profile, and the gate run on it; each element by path,
+ * keyword, VR and size (never a value), the gate's failures on their elements. Only for header
+ * checks (HEADER_CHECKS); the candidate is the header without pixel cleaning.
+ */
+export async function candidateElementsOf(
+  ctx: BaseContext,
+  profile: string,
+  quarantineId: number,
+): Promise<
+  { rows: ElementRow[]; more: number; failures: number } | { none: 'not-open' | 'not-header' | 'unreadable' }
+> {
+  const q = await getQuarantine(ctx.db, quarantineId);
+  if (!q || q.status !== 'open') return { none: 'not-open' };
+  if (!HEADER_CHECKS.has(q.check)) return { none: 'not-header' };
+  const target = ctx.target(q.destination, profile, '');
+  if (!target) return { none: 'not-open' };
+  const limits = { maxInflatedBytes: ctx.maxInflatedBytes };
+  let source: DicomFile;
+  let output: DicomFile;
+  let failures: readonly CheckFailure[];
+  try {
+    const original = toPart10(await ctx.source.instanceFile(q.sourceId, PREVIEW_MAX_BYTES));
+    source = parseDicom(splitAtPixelData(original).head, limits);
+    const result = deidentify(source, target.deid);
+    output = parseDicom(writeDicom(result.file), limits);
+    failures = verifyInstance(source, output, target.deid, result.patient).failures;
+  } catch (err) {
+    if (err instanceof DicomParseError) return { none: 'unreadable' };
+    throw err;
+  }
+  const at = new Map<string, string[]>();
+  for (const f of failures) {
+    const key = f.path ? `${f.path}.${f.tag}` : f.tag;
+    at.set(key, [...(at.get(key) ?? []), `${f.check}: ${f.detail}`]);
+  }
+  const rows: ElementRow[] = [];
+  let more = 0;
+  const walk = (ds: Dataset, prefix: string, depth: number) => {
+    for (const [tag, el] of Object.entries(ds)) {
+      const path = `${prefix ? `${prefix}.` : ''}${formatTag(tag)}`;
+      if (rows.length >= ELEMENT_ROWS_MAX) more++;
+      else {
+        rows.push({
+          path,
+          keyword: entryOfTag(tag)?.keyword ?? (parseInt(tag.slice(0, 4), 16) & 1 ? 'private' : ''),
+          vr: el.vr,
+          depth,
+          holds: holds(el),
+          failures: at.get(path) ?? [],
+        });
+        at.delete(path);
+      }
+      if (el.vr === 'SQ')
+        (el.Value ?? []).forEach((item, i) => walk(item as Dataset, `${path}[${i}]`, depth + 1));
+    }
+  };
+  walk(output.meta, '', 0);
+  walk(output.dict, '', 0);
+  // Failures about elements the candidate does not hold: shown where they would be, marked absent.
+  for (const [path, list] of at) {
+    const tag = /\((\w{4}),(\w{4})\)$/.exec(path);
+    const keyword = tag ? (entryOfTag(`${tag[1]}${tag[2]}`.toUpperCase())?.keyword ?? '') : '';
+    rows.push({
+      path,
+      keyword,
+      vr: '',
+      depth: path.split('.').length - 1,
+      holds: 'absent',
+      failures: list,
+      absent: true,
+    });
+  }
+  return { rows, more, failures: failures.length };
 }

@@ -43,7 +43,16 @@ import {
   type MaskedInstance,
   type QuarantineEntry,
 } from '../store/instances';
-import { candidatePreviewOf, PICTURED_CHECKS, previewOf, recall, type Preview } from '../pipeline/review';
+import {
+  candidateElementsOf,
+  candidatePreviewOf,
+  HEADER_CHECKS,
+  PICTURED_CHECKS,
+  previewOf,
+  recall,
+  type ElementRow,
+  type Preview,
+} from '../pipeline/review';
 import {
   countJobsByState,
   enqueueJob,
@@ -250,6 +259,18 @@ export class BridgeService {
   /** The masked candidate of a quarantined instance as a PNG, where its check allows a picture. */
   candidatePreview(quarantineId: number, size: number): Promise<Preview | { none: string }> {
     return candidatePreviewOf(this.d.stage(), this.d.cfg().profile, quarantineId, size);
+  }
+
+  /** The header of a quarantined candidate as an element table (paths, never values), for header checks. */
+  candidateElements(
+    quarantineId: number,
+  ): Promise<{ rows: ElementRow[]; more: number; failures: number } | { none: string }> {
+    return candidateElementsOf(this.d.stage(), this.d.cfg().profile, quarantineId);
+  }
+
+  /** Whether quarantines of this check are about the header alone (shown as an element table). */
+  headerOnly(check: string): boolean {
+    return HEADER_CHECKS.has(check);
   }
 
   /** Whether quarantines of this check have a picture (their masks are not in doubt). */

@@ -20,7 +20,8 @@ import { newProcessState } from '../../src/pipeline/context';
 import { closeEngines } from '../../src/pixels/clean';
 import type { DecodedImage } from '../../src/pixels/image';
 import { identifyingWords, identityTokens } from '../../src/pixels/text';
-import { ADMIN_TOKEN, OPERATOR_TOKEN, TEST_SECRET } from '../helpers/samples';
+import { ADMIN_TOKEN, OPERATOR_TOKEN } from '../helpers/samples';
+import { pairEnv } from '../helpers/carry';
 
 const clinical = new TestOrthanc('clinical', { Plugins: [] });
 const research = new TestOrthanc('research');
@@ -43,16 +44,12 @@ function config(limit?: number) {
     ),
   );
   return loadConfig({
-    env: {
-      BRIDGE_SOURCE_URL: clinical.url,
-      BRIDGE_RESEARCH_URL: research.url,
-      BRIDGE_DATA_DIR: dataDir,
-      BRIDGE_SECRET: TEST_SECRET,
+    env: pairEnv(clinical, research, dataDir, {
       BRIDGE_API_PORT: String(apiPort),
       BRIDGE_API_TOKEN: OPERATOR_TOKEN,
       BRIDGE_ADMIN_TOKEN: ADMIN_TOKEN,
       BRIDGE_POLL_INTERVAL_MS: '200',
-    },
+    }),
     configPath: file,
   });
 }

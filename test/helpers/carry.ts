@@ -25,6 +25,22 @@ export async function carryStudy(
   return dataDir;
 }
 
+/** The environment that points a bridge at a clinical/research pair, its state in `dataDir`. */
+export function pairEnv(
+  clinical: TestOrthanc,
+  research: TestOrthanc,
+  dataDir: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    BRIDGE_SOURCE_URL: clinical.url,
+    BRIDGE_RESEARCH_URL: research.url,
+    BRIDGE_DATA_DIR: dataDir,
+    BRIDGE_SECRET: TEST_SECRET,
+    ...extra,
+  };
+}
+
 /** `bridge run --once` against the pair, with its state in `dataDir`; `poll: false` runs only the queued jobs. */
 export async function runBridgeOnce(
   clinical: TestOrthanc,
@@ -32,17 +48,7 @@ export async function runBridgeOnce(
   dataDir: string,
   opts: { poll?: boolean } = {},
 ): Promise<void> {
-  const app = new BridgeApp(
-    loadConfig({
-      env: {
-        BRIDGE_SOURCE_URL: clinical.url,
-        BRIDGE_RESEARCH_URL: research.url,
-        BRIDGE_DATA_DIR: dataDir,
-        BRIDGE_SECRET: TEST_SECRET,
-      },
-    }),
-    { console: false },
-  );
+  const app = new BridgeApp(loadConfig({ env: pairEnv(clinical, research, dataDir) }), { console: false });
   try {
     await app.runOnce(opts);
   } finally {

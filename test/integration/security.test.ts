@@ -15,8 +15,9 @@ import { listJobs } from '../../src/store/jobs';
 import { listAdminAudit } from '../../src/store/reid';
 import { recordPushed, recordQuarantined } from '../../src/store/instances';
 import { makeCtStudy, samplePatients } from '../fixtures/studies';
+import { pairEnv } from '../helpers/carry';
 import { TestOrthanc, freePort, request, waitFor } from '../helpers/orthanc';
-import { ADMIN_TOKEN, OPERATOR_TOKEN, TEST_SECRET, bearer } from '../helpers/samples';
+import { ADMIN_TOKEN, OPERATOR_TOKEN, bearer } from '../helpers/samples';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
 const basic = (user: string, token: string) => ({
@@ -31,16 +32,12 @@ let studyId = '';
 let api = '';
 
 function env(extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    BRIDGE_SOURCE_URL: clinical.url,
-    BRIDGE_RESEARCH_URL: research.url,
-    BRIDGE_DATA_DIR: dataDir,
-    BRIDGE_SECRET: TEST_SECRET,
+  return pairEnv(clinical, research, dataDir, {
     BRIDGE_API_PORT: String(apiPort),
     BRIDGE_API_TOKEN: OPERATOR_TOKEN,
     BRIDGE_ADMIN_TOKEN: ADMIN_TOKEN,
     ...extra,
-  };
+  });
 }
 
 function cli(args: string[], opts: { env?: Record<string, string>; input?: string } = {}) {

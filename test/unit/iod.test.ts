@@ -59,6 +59,25 @@ describe('IOD attribute types, generated from PS3.3', () => {
     expect(attributeType(SOP_CLASS.RTPlanStorage, [], TAG.TreatmentMachineName)).toBe(3);
   });
 
+  it('gives types inside functional groups: Frame Content Sequence is Type 1 in a Per-frame item, Frame Acquisition DateTime 1C in it', () => {
+    const perFrame = [TAG.PerFrameFunctionalGroupsSequence];
+    expect(attributeType(SOP_CLASS.EnhancedMRImageStorage, perFrame, TAG.FrameContentSequence)).toBe(1);
+    expect(
+      attributeType(
+        SOP_CLASS.EnhancedCTImageStorage,
+        [...perFrame, TAG.FrameContentSequence],
+        TAG.FrameAcquisitionDateTime,
+      ),
+    ).toBe(1);
+    expect(
+      attributeType(
+        SOP_CLASS.EnhancedCTImageStorage,
+        [...perFrame, TAG.FrameContentSequence],
+        TAG.FrameAcquisitionNumber,
+      ),
+    ).toBe(3);
+  });
+
   it('does not know an IOD defined after the tables it was generated from', () => {
     expect(iodOf(SOP_CLASS.EncapsulatedSTLStorage)).toBeUndefined();
     expect(attributeType(SOP_CLASS.EncapsulatedSTLStorage, [], TAG.DeviceSerialNumber)).toBeUndefined();
@@ -184,6 +203,29 @@ describe("the gate's IOD check, apart from the engine", () => {
     expect(reasons).toEqual([
       `iod: ${formatTag(TAG.BeamSequence)}[0].${formatTag(TAG.TreatmentMachineName)} TreatmentMachineName is Type 2 in the RT Beams module and missing from the output`,
     ]);
+  });
+
+  it('quarantines a Type 1 functional group sequence that an engine double removes from a frame', () => {
+    flipped.set(TAG.FrameContentSequence, 'X');
+    // A harmless element beside it keeps each item when the sequence goes.
+    const frame = (n: number): Dataset => ({
+      [TAG.CodeValue]: { vr: 'SH', Value: ['CARRIER'] },
+      [TAG.FrameContentSequence]: {
+        vr: 'SQ',
+        Value: [{ [TAG.FrameAcquisitionNumber]: { vr: 'US', Value: [n] } }],
+      },
+    });
+    const { reasons } = run(
+      instance(SOP_CLASS.EnhancedMRImageStorage, {
+        [TAG.PerFrameFunctionalGroupsSequence]: { vr: 'SQ', Value: [frame(1), frame(2)] },
+      }),
+    );
+    expect(reasons).toEqual(
+      [0, 1].map(
+        (i) =>
+          `iod: ${formatTag(TAG.PerFrameFunctionalGroupsSequence)}[${i}].${formatTag(TAG.FrameContentSequence)} FrameContentSequence is Type 1 in the Functional Group Macros module and missing from the output`,
+      ),
+    );
   });
 
   it('passes the same attribute removed from a CT image, where it is Type 3', () => {
