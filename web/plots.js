@@ -37,6 +37,40 @@
     );
   }
 
+  /** The feed's largest lag per hour over the whole period; an hour without a poll is a gap. */
+  function lagPerHour(el, since, until, rows) {
+    if (rows.length === 0) {
+      el.textContent = 'No poll of the change log in this period.';
+      return undefined;
+    }
+    const first = hourOf(since);
+    const last = hourOf(until);
+    const all = [];
+    for (let t = first; t <= last; t += HOUR) all.push(t);
+    const m = new Map(rows.map((r) => [hourOf(r.hour + ':00:00Z'), r.maxLag]));
+    return new uPlot(
+      {
+        width: 720,
+        height: 200,
+        scales: { x: { time: true, range: [first, last] } },
+        series: [
+          {},
+          // Points too: an hour with polls between hours without any is a point, not a line.
+          {
+            label: 'largest lag',
+            stroke: colours.bars,
+            width: 2,
+            spanGaps: false,
+            points: { show: true, size: 7, fill: colours.bars },
+          },
+        ],
+        axes: [{}, { label: 'changes not yet read' }],
+      },
+      [all, all.map((t) => (m.has(t) ? m.get(t) : null))],
+      el,
+    );
+  }
+
   /** Counts by category as bars (x: the category's index, its name on the axis). */
   function bars(el, labels, counts, label) {
     if (counts.every((c) => c === 0)) {
@@ -117,6 +151,12 @@
         document.getElementById('table-masked'),
         ['share of a frame masked', 'instances'],
         p.maskedShare.map((r) => [r.band, r.count]),
+      );
+      lagPerHour(document.getElementById('plot-lag'), p.since, p.until, p.feedLagPerHour);
+      table(
+        document.getElementById('table-lag'),
+        ['hour (UTC)', 'largest lag (changes)', 'polls'],
+        p.feedLagPerHour.map((r) => [r.hour, r.maxLag, r.polls]),
       );
       document.body.dataset.plotted = 'yes';
     })

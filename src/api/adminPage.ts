@@ -239,11 +239,12 @@ export function renderPlotsPage(days: number): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Plots - orthanc-research-bridge</title>
 <meta name="viewport" content="width=device-width,initial-scale=1"><link rel="stylesheet" href="assets/uPlot.min.css"><style>${STYLE}</style></head><body>
 <h1>Plots</h1>
-<p><a href="../admin">Back to the admin page</a>. The last ${esc(days)} day(s), from the shared store (every replica draws the same). The change feed's lag has no history in the store: it is on the admin page and in <code>/metrics</code>.</p>
+<p><a href="../admin">Back to the admin page</a>. The last ${esc(days)} day(s), from the shared store (every replica draws the same). The change feed's lag now is on the admin page and in <code>/metrics</code>; its history, per hour, is the last plot.</p>
 <p id="plots-error" role="alert"></p>
 ${section('hourly', 'Instances carried and quarantined per hour')}
 ${section('checks', 'Open quarantine by check')}
 ${section('masked', 'Carried masked images by the share of a frame masked')}
+${section('lag', "The change feed's largest lag per hour (changes the clinical Orthanc had that the bridge had not read)")}
 <script src="assets/uPlot.iife.min.js"></script><script src="assets/plots.js"></script>
 </body></html>`;
 }

@@ -1,7 +1,14 @@
 import { safeMessage } from '../errors';
 import type { Logger } from '../log';
 import { isStoreFailure, type Db } from '../store/db';
-import { commitFeedBatch, readFeedState, recordOrthancLast, resetFeed, type FeedState } from '../store/feed';
+import {
+  commitFeedBatch,
+  readFeedState,
+  recordFeedLag,
+  recordOrthancLast,
+  resetFeed,
+  type FeedState,
+} from '../store/feed';
 import { abortableDelay, backoffMs } from '../util/timing';
 import type { Change, OrthancClient } from '../orthanc/client';
 import { changeLogReset, stableStudies } from '../orthanc/changes';
@@ -66,6 +73,7 @@ export class ChangeFeed {
       reset = true;
     }
     let cursor = state.cursor;
+    await recordFeedLag(this.db, Math.max(0, orthancLast - cursor));
     let changesRead = 0;
     let jobsCreated = 0;
     for (let pages = 0; pages < 100_000; pages++) {

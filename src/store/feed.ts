@@ -76,3 +76,22 @@ export async function resetFeed(db: Db, orthancLast: number): Promise<void> {
 export async function recordOrthancLast(db: Db, orthancLast: number): Promise<void> {
   await db.run('UPDATE feed_state SET orthanc_last = ?, updated_at = ? WHERE id = 1', [orthancLast, now()]);
 }
+
+/** Hours of feed-lag history kept (90 days): older hours are dropped as new ones are written. */
+const FEED_LAG_HOURS = 90 * 24;
+
+/**
+ * Records the lag a poll found (changes the clinical Orthanc had that the feed had not read) in
+ * its hour: the hour keeps the largest, and counts its polls. One small row per hour.
+ */
+export async function recordFeedLag(db: Db, lag: number, at = new Date()): Promise<void> {
+  const hour = at.toISOString().slice(0, 13);
+  await db.run(
+    `INSERT INTO feed_lag (hour, max_lag, polls) VALUES (?, ?, 1)
+     ON CONFLICT (hour) DO UPDATE SET polls = feed_lag.polls + 1,
+       max_lag = CASE WHEN excluded.max_lag > feed_lag.max_lag THEN excluded.max_lag ELSE feed_lag.max_lag END`,
+    [hour, lag],
+  );
+  const oldest = new Date(at.getTime() - FEED_LAG_HOURS * 3_600_000).toISOString().slice(0, 13);
+  await db.run('DELETE FROM feed_lag WHERE hour < ?', [oldest]);
+}

@@ -1,7 +1,7 @@
 /**
  * The admin page's plots, from the shared store (the same SQL on SQLite and PostgreSQL), so every
  * replica draws the same: instances carried and quarantined per hour, open quarantine by check,
- * and how much of a frame masking covered on the carried images. Times are ISO 8601 text: the
+ * how much of a frame masking covered on the carried images, and the change feed's lag per hour. Times are ISO 8601 text: the
  * hour is its first 13 characters.
  */
 import type { Db } from './db';
@@ -16,6 +16,8 @@ export interface Plots {
   readonly quarantineByCheck: ReadonlyArray<{ check: string; count: number }>;
   /** Carried masked instances per band of the masked share of a frame. */
   readonly maskedShare: ReadonlyArray<{ band: string; count: number }>;
+  /** The change feed's largest lag (changes not yet read at a poll's start) per hour; hours without a poll are absent. */
+  readonly feedLagPerHour: ReadonlyArray<{ hour: string; maxLag: number; polls: number }>;
 }
 
 /** Bands of the masked share (the kept-pixels limit is 15% by default). */
@@ -46,6 +48,10 @@ export async function plotsSince(db: Db, since: string): Promise<Plots> {
   const byCheck = await db.all<{ check_name: string; count: number }>(
     `SELECT check_name, COUNT(*) AS count FROM quarantine WHERE status = 'open' GROUP BY check_name ORDER BY count DESC, check_name`,
   );
+  const lag = await db.all<{ hour: string; max_lag: number; polls: number }>(
+    'SELECT hour, max_lag, polls FROM feed_lag WHERE hour >= ? ORDER BY hour',
+    [since.slice(0, 13)],
+  );
   const num = (rows: Array<{ hour: string; count: number }>) =>
     rows.map((r) => ({ hour: r.hour, count: Number(r.count) }));
   return {
@@ -58,5 +64,6 @@ export async function plotsSince(db: Db, since: string): Promise<Plots> {
       band: label,
       count: Number(shares.find((s) => Number(s.band) === i)?.count ?? 0),
     })),
+    feedLagPerHour: lag.map((r) => ({ hour: r.hour, maxLag: Number(r.max_lag), polls: Number(r.polls) })),
   };
 }

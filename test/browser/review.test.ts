@@ -276,10 +276,14 @@ describe('the masked-images gallery', () => {
       pushedPerHour: Array<{ count: number }>;
       quarantinedPerHour: Array<{ count: number }>;
       maskedShare: Array<{ band: string; count: number }>;
+      feedLagPerHour: Array<{ hour: string; maxLag: number; polls: number }>;
     };
     expect(plots.pushedPerHour.reduce((n, h) => n + h.count, 0)).toBe(2);
     expect(plots.maskedShare.reduce((n, b) => n + b.count, 0)).toBe(2);
     expect(plots.maskedShare.find((b) => b.band === '>= 15%')?.count).toBe(1); // the page of words, let through at 0.4
+    // The feed polled every 200 ms since the start, in this hour (or the last two): its lag recorded.
+    expect(plots.feedLagPerHour.reduce((n, h) => n + h.polls, 0)).toBeGreaterThan(5);
+    expect(await page.locator('#plot-lag canvas').count()).toBe(1);
     await page.locator('details').first().locator('summary').click();
     expect(await page.locator('#table-hourly tr').count()).toBeGreaterThan(1);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'admin-plots.png'), fullPage: true });

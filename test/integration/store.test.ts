@@ -31,6 +31,8 @@ import { listMetadata } from '../../src/store/metadata';
 import { auditAdmin, hasSealed, listAdminAudit, saveSealed, sealedFor } from '../../src/store/reid';
 import { listReplicas, touchReplica } from '../../src/store/replicas';
 import { eachStore } from '../helpers/stores';
+import { recordFeedLag } from '../../src/store/feed';
+import { plotsSince } from '../../src/store/plots';
 import { TAG, formatTag } from '../../src/dicom/tags';
 
 const A = { owner: 'replica-a', leaseMs: 30_000 };
@@ -284,6 +286,28 @@ eachStore((open) => {
       const rows = await listReplicas(db, new Date(Date.now() - 60_000).toISOString());
       expect(Object.fromEntries(rows.map((r) => [r.id, r.role]))).toEqual({ r1: 'stopped', r2: 'worker' });
       expect(await listReplicas(db, new Date(Date.now() + 60_000).toISOString())).toEqual([]);
+    });
+  });
+
+  describe('plots', () => {
+    it("keeps the change feed's largest lag per hour with its polls, and drops hours older than 90 days", async () => {
+      const db = await open();
+      const at = (iso: string) => new Date(iso);
+      await recordFeedLag(db, 3, at('2026-03-01T10:05:00.000Z'));
+      await recordFeedLag(db, 40, at('2026-03-01T10:20:00.000Z'));
+      await recordFeedLag(db, 7, at('2026-03-01T10:59:59.000Z'));
+      await recordFeedLag(db, 0, at('2026-03-01T11:00:00.000Z'));
+      const plots = await plotsSince(db, '2026-03-01T00:00:00.000Z');
+      expect(plots.feedLagPerHour).toEqual([
+        { hour: '2026-03-01T10', maxLag: 40, polls: 3 },
+        { hour: '2026-03-01T11', maxLag: 0, polls: 1 },
+      ]);
+      // An hour before `since` is not plotted; one 91 days later drops both.
+      expect((await plotsSince(db, '2026-03-01T11:00:00.000Z')).feedLagPerHour).toHaveLength(1);
+      await recordFeedLag(db, 1, at('2026-05-31T12:00:00.000Z'));
+      expect((await plotsSince(db, '2026-01-01T00:00:00.000Z')).feedLagPerHour).toEqual([
+        { hour: '2026-05-31T12', maxLag: 1, polls: 1 },
+      ]);
     });
   });
 });

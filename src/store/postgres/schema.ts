@@ -169,4 +169,12 @@ CREATE TABLE pixels_in_flight (
   `
 ALTER TABLE instances ADD COLUMN masked_boxes TEXT;
 `,
+  // 6: the change feed's lag per hour, for the plots (sqlite 0011).
+  `
+CREATE TABLE feed_lag (
+  hour TEXT PRIMARY KEY,
+  max_lag BIGINT NOT NULL,
+  polls BIGINT NOT NULL
+);
+`,
 ];

@@ -14,9 +14,22 @@ import m0007 from './migrations/0007_masked_regions';
 import m0008 from './migrations/0008_masked_share';
 import m0009 from './migrations/0009_pixels_in_flight';
 import m0010 from './migrations/0010_masked_boxes';
+import m0011 from './migrations/0011_feed_lag';
 
 /** Numbered migrations; the database's version is PRAGMA user_version. */
-const MIGRATIONS: readonly string[] = [m0001, m0002, m0003, m0004, m0005, m0006, m0007, m0008, m0009, m0010];
+const MIGRATIONS: readonly string[] = [
+  m0001,
+  m0002,
+  m0003,
+  m0004,
+  m0005,
+  m0006,
+  m0007,
+  m0008,
+  m0009,
+  m0010,
+  m0011,
+];
 
 const STORE_FAILURES = /^SQLITE_(FULL|IOERR|CORRUPT|READONLY|CANTOPEN|NOTADB|NOMEM)/;
 
