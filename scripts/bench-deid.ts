@@ -5,10 +5,17 @@
  * `--rounds` passes over all files, after a warm-up pass.
  *
  *   npm run bench:deid -- [--rounds 5] [--ct-slices 40] [--mammo-rows 2294] [--mammo-columns 1914]
+ *                          [--threads 1,2]
+ *
+ * With --threads, the instance stages run through the bridge's worker pools of each size, and the
+ * speed-up from the first size to each other is printed: the header stages (parse, de-identify,
+ * write, gate) in the de-identification workers, and the OCR stages in the OCR workers.
  */
 import { ByteBudget } from '../src/util/budget';
 import { closeEngines } from '../src/pixels/clean';
 import { parseArgs } from 'node:util';
+import { existsSync, readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import dcmjs from 'dcmjs';
 import { parseDicom, writeDicom } from '../src/dicom/file';
@@ -26,6 +33,8 @@ const { values: args } = parseArgs({
     'ct-slices': { type: 'string', default: '40' },
     'mammo-rows': { type: 'string', default: '2294' },
     'mammo-columns': { type: 'string', default: '1914' },
+    /** Worker threads to compare, e.g. "1,2": the instance stages through the pools of that size. */
+    threads: { type: 'string', default: '' },
   },
 });
 
@@ -189,4 +198,91 @@ async function ocrBench(): Promise<void> {
   }
 }
 
-void ocrBench();
+/**
+ * The instance stages on several cores (issue 26): the same work through pools of each size in
+ * --threads. Headers: every file's header, and a real enhanced MR header (nibabel's, 350 KB of
+ * functional groups: the CPU-heavy kind the bridge sends to its workers), through DeidPool; OCR: the
+ * whole instance stages of 512x512 secondary captures with burned-in text (prepare(), its OCR in
+ * the pool of that size). Best of --rounds, after a warm-up pass that starts the workers.
+ */
+async function threadsBench(sizes: number[]): Promise<void> {
+  const { DeidPool } = await import('../src/pipeline/deidPool');
+  const { newProcessState } = await import('../src/pipeline/context');
+  const { prepare } = await import('../src/pipeline/instance');
+  const { burnedInImage } = await import('../test/helpers/burnedIn');
+  const rounds = Number(args.rounds);
+  const heads = files.map((f) => splitAtPixelData(f).head);
+  // A real enhanced MR header (nibabel's Philips MPRAGE: 176 frames, 2 KB of functional groups
+  // each, 350 KB), eight times; its pixel data is left out as the bridge splices it.
+  const mprage = '/usr/lib/python3/dist-packages/nibabel/nicom/tests/data/philips_mprage.dcm.gz';
+  if (!existsSync(mprage)) throw new Error(`${mprage} is missing (Debian python3-nibabel)`);
+  const heavy = Array.from({ length: 8 }, () => splitAtPixelData(gunzipSync(readFileSync(mprage))).head);
+  const images = Math.max(8, rounds * 2);
+  const ocrSet = await Promise.all(Array.from({ length: images }, (_, i) => burnedInImage('mono8', 200 + i)));
+  const rows: Array<{ n: number; headers: number; heavy: number; ocr: number }> = [];
+  for (const n of sizes) {
+    const pool = new DeidPool({ workers: n, timeoutMs: 600_000 });
+    const through = async (set: Buffer[]) => {
+      const answers = await Promise.all(set.map((h) => pool.run(h, ctx, 1 << 26)));
+      const failed = answers.filter((a) => 'error' in a || a.failures.length > 0).length;
+      if (failed > 0) throw new Error(`${failed} header(s) failed in the workers`);
+    };
+    const bestOf = async (set: Buffer[]) => {
+      await through(set); // warm-up: starts the workers, sends the context
+      let best = Infinity;
+      for (let r = 0; r < rounds; r++) {
+        const t0 = performance.now();
+        await through(set);
+        best = Math.min(best, performance.now() - t0);
+      }
+      return best;
+    };
+    const headersMs = await bestOf(heads);
+    const heavyMs = await bestOf(heavy);
+    await pool.close();
+    const state = newProcessState({ workers: n, timeoutMs: 120_000 });
+    const stageCtx = {
+      deid: ctx,
+      state,
+      maxInflatedBytes: 1 << 26,
+      budget: new ByteBudget(1 << 30),
+    } as never;
+    let ocrMs = Infinity;
+    try {
+      await prepare(ocrSet[0]!.bytes, stageCtx);
+      for (let r = 0; r < Math.min(rounds, 2); r++) {
+        const t0 = performance.now();
+        await Promise.all(ocrSet.map((s) => prepare(s.bytes, stageCtx)));
+        ocrMs = Math.min(ocrMs, performance.now() - t0);
+      }
+    } finally {
+      await closeEngines(state.pixels);
+      await state.deid?.close();
+    }
+    rows.push({ n, headers: headersMs, heavy: heavyMs, ocr: ocrMs });
+  }
+  const headerMb = heads.reduce((m, h) => m + h.length, 0) / 1e6;
+  const heavyMb = heavy.reduce((m, h) => m + h.length, 0) / 1e6;
+  console.log(`\nInstance stages on ${sizes.join(', ')} worker thread(s) (best of ${rounds}):`);
+  for (const r of rows) {
+    console.log(
+      `  ${r.n} thread(s): headers ${heads.length} files ${headerMb.toFixed(2)} MB ${(r.headers / 1000).toFixed(3)} s (${(heads.length / (r.headers / 1000)).toFixed(0)} files/s); ` +
+        `enhanced MR headers ${heavy.length} x ${(heavyMb / heavy.length).toFixed(2)} MB ${(r.heavy / 1000).toFixed(3)} s; ` +
+        `OCR instance stages ${images} images ${(r.ocr / 1000).toFixed(2)} s (${((images * 1000) / r.ocr).toFixed(2)} images/s)`,
+    );
+  }
+  const first = rows[0]!;
+  for (const r of rows.slice(1))
+    console.log(
+      `  speed-up ${first.n} -> ${r.n} threads: headers ${(first.headers / r.headers).toFixed(2)}x, enhanced MR headers ${(first.heavy / r.heavy).toFixed(2)}x, OCR instance stages ${(first.ocr / r.ocr).toFixed(2)}x (target >= 1.7x at 2)`,
+    );
+}
+
+void (async () => {
+  await ocrBench();
+  const sizes = String(args.threads)
+    .split(',')
+    .map((v) => Number.parseInt(v, 10))
+    .filter((v) => v > 0);
+  if (sizes.length > 0) await threadsBench(sizes);
+})();

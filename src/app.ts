@@ -355,7 +355,7 @@ export class BridgeApp {
       server.closeAllConnections?.();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
-    await closeEngines(this.state.pixels);
+    await Promise.all([closeEngines(this.state.pixels), this.state.deid?.close()]);
     // A reload keeps listeners on their port (the new destinations share them): closed here only.
     await this.runtime.close();
     this.log.info('bridge stopped');

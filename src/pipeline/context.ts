@@ -1,3 +1,4 @@
+import { DeidPool } from './deidPool';
 import { createHash } from 'node:crypto';
 import type { ExportTag, RouteConfig } from '../config';
 import type { DeidContext } from '../deid/engine';
@@ -44,6 +45,8 @@ export interface ProcessState {
   readonly keyIds: WeakMap<object, string>;
   /** The pixel decoders and the OCR worker threads (started on first use; closed with the app). */
   readonly pixels: PixelEngines;
+  /** Worker threads for the header stages of CPU-heavy instances (started on first use; closed with the app). */
+  readonly deid?: DeidPool;
 }
 
 /** OCR worker threads: at most the cores there are, and at most the instances in flight. */
@@ -58,6 +61,7 @@ export function newProcessState(ocr: OcrOptions = { workers: 1, timeoutMs: OCR_T
     progress: new Map(),
     sealed: new Set(),
     keyIds: new WeakMap(),
+    deid: new DeidPool({ workers: ocr.workers, timeoutMs: DEID_TIMEOUT_MS }),
     pixels: {
       codecs,
       // OCR's grey images are rendered in the decoder workers, off the event loop.
@@ -70,6 +74,9 @@ export function newProcessState(ocr: OcrOptions = { workers: 1, timeoutMs: OCR_T
     },
   };
 }
+
+/** The longest the header stages of one instance may take in a worker before it is ended. */
+export const DEID_TIMEOUT_MS = 120_000;
 
 /** The longest one OCR recognition may take before its pool is ended and the instance quarantined. */
 export const OCR_TIMEOUT_MS = 60_000;

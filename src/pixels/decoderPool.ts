@@ -7,8 +7,7 @@
  * large one (a WebAssembly heap keeps its peak for as long as it lives). The event loop, the API
  * and the lease heartbeat never wait on a decoder.
  */
-import path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { WorkerPool, type PoolSlot, type Queued } from '../util/workerPool';
 import type { DecodeAnswer, DecodeJob } from './decodeWorker';
 
 export interface DecoderPoolOptions {
@@ -25,120 +24,52 @@ export type FrameJob = DecodeJob extends infer J ? (J extends DecodeJob ? Omit<J
 
 type Answer = Extract<DecodeAnswer, { ok: true }>;
 
-interface Pending {
-  readonly job: DecodeJob;
-  readonly resolve: (a: Answer | string) => void;
-}
-
-interface Slot {
-  readonly worker: Worker;
-  current?: Pending & { timer: NodeJS.Timeout };
-}
+type Pending = Queued<DecodeAnswer> & { readonly job: DecodeJob };
 
 const DEFAULT_RECYCLE = 64 << 20;
 
-/** The worker's file: compiled JavaScript, or TypeScript under ts-node/ts-jest (tests, scripts). */
-function spawn(): Worker {
-  const ts = path.extname(__filename) === '.ts';
-  const file = path.join(__dirname, `decodeWorker${ts ? '.ts' : '.js'}`);
-  const worker = new Worker(file, ts ? { execArgv: ['--require', 'ts-node/register/transpile-only'] } : {});
-  // An idle decoder never keeps the process alive.
-  worker.unref();
-  return worker;
-}
-
-export class DecoderPool {
-  private readonly slots = new Set<Slot>();
-  private readonly queue: Pending[] = [];
-  private nextId = 1;
-  private closed = false;
-  /** Workers ended for overrunning, stopping, failing or growing: for tests and metrics. */
-  replaced = 0;
-
-  constructor(private readonly opts: DecoderPoolOptions) {}
+export class DecoderPool extends WorkerPool<Pending, DecodeAnswer> {
+  constructor(private readonly opts: DecoderPoolOptions) {
+    super(
+      `${__dirname}/decodeWorker${__filename.endsWith('.ts') ? '.ts' : '.js'}`,
+      opts.workers,
+      'the decoders are closed',
+    );
+  }
 
   /** Decodes (or renders views of) one frame in a worker: its bytes and what it declared, or why not. */
   run(job: FrameJob): Promise<Answer | string> {
-    if (this.closed) return Promise.resolve('the decoders are closing');
     return new Promise((resolve) => {
-      this.queue.push({ job: { ...job, id: this.nextId++ } as DecodeJob, resolve });
-      this.dispatch();
+      const id = this.nextId++;
+      this.enqueue({
+        id,
+        job: { ...job, id } as DecodeJob,
+        settle: (a) => resolve(typeof a === 'string' ? a : a.ok ? a : a.error),
+      });
     });
   }
 
-  private dispatch(): void {
-    while (this.queue.length > 0) {
-      let slot = [...this.slots].find((s) => !s.current);
-      if (!slot) {
-        if (this.slots.size >= Math.max(1, this.opts.workers)) return;
-        slot = this.start();
-      }
-      const next = this.queue.shift()!;
-      const doing = next.job.kind === 'views' ? 'rendering a frame for text detection' : 'decoding a frame';
-      const timer = setTimeout(
-        () => this.retire(slot!, `${doing} took longer than ${this.opts.frameTimeoutMs} ms`),
-        this.opts.frameTimeoutMs,
-      );
-      slot.current = { ...next, timer };
-      slot.worker.ref();
-      // A copy of the frame's own bytes, moved to the worker (never the file it is a view of:
-      // a Buffer's slice() is a view, so the copy is made by the constructor).
-      const frame = new Uint8Array(next.job.frame);
-      try {
-        slot.worker.postMessage({ ...next.job, frame }, [frame.buffer]);
-      } catch {
-        // A job that cannot be sent (it should not happen: jobs are plain data) fails alone.
-        this.retire(slot, 'a frame could not be handed to a decoder');
-      }
-    }
+  protected send(slot: PoolSlot<Pending>, p: Pending): void {
+    // A copy of the frame's own bytes, moved to the worker (never the file it is a view of:
+    // a Buffer's slice() is a view, so the copy is made by the constructor).
+    const frame = new Uint8Array(p.job.frame);
+    slot.worker.postMessage({ ...p.job, frame }, [frame.buffer]);
   }
 
-  private start(): Slot {
-    const slot: Slot = { worker: spawn() };
-    slot.worker.on('message', (a: DecodeAnswer) => {
-      const cur = slot.current;
-      if (!cur || cur.job.id !== a.id) return;
-      clearTimeout(cur.timer);
-      slot.current = undefined;
-      slot.worker.unref();
-      cur.resolve(a.ok ? a : a.error);
-      if (!a.ok || a.data.length > (this.opts.recycleAboveBytes ?? DEFAULT_RECYCLE)) this.retire(slot);
-      else this.dispatch();
-    });
-    slot.worker.on('error', () => this.retire(slot, 'the decoder stopped on a frame'));
-    slot.worker.on('exit', () => this.retire(slot, 'the decoder stopped on a frame'));
-    this.slots.add(slot);
-    return slot;
+  protected limit(p: Pending): { ms: number; reason: string } {
+    const doing = p.job.kind === 'views' ? 'rendering a frame for text detection' : 'decoding a frame';
+    return {
+      ms: this.opts.frameTimeoutMs,
+      reason: `${doing} took longer than ${this.opts.frameTimeoutMs} ms`,
+    };
   }
 
-  /** Ends a worker (its frame, if any, fails with `reason`) and lets the queue go on with a new one. */
-  private retire(slot: Slot, reason?: string): void {
-    if (!this.slots.delete(slot)) return;
-    this.replaced++;
-    const cur = slot.current;
-    slot.current = undefined;
-    if (cur) {
-      clearTimeout(cur.timer);
-      cur.resolve(reason ?? 'the decoder stopped on a frame');
-    }
-    void slot.worker.terminate().catch(() => undefined);
-    if (!this.closed) this.dispatch();
+  protected stopped(): string {
+    return 'the decoder stopped on a frame';
   }
 
-  /** Ends every worker; a later run() starts new ones. */
-  async close(): Promise<void> {
-    this.closed = true;
-    for (const p of this.queue.splice(0)) p.resolve('the decoders are closed');
-    await Promise.all(
-      [...this.slots].map(async (s) => {
-        this.slots.delete(s);
-        if (s.current) {
-          clearTimeout(s.current.timer);
-          s.current.resolve('the decoders are closed');
-        }
-        await s.worker.terminate().catch(() => undefined);
-      }),
-    );
-    this.closed = false;
+  /** After a failed decode (a codec can be left in a bad state) or a large one (a heap keeps its peak). */
+  protected override recycleAfter(a: DecodeAnswer): boolean {
+    return !a.ok || a.data.length > (this.opts.recycleAboveBytes ?? DEFAULT_RECYCLE);
   }
 }
