@@ -21,7 +21,7 @@ export interface Target {
 import { availableParallelism } from 'node:os';
 import { Codecs, FRAME_TIMEOUT_MS } from '../pixels/codecs';
 import type { PixelEngines } from '../pixels/clean';
-import { TextDetector } from '../pixels/detect';
+import { TextDetector } from '../pixels/detector';
 import { OcrError, OcrPool, type OcrOptions } from '../pixels/ocr';
 
 /** Live progress of one running study on one destination, for the admin page. */

@@ -14,14 +14,8 @@ import { str } from '../dicom/values';
 import { Codecs, DECODABLE_SYNTAXES, LOSSY_SYNTAXES, decodeEncapsulated, decodeNative } from './codecs';
 import { blackValue, frameBytes, layoutOf, type DecodedImage } from './image';
 import { applyMask, emptyMask, markBox, markOutside, maskedArea, ultrasoundRegions } from './mask';
-import {
-  DetectorError,
-  lineShaped,
-  readInside,
-  tallLineConfirmed,
-  type TextBox,
-  type TextDetector,
-} from './detect';
+import { DetectorError, lineShaped, readInside, tallLineConfirmed, type TextBox } from './detect';
+import type { TextDetector } from './detector';
 import type { Box, OcrPool, Word } from './ocr';
 import { darkestIndex, paletteOf, type Palette } from './palette';
 import { cropView } from './views';

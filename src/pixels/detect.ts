@@ -44,8 +44,8 @@ const STD = [0.229, 0.224, 0.225] as const;
 /** The longest side the detector is given at once; larger images are read in overlapping tiles. */
 export const MAX_DETECTOR_SIDE = 2048;
 /** Tiles of a larger image, and how much they overlap (a line cut by one edge is whole in the next). */
-const TILE = 1024;
-const TILE_OVERLAP = 128;
+export const TILE = 1024;
+export const TILE_OVERLAP = 128;
 
 /** Lines taller than this (image pixels) need more than the detector's word (confirmedLines). */
 export const MAX_SHORT_LINE_HEIGHT = 48;
@@ -107,16 +107,16 @@ export function detectorModelPath(): string {
   throw new DetectorError(`the text detection model (${MODEL}) is not installed: run npm ci`);
 }
 
-interface OrtTensor {
+export interface OrtTensor {
   readonly data: Float32Array;
   readonly dims: readonly number[];
 }
-interface OrtSession {
+export interface OrtSession {
   run(feeds: Record<string, unknown>): Promise<Record<string, OrtTensor>>;
   release(): Promise<void>;
   readonly inputNames: readonly string[];
 }
-interface Ort {
+export interface Ort {
   InferenceSession: { create(path: string, options: object): Promise<OrtSession> };
   Tensor: new (type: 'float32', data: Float32Array, dims: number[]) => unknown;
 }
@@ -232,13 +232,14 @@ export function withNeighbours(found: readonly TextBox[], minScore: number): Tex
   return kept;
 }
 
-export interface DetectorOptions {
-  /** onnxruntime's intra-op threads for one inference. */
-  readonly threads: number;
-}
-
 /** A part of an image. */
-function crop(img: DetectorImage, x0: number, y0: number, width: number, height: number): DetectorImage {
+export function crop(
+  img: DetectorImage,
+  x0: number,
+  y0: number,
+  width: number,
+  height: number,
+): DetectorImage {
   const c = img.channels;
   const data = new Uint8Array(width * height * c);
   for (let y = 0; y < height; y++)
@@ -247,79 +248,4 @@ function crop(img: DetectorImage, x0: number, y0: number, width: number, height:
       y * width * c,
     );
   return { width, height, channels: img.channels, data };
-}
-
-export class TextDetector {
-  private session: Promise<OrtSession> | undefined;
-  /** One inference at a time: onnxruntime already spreads one over its threads. */
-  private queue: Promise<unknown> = Promise.resolve();
-  constructor(private readonly opts: DetectorOptions = { threads: 1 }) {}
-
-  private start(): Promise<OrtSession> {
-    if (!this.session) {
-      const started = (async () => {
-        const ort = (await import('onnxruntime-node')) as unknown as Ort;
-        return ort.InferenceSession.create(detectorModelPath(), {
-          intraOpNumThreads: Math.max(1, this.opts.threads),
-          interOpNumThreads: 1,
-          graphOptimizationLevel: 'all',
-          executionProviders: ['cpu'],
-        });
-      })();
-      this.session = started;
-      started.catch(() => {
-        if (this.session === started) this.session = undefined;
-      });
-    }
-    return this.session;
-  }
-
-  /** The text lines of one image, boxes in its pixels; an image over MAX_DETECTOR_SIDE is read in tiles. */
-  async detect(img: DetectorImage): Promise<TextBox[]> {
-    if (img.width <= MAX_DETECTOR_SIDE && img.height <= MAX_DETECTOR_SIDE) return this.detectOne(img);
-    const out: TextBox[] = [];
-    const step = TILE - TILE_OVERLAP;
-    for (let y0 = 0; y0 < img.height; y0 += step) {
-      for (let x0 = 0; x0 < img.width; x0 += step) {
-        const tile = crop(img, x0, y0, Math.min(TILE, img.width - x0), Math.min(TILE, img.height - y0));
-        for (const b of await this.detectOne(tile)) out.push({ ...b, x: b.x + x0, y: b.y + y0 });
-        if (x0 + TILE >= img.width) break;
-      }
-      if (y0 + TILE >= img.height) break;
-    }
-    return out;
-  }
-
-  private detectOne(img: DetectorImage): Promise<TextBox[]> {
-    const run = this.queue.then(async () => {
-      const session = await this.start();
-      const ort = (await import('onnxruntime-node')) as unknown as Ort;
-      const input = detectorInput(img);
-      let result: Record<string, OrtTensor>;
-      try {
-        result = await session.run({
-          [session.inputNames[0] ?? 'x']: new ort.Tensor('float32', input.data, [
-            1,
-            3,
-            input.height,
-            input.width,
-          ]),
-        });
-      } catch {
-        throw new DetectorError('the text detector failed on an image');
-      }
-      const map = Object.values(result)[0];
-      if (!map || map.data.length !== input.width * input.height)
-        throw new DetectorError('the text detector returned a map of the wrong size');
-      return boxesOf(map.data, input.width, input.height, img);
-    });
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
-
-  async close(): Promise<void> {
-    const s = this.session;
-    this.session = undefined;
-    if (s) await s.then((x) => x.release()).catch(() => undefined);
-  }
 }
