@@ -10,12 +10,18 @@
   const HOUR = 3600;
   const hourOf = (iso) => Math.floor(Date.parse(iso) / 1000 / HOUR) * HOUR;
 
-  /** Per-hour counts of two series over the whole period, every hour on the axis (0 where none). */
-  function perHour(el, since, until, pushed, quarantined) {
+  /** Every hour of the period, as the x axis of a chart (seconds), with its first and last. */
+  function hours(since, until) {
     const first = hourOf(since);
     const last = hourOf(until);
     const all = [];
     for (let t = first; t <= last; t += HOUR) all.push(t);
+    return { first, last, all };
+  }
+
+  /** Per-hour counts of two series over the whole period, every hour on the axis (0 where none). */
+  function perHour(el, since, until, pushed, quarantined) {
+    const { first, last, all } = hours(since, until);
     const at = (rows) => {
       const m = new Map(rows.map((r) => [hourOf(r.hour + ':00:00Z'), r.count]));
       return all.map((t) => m.get(t) ?? 0);
@@ -43,10 +49,7 @@
       el.textContent = 'No poll of the change log in this period.';
       return undefined;
     }
-    const first = hourOf(since);
-    const last = hourOf(until);
-    const all = [];
-    for (let t = first; t <= last; t += HOUR) all.push(t);
+    const { first, last, all } = hours(since, until);
     const m = new Map(rows.map((r) => [hourOf(r.hour + ':00:00Z'), r.maxLag]));
     return new uPlot(
       {

@@ -7,11 +7,11 @@
  * sent once per worker and kept.
  */
 import { parentPort } from 'node:worker_threads';
-import { parseDicom, writeDicom } from '../dicom/file';
+import { parseDicom } from '../dicom/file';
 import type { Dataset } from '../dicom/dataset';
-import { deidentify, type DeidContext, type PatientMapping } from '../deid/engine';
+import type { DeidContext, PatientMapping } from '../deid/engine';
 import type { CheckFailure, CheckName } from '../verify/types';
-import { verifyInstance } from '../verify/instance';
+import { headerStages } from './header';
 import { safeMessage } from '../errors';
 
 export interface DeidJob {
@@ -61,22 +61,16 @@ function run(job: DeidJob): DeidAnswer {
   } catch (err) {
     return { id: job.id, ok: false, error: safeMessage(err), parse: true };
   }
-  const t0 = performance.now();
-  const result = deidentify(source, ctx);
-  const written = writeDicom(result.file);
-  const t1 = performance.now();
-  const verdict = verifyInstance(source, parseDicom(written, limits), ctx, result.patient);
-  const t2 = performance.now();
-  const bytes = new Uint8Array(written.buffer, written.byteOffset, written.byteLength);
+  const h = headerStages(source, ctx, false, limits);
   return {
     id: job.id,
     ok: true,
-    bytes,
-    patient: result.patient,
-    failures: verdict.failures,
-    ran: verdict.ran,
-    top: topLevel(result.file.dict),
-    ms: { deidentify: t1 - t0, verify: t2 - t1 },
+    bytes: new Uint8Array(h.bytes.buffer, h.bytes.byteOffset, h.bytes.byteLength),
+    patient: h.result.patient,
+    failures: h.verdict.failures,
+    ran: h.verdict.ran,
+    top: topLevel(h.result.file.dict),
+    ms: h.ms,
   };
 }
 

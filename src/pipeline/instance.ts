@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { DicomParseError, parseDicom, writeDicom, type DicomFile } from '../dicom/file';
+import { DicomParseError, parseDicom, type DicomFile } from '../dicom/file';
 import { DEFLATED_DATASET_SYNTAXES } from '../dicom/syntaxes';
 import { textShare } from '../pixels/kept';
 import { matchBlankRule } from '../pixels/regions';
@@ -11,10 +11,10 @@ import { keyIdOf, sealIdentity } from '../deid/reid';
 import { inflatedPart10, toPart10, transferSyntaxOf } from '../dicom/part10';
 import { locatePixelData, trailingZeroPadding } from '../dicom/scan';
 import { hasSealed, saveSealed } from '../store/reid';
-import { deidentify } from '../deid/engine';
 import type { Dataset } from '../deid/types';
-import { verifyInstance } from '../verify/instance';
-import { describeFailure, type CheckFailure } from '../verify/types';
+import { describeFailure, type CheckFailure, type CheckName } from '../verify/types';
+import type { PatientMapping } from '../deid/engine';
+import { headerStages } from './header';
 import type { TargetContext } from './context';
 import { push } from './push';
 import type { InstanceOutcome, Prepared } from './outcome';
@@ -41,14 +41,17 @@ export function newStageStats(): StageStats {
   return { pull: 0, deidentify: 0, verify: 0, push: 0, checks: {} };
 }
 
+function addStage(times: StageStats, stage: Stage, ms: number): void {
+  times[stage] += ms;
+  stageSeconds.observe({ stage }, ms / 1000);
+}
+
 async function timed<T>(times: StageStats, stage: Stage, fn: () => Promise<T> | T): Promise<T> {
   const t0 = performance.now();
   try {
     return await fn();
   } finally {
-    const ms = performance.now() - t0;
-    times[stage] += ms;
-    stageSeconds.observe({ stage }, ms / 1000);
+    addStage(times, stage, performance.now() - t0);
   }
 }
 
@@ -165,9 +168,16 @@ export async function deidentifyAndVerify(
     // Instances likely to show identity in their pixels, which the policy neither masks nor allows, stop here.
     return { failures: [{ check: 'pixel-policy', tag: decision.tag, path: '', detail: decision.reason }] };
   }
-  // A CPU-heavy header (an enhanced object's functional groups) goes to a worker thread, so the
-  // process uses every core; it runs there exactly as below (deidPool.ts, deidWorker.ts).
+  // The header stages: a CPU-heavy header (an enhanced object's functional groups) in a worker
+  // thread, so the process uses every core (deidPool.ts); the same function either way (header.ts).
   const pool = ctx.state?.deid; // (stage tests build a context without process state)
+  let header: {
+    bytes: Buffer;
+    dict: Dataset;
+    patient: PatientMapping;
+    failures: readonly CheckFailure[];
+    ran: readonly CheckName[];
+  };
   if (!cleaned && pool && split.head.length >= DEID_WORKER_MIN_BYTES) {
     const r = await pool.run(split.head, ctx.deid, limits.maxInflatedBytes);
     if ('error' in r)
@@ -181,36 +191,39 @@ export async function deidentifyAndVerify(
           },
         ],
       };
-    times.deidentify += r.ms.deidentify;
-    times.verify += r.ms.verify;
-    if (r.failures.length > 0) return { failures: [...r.failures] };
-    for (const c of r.ran) times.checks[c] = (times.checks[c] ?? 0) + 1;
-    await sealOnce(ctx, r.patient.pseudonym, source.dict);
-    const head = Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength);
-    const parts = pixel ? [head, pixel] : [head];
-    return { parts, length: head.length + (pixel?.length ?? 0), dict: r.top, patient: r.patient };
+    addStage(times, 'deidentify', r.ms.deidentify);
+    addStage(times, 'verify', r.ms.verify);
+    header = {
+      bytes: Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength),
+      dict: r.top,
+      patient: r.patient,
+      failures: r.failures,
+      ran: r.ran,
+    };
+  } else {
+    const h = headerStages(source, ctx.deid, !!cleaned, limits);
+    addStage(times, 'deidentify', h.ms.deidentify);
+    addStage(times, 'verify', h.ms.verify);
+    let { failures, ran } = h.verdict;
+    if (h.verdict.ok && cleaned) {
+      const pixels = await timed(times, 'verify', () =>
+        pixelGate(cleaned, h.output, ctx.state.pixels, ctx.deid.profile.pixelPolicy.ocr),
+      );
+      failures = pixels.failures;
+      ran = [...ran, ...pixels.ran];
+    }
+    header = { bytes: h.bytes, dict: h.result.file.dict, patient: h.result.patient, failures, ran };
   }
-  const { result, bytes } = await timed(times, 'deidentify', () => {
-    const result = deidentify(source, ctx.deid, { pixelsCleaned: !!cleaned });
-    return { result, bytes: writeDicom(result.file) };
-  });
-  const verdict = await timed(times, 'verify', async () => {
-    const output = parseDicom(bytes, limits);
-    const header = verifyInstance(source, output, ctx.deid, result.patient, !!cleaned);
-    if (!header.ok || !cleaned) return header;
-    const pixels = await pixelGate(cleaned, output, ctx.state.pixels, ctx.deid.profile.pixelPolicy.ocr);
-    return { failures: pixels.failures, ran: [...header.ran, ...pixels.ran] };
-  });
-  if (verdict.failures.length > 0) return { failures: [...verdict.failures] };
+  if (header.failures.length > 0) return { failures: [...header.failures] };
   // The audit's list of checks is the list of checks that ran, each named where it runs.
-  for (const c of verdict.ran) times.checks[c] = (times.checks[c] ?? 0) + 1;
-  await sealOnce(ctx, result.patient.pseudonym, source.dict);
-  const parts = pixel ? [bytes, pixel] : [bytes];
+  for (const c of header.ran) times.checks[c] = (times.checks[c] ?? 0) + 1;
+  await sealOnce(ctx, header.patient.pseudonym, source.dict);
+  const parts = pixel ? [header.bytes, pixel] : [header.bytes];
   return {
     parts,
-    length: bytes.length + (pixel?.length ?? 0),
-    dict: result.file.dict,
-    patient: result.patient,
+    length: header.bytes.length + (pixel?.length ?? 0),
+    dict: header.dict,
+    patient: header.patient,
     masked: cleaned && {
       regions: cleaned.cleaned.regions,
       area: cleaned.cleaned.area,

@@ -4,12 +4,10 @@
  * quarantined as recalled, audited; a release carries it again). Only de-identified copies are
  * ever drawn: the picture is read back from the destination, never from the clinical Orthanc.
  */
-import { parseDicom, writeDicom, type DicomFile } from '../dicom/file';
+import { parseDicom } from '../dicom/file';
 import { entryOfTag } from '../dicom/dictionary';
 import type { DicomElement } from '../dicom/dataset';
-import { deidentify } from '../deid/engine';
-import { verifyInstance } from '../verify/instance';
-import type { CheckFailure } from '../verify/types';
+import { headerStages, type HeaderStages } from './header';
 import { splitAtPixelData } from './instance';
 import { toPart10 } from '../dicom/part10';
 import { matchBlankRule } from '../pixels/regions';
@@ -249,20 +247,16 @@ export async function candidateElementsOf(
   const target = ctx.target(q.destination, profile, '');
   if (!target) return { none: 'not-open' };
   const limits = { maxInflatedBytes: ctx.maxInflatedBytes };
-  let source: DicomFile;
-  let output: DicomFile;
-  let failures: readonly CheckFailure[];
+  let candidate: HeaderStages;
   try {
     const original = toPart10(await ctx.source.instanceFile(q.sourceId, PREVIEW_MAX_BYTES));
-    source = parseDicom(splitAtPixelData(original).head, limits);
-    const result = deidentify(source, target.deid);
-    output = parseDicom(writeDicom(result.file), limits);
-    failures = verifyInstance(source, output, target.deid, result.patient).failures;
+    candidate = headerStages(parseDicom(splitAtPixelData(original).head, limits), target.deid, false, limits);
   } catch (err) {
     if (err instanceof DicomParseError) return { none: 'unreadable' };
     throw err;
   }
   const at = new Map<string, string[]>();
+  const { failures } = candidate.verdict;
   for (const f of failures) {
     const key = f.path ? `${f.path}.${f.tag}` : f.tag;
     at.set(key, [...(at.get(key) ?? []), `${f.check}: ${f.detail}`]);
@@ -288,8 +282,8 @@ export async function candidateElementsOf(
         (el.Value ?? []).forEach((item, i) => walk(item as Dataset, `${path}[${i}]`, depth + 1));
     }
   };
-  walk(output.meta, '', 0);
-  walk(output.dict, '', 0);
+  walk(candidate.output.meta, '', 0);
+  walk(candidate.output.dict, '', 0);
   // Failures about elements the candidate does not hold: shown where they would be, marked absent.
   for (const [path, list] of at) {
     const tag = /\((\w{4}),(\w{4})\)$/.exec(path);
