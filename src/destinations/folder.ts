@@ -15,6 +15,8 @@ export class FolderDestination implements Destination {
   readonly kind = 'folder';
   readonly proves = 'bytes';
   readonly canReplace = false;
+  /** The file is written synchronously before `store` returns. */
+  readonly releasesParts = true;
   private readonly folder: NonNullable<DestinationConfig['folderSink']>;
 
   constructor(

@@ -8,6 +8,8 @@ export class OrthancDestination implements Destination {
   readonly kind = 'orthanc';
   readonly proves = 'bytes';
   readonly canReplace = true;
+  /** `POST /instances` settles after its body is written (orthanc/transfer.ts). */
+  readonly releasesParts = true;
   readonly client: OrthancClient;
 
   constructor(

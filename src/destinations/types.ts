@@ -41,6 +41,12 @@ export interface Destination {
   readonly canReplace: boolean;
   store(parts: readonly Buffer[], key: InstanceKey): Promise<Receipt>;
   /**
+   * True where `store` settles, stored or failed, only once nothing reads the parts any more: the
+   * pulled file they are views of may then be reused for another instance (util/bufferPool.ts).
+   * Absent: the parts may still be read after (a stream, a batch), and the file is never reused.
+   */
+  readonly releasesParts?: boolean;
+  /**
    * What it holds for a receipt: undefined when nothing; the MD5 of the stored bytes where it
    * proves bytes; `present` where it proves presence only.
    */

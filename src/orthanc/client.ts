@@ -145,12 +145,13 @@ export class OrthancClient {
   }
 
   /**
-   * The stored file. Read into one buffer of the announced size: no chunk list and no second
-   * copy, so a 200 MB instance costs 200 MB. A body shorter than announced is a transient fault.
+   * The stored file, read into one buffer of the announced size: no chunk list and no second copy,
+   * so a 200 MB instance costs 200 MB. A body shorter than announced is a transient fault.
+   * `maxBytes` (the size Orthanc listed) bounds what the body may claim or send;
+   * `alloc` gives the buffer of the announced size the body is read into (a pooled one).
    */
-  /** The stored file; `maxBytes` (the size Orthanc listed) bounds what the body may claim or send. */
-  async instanceFile(id: string, maxBytes?: number): Promise<Buffer> {
-    return this.bulk.get(`/instances/${encodeURIComponent(id)}/file`, maxBytes);
+  async instanceFile(id: string, maxBytes?: number, alloc?: (n: number) => Buffer): Promise<Buffer> {
+    return this.bulk.get(`/instances/${encodeURIComponent(id)}/file`, maxBytes, alloc);
   }
 
   async metadata(

@@ -79,14 +79,16 @@ export class BulkTransfer {
 
   /**
    * Sends a request and waits for the response head. The socket timeout applies to inactivity, so
-   * a large file that keeps moving is never cut, and a stalled one always is.
+   * a large file that keeps moving is never cut, and a stalled one always is. `written` settles
+   * when the body's bytes are no longer read: all handed to the system, or the request ended; a
+   * failed request is answered only then (a body's buffers may be reused once its sender settles).
    */
   private send(
     method: string,
     route: string,
     headers: Record<string, string>,
     body: readonly Buffer[] | undefined,
-  ): Promise<{ res: IncomingMessage; where: string }> {
+  ): Promise<{ res: IncomingMessage; where: string; written: Promise<void> }> {
     const where = `${this.o.label} Orthanc ${method} ${route}`;
     const url = new URL(route.replace(/^\//, ''), this.base);
     const mod = this.secure ? https : http;
@@ -98,12 +100,16 @@ export class BulkTransfer {
           agent: this.agent,
           headers: { ...headers, ...(this.auth ? { Authorization: this.auth } : {}) },
         },
-        (res) => resolve({ res, where }),
+        (res) => resolve({ res, where, written }),
       );
+      const written = new Promise<void>((done) => {
+        req.once('finish', done);
+        req.once('close', done);
+      });
       req.setTimeout(this.o.timeoutMs, () =>
         req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })),
       );
-      req.on('error', (err) => reject(networkError(err, where)));
+      req.on('error', (err) => void written.then(() => reject(networkError(err, where))));
       if (body) for (const part of body) req.write(part);
       req.end();
     });
@@ -118,7 +124,11 @@ export class BulkTransfer {
    * A file, in one buffer of the announced size: no chunk list and no second copy, so a 200 MB
    * instance costs 200 MB. A body shorter or longer than announced is a transient fault.
    */
-  async get(route: string, maxBytes = Number.MAX_SAFE_INTEGER): Promise<Buffer> {
+  async get(
+    route: string,
+    maxBytes = Number.MAX_SAFE_INTEGER,
+    alloc: (n: number) => Buffer = Buffer.allocUnsafe,
+  ): Promise<Buffer> {
     // identity: DICOM barely compresses, and gzip would cost Orthanc CPU and hide the real length.
     const { res, where } = await this.send('GET', route, { 'Accept-Encoding': 'identity' }, undefined);
     const status = res.statusCode ?? 0;
@@ -140,7 +150,7 @@ export class BulkTransfer {
     }
     return new Promise<Buffer>((resolve, reject) => {
       const sized = Number.isSafeInteger(announced) && announced >= 0;
-      const out = sized ? Buffer.allocUnsafe(announced) : undefined;
+      const out = sized ? alloc(announced) : undefined;
       const chunks: Buffer[] = [];
       let at = 0;
       let collected = 0;
@@ -152,6 +162,8 @@ export class BulkTransfer {
         reject(err);
       };
       res.on('data', (c: Buffer) => {
+        // Nothing is written into the buffer once the pull has failed: its owner may reuse it.
+        if (failed) return;
         if (!out) {
           collected += c.length;
           if (collected > maxBytes) return fail(tooLarge());
@@ -182,30 +194,37 @@ export class BulkTransfer {
     });
   }
 
-  /** Posts a body given in parts (header, pixel data), written as they are; answers the JSON reply. */
+  /**
+   * Posts a body given in parts (header, pixel data), written as they are; answers the JSON reply.
+   * Settles, either way, only once the parts are no longer read (they may be reused then).
+   */
   async post(route: string, parts: readonly Buffer[], contentType: string): Promise<unknown> {
     const length = parts.reduce((n, p) => n + p.length, 0);
-    const { res, where } = await this.send(
+    const { res, where, written } = await this.send(
       'POST',
       route,
       { 'Content-Type': contentType, 'Content-Length': String(length), Accept: 'application/json' },
       parts,
     );
-    const status = res.statusCode ?? 0;
-    if (status < 200 || status >= 300) {
-      BulkTransfer.drain(res);
-      throw statusError(status, where, this.o.label);
-    }
-    const chunks: Buffer[] = [];
     try {
-      for await (const c of res) chunks.push(c as Buffer);
-    } catch (err) {
-      throw networkError(err, where);
-    }
-    try {
-      return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-    } catch {
-      throw new TransientError('ORTHANC_BAD_JSON', `${where} returned a body that is not JSON`);
+      const status = res.statusCode ?? 0;
+      if (status < 200 || status >= 300) {
+        BulkTransfer.drain(res);
+        throw statusError(status, where, this.o.label);
+      }
+      const chunks: Buffer[] = [];
+      try {
+        for await (const c of res) chunks.push(c as Buffer);
+      } catch (err) {
+        throw networkError(err, where);
+      }
+      try {
+        return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+      } catch {
+        throw new TransientError('ORTHANC_BAD_JSON', `${where} returned a body that is not JSON`);
+      }
+    } finally {
+      await written;
     }
   }
 }

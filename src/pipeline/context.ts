@@ -7,6 +7,7 @@ import type { Destination } from '../destinations';
 import type { OrthancClient } from '../orthanc/client';
 import type { Db } from '../store/db';
 import type { ByteBudget } from '../util/budget';
+import { BufferPool } from '../util/bufferPool';
 
 /** One research destination a study goes to, with the profile its routing rule chose. */
 export interface Target {
@@ -47,7 +48,12 @@ export interface ProcessState {
   readonly pixels: PixelEngines;
   /** Worker threads for the header stages of CPU-heavy instances (started on first use; closed with the app). */
   readonly deid?: DeidPool;
+  /** Pulled files' buffers, reused between instances (util/bufferPool.ts). */
+  readonly buffers?: BufferPool;
 }
+
+/** The most free transfer buffers a process keeps for reuse; a larger file gets its own buffer. */
+export const BUFFER_POOL_BYTES = 64 * 1024 * 1024;
 
 /** OCR worker threads: at most the cores there are, and at most the instances in flight. */
 export function ocrWorkers(concurrency: number): number {
@@ -62,6 +68,7 @@ export function newProcessState(ocr: OcrOptions = { workers: 1, timeoutMs: OCR_T
     sealed: new Set(),
     keyIds: new WeakMap(),
     deid: new DeidPool({ workers: ocr.workers, timeoutMs: DEID_TIMEOUT_MS }),
+    buffers: new BufferPool(BUFFER_POOL_BYTES),
     pixels: {
       codecs,
       // OCR's grey images are rendered in the decoder workers, off the event loop.

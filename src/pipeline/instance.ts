@@ -17,6 +17,7 @@ import type { PatientMapping } from '../deid/engine';
 import { headerStages } from './header';
 import type { TargetContext } from './context';
 import { push } from './push';
+import type { Lease } from '../util/bufferPool';
 import type { InstanceOutcome, Prepared } from './outcome';
 
 export type { InstanceOutcome, Prepared };
@@ -297,11 +298,26 @@ export async function processInstance(
     onPixels?: () => Promise<void>;
   },
 ): Promise<InstanceOutcome> {
-  const original = await timed(opts.times, 'pull', () =>
-    ctx.source.instanceFile(instanceId, opts.size || undefined),
-  );
-  bytesTotal.inc({ direction: 'pulled' }, original.length);
-  const prepared = await prepare(original, ctx, opts.times, opts.resize, opts.onPixels);
-  if ('kind' in prepared) return prepared;
-  return timed(opts.times, 'push', () => push(prepared, ctx, opts.replace, instanceId));
+  // The pulled file is read into a pooled buffer only where the destination says when it stops
+  // reading what was sent (parts of it are views of the file): it is given back after the push.
+  const pool = ctx.research.releasesParts ? ctx.state.buffers : undefined;
+  const leases: Lease[] = [];
+  const alloc = pool
+    ? (n: number): Buffer => {
+        const lease = pool.acquire(n);
+        leases.push(lease);
+        return lease.bytes;
+      }
+    : undefined;
+  try {
+    const original = await timed(opts.times, 'pull', () =>
+      ctx.source.instanceFile(instanceId, opts.size || undefined, alloc),
+    );
+    bytesTotal.inc({ direction: 'pulled' }, original.length);
+    const prepared = await prepare(original, ctx, opts.times, opts.resize, opts.onPixels);
+    if ('kind' in prepared) return prepared;
+    return await timed(opts.times, 'push', () => push(prepared, ctx, opts.replace, instanceId));
+  } finally {
+    for (const lease of leases) lease.release();
+  }
 }
