@@ -152,10 +152,55 @@ export function extremes(img: DecodedImage, f: number): Uint8Array {
   return wide.marked > pixels * MAX_EXTREME_SHARE ? mark(0).out : wide.out;
 }
 
+/** A share of a frame at its darkest or lightest levels, above which the end window is read. */
+const MIN_END_SHARE = 0.25;
+/** The end window: the fifth of the levels at that end (a viewer's narrow window on air or on bone). */
+const END_WINDOW = 51;
+/** The end window enlarges so 7 px text reads at about 28 px, within the detector's side. */
+const END_ENLARGE = 4;
+
+/**
+ * An 8-bit frame whose ground lies, for a quarter of its pixels or more, at its darkest (or
+ * lightest) levels: that end stretched over the whole range, enlarged. Dark text over a brain that
+ * an 8-bit rendering put at 0-6 of 255 differs from its ground by a few levels, invisible in the
+ * frame as shown and in its equalised view (the many pixels at those levels share one rank), and
+ * plain in this window. Undefined when no end holds that share.
+ */
+function endWindow(img: DecodedImage, shown: Uint8Array): DetectorView | undefined {
+  let dark = 0;
+  let light = 0;
+  for (let p = 0; p < shown.length; p++) {
+    if (shown[p]! < 8) dark++;
+    else if (shown[p]! > 247) light++;
+  }
+  const end =
+    dark >= shown.length * MIN_END_SHARE
+      ? 'dark'
+      : light >= shown.length * MIN_END_SHARE
+        ? 'light'
+        : undefined;
+  if (!end) return undefined;
+  const out = new Uint8Array(shown.length);
+  for (let p = 0; p < shown.length; p++) {
+    const v = end === 'dark' ? shown[p]! : 255 - shown[p]!;
+    out[p] = v >= END_WINDOW ? 255 : Math.round((v * 255) / END_WINDOW);
+  }
+  const long = Math.max(img.rows, img.columns);
+  const k = Math.max(1, Math.min(END_ENLARGE, Math.floor(MAX_DETECTOR_SIDE / long)));
+  return {
+    width: img.columns * k,
+    height: img.rows * k,
+    channels: 1,
+    data: k === 1 ? out : upscale(out, img.columns, img.rows, k),
+    scale: k,
+  };
+}
+
 /**
  * The views the detector reads of one frame: as shown (enlarged, and at its own size); equalised; the equalised frame's small dark
  * and light features apart from what lies behind them (a top-hat: text over anatomy, faint text);
- * and, for 16-bit grey frames, its extremes.
+ * for 16-bit grey frames, its extremes; for 8-bit frames with a quarter of their pixels at one end,
+ * that end's window.
  */
 export function detectorViews(img: DecodedImage, f: number, palette?: Palette): DetectorView[] {
   const colour = colourFrame(img, f, palette);
@@ -165,13 +210,16 @@ export function detectorViews(img: DecodedImage, f: number, palette?: Palette): 
   );
   // Large text enlarged is too large for the detector: an enlarged frame is also read at its own size.
   const small = Math.max(img.rows, img.columns) <= ENLARGE_UP_TO;
-  if (colour)
+  if (colour) {
+    const end = endWindow(img, luminance(colour));
     return [
       enlarged(img, colour, 3),
       ...(small ? [enlarged(img, colour, 3, true)] : []),
       enlarged(img, eq, 1),
       ...features,
+      ...(end ? [end] : []),
     ];
+  }
   const shown = greyFrame(img, f, undefined, 'max');
   const grey = [
     enlarged(img, shown, 1),
@@ -180,8 +228,11 @@ export function detectorViews(img: DecodedImage, f: number, palette?: Palette): 
     ...features,
   ];
   // Extremes only at 16 bits, where a wide range can hide them: in 8-bit speckle every bright
-  // grain is at the top of the range (790 "lines" on one ultrasound frame).
-  return img.bitsAllocated === 16 ? [...grey, enlarged(img, extremes(img, f), 1)] : grey;
+  // grain is at the top of the range (790 "lines" on one ultrasound frame). At 8 bits, the end
+  // window instead, where a quarter of the frame lies at one end.
+  if (img.bitsAllocated === 16) return [...grey, enlarged(img, extremes(img, f), 1)];
+  const end = endWindow(img, shown);
+  return end ? [...grey, end] : grey;
 }
 
 /** A part of a frame (cut from cropSource), in image pixels, as the detector reads it: grey, enlarged so text of `textHeight` px reads at about 32. */

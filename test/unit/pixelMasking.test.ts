@@ -20,7 +20,7 @@ import { applyMask, emptyMask, markBox } from '../../src/pixels/mask';
 import type { Word } from '../../src/pixels/ocr';
 import { darkestIndex, paletteOf } from '../../src/pixels/palette';
 import { identityTokens } from '../../src/pixels/text';
-import { equalised, extremes } from '../../src/pixels/views';
+import { detectorViews, equalised, extremes } from '../../src/pixels/views';
 import { summarizeReasons } from '../../src/verify/types';
 import { TAG, formatTag } from '../../src/dicom/tags';
 
@@ -340,6 +340,43 @@ describe('views that show text a wide range hides', () => {
     const ex = extremes(img, 0);
     expect(ex[52]).toBe(0);
     expect(ex[33]).toBe(255);
+  });
+
+  /**
+   * An 8-bit frame as a JPEG of a windowed CT puts it: a brain at 0-6 of 255 over half the frame,
+   * bone at 200 around it, and text drawn at 0 over the brain (pydicom's J2K_pixelrep_mismatch.dcm
+   * as the masking benchmark renders it).
+   */
+  function darkBrain(withText: boolean): DecodedImage {
+    const img = image(40, 40);
+    for (let y = 0; y < 40; y++)
+      for (let x = 0; x < 40; x++)
+        img.data[y * 40 + x] = x >= 10 && x < 30 && y >= 5 && y < 35 ? 3 + ((x + y) % 4) : 200;
+    if (withText) for (let y = 19; y < 22; y++) for (let x = 12; x < 28; x++) img.data[y * 40 + x] = 0;
+    return img;
+  }
+
+  it('end window: dark text a few levels under a dark ground stands out in a view enlarged for small text', () => {
+    const img = darkBrain(true);
+    const views = detectorViews(img, 0);
+    const end = views.at(-1)!;
+    expect(end.scale).toBe(4);
+    expect(end.width).toBe(160);
+    const at = (x: number, y: number): number => end.data[(y * 4 + 2) * end.width + x * 4 + 2]!;
+    // In the frame the bar is 3-6 levels under its ground; in the window five times that.
+    expect(at(15, 20)).toBe(0);
+    expect(at(15, 15)).toBeGreaterThan(10);
+    expect(at(15, 15) - at(15, 20)).toBeGreaterThanOrEqual(
+      4 * (img.data[15 * 40 + 15]! - img.data[20 * 40 + 15]!),
+    );
+    expect(at(2, 2)).toBe(255); // the bone, clipped white
+  });
+
+  it('end window: not read where no quarter of the frame lies at an end (nothing more for the detector to do)', () => {
+    const mid = image(40, 40);
+    for (let p = 0; p < 1600; p++) mid.data[p] = 60 + (p % 120);
+    const withDark = darkBrain(false);
+    expect(detectorViews(mid, 0).length).toBe(detectorViews(withDark, 0).length - 1);
   });
 
   it('extremes: text at the minimum over tissue lying just above it (within 1% of the range) stands out, not the tissue', () => {
