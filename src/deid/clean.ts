@@ -8,6 +8,7 @@
  */
 
 import type { TableRow } from './types';
+import { cachedRegExp } from '../util/regexCache';
 import { TAG } from '../dicom/tags';
 
 /** VRs whose text a C action keeps, cleaned; any other VR under C takes the basic action. */
@@ -71,7 +72,7 @@ export function makeScrubber(values: readonly string[], words: readonly string[]
     (w) => `(?<![\\p{L}\\p{N}])${escape(w)}(?![\\p{L}\\p{N}])`,
   );
   const all = [...parts, ...wordParts];
-  const known = all.length > 0 ? new RegExp(all.join('|'), 'giu') : undefined;
+  const known = all.length > 0 ? cachedRegExp(all.join('|'), 'giu') : undefined;
   return (text: string): string => {
     let out = known ? text.replace(known, '*') : text;
     for (const p of PATTERNS) out = out.replace(p, '*');

@@ -27,7 +27,7 @@ export interface Lease {
   release(): void;
 }
 
-/** The block size a request is rounded up to: within an eighth above it, so a near size reuses it. */
+/** The block size a new block is rounded up to (an eighth above it at most), so a slightly larger file fits it later. */
 export function blockSize(n: number): number {
   if (n <= MIN_POOLED_BYTES) return n;
   const step = 2 ** Math.max(0, Math.floor(Math.log2(n)) - 3);
@@ -52,16 +52,18 @@ export class BufferPool {
   /** `maxRetainedBytes`: the most free blocks may hold together; the oldest are dropped past it. */
   constructor(readonly maxRetainedBytes: number) {}
 
-  /** A buffer of `n` bytes (contents undefined: the caller fills it). */
+  /**
+   * A buffer of `n` bytes (contents undefined: the caller fills it), cut from the smallest free
+   * block that holds it: a few blocks serve files of every size, so a mix of sizes (a CT slice, then
+   * a mammogram) does not keep one set of blocks per size.
+   */
   acquire(n: number): Lease {
     if (n < MIN_POOLED_BYTES || blockSize(n) > this.maxRetainedBytes)
       return { bytes: Buffer.allocUnsafe(n), release: () => undefined };
-    // The smallest free block that holds n and wastes no more than a block rounded up would.
     let best = -1;
-    const most = blockSize(n);
     for (let i = 0; i < this.free.length; i++) {
       const size = this.free[i]!.byteLength;
-      if (size >= n && size <= most && (best < 0 || size < this.free[best]!.byteLength)) best = i;
+      if (size >= n && (best < 0 || size < this.free[best]!.byteLength)) best = i;
     }
     let block: ArrayBuffer;
     if (best >= 0) {
@@ -69,7 +71,7 @@ export class BufferPool {
       this.retainedBytes -= block.byteLength;
       this.hits++;
     } else {
-      block = new ArrayBuffer(most);
+      block = new ArrayBuffer(blockSize(n));
       this.misses++;
     }
     this.leased.add(block);
@@ -79,15 +81,16 @@ export class BufferPool {
       release: () => {
         if (released) return;
         released = true;
-        this.giveBack(block);
+        this.giveBack(block, n);
       },
     };
   }
 
-  private giveBack(block: ArrayBuffer): void {
+  /** Overwrites what the lease could hold (its first `used` bytes), then keeps the block or drops the oldest. */
+  private giveBack(block: ArrayBuffer, used: number): void {
     if (!this.leased.has(block)) return;
     this.leased.delete(block);
-    new Uint8Array(block).fill(RELEASED_FILL);
+    new Uint8Array(block, 0, used).fill(RELEASED_FILL);
     this.free.push(block);
     this.retainedBytes += block.byteLength;
     while (this.retainedBytes > this.maxRetainedBytes && this.free.length > 0)

@@ -15,6 +15,7 @@
  * Anything else fails with a reason naming the element and the rule, never a value.
  */
 import { createHmac } from 'node:crypto';
+import { cachedRegExp } from '../util/regexCache';
 import type { DeidProfile, TagOverride } from '../deid/profile';
 import type { ResolvedAction } from '../deid/types';
 import type { Dataset, DicomElement } from '../dicom/dataset';
@@ -117,7 +118,7 @@ export class Conformance {
     const parts = [...identity.keys(), ...descriptive.keys()].map(escape);
     const whole = words.map((w) => `(?<![\\p{L}\\p{N}])${escape(w)}(?![\\p{L}\\p{N}])`);
     this.needles =
-      parts.length + whole.length > 0 ? new RegExp([...parts, ...whole].join('|'), 'iu') : undefined;
+      parts.length + whole.length > 0 ? cachedRegExp([...parts, ...whole].join('|'), 'iu') : undefined;
   }
 
   /** Walks the output beside the original at the same place. `cleaning`: inside a sequence a C keeps. */

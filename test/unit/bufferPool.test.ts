@@ -1,4 +1,4 @@
-import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { BufferPool, MIN_POOLED_BYTES, RELEASED_FILL, blockSize } from '../../src/util/bufferPool';
 import { OrthancClient } from '../../src/orthanc/client';
@@ -20,23 +20,33 @@ describe('buffer pool', () => {
 
   it('fills a released block at once, so a late reader never sees the file it held', () => {
     const pool = new BufferPool(64 * MB);
-    const a = pool.acquire(MB);
+    const a = pool.acquire(2 * MB);
     a.bytes.fill(7);
     const view = a.bytes;
     a.release();
     expect(view.every((v) => v === RELEASED_FILL)).toBe(true);
+    // A smaller file in the same block: what it leaves is filled again, whatever the block held.
+    const b = pool.acquire(MB);
+    expect(b.bytes.buffer).toBe(a.bytes.buffer);
+    b.bytes.fill(9);
+    b.release();
+    expect(view.every((v) => v === RELEASED_FILL)).toBe(true);
   });
 
-  it('never serves a request from a block much larger than it, nor from one too small', () => {
+  it('serves a request from the smallest free block that holds it, never from one too small', () => {
     const pool = new BufferPool(64 * MB);
     const big = pool.acquire(16 * MB);
+    const mid = pool.acquire(4 * MB);
     big.release();
+    mid.release();
     const small = pool.acquire(MB);
-    expect(small.bytes.buffer).not.toBe(big.bytes.buffer);
-    small.release();
-    const larger = pool.acquire(2 * MB);
-    expect(larger.bytes.buffer).not.toBe(small.bytes.buffer);
-    expect(larger.bytes.buffer.byteLength).toBe(blockSize(2 * MB));
+    expect(small.bytes.buffer).toBe(mid.bytes.buffer);
+    const larger = pool.acquire(8 * MB);
+    expect(larger.bytes.buffer).toBe(big.bytes.buffer);
+    const none = pool.acquire(20 * MB);
+    expect([mid.bytes.buffer, big.bytes.buffer]).not.toContain(none.bytes.buffer);
+    expect(none.bytes.buffer.byteLength).toBe(blockSize(20 * MB));
+    expect(pool.stats).toMatchObject({ hits: 2, misses: 3 });
   });
 
   it('keeps at most its retention, dropping the oldest free blocks first', () => {
@@ -69,16 +79,34 @@ describe('buffer pool', () => {
 
 describe('a pushed body is released only when nothing reads it any more', () => {
   it('answers a store refused before its body was read only after the whole body left the process', async () => {
-    // A server that refuses at once, then reads the body at its own pace: a sender that settled at
-    // the answer, its buffers then reused, would send reused bytes in the body's tail.
-    const received: Buffer[] = [];
+    // A server (raw TCP, so nothing decides for it) that refuses at once, then reads the body at
+    // its own pace: a sender that settled at the answer, its buffers then reused, would send
+    // reused bytes in the body's tail.
+    const total = 32 * MB;
+    const chunks: Buffer[] = [];
+    let length = 0;
+    let bodyAt = -1; // where the body starts, once the request's head is in
     let ended!: () => void;
     const bodyEnded = new Promise<void>((r) => (ended = r));
-    const server = http.createServer((req, res) => {
-      req.on('data', (c: Buffer) => received.push(c));
-      req.on('end', ended);
-      res.writeHead(400, { 'Content-Type': 'application/json' });
-      res.end('{"Message":"refused"}');
+    const server = net.createServer((socket) => {
+      socket.on('data', (c: Buffer) => {
+        chunks.push(c);
+        length += c.length;
+        if (bodyAt < 0) {
+          const head = Buffer.concat(chunks).indexOf('\r\n\r\n');
+          if (head < 0) return;
+          bodyAt = head + 4;
+          const reply = '{"Message":"refused"}';
+          socket.write(
+            `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${reply.length}\r\n\r\n${reply}`,
+          );
+        }
+        if (length - bodyAt >= total) {
+          ended();
+          socket.end();
+        }
+      });
+      socket.on('close', ended);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -89,12 +117,11 @@ describe('a pushed body is released only when nothing reads it any more', () => 
       expect(err).toMatchObject({ code: 'ORTHANC_HTTP_400' });
       for (const p of parts) p.fill(RELEASED_FILL); // what a pool does to a released block
       await bodyEnded;
-      const body = Buffer.concat(received);
-      expect(body.length).toBe(32 * MB);
+      const body = Buffer.concat(chunks).subarray(bodyAt);
+      expect(body.length).toBe(total);
       expect(body.subarray(0, 16 * MB).every((v) => v === 1)).toBe(true);
       expect(body.subarray(16 * MB).every((v) => v === 2)).toBe(true);
     } finally {
-      server.closeAllConnections();
       await new Promise((r) => server.close(r));
     }
   });
