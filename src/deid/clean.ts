@@ -8,7 +8,7 @@
  */
 
 import type { TableRow } from './types';
-import { cachedRegExp } from '../util/regexCache';
+import { IdentityPattern } from '../util/regexCache';
 import { TAG } from '../dicom/tags';
 
 /** VRs whose text a C action keeps, cleaned; any other VR under C takes the basic action. */
@@ -54,10 +54,6 @@ const PATTERNS = [
   /[^\s@]+@[^\s@]+/g, // e-mail addresses
 ];
 
-function escape(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
 export type Scrub = (text: string) => string;
 
 /**
@@ -65,16 +61,13 @@ export type Scrub = (text: string) => string;
  * case); `words` are short name parts, searched as whole words only.
  */
 export function makeScrubber(values: readonly string[], words: readonly string[] = []): Scrub {
-  const parts = [...new Set(values.map((v) => v.trim()).filter((v) => v.length > 0))]
-    .sort((a, b) => b.length - a.length)
-    .map(escape);
-  const wordParts = [...new Set(words.map((w) => w.trim()).filter((w) => w.length > 0))].map(
-    (w) => `(?<![\\p{L}\\p{N}])${escape(w)}(?![\\p{L}\\p{N}])`,
+  const parts = [...new Set(values.map((v) => v.trim()).filter((v) => v.length > 0))].sort(
+    (a, b) => b.length - a.length,
   );
-  const all = [...parts, ...wordParts];
-  const known = all.length > 0 ? cachedRegExp(all.join('|'), 'giu') : undefined;
+  const wordParts = [...new Set(words.map((w) => w.trim()).filter((w) => w.length > 0))];
+  const known = new IdentityPattern(parts, wordParts);
   return (text: string): string => {
-    let out = known ? text.replace(known, '*') : text;
+    let out = known.empty ? text : known.replace(text, '*');
     for (const p of PATTERNS) out = out.replace(p, '*');
     return out;
   };

@@ -15,7 +15,7 @@
  * Anything else fails with a reason naming the element and the rule, never a value.
  */
 import { createHmac } from 'node:crypto';
-import { cachedRegExp } from '../util/regexCache';
+import { IdentityPattern } from '../util/regexCache';
 import type { DeidProfile, TagOverride } from '../deid/profile';
 import type { ResolvedAction } from '../deid/types';
 import type { Dataset, DicomElement } from '../dicom/dataset';
@@ -98,15 +98,11 @@ function keyedUid(key: Buffer, uid: string): string {
   return `2.25.${BigInt(`0x${digest.subarray(0, 16).toString('hex')}`).toString(10)}`;
 }
 
-function escape(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
 export class Conformance {
   /** Original UID -> its replacement, and back: one replacement per original, in this instance. */
   private readonly newUid = new Map<string, string>();
   private readonly oldUid = new Map<string, string>();
-  private readonly needles: RegExp | undefined;
+  private readonly needles: IdentityPattern | undefined;
   /** Why the last C did not explain an element, when a rule more precise than the table's says so. */
   private because: string | undefined;
 
@@ -115,10 +111,8 @@ export class Conformance {
     private readonly fail: Fail,
   ) {
     const { identity, descriptive, words } = input.originals;
-    const parts = [...identity.keys(), ...descriptive.keys()].map(escape);
-    const whole = words.map((w) => `(?<![\\p{L}\\p{N}])${escape(w)}(?![\\p{L}\\p{N}])`);
-    this.needles =
-      parts.length + whole.length > 0 ? cachedRegExp([...parts, ...whole].join('|'), 'iu') : undefined;
+    const parts = [...identity.keys(), ...descriptive.keys()];
+    this.needles = parts.length + words.length > 0 ? new IdentityPattern(parts, words) : undefined;
   }
 
   /** Walks the output beside the original at the same place. `cleaning`: inside a sequence a C keeps. */
