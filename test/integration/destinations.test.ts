@@ -62,7 +62,22 @@ function app(dataDir: string, destinations: Record<string, unknown>): BridgeApp 
 
 const webDestination = { web: { kind: 'dicomweb', url: '', username: 'stow', confirm: 'md5' } };
 
+/**
+ * nock intercepts every request of the process while it is active (and holds the bytes it is given
+ * to write after it said they were written): it is on only inside the tests that use it.
+ */
+async function withNock(fn: () => Promise<void>): Promise<void> {
+  nock.activate();
+  try {
+    await fn();
+  } finally {
+    nock.cleanAll();
+    nock.restore();
+  }
+}
+
 beforeAll(async () => {
+  nock.restore();
   await Promise.all([clinical.start(), research.start(), web.start()]);
   webDestination.web.url = `${web.url}/dicom-web`;
   const [p] = samplePatients(1);
@@ -235,69 +250,72 @@ describe('DICOMweb faults, each named', () => {
     }
   });
 
-  it('sends each instance again alone when a server refuses a whole batch without naming one (nock: Orthanc names them)', async () => {
-    const d = new DicomWebDestination('web', { ...base, url: 'http://127.0.0.1:1/dicom-web', batch: 32 });
-    const keyOf = (n: number) => ({ ...key, sopUid: `2.25.10${n}` });
-    const listed = (n: number) => ({
-      [TAG.ReferencedSOPSequence]: {
-        vr: 'SQ',
-        Value: [{ [TAG.ReferencedSOPInstanceUID]: { vr: 'UI', Value: [`2.25.10${n}`] } }],
-      },
-    });
-    const scope = nock('http://127.0.0.1:1')
-      .post('/dicom-web/studies')
-      .reply(400, '')
-      .post('/dicom-web/studies')
-      .times(3)
-      .reply((_uri, body) => {
-        const text = String(body);
-        if (text.includes('instance-2')) return [400, ''];
-        return [200, listed(text.includes('instance-1') ? 1 : 3)];
+  it('sends each instance again alone when a server refuses a whole batch without naming one (nock: Orthanc names them)', () =>
+    withNock(async () => {
+      const d = new DicomWebDestination('web', { ...base, url: 'http://127.0.0.1:1/dicom-web', batch: 32 });
+      const keyOf = (n: number) => ({ ...key, sopUid: `2.25.10${n}` });
+      const listed = (n: number) => ({
+        [TAG.ReferencedSOPSequence]: {
+          vr: 'SQ',
+          Value: [{ [TAG.ReferencedSOPInstanceUID]: { vr: 'UI', Value: [`2.25.10${n}`] } }],
+        },
       });
-    const answers = await Promise.allSettled(
-      [1, 2, 3].map((n) => d.store([Buffer.from(`instance-${n}`)], keyOf(n))),
-    );
-    expect(answers.map((a) => a.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-    expect((answers[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'DICOMWEB_HTTP_400' });
-    expect(scope.isDone()).toBe(true);
-  });
+      const scope = nock('http://127.0.0.1:1')
+        .post('/dicom-web/studies')
+        .reply(400, '')
+        .post('/dicom-web/studies')
+        .times(3)
+        .reply((_uri, body) => {
+          const text = String(body);
+          if (text.includes('instance-2')) return [400, ''];
+          return [200, listed(text.includes('instance-1') ? 1 : 3)];
+        });
+      const answers = await Promise.allSettled(
+        [1, 2, 3].map((n) => d.store([Buffer.from(`instance-${n}`)], keyOf(n))),
+      );
+      expect(answers.map((a) => a.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect((answers[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'DICOMWEB_HTTP_400' });
+      expect(scope.isDone()).toBe(true);
+    }));
 
-  it('bounds what a DICOMweb server may answer, and names an answer that is no JSON (nock: a real server will not misbehave so)', async () => {
-    const url = 'http://127.0.0.1:1/dicom-web';
-    const d = new DicomWebDestination('web', { ...base, url, confirm: 'presence' });
-    nock('http://127.0.0.1:1')
-      .get('/dicom-web/instances')
-      .query(true)
-      .reply(200, Buffer.alloc(17 * 1024 * 1024, 0x20), { 'Content-Type': 'application/dicom+json' });
-    await expect(d.held('2.25.1/2.25.2/2.25.3')).rejects.toMatchObject({
-      code: 'DICOMWEB_TOO_LARGE',
-      message: 'web DICOMweb GET /instances answered more than 16 MiB, the most this answer may hold',
-    });
-    nock('http://127.0.0.1:1').get('/dicom-web/instances').query(true).reply(200, '[{"00080018": ');
-    await expect(d.held('2.25.1/2.25.2/2.25.3')).rejects.toMatchObject({
-      code: 'DICOMWEB_BAD_JSON',
-      message: 'web DICOMweb QIDO-RS answered something that is not JSON',
-    });
-    nock.cleanAll();
-  });
+  it('bounds what a DICOMweb server may answer, and names an answer that is no JSON (nock: a real server will not misbehave so)', () =>
+    withNock(async () => {
+      const url = 'http://127.0.0.1:1/dicom-web';
+      const d = new DicomWebDestination('web', { ...base, url, confirm: 'presence' });
+      nock('http://127.0.0.1:1')
+        .get('/dicom-web/instances')
+        .query(true)
+        .reply(200, Buffer.alloc(17 * 1024 * 1024, 0x20), { 'Content-Type': 'application/dicom+json' });
+      await expect(d.held('2.25.1/2.25.2/2.25.3')).rejects.toMatchObject({
+        code: 'DICOMWEB_TOO_LARGE',
+        message: 'web DICOMweb GET /instances answered more than 16 MiB, the most this answer may hold',
+      });
+      nock('http://127.0.0.1:1').get('/dicom-web/instances').query(true).reply(200, '[{"00080018": ');
+      await expect(d.held('2.25.1/2.25.2/2.25.3')).rejects.toMatchObject({
+        code: 'DICOMWEB_BAD_JSON',
+        message: 'web DICOMweb QIDO-RS answered something that is not JSON',
+      });
+      nock.cleanAll();
+    }));
 
-  it('names the FailureReason of a FailedSOPSequence (a refusal no real server here gives on demand: nock)', async () => {
-    const url = 'http://127.0.0.1:1/dicom-web';
-    nock('http://127.0.0.1:1').post('/dicom-web/studies').reply(409, failedWith(0xc000));
-    const d = new DicomWebDestination('web', { ...base, url });
-    await expect(d.store([Buffer.from('x')], key)).rejects.toMatchObject({
-      code: 'DICOMWEB_STOW_FAILED',
-      message: 'web DICOMweb STOW-RS refused the instance: cannot understand (FailureReason 0xc000)',
-      retryable: false,
-    });
-    // A duplicate is "already there", not a failure.
-    nock('http://127.0.0.1:1').post('/dicom-web/studies').reply(202, failedWith(0x0111));
-    await expect(d.store([Buffer.from('x')], key)).resolves.toMatchObject({
-      already: true,
-      id: '2.25.1/2.25.2/2.25.3',
-    });
-    nock.cleanAll();
-  });
+  it('names the FailureReason of a FailedSOPSequence (a refusal no real server here gives on demand: nock)', () =>
+    withNock(async () => {
+      const url = 'http://127.0.0.1:1/dicom-web';
+      nock('http://127.0.0.1:1').post('/dicom-web/studies').reply(409, failedWith(0xc000));
+      const d = new DicomWebDestination('web', { ...base, url });
+      await expect(d.store([Buffer.from('x')], key)).rejects.toMatchObject({
+        code: 'DICOMWEB_STOW_FAILED',
+        message: 'web DICOMweb STOW-RS refused the instance: cannot understand (FailureReason 0xc000)',
+        retryable: false,
+      });
+      // A duplicate is "already there", not a failure.
+      nock('http://127.0.0.1:1').post('/dicom-web/studies').reply(202, failedWith(0x0111));
+      await expect(d.store([Buffer.from('x')], key)).resolves.toMatchObject({
+        already: true,
+        id: '2.25.1/2.25.2/2.25.3',
+      });
+      nock.cleanAll();
+    }));
 });
 
 describe('DICOM C-STORE peers: an Orthanc DICOM port (confirmed by C-FIND) and dcmtk storescp (no confirmation), beside an Orthanc peer and a DICOMweb server in one config', () => {

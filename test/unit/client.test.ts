@@ -7,7 +7,11 @@ const URL = 'http://127.0.0.1:18998';
 const client = (url = URL): OrthancClient => new OrthancClient({ url, timeoutMs: 500, label: 'source' });
 
 beforeAll(() => nock.disableNetConnect());
-afterAll(() => nock.enableNetConnect());
+// nock intercepts every request of the process while active: restored for the test files after this one.
+afterAll(() => {
+  nock.enableNetConnect();
+  nock.restore();
+});
 afterEach(() => nock.cleanAll());
 
 describe('Orthanc client faults', () => {

@@ -56,7 +56,11 @@ function serveLog(log: Change[]): void {
 
 afterEach(() => nock.cleanAll());
 beforeAll(() => nock.disableNetConnect());
-afterAll(() => nock.enableNetConnect());
+// nock intercepts every request of the process while active: restored for the test files after this one.
+afterAll(() => {
+  nock.enableNetConnect();
+  nock.restore();
+});
 
 describe('ChangeFeed', () => {
   it('reads every page until Done and queues one job per stable study', async () => {
