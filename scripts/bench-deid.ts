@@ -26,6 +26,7 @@ import { splitAtPixelData } from '../src/pipeline/instance';
 import { corpus } from '../test/fixtures/corpus';
 import { makeCtStudy, makeMammoStudy, samplePatients } from '../test/fixtures/studies';
 import { verifyInstance } from '../src/verify/instance';
+import { stageContext } from '../test/helpers/samples';
 
 const { values: args } = parseArgs({
   options: {
@@ -153,12 +154,7 @@ async function ocrBench(): Promise<void> {
   const { burnedInImage } = await import('../test/helpers/burnedIn');
   const workers = ocrWorkers(4);
   const state = newProcessState({ workers, timeoutMs: 60_000 });
-  const stageCtx = {
-    deid: ctx,
-    state,
-    maxInflatedBytes: 1 << 26,
-    budget: new ByteBudget(512 << 20),
-  } as never;
+  const stageCtx = stageContext(state, ctx);
   const images = Math.max(4, Number(args.rounds) * 2);
   console.log(`\nOCR of burned-in text (tesseract.js, ${workers} worker threads, ${images} images each):`);
   try {
@@ -241,12 +237,7 @@ async function threadsBench(sizes: number[]): Promise<void> {
     const heavyMs = await bestOf(heavy);
     await pool.close();
     const state = newProcessState({ workers: n, timeoutMs: 120_000 });
-    const stageCtx = {
-      deid: ctx,
-      state,
-      maxInflatedBytes: 1 << 26,
-      budget: new ByteBudget(1 << 30),
-    } as never;
+    const stageCtx = { ...stageContext(state, ctx), budget: new ByteBudget(1 << 30) };
     let ocrMs = Infinity;
     try {
       await prepare(ocrSet[0]!.bytes, stageCtx);

@@ -17,7 +17,7 @@ const MAX_ENTRIES = 64;
 const cache = new Map<string, RegExp>();
 
 /** A compiled pattern by source and flags, the most recently used kept. */
-export function cachedRegExp(source: string, flags: string): RegExp {
+function cachedRegExp(source: string, flags: string): RegExp {
   const key = `${flags}/${source}`;
   let re = cache.get(key);
   if (re) {
