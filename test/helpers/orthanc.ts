@@ -1,5 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -20,7 +30,13 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Polls `check` until it returns a value, or throws after `timeoutMs`. Waits on state, not on time. */
+/** Thrown by a `waitFor` check when waiting longer cannot help (the awaited process has exited). */
+export class GaveUp extends Error {}
+
+/**
+ * Polls `check` until it returns a value, or throws after `timeoutMs`. Waits on state, not on
+ * time. A check that throws is tried again, unless it throws `GaveUp`, which ends the wait at once.
+ */
 export async function waitFor<T>(
   what: string,
   check: () => Promise<T | undefined | false>,
@@ -29,7 +45,10 @@ export async function waitFor<T>(
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const v = await check().catch(() => undefined);
+    const v = await check().catch((e: unknown) => {
+      if (e instanceof GaveUp) throw e;
+      return undefined;
+    });
     if (v !== undefined && v !== false) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
@@ -41,6 +60,8 @@ export function request(
   url: string,
   body?: Buffer | string,
   headers: Record<string, string> = {},
+  /** Gives up (an error) when no full answer came in this time; none by default. */
+  timeoutMs?: number,
 ): Promise<{ status: number; body: Buffer; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const all = { ...headers, ...(body ? { 'Content-Length': String(Buffer.byteLength(body)) } : {}) };
@@ -55,6 +76,8 @@ export function request(
       );
     });
     req.on('error', reject);
+    if (timeoutMs !== undefined)
+      req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer from ${url} in ${timeoutMs} ms`)));
     req.end(body);
   });
 }
@@ -65,10 +88,16 @@ export async function getJson<T>(url: string, headers: Record<string, string> = 
   return JSON.parse(r.body.toString('utf8')) as T;
 }
 
+let started = 0;
+
 /** A real Orthanc process on free ports with its own temporary storage. */
 export class TestOrthanc {
   private proc: ChildProcess | null = null;
   port = 0;
+  /** How a port is picked (a test of this helper hands out a taken one). */
+  protected pickPort: () => Promise<number> = freePort;
+  /** The DICOM port in the config (picked free unless the test fixes one). */
+  dicomPort = 0;
   readonly dir: string;
 
   constructor(
@@ -101,8 +130,29 @@ export class TestOrthanc {
     return request(method, `${this.url}${route}`, body, this.headers);
   }
 
+  /**
+   * Starts Orthanc and waits until its REST API answers. Ports are picked free just before, so
+   * another process can take one in between (a parallel test file, an outgoing connection): Orthanc
+   * then exits at once ("already in use"), and the ports this helper picked are picked again
+   * (at most 5 times). A port fixed by the test (or kept by a restart) is not changed.
+   */
   async start(): Promise<this> {
-    if (!this.port) this.port = await freePort();
+    const pickHttp = this.port === 0;
+    const fixedDicom = this.overrides.DicomPort;
+    const pickDicom = fixedDicom === undefined && this.dicomPort === 0;
+    if (fixedDicom !== undefined) this.dicomPort = Number(fixedDicom);
+    for (let attempt = 1; ; attempt++) {
+      if (pickHttp) this.port = await this.pickPort();
+      if (pickDicom) this.dicomPort = await this.pickPort();
+      const outcome = await this.startOnce();
+      if (outcome === 'started') return this;
+      const retry = outcome === 'port in use' && (pickHttp || pickDicom) && attempt < 5;
+      if (!retry)
+        throw new Error(`${this.name} Orthanc exited on start (${outcome}): see ${this.dir}/orthanc.log`);
+    }
+  }
+
+  private async startOnce(): Promise<'started' | 'port in use' | 'another error'> {
     const storage = path.join(this.dir, 'storage');
     mkdirSync(storage, { recursive: true });
     const template = JSON.parse(
@@ -110,11 +160,14 @@ export class TestOrthanc {
     ) as Record<string, unknown>;
     if (typeof template.PythonScript === 'string')
       template.PythonScript = path.resolve(ROOT, template.PythonScript);
+    // A name of its own, so that the readiness probe knows an answer is this process's, not that
+    // of another server which took the port first.
+    const name = `${String(template.Name ?? this.name)}-${process.pid}-${++started}`;
     const config = {
       ...template,
+      Name: name,
       HttpPort: this.port,
       DicomServerEnabled: false,
-      DicomPort: await freePort(),
       StorageDirectory: storage,
       IndexDirectory: storage,
       StableAge: 1,
@@ -122,20 +175,32 @@ export class TestOrthanc {
       // register users themselves (the tests of credentials do).
       AuthenticationEnabled: false,
       ...this.overrides,
+      DicomPort: this.dicomPort,
     };
     const configFile = path.join(this.dir, 'orthanc.json');
     writeFileSync(configFile, JSON.stringify(config));
-    const log = openSync(path.join(this.dir, 'orthanc.log'), 'a');
+    const logFile = path.join(this.dir, 'orthanc.log');
+    const logStart = existsSync(logFile) ? statSync(logFile).size : 0;
+    const log = openSync(logFile, 'a');
     this.proc = spawn(ORTHANC, [configFile], {
       stdio: ['ignore', log, log],
       env: { ...process.env, ...this.env },
     });
+    closeSync(log);
     const proc = this.proc;
-    await waitFor(`${this.name} Orthanc on port ${this.port}`, async () => {
-      if (proc.exitCode !== null) throw new Error(`${this.name} Orthanc exited: see ${this.dir}/orthanc.log`);
-      return (await request('GET', `${this.url}/system`, undefined, this.headers)).status === 200;
-    });
-    return this;
+    try {
+      await waitFor(`${this.name} Orthanc on port ${this.port}`, async () => {
+        if (proc.exitCode !== null || proc.signalCode !== null) throw new GaveUp('exited');
+        const r = await request('GET', `${this.url}/system`, undefined, this.headers, 2000);
+        return r.status === 200 && (JSON.parse(r.body.toString('utf8')) as { Name?: string }).Name === name;
+      });
+      return 'started';
+    } catch (e) {
+      if (!(e instanceof GaveUp)) throw e;
+      this.proc = null;
+      const said = readFileSync(logFile).subarray(logStart).toString('utf8');
+      return /already in use/.test(said) ? 'port in use' : 'another error';
+    }
   }
 
   /** Kills the process at once (SIGKILL): no graceful shutdown, as in a power cut. */

@@ -4,7 +4,7 @@
  * empty database of its own (`freshDatabase`).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -66,9 +66,23 @@ export class TestPostgres {
       'UTF8',
       '--no-locale',
     ]);
-    this.port = await freePort();
-    await this.startServer();
-    return this;
+    // The port is picked free just before the server binds it; another process may take it in
+    // between: the server then fails to start, and the port is picked again (at most 5 times).
+    for (let attempt = 1; ; attempt++) {
+      this.port = await freePort();
+      const logStart = existsSync(this.logFile) ? statSync(this.logFile).size : 0;
+      try {
+        await this.startServer();
+        return this;
+      } catch (e) {
+        const said = existsSync(this.logFile) ? readFileSync(this.logFile).subarray(logStart).toString() : '';
+        if (attempt >= 5 || !/already in use/.test(said)) throw e;
+      }
+    }
+  }
+
+  private get logFile(): string {
+    return path.join(this.dir, 'log');
   }
 
   private async startServer(): Promise<void> {
@@ -77,7 +91,7 @@ export class TestPostgres {
       '-D',
       this.dataDir,
       '-l',
-      path.join(this.dir, 'log'),
+      this.logFile,
       '-o',
       `-p ${this.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${this.dir} -c fsync=off -c max_connections=200`,
       '-w',

@@ -325,14 +325,13 @@ describe('DICOM C-STORE peers: an Orthanc DICOM port (confirmed by C-FIND) and d
   const scpDir = mkdtempSync(path.join(os.tmpdir(), 'bridge-storescp-'));
 
   beforeAll(async () => {
-    pacsPort = await freePort();
     pacs = new TestOrthanc('research', {
       DicomServerEnabled: true,
       DicomAet: 'PACS',
-      DicomPort: pacsPort,
       DicomModalities: { bridge: ['BRIDGE', '127.0.0.1', 104] },
     });
     await pacs.start();
+    pacsPort = pacs.dicomPort;
     scp = await startStorescp(scpDir);
   });
 
@@ -504,13 +503,12 @@ describe('DICOM storage commitment: an Orthanc DICOM port takes responsibility f
   let pacs: TestOrthanc;
 
   beforeAll(async () => {
-    [pacsPort, reportPort, lostPort] = [await freePort(), await freePort(), await freePort()];
+    [reportPort, lostPort] = [await freePort(), await freePort()];
     // Orthanc sends its N-EVENT-REPORT on an association of its own, to the modality it knows
     // under the caller's AE title: the bridge's listener.
     pacs = new TestOrthanc('research', {
       DicomServerEnabled: true,
       DicomAet: 'PACS',
-      DicomPort: pacsPort,
       DicomModalities: {
         bridge: ['BRIDGE', '127.0.0.1', reportPort],
         // Known, but at an address where nothing listens: its reports never arrive.
@@ -518,6 +516,7 @@ describe('DICOM storage commitment: an Orthanc DICOM port takes responsibility f
       },
     });
     await pacs.start();
+    pacsPort = pacs.dicomPort;
   });
 
   afterAll(async () => {
