@@ -162,7 +162,7 @@ describe('hostile compressed frames', () => {
     expect(await decodeEncapsulated(codecs, syntax, oneFrameValue(cut), layout)).toBe(
       'a compressed frame has no end-of-image marker (truncated)',
     );
-    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(performance.now() - t0).toBeLessThan(5000);
   });
 
   it('refuse a JPEG frame with more than MAX_JPEG_SCANS scans (20,000 progressive scans blocked the loop 76 s)', () => {

@@ -55,8 +55,8 @@ describe('the end of a study with 100,000 instances', () => {
       });
     const t0 = Date.now();
     const pushed = pushedOf(records, ids);
-    // The former ids.includes per record took 12.6 s here; a Set takes milliseconds. The bound is loose.
-    expect(Date.now() - t0).toBeLessThan(1000);
+    // The former ids.includes per record took 12.6 s here; a Set takes milliseconds. The bound is loose (a loaded CI machine).
+    expect(Date.now() - t0).toBeLessThan(5000);
     expect(pushed).toHaveLength(n - n / 10);
     expect(pushed.some((r) => r.sourceId === `id-${n + 1}`)).toBe(false); // no longer in the study
   });

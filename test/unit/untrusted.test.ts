@@ -174,7 +174,7 @@ describe('deeply nested sequences', () => {
     expect(reasonOf(out)).toBe(
       `conformance: ${formatTag(NO_ELEMENT)} parse: the dataset cannot be read element by element: sequences are nested deeper than 64 levels`,
     );
-    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(Date.now() - t0).toBeLessThan(5000);
     // The file meta is read by dcmjs; the dataset never is.
     expect(spy.mock.calls.length).toBeLessThanOrEqual(1);
     spy.mockRestore();
