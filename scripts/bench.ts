@@ -34,6 +34,7 @@ import {
 import { mapPool } from '../src/util/timing';
 import { TestOrthanc, waitFor } from '../test/helpers/orthanc';
 import { cpuOf, cpuOfOrthanc } from './bench-cpu';
+import { KEEP_ALIVE_MARGIN_MS, httpAgent } from '../src/orthanc/agents';
 import { replicaBench } from './bench-replicas';
 import { destinationBench } from './bench-destinations';
 
@@ -73,8 +74,16 @@ async function time<T>(fn: () => Promise<T>): Promise<[T, number]> {
   return [r, Number(process.hrtime.bigint() - t0) / 1e9];
 }
 
-/** The leanest copy Node has: one keep-alive agent, the body's chunks concatenated once. */
-const plainAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+/**
+ * The leanest copy Node has: one keep-alive agent, the body's chunks concatenated once. Its
+ * connections are reused as the bridge's are (Orthanc 1.10 announces a one-second keep-alive,
+ * which Node's default margin turns into none: src/orthanc/agents.ts).
+ */
+const plainAgent = new http.Agent({
+  keepAlive: true,
+  maxSockets: 16,
+  agentKeepAliveTimeoutBuffer: KEEP_ALIVE_MARGIN_MS,
+} as http.AgentOptions);
 
 function plainGet(url: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -313,7 +322,7 @@ async function measure(s: Servers): Promise<Measured> {
   );
   await cleanResearch(target);
   const ax = axios.create({
-    httpAgent: new http.Agent({ keepAlive: true, maxSockets: 16 }),
+    httpAgent: httpAgent({ maxSockets: 16 }),
     maxBodyLength: Infinity,
     maxContentLength: Infinity,
     proxy: false,

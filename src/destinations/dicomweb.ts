@@ -6,13 +6,11 @@
 import axios, { AxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
 import { Readable } from 'node:stream';
-import tls from 'node:tls';
 import type { DestinationConfig } from '../config';
 import { TAG } from '../dicom/tags';
 import { DestinationError, PermanentError, TransientError, type BridgeError } from '../errors';
+import { httpAgent, httpsAgent } from '../orthanc/agents';
 import { Batcher } from './batch';
 import { NamedByUids, type Destination, type InstanceKey, type Receipt } from './types';
 
@@ -70,12 +68,8 @@ export class DicomWebDestination extends NamedByUids implements Destination {
       baseURL: cfg.url.replace(/\/+$/, ''),
       timeout: cfg.timeoutMs,
       auth: cfg.username ? { username: cfg.username, password: cfg.password ?? '' } : undefined,
-      httpAgent: new http.Agent({ keepAlive: true, maxSockets: 8 }),
-      httpsAgent: new https.Agent({
-        keepAlive: true,
-        maxSockets: 8,
-        ...(cfg.ca ? { ca: [...tls.rootCertificates, cfg.ca] } : {}),
-      }),
+      httpAgent: httpAgent({ maxSockets: 8 }),
+      httpsAgent: httpsAgent({ maxSockets: 8, ca: cfg.ca }),
       maxBodyLength: Infinity,
       maxContentLength: ANSWER_LIMIT,
       proxy: false,

@@ -1,9 +1,7 @@
 import axios, { AxiosError, type AxiosInstance } from 'axios';
-import http from 'node:http';
-import https from 'node:https';
-import tls from 'node:tls';
 import { PermanentError, TransientError } from '../errors';
 import { BulkTransfer, networkError, statusError, type TransferOptions } from './transfer';
+import { httpAgent, httpsAgent } from './agents';
 
 /** Orthanc's change types we act on, named as Orthanc names them. */
 export const ChangeType = {
@@ -70,13 +68,8 @@ export class OrthancClient {
       baseURL: opts.url,
       timeout: opts.timeoutMs,
       auth: opts.username ? { username: opts.username, password: opts.password ?? '' } : undefined,
-      httpAgent: new http.Agent({ keepAlive: true, maxSockets: 16 }),
-      // Extra CAs are added to the system's, never replace certificate checking.
-      httpsAgent: new https.Agent({
-        keepAlive: true,
-        maxSockets: 16,
-        ...(opts.ca ? { ca: [...tls.rootCertificates, opts.ca] } : {}),
-      }),
+      httpAgent: httpAgent({ maxSockets: 16 }),
+      httpsAgent: httpsAgent({ maxSockets: 16, ca: opts.ca }),
       maxBodyLength: Infinity,
       maxContentLength: Infinity,
       // axios would otherwise read proxy settings from the environment.

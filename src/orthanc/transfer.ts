@@ -6,8 +6,8 @@
  */
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import tls from 'node:tls';
 import { DestinationError, PermanentError, TransientError, type BridgeError } from '../errors';
+import { agentFor } from './agents';
 
 /** How to reach one Orthanc server (the JSON client takes the same). */
 export interface TransferOptions {
@@ -64,14 +64,7 @@ export class BulkTransfer {
   constructor(private readonly o: TransferOptions) {
     this.base = new URL(o.url.endsWith('/') ? o.url : `${o.url}/`);
     this.secure = this.base.protocol === 'https:';
-    // Extra CAs are added to the system's, never replace certificate checking.
-    this.agent = this.secure
-      ? new https.Agent({
-          keepAlive: true,
-          maxSockets: 16,
-          ...(o.ca ? { ca: [...tls.rootCertificates, o.ca] } : {}),
-        })
-      : new http.Agent({ keepAlive: true, maxSockets: 16 });
+    this.agent = agentFor(this.base, { maxSockets: 16, ca: o.ca });
     this.auth = o.username
       ? `Basic ${Buffer.from(`${o.username}:${o.password ?? ''}`, 'utf8').toString('base64')}`
       : undefined;

@@ -1,0 +1,79 @@
+/**
+ * Connections to Orthanc are reused between requests. Orthanc 1.10 answers
+ * `Keep-Alive: timeout=1`, and Node's agent, keeping a one-second margin, kept no idle socket at
+ * all: every request of the bridge opened a TCP connection of its own. Counted here through a
+ * TCP relay in front of a real Orthanc.
+ */
+import net from 'node:net';
+import { OrthancClient } from '../../src/orthanc/client';
+import { makeCtStudy, samplePatients } from '../fixtures/studies';
+import { TestOrthanc, freePort, request } from '../helpers/orthanc';
+
+/** Relays 127.0.0.1:port to `target`, counting the connections it accepts. */
+async function countingRelay(
+  target: number,
+): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
+  let connections = 0;
+  const open = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    connections++;
+    const upstream = net.connect(target, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      open.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => open.delete(s));
+    }
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  const port = await freePort();
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+  return {
+    port,
+    connections: () => connections,
+    close: async () => {
+      for (const s of open) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+describe('connections to Orthanc', () => {
+  let orthanc: TestOrthanc;
+  let ids: string[] = [];
+  beforeAll(async () => {
+    orthanc = await new TestOrthanc('clinical').start();
+    const [patient] = samplePatients(1);
+    const study = makeCtStudy(patient!, { studyIndex: 1, studyDate: '20240110', slices: 4, size: 64 });
+    ids = [];
+    for (const i of study) ids.push((await orthanc.upload(i.bytes)).ID);
+  });
+  afterAll(async () => {
+    await orthanc?.destroy();
+  });
+
+  it('are announced by Orthanc 1.10 as kept for one second (the premise)', async () => {
+    const r = await request('GET', `${orthanc.url}/system`);
+    expect(r.headers['keep-alive']).toBe('timeout=1');
+  });
+
+  it('are reused by the JSON client and the bulk transfers, one after another', async () => {
+    const relay = await countingRelay(orthanc.port);
+    try {
+      const client = new OrthancClient({
+        url: `http://127.0.0.1:${relay.port}`,
+        timeoutMs: 10_000,
+        label: 'source',
+      });
+      for (let round = 0; round < 5; round++) {
+        await client.version();
+        for (const id of ids) expect((await client.instanceFile(id)).length).toBeGreaterThan(0);
+      }
+      // 25 requests: one connection for the JSON client, one for the bulk transfers (before: 25).
+      expect(relay.connections()).toBeLessThanOrEqual(2);
+    } finally {
+      await relay.close();
+    }
+  });
+});
