@@ -72,6 +72,10 @@ export class OrthancClient {
       httpsAgent: httpsAgent({ maxSockets: 16, ca: opts.ca }),
       maxBodyLength: Infinity,
       maxContentLength: Infinity,
+      // Uncompressed answers: Orthanc gzips JSON by default (HttpCompressionEnabled), and each
+      // answer then cost both sides a compression stream, most of them a few dozen bytes (an MD5,
+      // a study's facts); the bridge runs beside Orthanc, where bandwidth is not what is short.
+      headers: { 'Accept-Encoding': 'identity' },
       // axios would otherwise read proxy settings from the environment.
       proxy: false,
     });

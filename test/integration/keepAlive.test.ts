@@ -12,8 +12,9 @@ import { TestOrthanc, freePort, request } from '../helpers/orthanc';
 /** Relays 127.0.0.1:port to `target`, counting the connections it accepts. */
 async function countingRelay(
   target: number,
-): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
+): Promise<{ port: number; connections: () => number; answered: () => string; close: () => Promise<void> }> {
   let connections = 0;
+  let answered = '';
   const open = new Set<net.Socket>();
   const server = net.createServer((client) => {
     connections++;
@@ -23,6 +24,7 @@ async function countingRelay(
       s.on('error', () => undefined);
       s.on('close', () => open.delete(s));
     }
+    upstream.on('data', (c: Buffer) => (answered += c.toString('latin1')));
     client.pipe(upstream).pipe(client);
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
@@ -32,6 +34,7 @@ async function countingRelay(
   return {
     port,
     connections: () => connections,
+    answered: () => answered,
     close: async () => {
       for (const s of open) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
@@ -72,6 +75,27 @@ describe('connections to Orthanc', () => {
       }
       // 25 requests: one connection for the JSON client, one for the bulk transfers (before: 25).
       expect(relay.connections()).toBeLessThanOrEqual(2);
+    } finally {
+      await relay.close();
+    }
+  });
+
+  it('asks Orthanc for uncompressed JSON answers (Orthanc gzips them unless told)', async () => {
+    const relay = await countingRelay(orthanc.port);
+    try {
+      const client = new OrthancClient({
+        url: `http://127.0.0.1:${relay.port}`,
+        timeoutMs: 10_000,
+        label: 'source',
+      });
+      expect(await client.version()).toMatch(/^\d/);
+      const study = await client.studyInstances((await orthanc.get<string[]>('/studies'))[0]!);
+      expect(study).toHaveLength(ids.length);
+      expect(relay.answered()).toMatch(/^HTTP\/1\.1 200/);
+      expect(relay.answered()).not.toMatch(/content-encoding/i);
+      // The premise: the same request without the header is answered gzipped.
+      const r = await request('GET', `${orthanc.url}/system`, undefined, { 'Accept-Encoding': 'gzip' });
+      expect(r.headers['content-encoding']).toBe('gzip');
     } finally {
       await relay.close();
     }
