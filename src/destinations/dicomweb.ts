@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import type { DestinationConfig } from '../config';
 import { TAG } from '../dicom/tags';
 import { DestinationError, PermanentError, TransientError, type BridgeError } from '../errors';
-import { httpAgent, httpsAgent } from '../orthanc/agents';
+import { httpAgent, httpsAgent, retryStaleSockets } from '../orthanc/agents';
 import { Batcher } from './batch';
 import { NamedByUids, type Destination, type InstanceKey, type Receipt } from './types';
 
@@ -76,6 +76,7 @@ export class DicomWebDestination extends NamedByUids implements Destination {
       validateStatus: () => true,
       responseType: 'arraybuffer',
     });
+    retryStaleSockets(this.http);
   }
 
   private readToken(): string {

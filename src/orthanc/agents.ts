@@ -10,6 +10,7 @@
  * closed by this side, well before the server would close it; a server announcing nothing or more
  * keeps the agent's own behaviour. (Node versions without the option keep theirs: no reuse.)
  */
+import type { AxiosError, AxiosInstance, InternalAxiosRequestConfig } from 'axios';
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
@@ -42,4 +43,33 @@ export function httpsAgent(o: AgentOptions): https.Agent {
 /** The agent for one base URL's scheme. */
 export function agentFor(url: URL, o: AgentOptions): http.Agent {
   return url.protocol === 'https:' ? httpsAgent(o) : httpAgent(o);
+}
+
+/**
+ * A kept connection can be closed by the server just as a request goes out on it (a restart, a
+ * server's own limit): the request then fails before any answer, with ECONNRESET or EPIPE, and
+ * the server has not read it. Such a request is sent again, on another connection, at most twice
+ * (Node's documentation gives the same advice; every request the bridge sends may be repeated:
+ * reads, metadata writes, and stores, which Orthanc and DICOMweb servers answer as already there).
+ */
+export const STALE_SOCKET_RETRIES = 2;
+
+export function staleSocket(err: unknown, req: { reusedSocket?: boolean } | undefined): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return req?.reusedSocket === true && (code === 'ECONNRESET' || code === 'EPIPE');
+}
+
+/** Sends a request again when it failed on a kept connection the server had closed. */
+export function retryStaleSockets(client: AxiosInstance): void {
+  client.interceptors.response.use(undefined, (err: AxiosError) => {
+    const cfg = err.config as (InternalAxiosRequestConfig & { staleRetries?: number }) | undefined;
+    // Node's request, or follow-redirects' wrapper around the current one (axios's default).
+    const sent = err.request as
+      { reusedSocket?: boolean; _currentRequest?: { reusedSocket?: boolean } } | undefined;
+    const req = sent?._currentRequest ?? sent;
+    if (!cfg || err.response || !staleSocket(err, req) || (cfg.staleRetries ?? 0) >= STALE_SOCKET_RETRIES)
+      return Promise.reject(err);
+    cfg.staleRetries = (cfg.staleRetries ?? 0) + 1;
+    return client.request(cfg);
+  });
 }

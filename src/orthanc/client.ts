@@ -1,7 +1,7 @@
 import axios, { AxiosError, type AxiosInstance } from 'axios';
 import { PermanentError, TransientError } from '../errors';
 import { BulkTransfer, networkError, statusError, type TransferOptions } from './transfer';
-import { httpAgent, httpsAgent } from './agents';
+import { httpAgent, httpsAgent, retryStaleSockets } from './agents';
 
 /** Orthanc's change types we act on, named as Orthanc names them. */
 export const ChangeType = {
@@ -79,6 +79,7 @@ export class OrthancClient {
       // axios would otherwise read proxy settings from the environment.
       proxy: false,
     });
+    retryStaleSockets(this.http);
   }
 
   private wrap(err: unknown, method: string, route: string): Error {

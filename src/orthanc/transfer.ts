@@ -7,7 +7,7 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { DestinationError, PermanentError, TransientError, type BridgeError } from '../errors';
-import { agentFor } from './agents';
+import { STALE_SOCKET_RETRIES, agentFor, staleSocket } from './agents';
 
 /** How to reach one Orthanc server (the JSON client takes the same). */
 export interface TransferOptions {
@@ -76,16 +76,30 @@ export class BulkTransfer {
    * when the body's bytes are no longer read: all handed to the system, or the request ended; a
    * failed request is answered only then (a body's buffers may be reused once its sender settles).
    */
-  private send(
+  private async send(
     method: string,
     route: string,
     headers: Record<string, string>,
     body: readonly Buffer[] | undefined,
   ): Promise<{ res: IncomingMessage; where: string; written: Promise<void> }> {
     const where = `${this.o.label} Orthanc ${method} ${route}`;
+    for (let retries = 0; ; retries++) {
+      const r = await this.sendOnce(method, route, headers, body);
+      if ('res' in r) return { ...r, where };
+      // A kept connection the server had closed: sent again on another (agents.ts).
+      if (!r.stale || retries >= STALE_SOCKET_RETRIES) throw networkError(r.err, where);
+    }
+  }
+
+  private sendOnce(
+    method: string,
+    route: string,
+    headers: Record<string, string>,
+    body: readonly Buffer[] | undefined,
+  ): Promise<{ res: IncomingMessage; written: Promise<void> } | { err: unknown; stale: boolean }> {
     const url = new URL(route.replace(/^\//, ''), this.base);
     const mod = this.secure ? https : http;
-    return new Promise((resolve, reject) => {
+    return new Promise((resolve) => {
       const req = mod.request(
         url,
         {
@@ -93,7 +107,7 @@ export class BulkTransfer {
           agent: this.agent,
           headers: { ...headers, ...(this.auth ? { Authorization: this.auth } : {}) },
         },
-        (res) => resolve({ res, where, written }),
+        (res) => resolve({ res, written }),
       );
       const written = new Promise<void>((done) => {
         req.once('finish', done);
@@ -102,7 +116,7 @@ export class BulkTransfer {
       req.setTimeout(this.o.timeoutMs, () =>
         req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })),
       );
-      req.on('error', (err) => void written.then(() => reject(networkError(err, where))));
+      req.on('error', (err) => void written.then(() => resolve({ err, stale: staleSocket(err, req) })));
       if (body) for (const part of body) req.write(part);
       req.end();
     });

@@ -9,9 +9,14 @@ import { OrthancClient } from '../../src/orthanc/client';
 import { makeCtStudy, samplePatients } from '../fixtures/studies';
 import { TestOrthanc, freePort, request } from '../helpers/orthanc';
 
-/** Relays 127.0.0.1:port to `target`, counting the connections it accepts. */
+/**
+ * Relays 127.0.0.1:port to `target`, counting the connections it accepts. `cutSecond`: a
+ * connection is cut (reset) when its second request arrives, as a server closing a kept
+ * connection just as it is reused.
+ */
 async function countingRelay(
   target: number,
+  cutSecond = false,
 ): Promise<{ port: number; connections: () => number; answered: () => string; close: () => Promise<void> }> {
   let connections = 0;
   let answered = '';
@@ -25,7 +30,13 @@ async function countingRelay(
       s.on('close', () => open.delete(s));
     }
     upstream.on('data', (c: Buffer) => (answered += c.toString('latin1')));
-    client.pipe(upstream).pipe(client);
+    let requests = 0;
+    client.on('data', (c: Buffer) => {
+      if (/^(GET|POST|PUT|DELETE) /.test(c.toString('latin1', 0, 8))) requests++;
+      if (cutSecond && requests === 2) return void client.resetAndDestroy();
+      upstream.write(c);
+    });
+    upstream.pipe(client);
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });
@@ -96,6 +107,25 @@ describe('connections to Orthanc', () => {
       // The premise: the same request without the header is answered gzipped.
       const r = await request('GET', `${orthanc.url}/system`, undefined, { 'Accept-Encoding': 'gzip' });
       expect(r.headers['content-encoding']).toBe('gzip');
+    } finally {
+      await relay.close();
+    }
+  });
+
+  it('sends a request again when the server closed the kept connection as it was reused', async () => {
+    const relay = await countingRelay(orthanc.port, true);
+    try {
+      const client = new OrthancClient({
+        url: `http://127.0.0.1:${relay.port}`,
+        timeoutMs: 10_000,
+        label: 'source',
+      });
+      // Each call after the first goes out on a kept connection, which is cut, and again on a new one.
+      const first = await client.instanceFile(ids[0]!);
+      expect((await client.instanceFile(ids[0]!)).equals(first)).toBe(true);
+      expect(await client.version()).toMatch(/^\d/);
+      expect(await client.version()).toMatch(/^\d/);
+      expect(relay.connections()).toBeGreaterThanOrEqual(3);
     } finally {
       await relay.close();
     }
