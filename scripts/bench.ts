@@ -34,7 +34,13 @@ import {
 import { mapPool } from '../src/util/timing';
 import { TestOrthanc, waitFor } from '../test/helpers/orthanc';
 import { cpuOf, cpuOfOrthanc } from './bench-cpu';
-import { KEEP_ALIVE_MARGIN_MS, httpAgent } from '../src/orthanc/agents';
+import {
+  KEEP_ALIVE_MARGIN_MS,
+  STALE_SOCKET_RETRIES,
+  httpAgent,
+  retryStaleSockets,
+  staleSocket,
+} from '../src/orthanc/agents';
 import { replicaBench } from './bench-replicas';
 import { destinationBench } from './bench-destinations';
 
@@ -85,9 +91,27 @@ const plainAgent = new http.Agent({
   agentKeepAliveTimeoutBuffer: KEEP_ALIVE_MARGIN_MS,
 } as http.AgentOptions);
 
+/** Sends again a request that failed on a kept connection the server had closed (as the bridge does). */
+async function again<T>(send: () => Promise<T>): Promise<T> {
+  for (let retries = 0; ; retries++) {
+    try {
+      return await send();
+    } catch (err) {
+      if (retries >= STALE_SOCKET_RETRIES || !(err as { stale?: boolean }).stale) throw err;
+    }
+  }
+}
+
+const stale = (req: http.ClientRequest, err: Error): Error =>
+  Object.assign(err, { stale: staleSocket(err, req) });
+
 function plainGet(url: string): Promise<Buffer> {
+  return again(() => plainGetOnce(url));
+}
+
+function plainGetOnce(url: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    http
+    const req = http
       .get(url, { agent: plainAgent }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -98,11 +122,15 @@ function plainGet(url: string): Promise<Buffer> {
         );
         res.on('error', reject);
       })
-      .on('error', reject);
+      .on('error', (err) => reject(stale(req, err)));
   });
 }
 
 function plainPost(url: string, body: Buffer): Promise<void> {
+  return again(() => plainPostOnce(url, body));
+}
+
+function plainPostOnce(url: string, body: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       url,
@@ -118,7 +146,7 @@ function plainPost(url: string, body: Buffer): Promise<void> {
         );
       },
     );
-    req.on('error', reject);
+    req.on('error', (err) => reject(stale(req, err)));
     req.end(body);
   });
 }
@@ -327,6 +355,7 @@ async function measure(s: Servers): Promise<Measured> {
     maxContentLength: Infinity,
     proxy: false,
   });
+  retryStaleSockets(ax);
   const [, axiosCopy] = await time(() =>
     mapPool(instanceIds, CONCURRENCY, async (id) => {
       const r = await ax.get(`${clinicalOrthanc.url}/instances/${id}/file`, {
