@@ -47,10 +47,12 @@ export function agentFor(url: URL, o: AgentOptions): http.Agent {
 
 /**
  * A kept connection can be closed by the server just as a request goes out on it (a restart, a
- * server's own limit): the request then fails before any answer, with ECONNRESET or EPIPE, and
- * the server has not read it. Such a request is sent again, on another connection, at most twice
- * (Node's documentation gives the same advice; every request the bridge sends may be repeated:
- * reads, metadata writes, and stores, which Orthanc and DICOMweb servers answer as already there).
+ * server's own limit): the request then fails before any answer, with ECONNRESET or EPIPE. Such a
+ * request is sent again, on another connection, at most twice (Node's documentation gives the
+ * same advice). Every request the bridge sends may be repeated, in case the server did read it:
+ * reads, metadata writes, and stores, which Orthanc and DICOMweb servers answer as already there.
+ * A body given as a stream is not sent again (it was consumed): that request fails as before, as
+ * a transient error.
  */
 export const STALE_SOCKET_RETRIES = 2;
 
@@ -67,7 +69,14 @@ export function retryStaleSockets(client: AxiosInstance): void {
     const sent = err.request as
       { reusedSocket?: boolean; _currentRequest?: { reusedSocket?: boolean } } | undefined;
     const req = sent?._currentRequest ?? sent;
-    if (!cfg || err.response || !staleSocket(err, req) || (cfg.staleRetries ?? 0) >= STALE_SOCKET_RETRIES)
+    const streamed = typeof (cfg?.data as { pipe?: unknown } | undefined)?.pipe === 'function';
+    if (
+      !cfg ||
+      err.response ||
+      streamed ||
+      !staleSocket(err, req) ||
+      (cfg.staleRetries ?? 0) >= STALE_SOCKET_RETRIES
+    )
       return Promise.reject(err);
     cfg.staleRetries = (cfg.staleRetries ?? 0) + 1;
     return client.request(cfg);

@@ -4,7 +4,10 @@
  * all: every request of the bridge opened a TCP connection of its own. Counted here through a
  * TCP relay in front of a real Orthanc.
  */
+import axios from 'axios';
 import net from 'node:net';
+import { Readable } from 'node:stream';
+import { httpAgent, retryStaleSockets } from '../../src/orthanc/agents';
 import { OrthancClient } from '../../src/orthanc/client';
 import { makeCtStudy, samplePatients } from '../fixtures/studies';
 import { TestOrthanc, freePort, request } from '../helpers/orthanc';
@@ -126,6 +129,25 @@ describe('connections to Orthanc', () => {
       expect(await client.version()).toMatch(/^\d/);
       expect(await client.version()).toMatch(/^\d/);
       expect(relay.connections()).toBeGreaterThanOrEqual(3);
+    } finally {
+      await relay.close();
+    }
+  });
+
+  it('does not send a streamed body again (it was consumed): that request fails, named, as before', async () => {
+    const relay = await countingRelay(orthanc.port, true);
+    try {
+      const ax = axios.create({
+        baseURL: `http://127.0.0.1:${relay.port}`,
+        httpAgent: httpAgent({ maxSockets: 1 }),
+      });
+      retryStaleSockets(ax);
+      expect((await ax.get('/system')).status).toBe(200);
+      const posted = ax.post('/tools/lookup', Readable.from([Buffer.from('1.2.3')]), {
+        headers: { 'Content-Type': 'text/plain' },
+      });
+      await expect(posted).rejects.toMatchObject({ code: expect.stringMatching(/^(ECONNRESET|EPIPE)$/) });
+      expect(relay.connections()).toBe(1);
     } finally {
       await relay.close();
     }
