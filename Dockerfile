@@ -24,6 +24,7 @@ RUN mkdir -p /data /reports && chown node:node /data /reports
 VOLUME /data
 EXPOSE 8099
 USER node
-# The flags the `bridge` command sets itself (src/cli.ts): peak RSS bounded on long runs.
+# What the `bridge` command sets itself (src/cli.ts): peak RSS bounded on long runs.
+ENV MALLOC_ARENA_MAX=2
 ENTRYPOINT ["node", "--max-semi-space-size=2", "--heap-growing-percent=50", "dist/cli.js"]
 CMD ["run"]

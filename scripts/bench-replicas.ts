@@ -27,6 +27,8 @@ export interface ReplicaBenchInput {
   readonly cli: string;
   /** How the `bridge` command starts node (bench.ts BRIDGE_NODE_FLAGS). */
   readonly nodeFlags: readonly string[];
+  /** The environment it starts node with (bench.ts BRIDGE_NODE_ENV). */
+  readonly nodeEnv: Readonly<Record<string, string>>;
   readonly cleanResearch: () => Promise<void>;
   readonly log: (s: string) => void;
 }
@@ -51,6 +53,7 @@ export async function replicaBench(i: ReplicaBenchInput): Promise<void> {
         children.push(
           spawn(process.execPath, [...i.nodeFlags, i.cli, 'run'], {
             env: {
+              ...i.nodeEnv,
               PATH: process.env.PATH,
               BRIDGE_SOURCE_URL: i.clinical.url,
               BRIDGE_RESEARCH_URL: i.research.url,

@@ -168,17 +168,22 @@ async function post(url: string, body: string): Promise<Record<string, unknown>>
 }
 
 /**
- * How the `bridge` command starts node: the flags of its shebang, read from src/cli.ts, so the
- * benchmark runs it the same way; BENCH_BRIDGE_NODE_FLAGS replaces them for an experiment.
+ * How the `bridge` command starts node: the environment and flags of its shebang, read from
+ * src/cli.ts, so the benchmark runs it the same way; BENCH_BRIDGE_NODE_FLAGS replaces the flags
+ * for an experiment (and `--bridge-env` sets more environment).
  */
-export const BRIDGE_NODE_FLAGS = (
-  process.env.BENCH_BRIDGE_NODE_FLAGS ??
-  readFileSync(path.resolve(__dirname, '../src/cli.ts'), 'utf8')
-    .split('\n')[0]!
-    .replace(/^#!\/usr\/bin\/env -S node/, '')
-)
+const SHEBANG = readFileSync(path.resolve(__dirname, '../src/cli.ts'), 'utf8')
+  .split('\n')[0]!
+  .replace(/^#!\/usr\/bin\/env -S /, '')
   .split(' ')
   .filter(Boolean);
+const NODE_AT = SHEBANG.indexOf('node');
+export const BRIDGE_NODE_ENV: Record<string, string> = Object.fromEntries(
+  SHEBANG.slice(0, NODE_AT).map((kv) => kv.split(/=(.*)/s).slice(0, 2) as [string, string]),
+);
+export const BRIDGE_NODE_FLAGS = process.env.BENCH_BRIDGE_NODE_FLAGS
+  ? process.env.BENCH_BRIDGE_NODE_FLAGS.split(' ').filter(Boolean)
+  : SHEBANG.slice(NODE_AT + 1);
 
 /** Runs `bridge run --once` in its own process; returns seconds and peak RSS (VmHWM) in bytes. */
 async function runBridge(
@@ -191,6 +196,7 @@ async function runBridge(
   const profile = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.profile)}`] : [];
   const child = spawn(process.execPath, [...BRIDGE_NODE_FLAGS, ...profile, CLI, 'run', '--once'], {
     env: {
+      ...BRIDGE_NODE_ENV,
       PATH: process.env.PATH,
       BRIDGE_SOURCE_URL: clinical,
       BRIDGE_RESEARCH_URL: research,
@@ -569,6 +575,7 @@ async function main(): Promise<void> {
         secret: SECRET,
         cli: CLI,
         nodeFlags: BRIDGE_NODE_FLAGS,
+        nodeEnv: BRIDGE_NODE_ENV,
         cleanResearch: () => cleanResearch(target),
         log,
       });
@@ -591,6 +598,7 @@ async function main(): Promise<void> {
     const apiPort = 20000 + Math.floor(Math.random() * 20000);
     const daemon = spawn(process.execPath, [...BRIDGE_NODE_FLAGS, CLI, 'run'], {
       env: {
+        ...BRIDGE_NODE_ENV,
         PATH: process.env.PATH,
         BRIDGE_SOURCE_URL: clinicalOrthanc.url,
         BRIDGE_RESEARCH_URL: research.url,

@@ -70,7 +70,7 @@ export BRIDGE_SOURCE_USERNAME=$ORTHANC_USER BRIDGE_SOURCE_PASSWORD_FILE=$ORTHANC
 export BRIDGE_RESEARCH_USERNAME=$ORTHANC_USER BRIDGE_RESEARCH_PASSWORD_FILE=$ORTHANC_PASSWORD_FILE
 ENV
 
-node --max-semi-space-size=2 --heap-growing-percent=50 dist/cli.js run --once
+MALLOC_ARENA_MAX=2 node --max-semi-space-size=2 --heap-growing-percent=50 dist/cli.js run --once
 node dist/cli.js status
 
 # The first-run checks, with the daemon up (the Explorer plugin must reach its API with its token).
