@@ -56,6 +56,11 @@ async function countingRelay(
   };
 }
 
+/** The bridge's Orthanc client, reaching Orthanc through the relay. */
+function clientThrough(relay: { port: number }): OrthancClient {
+  return new OrthancClient({ url: `http://127.0.0.1:${relay.port}`, timeoutMs: 10_000, label: 'source' });
+}
+
 describe('connections to Orthanc', () => {
   let orthanc: TestOrthanc;
   let ids: string[] = [];
@@ -78,11 +83,7 @@ describe('connections to Orthanc', () => {
   it('are reused by the JSON client and the bulk transfers, one after another', async () => {
     const relay = await countingRelay(orthanc.port);
     try {
-      const client = new OrthancClient({
-        url: `http://127.0.0.1:${relay.port}`,
-        timeoutMs: 10_000,
-        label: 'source',
-      });
+      const client = clientThrough(relay);
       for (let round = 0; round < 5; round++) {
         await client.version();
         for (const id of ids) expect((await client.instanceFile(id)).length).toBeGreaterThan(0);
@@ -97,11 +98,7 @@ describe('connections to Orthanc', () => {
   it('asks Orthanc for uncompressed JSON answers (Orthanc gzips them unless told)', async () => {
     const relay = await countingRelay(orthanc.port);
     try {
-      const client = new OrthancClient({
-        url: `http://127.0.0.1:${relay.port}`,
-        timeoutMs: 10_000,
-        label: 'source',
-      });
+      const client = clientThrough(relay);
       expect(await client.version()).toMatch(/^\d/);
       const study = await client.studyInstances((await orthanc.get<string[]>('/studies'))[0]!);
       expect(study).toHaveLength(ids.length);
@@ -118,11 +115,7 @@ describe('connections to Orthanc', () => {
   it('sends a request again when the server closed the kept connection as it was reused', async () => {
     const relay = await countingRelay(orthanc.port, true);
     try {
-      const client = new OrthancClient({
-        url: `http://127.0.0.1:${relay.port}`,
-        timeoutMs: 10_000,
-        label: 'source',
-      });
+      const client = clientThrough(relay);
       // Each call after the first goes out on a kept connection, which is cut, and again on a new one.
       const first = await client.instanceFile(ids[0]!);
       expect((await client.instanceFile(ids[0]!)).equals(first)).toBe(true);
