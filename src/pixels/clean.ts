@@ -275,6 +275,48 @@ async function wordLines(
   return out;
 }
 
+/** At most this many lines per frame are looked at again along their row (lineEnds). */
+const MAX_LINE_LOOKS = 32;
+/** How far past each end of a line its row is looked at again, in line heights. */
+const LINE_REACH = 3;
+
+/** Whether a line found along the row of `l` continues it: on its row, of its height. */
+function continues(b: Box, l: Box): boolean {
+  const overlap = Math.min(b.y + b.height, l.y + l.height) - Math.max(b.y, l.y);
+  return overlap >= Math.min(b.height, l.height) / 2 && b.height <= l.height * 1.5;
+}
+
+/**
+ * Each line's row looked at again, alone, a few line heights past each end, in the row's own
+ * window (equalised over the part): a line's first or last glyphs over a ground darker or lighter
+ * than the rest of the line stand out there as they do in no view of the whole frame (the start of
+ * a date over an MR's darkest tissue; the first letters of a name over a CT's air). The lines
+ * found there that continue the line are added.
+ */
+async function lineEnds(
+  engines: PixelEngines,
+  img: DecodedImage,
+  frame: number,
+  lines: readonly TextBox[],
+): Promise<TextBox[]> {
+  if (lines.length === 0) return [];
+  const full = await cropSourceOf(engines, img, frame);
+  const out: TextBox[] = [];
+  for (const l of [...lines].sort((a, b) => b.score - a.score).slice(0, MAX_LINE_LOOKS)) {
+    const reach = LINE_REACH * l.height;
+    const half = Math.ceil(l.height / 2);
+    const view = cropView(
+      img,
+      full,
+      { x: l.x - reach, y: l.y - half, width: l.width + 2 * reach, height: l.height + 2 * half },
+      l.height,
+      true,
+    );
+    out.push(...inImage(await engines.detector.detect(view), view).filter((b) => continues(b, l)));
+  }
+  return out;
+}
+
 /** At most this many lines per frame are looked at closer inside ultrasound regions (readCloser). */
 const MAX_CLOSER_READS = 32;
 
@@ -397,7 +439,8 @@ export async function cleanPixels(req: CleanRequest, engines: PixelEngines): Pro
       const found = (await detectLines(engines, original, f, palette)).filter((l) =>
         tallLineConfirmed(l, words),
       );
-      const lines = [...found, ...(await wordLines(engines, original, f, found, words, req.tokens))];
+      const seen = [...found, ...(await wordLines(engines, original, f, found, words, req.tokens))];
+      const lines = [...seen, ...(await lineEnds(engines, original, f, seen))];
       const read = us ? [...words, ...(await readCloser(engines, original, f, lines, words, us))] : words;
       for (const { box, score } of textToMask(lines, read, req.policy, req.tokens, us)) {
         // Detected lines carry the detector's own margin (its unclip distance); the profile's

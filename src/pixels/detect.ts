@@ -121,39 +121,61 @@ export interface Ort {
   Tensor: new (type: 'float32', data: Float32Array, dims: number[]) => unknown;
 }
 
-/** The network's input: the image padded to multiples of 32, normalised, planar RGB. */
-export function detectorInput(img: DetectorImage): { data: Float32Array; width: number; height: number } {
-  const width = Math.ceil(img.width / STRIDE) * STRIDE;
-  const height = Math.ceil(img.height / STRIDE) * STRIDE;
+/**
+ * The margin around the image in the network's input, each side (a multiple of STRIDE). Text that
+ * touches the frame's edge, as corner annotations often do, is found poorly at the edge of the
+ * network's input: on a real NM frame (the masking benchmark) the first letters of a name 1 px from
+ * the top left corner were found by none of five views, and by every view with this margin.
+ */
+export const EDGE_MARGIN = 32;
+
+/**
+ * The network's input: the image inside a margin of EDGE_MARGIN and padded to multiples of 32,
+ * normalised, planar RGB. The margin and the padding repeat the nearest edge pixel (a black margin
+ * would be an edge of its own beside light ground).
+ */
+export function detectorInput(img: DetectorImage): {
+  data: Float32Array;
+  width: number;
+  height: number;
+  margin: number;
+} {
+  const margin = EDGE_MARGIN;
+  const width = Math.ceil((img.width + 2 * margin) / STRIDE) * STRIDE;
+  const height = Math.ceil((img.height + 2 * margin) / STRIDE) * STRIDE;
   const plane = width * height;
   const data = new Float32Array(3 * plane);
-  // Padding is black, as PaddleOCR pads.
-  for (let c = 0; c < 3; c++) data.fill((0 - MEAN[c]!) / STD[c]!, c * plane, (c + 1) * plane);
   const lut = [0, 1, 2].map((c) =>
     Float32Array.from({ length: 256 }, (_, v) => (v / 255 - MEAN[c]!) / STD[c]!),
   );
-  for (let y = 0; y < img.height; y++)
-    for (let x = 0; x < img.width; x++) {
-      const p = y * img.width + x;
+  // The source column of each input column (the nearest edge column in the margins).
+  const sx = Int32Array.from({ length: width }, (_, x) => Math.max(0, Math.min(img.width - 1, x - margin)));
+  for (let y = 0; y < height; y++) {
+    const row = Math.max(0, Math.min(img.height - 1, y - margin)) * img.width;
+    for (let x = 0; x < width; x++) {
+      const p = row + sx[x]!;
       const o = y * width + x;
       for (let c = 0; c < 3; c++)
         data[c * plane + o] = lut[c]![img.channels === 3 ? img.data[p * 3 + c]! : img.data[p]!]!;
     }
-  return { data, width, height };
+  }
+  return { data, width, height, margin };
 }
 
 /**
  * The text lines of a probability map (width x height): 4-connected areas above the binarisation
  * threshold, each kept when its mean probability reaches `minScore`, grown by DB's unclip distance
- * (area x ratio / perimeter) and clipped to `limit` (the image's own size).
+ * (area x ratio / perimeter), moved back by the input's margin (`limit.margin`, detectorInput) and
+ * clipped to `limit` (the image's own size).
  */
 export function boxesOf(
   prob: Float32Array,
   width: number,
   height: number,
-  limit: { width: number; height: number },
+  limit: { width: number; height: number; margin?: number },
   minScore = MIN_TEXT_SCORE,
 ): TextBox[] {
+  const m = limit.margin ?? 0;
   const seen = new Uint8Array(width * height);
   const stack = new Int32Array(width * height);
   const out: TextBox[] = [];
@@ -195,10 +217,10 @@ export function boxesOf(
     const h = y1 - y0 + 1;
     if (score < WEAK_TEXT_SCORE || Math.min(w, h) < 2) continue;
     const grow = (w * h * UNCLIP_RATIO) / (2 * (w + h));
-    const bx0 = Math.max(0, Math.floor(x0 - grow));
-    const by0 = Math.max(0, Math.floor(y0 - grow));
-    const bx1 = Math.min(limit.width, Math.ceil(x1 + 1 + grow));
-    const by1 = Math.min(limit.height, Math.ceil(y1 + 1 + grow));
+    const bx0 = Math.max(0, Math.floor(x0 - m - grow));
+    const by0 = Math.max(0, Math.floor(y0 - m - grow));
+    const bx1 = Math.min(limit.width, Math.ceil(x1 - m + 1 + grow));
+    const by1 = Math.min(limit.height, Math.ceil(y1 - m + 1 + grow));
     if (bx1 <= bx0 || by1 <= by0) continue;
     out.push({ x: bx0, y: by0, width: bx1 - bx0, height: by1 - by0, score });
   }

@@ -59,7 +59,7 @@ async function detect(img: DetectorImage): Promise<TextBox[]> {
   const map = Object.values(result)[0];
   if (!map || map.data.length !== input.width * input.height)
     throw new DetectorError('the text detector returned a map of the wrong size');
-  return boxesOf(map.data, input.width, input.height, img);
+  return boxesOf(map.data, input.width, input.height, { ...img, margin: input.margin });
 }
 
 parentPort?.on('message', (job: DetectJob) => {

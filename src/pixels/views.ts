@@ -7,7 +7,7 @@
  */
 import type { DetectorImage } from './detect';
 import { MAX_DETECTOR_SIDE } from './detect';
-import { greyFrame, sampleAt, topHat, upscale } from './grey';
+import { greyFrame, localContrast, sampleAt, topHat, upscale } from './grey';
 import { frameBytes, type DecodedImage } from './image';
 import { colourOf, type Palette } from './palette';
 
@@ -199,6 +199,7 @@ function endWindow(img: DecodedImage, shown: Uint8Array): DetectorView | undefin
 /**
  * The views the detector reads of one frame: as shown (enlarged, and at its own size); equalised; the equalised frame's small dark
  * and light features apart from what lies behind them (a top-hat: text over anatomy, faint text);
+ * the equalised frame equalised again tile by tile (localContrast: faint text in one corner);
  * for 16-bit grey frames, its extremes; for 8-bit frames with a quarter of their pixels at one end,
  * that end's window.
  */
@@ -208,6 +209,8 @@ export function detectorViews(img: DecodedImage, f: number, palette?: Palette): 
   const features = (['dark', 'light'] as const).map((p) =>
     enlarged(img, topHat(eq, img.columns, img.rows, p), 1),
   );
+  // Each part of the frame in its own window: text a few levels off the air in one corner.
+  features.push(enlarged(img, localContrast(eq, img.columns, img.rows), 1));
   // Large text enlarged is too large for the detector: an enlarged frame is also read at its own size.
   const small = Math.max(img.rows, img.columns) <= ENLARGE_UP_TO;
   if (colour) {
@@ -247,6 +250,8 @@ export function cropView(
   full: Uint8Array,
   box: { x: number; y: number; width: number; height: number },
   textHeight: number,
+  /** Equalise the part over its own levels (the frame's window, made the part's). */
+  own = false,
 ): DetectorView & { x: number; y: number } {
   const x0 = Math.max(0, Math.floor(box.x));
   const y0 = Math.max(0, Math.floor(box.y));
@@ -257,6 +262,12 @@ export function cropView(
   const part = new Uint8Array(w * h);
   for (let y = 0; y < h; y++)
     part.set(full.subarray((y0 + y) * img.columns + x0, (y0 + y) * img.columns + x0 + w), y * w);
+  if (own) {
+    const hist = new Uint32Array(256);
+    for (const v of part) hist[v]!++;
+    const map = rankMap(hist, part.length);
+    for (let i = 0; i < part.length; i++) part[i] = map[part[i]!]!;
+  }
   const k = Math.max(
     1,
     Math.min(4, Math.round(32 / Math.max(1, textHeight)), Math.floor(MAX_DETECTOR_SIDE / Math.max(w, h))),

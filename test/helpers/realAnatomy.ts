@@ -76,6 +76,11 @@ export interface AnatomyImage {
    * the anti-aliased edge): pixels outside it must be kept exactly.
    */
   readonly textArea: Uint8Array;
+  /**
+   * The same image without its text (labels drawn, no strings), encoded the same way: where its
+   * decoding differs from the image's, the text left a trace in the stored pixels (keptAndRemoved).
+   */
+  readonly plain: Buffer;
   readonly label: string;
 }
 
@@ -234,6 +239,11 @@ function windowOf(values: ArrayLike<number>): [number, number] {
   return [lo, hi > lo ? hi : lo + 1];
 }
 
+/** What the benchmark and the tests call a variant: background, placement, polarity, size, codec. */
+export function labelOf(v: AnatomyVariant): string {
+  return `${v.background.name}, ${v.placement}, ${v.lightText ? 'light' : 'dark'} ${v.sizes[0]}-${v.sizes[1]} px, ${v.jpeg ? 'JPEG' : 'lossless'}`;
+}
+
 /** One image: real anatomy, identity text planted as the variant says. */
 export async function anatomyImage(v: AnatomyVariant): Promise<AnatomyImage> {
   const frame = await backgroundFrame(v.background);
@@ -266,6 +276,7 @@ export async function anatomyImage(v: AnatomyVariant): Promise<AnatomyImage> {
     for (let y = Math.max(0, y0); y < Math.min(rows, y1); y++)
       for (let x = Math.max(0, x0); x < Math.min(columns, x1); x++)
         for (let s = 0; s < samples; s++) values[(y * columns + x) * samples + s] = labelLevel;
+  const plainValues = Float64Array.from(values);
   const ink = drawn.alpha;
   const visible = new Uint8Array(pixels);
   for (let p = 0; p < pixels; p++) {
@@ -293,58 +304,60 @@ export async function anatomyImage(v: AnatomyVariant): Promise<AnatomyImage> {
     [TAG.PixelRepresentation]: { vr: 'US', Value: [depth16 && frame.signed ? 1 : 0] },
     ...(samples === 3 ? { [TAG.PlanarConfiguration]: { vr: 'US', Value: [0] } } : {}),
   };
-  const label = `${v.background.name}, ${v.placement}, ${v.lightText ? 'light' : 'dark'} ${v.sizes[0]}-${v.sizes[1]} px, ${v.jpeg ? 'JPEG' : 'lossless'}`;
-  if (v.jpeg) {
-    const canvas = createCanvas(columns, rows);
-    const g = canvas.getContext('2d');
-    const id = g.createImageData(columns, rows);
-    for (let p = 0; p < pixels; p++)
-      for (let c = 0; c < 3; c++) id.data[p * 4 + c] = values[samples === 3 ? p * 3 + c : p]!;
-    for (let p = 0; p < pixels; p++) id.data[p * 4 + 3] = 255;
-    g.putImageData(id, 0, 0);
-    const jpeg = new Uint8Array(await canvas.encode('jpeg', 90));
-    const even = jpeg.length % 2 ? new Uint8Array([...jpeg, 0]) : jpeg;
-    const bytes = dataset(
+  const label = labelOf(v);
+  const encode = async (values: Float64Array): Promise<Buffer> => {
+    if (v.jpeg) {
+      const canvas = createCanvas(columns, rows);
+      const g = canvas.getContext('2d');
+      const id = g.createImageData(columns, rows);
+      for (let p = 0; p < pixels; p++)
+        for (let c = 0; c < 3; c++) id.data[p * 4 + c] = values[samples === 3 ? p * 3 + c : p]!;
+      for (let p = 0; p < pixels; p++) id.data[p * 4 + 3] = 255;
+      g.putImageData(id, 0, 0);
+      const jpeg = new Uint8Array(await canvas.encode('jpeg', 90));
+      const even = jpeg.length % 2 ? new Uint8Array([...jpeg, 0]) : jpeg;
+      return dataset(
+        v,
+        rows,
+        columns,
+        {
+          ...common,
+          [TAG.SamplesPerPixel]: { vr: 'US', Value: [3] },
+          [TAG.PlanarConfiguration]: { vr: 'US', Value: [0] },
+          [TAG.PhotometricInterpretation]: { vr: 'CS', Value: ['YBR_FULL_422'] },
+          [TAG.BitsAllocated]: { vr: 'US', Value: [8] },
+          [TAG.BitsStored]: { vr: 'US', Value: [8] },
+          [TAG.HighBit]: { vr: 'US', Value: [7] },
+          [TAG.PixelData]: { vr: 'OB', Value: [even.buffer] },
+        },
+        TRANSFER_SYNTAX.JPEGBaseline8Bit,
+      );
+    }
+    const out = new Uint8Array(values.length * (depth16 ? 2 : 1));
+    for (let i = 0; i < values.length; i++) {
+      const x = values[i]!;
+      if (depth16) {
+        out[i * 2] = x & 0xff;
+        out[i * 2 + 1] = (x >> 8) & 0xff;
+      } else out[i] = x;
+    }
+    return dataset(
       v,
       rows,
       columns,
       {
         ...common,
-        [TAG.SamplesPerPixel]: { vr: 'US', Value: [3] },
-        [TAG.PlanarConfiguration]: { vr: 'US', Value: [0] },
-        [TAG.PhotometricInterpretation]: { vr: 'CS', Value: ['YBR_FULL_422'] },
-        [TAG.BitsAllocated]: { vr: 'US', Value: [8] },
-        [TAG.BitsStored]: { vr: 'US', Value: [8] },
-        [TAG.HighBit]: { vr: 'US', Value: [7] },
-        [TAG.PixelData]: { vr: 'OB', Value: [even.buffer] },
+        [TAG.PhotometricInterpretation]: { vr: 'CS', Value: [photometric] },
+        [TAG.BitsAllocated]: { vr: 'US', Value: [depth16 ? 16 : 8] },
+        [TAG.BitsStored]: { vr: 'US', Value: [depth16 ? frame.bitsStored : 8] },
+        [TAG.HighBit]: { vr: 'US', Value: [depth16 ? frame.bitsStored - 1 : 7] },
+        [TAG.PixelData]: { vr: depth16 ? 'OW' : 'OB', Value: [out.buffer] },
       },
-      TRANSFER_SYNTAX.JPEGBaseline8Bit,
+      TRANSFER_SYNTAX.ExplicitVRLittleEndian,
     );
-    return { bytes, rows, columns, ink, visible, textArea, label };
-  }
-  const out = new Uint8Array(values.length * (depth16 ? 2 : 1));
-  for (let i = 0; i < values.length; i++) {
-    const x = values[i]!;
-    if (depth16) {
-      out[i * 2] = x & 0xff;
-      out[i * 2 + 1] = (x >> 8) & 0xff;
-    } else out[i] = x;
-  }
-  const bytes = dataset(
-    v,
-    rows,
-    columns,
-    {
-      ...common,
-      [TAG.PhotometricInterpretation]: { vr: 'CS', Value: [photometric] },
-      [TAG.BitsAllocated]: { vr: 'US', Value: [depth16 ? 16 : 8] },
-      [TAG.BitsStored]: { vr: 'US', Value: [depth16 ? frame.bitsStored : 8] },
-      [TAG.HighBit]: { vr: 'US', Value: [depth16 ? frame.bitsStored - 1 : 7] },
-      [TAG.PixelData]: { vr: depth16 ? 'OW' : 'OB', Value: [out.buffer] },
-    },
-    TRANSFER_SYNTAX.ExplicitVRLittleEndian,
-  );
-  return { bytes, rows, columns, ink, visible, textArea, label };
+  };
+  const [bytes, plain] = await Promise.all([encode(values), encode(plainValues)]);
+  return { bytes, rows, columns, ink, visible, textArea, plain, label };
 }
 
 /**
@@ -356,13 +369,33 @@ export async function anatomyImage(v: AnatomyVariant): Promise<AnatomyImage> {
 /** Coverage (of 255) from which a pixel counts as ink: a quarter of the pixel or more. */
 export const INK_COVERAGE = 64;
 
+/**
+ * The bridge's decoding of the image without its text, and the mask boxes the bridge reported
+ * ([frame, x, y, width, height]): with them, keptAndRemoved also counts traced ink.
+ */
+export interface TraceOf {
+  readonly plain: DecodedImage;
+  readonly boxes: ReadonlyArray<readonly [number, number, number, number, number]>;
+}
+
 export function keptAndRemoved(
   img: AnatomyImage,
   before: DecodedImage,
   after: DecodedImage,
+  trace?: TraceOf,
 ): {
   inkPixels: number;
   inkLeft: number;
+  /**
+   * Ink the stored image holds: ink pixels whose decoding differs from the image's without the
+   * text (text drawn at 0 over a ground already at 0 holds none; a JPEG can lose a stroke or add
+   * one's ringing). Left: not inside a reported mask box holding the masked value, which an
+   * unmasked glyph pixel at that value among a lighter ground is not.
+   */
+  tracedPixels: number;
+  tracedLeft: number;
+  /** The most that a traced ink pixel left differs from the image without the text (one sample, 0 if none left). */
+  tracedLeftChange: number;
   visiblePixels: number;
   visibleLeft: number;
   fringePixels: number;
@@ -387,8 +420,34 @@ export function keptAndRemoved(
     }
     return true;
   };
+  const inBox = new Uint8Array(img.rows * img.columns);
+  for (const [frame, x, y, w, h] of trace?.boxes ?? [])
+    if (frame <= 0)
+      for (let r = Math.max(0, y); r < Math.min(img.rows, y + h); r++)
+        inBox.fill(1, r * img.columns + Math.max(0, x), r * img.columns + Math.min(img.columns, x + w));
+  // How far the text moved a pixel from the image without it: the largest change of one sample.
+  const change = (p: number): number => {
+    const plain = trace!.plain.data;
+    const b = before.bitsAllocated / 8;
+    let most = 0;
+    for (let s = 0; s < before.samples; s++) {
+      const i = (p * before.samples + s) * b;
+      const read = (d: Uint8Array): number => {
+        if (b === 1) return d[i]!;
+        const v = d[i]! | (d[i + 1]! << 8);
+        return before.signed ? (v << 16) >> 16 : v;
+      };
+      const was = read(plain);
+      const is = read(before.data);
+      most = Math.max(most, Math.abs(is - was));
+    }
+    return most;
+  };
   let inkPixels = 0;
   let inkLeft = 0;
+  let tracedPixels = 0;
+  let tracedLeft = 0;
+  let tracedLeftChange = 0;
   let visiblePixels = 0;
   let visibleLeft = 0;
   let fringePixels = 0;
@@ -401,6 +460,14 @@ export function keptAndRemoved(
       inkPixels++;
       const left = same(p) && !isBlack(p);
       if (left) inkLeft++;
+      const moved = trace ? change(p) : 0;
+      if (moved > 0) {
+        tracedPixels++;
+        if (!(inBox[p] && isBlack(p))) {
+          tracedLeft++;
+          tracedLeftChange = Math.max(tracedLeftChange, moved);
+        }
+      }
       if (img.visible[p]) {
         visiblePixels++;
         if (left) visibleLeft++;
@@ -414,5 +481,17 @@ export function keptAndRemoved(
       if (same(p)) kept++;
     }
   }
-  return { inkPixels, inkLeft, visiblePixels, visibleLeft, fringePixels, fringeLeft, outside, kept };
+  return {
+    inkPixels,
+    inkLeft,
+    tracedPixels,
+    tracedLeft,
+    tracedLeftChange,
+    visiblePixels,
+    visibleLeft,
+    fringePixels,
+    fringeLeft,
+    outside,
+    kept,
+  };
 }

@@ -13,6 +13,7 @@ import { cleanStage, decodeBytes } from '../../src/pipeline/pixels';
 import { pixelGate } from '../../src/verify/pixels';
 import { blackValue, type DecodedImage } from '../../src/pixels/image';
 import { burnedInImage, type BurnedKind, type BurnedInImage } from '../helpers/burnedIn';
+import { anatomyImage, anatomyVariants, keptAndRemoved, labelOf } from '../helpers/realAnatomy';
 import { testContext } from '../helpers/samples';
 import { CORPORA } from '../helpers/realWorld';
 import { readFileSync } from 'node:fs';
@@ -131,6 +132,32 @@ describe('burned-in text, found by OCR and masked (default profile)', () => {
         expect(codes).toContain('113101');
         if (r.region) expect(r.region.same / r.region.total).toBeGreaterThan(0.99);
       });
+
+  it.each([
+    // A name 1 px from the top left corner of a real NM frame: found only inside the detector's margin.
+    ['NM (1024x256), corners, dark 11-16 px, JPEG', 0],
+    // Dark text on the air beside a real CT spine, 2-6 of 255 off it: found in the local-contrast
+    // view. What is left there are glyph ends over air the text moved by a few levels (PERFORMANCE.md).
+    ['CT spine (128x128, enlarged 4x), corners, dark 11-16 px, JPEG', 4],
+    // A date whose first glyphs lie over an MR's darkest tissue: found where its row is looked at again.
+    ['MR head (64x64, enlarged 8x), over, dark 7-10 px, JPEG', 0],
+  ])(
+    'masks faint text at the edge of a real frame or of its line: %s (ink left differs by at most %d levels)',
+    async (label, most) => {
+      const variant = anatomyVariants(1).find((v) => labelOf(v) === label);
+      if (!variant) throw new Error(`no variant ${label}`);
+      const image = await anatomyImage(variant);
+      const out = await prepare(image.bytes, ctx());
+      if ('kind' in out) throw new Error(`quarantined: ${out.reason}`);
+      const r = keptAndRemoved(image, await decode(image.bytes), await decode(Buffer.concat(out.parts)), {
+        plain: await decode(image.plain),
+        boxes: out.masked?.boxes ?? [],
+      });
+      expect(r.tracedPixels).toBeGreaterThan(1000);
+      expect(r.tracedLeftChange).toBeLessThanOrEqual(most);
+      expect(r.kept / r.outside).toBeGreaterThan(0.99);
+    },
+  );
 
   it('keeps text that identifies nobody under mask-identifying, and masks the identity strings', async () => {
     const image = await burnedInImage('mono8', 31, true);

@@ -8,6 +8,8 @@ import type { Dataset } from '../../src/deid/types';
 import { maskValueOf, textToMask, type MaskRegion } from '../../src/pixels/clean';
 import {
   boxesOf,
+  detectorInput,
+  EDGE_MARGIN,
   lineShaped,
   MIN_TEXT_SCORE,
   tallLineConfirmed,
@@ -60,6 +62,37 @@ describe('text lines from the detector map', () => {
     // Unclip: area 240 x 1.5 / perimeter 92 = 3.9 px each side.
     expect(line).toMatchObject({ x: 6, y: 6, width: 48, height: 14 });
     expect(line!.score).toBeCloseTo(0.95);
+  });
+
+  it('gives the detector the image inside a margin that repeats its edge pixels, and moves the lines back by it', () => {
+    // A 3 x 2 grey image: 10 20 30 / 40 50 60.
+    const img = {
+      width: 3,
+      height: 2,
+      channels: 1 as const,
+      data: Uint8Array.from([10, 20, 30, 40, 50, 60]),
+    };
+    const input = detectorInput(img);
+    expect(input.margin).toBe(EDGE_MARGIN);
+    expect(input.width % 32).toBe(0);
+    expect(input.width).toBeGreaterThanOrEqual(3 + 2 * EDGE_MARGIN);
+    const red = (x: number, y: number) => input.data[y * input.width + x]!;
+    const level = (v: number) => (v / 255 - 0.485) / 0.229;
+    // The image itself at (margin, margin); the margins repeat the nearest edge pixel.
+    expect(red(EDGE_MARGIN, EDGE_MARGIN)).toBeCloseTo(level(10));
+    expect(red(EDGE_MARGIN + 2, EDGE_MARGIN + 1)).toBeCloseTo(level(60));
+    expect(red(0, 0)).toBeCloseTo(level(10));
+    expect(red(input.width - 1, 0)).toBeCloseTo(level(30));
+    expect(red(input.width - 1, input.height - 1)).toBeCloseTo(level(60));
+    // A line found at (margin + 10, margin + 10) is at (10, 10) in the image; one wholly in the margin is dropped.
+    const size = 128 + 2 * EDGE_MARGIN;
+    const map = probMap(size, size, [
+      [EDGE_MARGIN + 10, EDGE_MARGIN + 10, 40, 6, 0.95],
+      [2, 2, 20, 6, 0.95],
+    ]);
+    const lines = boxesOf(map, size, size, { width: 128, height: 128, margin: EDGE_MARGIN });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ x: 6, y: 6, width: 48, height: 14 });
   });
 
   it('drops a weak area alone (texture) but keeps one that continues a strong line on its row', () => {
