@@ -10,4 +10,7 @@ module.exports = {
   testTimeout: 120000,
   // nock patches globals that Jest's between-file cleanup would otherwise warn about.
   testEnvironmentOptions: { globalsCleanup: 'off' },
+  // One temporary folder per run, removed at its end (test/helpers/tmpRoot.js).
+  globalSetup: '<rootDir>/test/helpers/tmpRoot.js',
+  globalTeardown: '<rootDir>/test/helpers/tmpTeardown.js',
 };

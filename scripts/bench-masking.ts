@@ -35,6 +35,8 @@ interface Tally {
   stringsMostlyLeft: number;
   regionPixels: number;
   regionKept: number;
+  /** Why the others were quarantined (reasons name checks and shares, never values). */
+  reasons: Map<string, number>;
 }
 
 async function measure(
@@ -48,12 +50,17 @@ async function measure(
     stringsMostlyLeft: 0,
     regionPixels: 0,
     regionKept: 0,
+    reasons: new Map(),
   };
   for (const { kind, seed, light, style } of set) {
     const img = await burnedInImage(kind, seed, light, style);
     t.images++;
     const out = await prepare(img.bytes, ctx);
-    if ('kind' in out) continue;
+    if ('kind' in out) {
+      const why = out.reason.replace(/\d+(\.\d+)?%/g, 'N%').replace(/frame \d+/g, 'frame N');
+      t.reasons.set(why, (t.reasons.get(why) ?? 0) + 1);
+      continue;
+    }
     t.carried++;
     const after = await decode(Buffer.concat(out.parts));
     const before = await decode(img.bytes);
@@ -91,7 +98,8 @@ function line(label: string, t: Tally, seconds: number): string {
     : '';
   return (
     `  ${label}: ${t.images} images, ${t.carried} carried; ${t.strings} planted strings carried, ` +
-    `${t.stringsMasked} with all their ink masked, ${t.stringsMostlyLeft} with more than half left${region} (${seconds.toFixed(0)} s)`
+    `${t.stringsMasked} with all their ink masked, ${t.stringsMostlyLeft} with more than half left${region} (${seconds.toFixed(0)} s)` +
+    [...t.reasons].map(([why, n]) => `\n    quarantined ${n} x ${why.slice(0, 160)}`).join('')
   );
 }
 
