@@ -36,6 +36,8 @@ function bridge(args: string[]): ChildProcess {
   return spawn(process.execPath, [CLI, ...args], {
     env: {
       PATH: process.env.PATH,
+      // The run's temporary folder (test/helpers/tmpRoot.js): a bridge killed mid-send leaves its files there.
+      TMPDIR: process.env.TMPDIR,
       BRIDGE_SOURCE_URL: clinical.url,
       BRIDGE_RESEARCH_URL: research.url,
       BRIDGE_CONFIG: configFile,

@@ -115,7 +115,11 @@ describe('faults', () => {
       process.execPath,
       [CLI, 'run', '--config', fastConfig(dataDir, { schedules: { reconcile: '*/1 * * * * *' } })],
       {
-        env: { PATH: process.env.PATH, ...env(dataDir, { BRIDGE_API_PORT: String(port) }) },
+        env: {
+          PATH: process.env.PATH,
+          TMPDIR: process.env.TMPDIR,
+          ...env(dataDir, { BRIDGE_API_PORT: String(port) }),
+        },
         stdio: 'ignore',
       },
     );
@@ -155,6 +159,7 @@ describe('faults', () => {
     const child = spawn(process.execPath, [CLI, 'run', '--config', fastConfig(dataDir)], {
       env: {
         PATH: process.env.PATH,
+        TMPDIR: process.env.TMPDIR,
         ...env(dataDir, { BRIDGE_API_PORT: String(port), BRIDGE_CONCURRENCY: '1' }),
       },
       stdio: 'ignore',
@@ -187,7 +192,7 @@ describe('faults', () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bridge-corrupt-'));
     writeFileSync(path.join(dataDir, 'bridge.sqlite'), Buffer.alloc(8192, 0x5a));
     const r = spawnSync(process.execPath, [CLI, 'status'], {
-      env: { PATH: process.env.PATH, ...env(dataDir) },
+      env: { PATH: process.env.PATH, TMPDIR: process.env.TMPDIR, ...env(dataDir) },
       encoding: 'utf8',
     });
     expect(r.status).toBe(2);
