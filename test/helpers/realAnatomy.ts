@@ -375,7 +375,11 @@ export const INK_COVERAGE = 64;
  */
 export interface TraceOf {
   readonly plain: DecodedImage;
-  readonly boxes: ReadonlyArray<readonly [number, number, number, number, number]>;
+  /**
+   * Without them (a copy read back from a server), a traced pixel is left when it holds its
+   * original value and that is not the masked value: exact for light text, which masking turns dark.
+   */
+  readonly boxes?: ReadonlyArray<readonly [number, number, number, number, number]>;
 }
 
 export function keptAndRemoved(
@@ -463,7 +467,7 @@ export function keptAndRemoved(
       const moved = trace ? change(p) : 0;
       if (moved > 0) {
         tracedPixels++;
-        if (!(inBox[p] && isBlack(p))) {
+        if (trace?.boxes ? !(inBox[p] && isBlack(p)) : same(p) && !isBlack(p)) {
           tracedLeft++;
           tracedLeftChange = Math.max(tracedLeftChange, moved);
         }

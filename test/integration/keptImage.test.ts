@@ -136,14 +136,20 @@ describe('burned-in text over real anatomy, carried with the default configurati
       const source = bySop.get(String(file.dict[TAG.SOPInstanceUID]!.Value![0]))!;
       expect(source).toBeDefined();
       expect(file.dict[TAG.BurnedInAnnotation]?.Value).toEqual(['NO']);
-      const r = keptAndRemoved(source, await decode(source.bytes), await decode(bytes));
+      const r = keptAndRemoved(source, await decode(source.bytes), await decode(bytes), {
+        plain: await decode(source.plain),
+      });
       expect(r.visiblePixels).toBeGreaterThan(300);
+      expect(r.tracedPixels).toBeGreaterThan(300);
       // Per image, not on average: the label says which image failed. Visible ink: text standing
-      // out from its ground by an eighth of the range (white text over white bone is not).
+      // out from its ground by an eighth of the range (white text over white bone is not). Traced
+      // ink: every ink pixel the stored image holds (it differs from the image without the text).
       perImage.push(
-        `${source.label}: visible ink left ${r.visibleLeft}, kept ${r.kept / r.outside >= 0.97 ? '>= 97%' : `${((100 * r.kept) / r.outside).toFixed(2)}%`}`,
+        `${source.label}: visible ink left ${r.visibleLeft}, traced ink left ${r.tracedLeft}, kept ${r.kept / r.outside >= 0.97 ? '>= 97%' : `${((100 * r.kept) / r.outside).toFixed(2)}%`}`,
       );
     }
-    expect(perImage.filter((line) => !/visible ink left 0, kept >= 97%$/.test(line))).toEqual([]);
+    expect(
+      perImage.filter((line) => !/visible ink left 0, traced ink left 0, kept >= 97%$/.test(line)),
+    ).toEqual([]);
   });
 });
