@@ -1,5 +1,6 @@
 /** Everything built from one config: clients, keys, profiles and the context the pipeline runs with. */
 import { openDestination } from './destinations';
+import { openSpool } from './destinations/spool';
 import type { ProfileConfig, ResolvedConfig } from './config';
 import { deriveKeys } from './deid/keys';
 import { BASIC_OPTIONS, safePrivateSet, type DeidProfile } from './deid/profile';
@@ -35,8 +36,12 @@ export function buildRuntime(cfg: ResolvedConfig, db: Db, log: Logger, state: Pr
   const source = new OrthancClient({ ...cfg.source, label: 'source' });
   const keys = deriveKeys(cfg.secret);
   const reidPublicKey = cfg.reidPublicKeyPem ? loadPublicKey(cfg.reidPublicKeyPem) : undefined;
+  // Only a DIMSE destination hands files to another program (storescu).
+  const spool = Object.values(cfg.destinations).some((d) => d.kind === 'dimse')
+    ? openSpool(cfg.dataDir)
+    : undefined;
   const clients = new Map(
-    Object.entries(cfg.destinations).map(([name, d]) => [name, openDestination(name, d)]),
+    Object.entries(cfg.destinations).map(([name, d]) => [name, openDestination(name, d, spool)]),
   );
   const profiles = new Map(
     Object.values(cfg.profiles).map((p) => [p.name, { profile: profileFromConfig(p), keys, reidPublicKey }]),

@@ -8,13 +8,14 @@
  * instance's own transfer syntax is proposed (`-R`), so nothing is transcoded.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { DestinationConfig } from '../config';
 import { PermanentError, TransientError } from '../errors';
 import { Batcher } from './batch';
 import { StorageCommitment } from './commitment';
+import { spoolFolder } from './spool';
 import { NamedByUids, type Destination, type InstanceKey, type Receipt } from './types';
 
 /** Instances stored at about the same moment share one association (one storescu), up to these bounds. */
@@ -87,6 +88,8 @@ export class DimseDestination extends NamedByUids implements Destination {
   constructor(
     readonly label: string,
     private readonly cfg: DestinationConfig,
+    /** Where storescu's files are written (the data folder's spool, spool.ts). */
+    private readonly spool: string = os.tmpdir(),
   ) {
     super();
     this.peer = cfg.dimse!;
@@ -149,7 +152,7 @@ export class DimseDestination extends NamedByUids implements Destination {
    * status (storescu's log names the file it sends, then the response to it).
    */
   private async storeMany(items: readonly StoreItem[]): Promise<Array<Receipt | Error>> {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'bridge-dimse-'));
+    const dir = spoolFolder(this.spool, 'dimse');
     try {
       const files = items.map(({ parts }, i) => {
         const file = path.join(dir, `${i}.dcm`);

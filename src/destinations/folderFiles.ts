@@ -16,6 +16,7 @@ import {
   writeSync,
 } from 'node:fs';
 import path from 'node:path';
+import { isRunning } from './spool';
 
 /**
  * Makes one file-name field safe: letters, digits, dot, dash and underscore only, at most 64
@@ -111,17 +112,8 @@ function removeStaleTemporaries(file: string): void {
   swept.add(dir);
   for (const name of readdirSync(dir)) {
     const pid = /\.(\d+)\.tmp$/.exec(name)?.[1];
-    if (pid === undefined || Number(pid) === process.pid || alive(Number(pid))) continue;
+    if (pid === undefined || Number(pid) === process.pid || isRunning(Number(pid))) continue;
     rmSync(path.join(dir, name), { force: true });
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

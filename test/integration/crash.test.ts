@@ -144,5 +144,8 @@ describe('crash safety', () => {
         .map((f) => sopOf(path.join(folder, f)))
         .sort(),
     ).toEqual(expected);
+    // The storescu files of the killed runs were in the data folder's spool, and the next start
+    // removed them; the last run removed its own.
+    expect(readdirSync(path.join(dataDir, 'spool'))).toEqual([]);
   });
 });
