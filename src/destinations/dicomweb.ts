@@ -10,7 +10,13 @@ import { Readable } from 'node:stream';
 import type { DestinationConfig } from '../config';
 import { TAG } from '../dicom/tags';
 import { DestinationError, PermanentError, TransientError, type BridgeError } from '../errors';
-import { httpAgent, httpsAgent, retryStaleSockets } from '../orthanc/agents';
+import {
+  failedOnStaleSocket,
+  httpAgent,
+  httpsAgent,
+  retryStaleSockets,
+  STALE_SOCKET_RETRIES,
+} from '../orthanc/agents';
 import { Batcher } from './batch';
 import { NamedByUids, type Destination, type InstanceKey, type Receipt } from './types';
 
@@ -107,11 +113,23 @@ export class DicomWebDestination extends NamedByUids implements Destination {
         },
       });
     const where = `${this.label} DICOMweb ${method} ${route.split('?')[0]}`;
+    // A kept connection the server closed as the request went out: sent again, from the parts in a
+    // new stream, at most STALE_SOCKET_RETRIES times (agents.ts; the client's own retry leaves
+    // streamed bodies, which it cannot send again).
+    const sendOnce = async (): Promise<AxiosResponse<Buffer>> => {
+      for (let retry = 0; ; retry++) {
+        try {
+          return await send();
+        } catch (err) {
+          if (!body || retry >= STALE_SOCKET_RETRIES || !failedOnStaleSocket(err)) throw err;
+        }
+      }
+    };
     try {
-      let res = await send();
+      let res = await sendOnce();
       if (res.status === 401 && this.cfg.tokenFile) {
         this.token = this.readToken();
-        res = await send();
+        res = await sendOnce();
       }
       if (res.status === 401 || res.status === 403)
         throw new DestinationError(

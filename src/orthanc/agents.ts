@@ -10,7 +10,7 @@
  * closed by this side, well before the server would close it; a server announcing nothing or more
  * keeps the agent's own behaviour. (Node versions without the option keep theirs: no reuse.)
  */
-import type { AxiosError, AxiosInstance, InternalAxiosRequestConfig } from 'axios';
+import { AxiosError, type AxiosInstance, type InternalAxiosRequestConfig } from 'axios';
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
@@ -51,8 +51,8 @@ export function agentFor(url: URL, o: AgentOptions): http.Agent {
  * request is sent again, on another connection, at most twice (Node's documentation gives the
  * same advice). Every request the bridge sends may be repeated, in case the server did read it:
  * reads, metadata writes, and stores, which Orthanc and DICOMweb servers answer as already there.
- * A body given as a stream is not sent again (it was consumed): that request fails as before, as
- * a transient error.
+ * A body given as a stream was consumed: the interceptor leaves it, and its sender sends it again
+ * from its buffers in a new stream (DicomWebDestination's STOW-RS).
  */
 export const STALE_SOCKET_RETRIES = 2;
 
@@ -61,22 +61,24 @@ export function staleSocket(err: unknown, req: { reusedSocket?: boolean } | unde
   return req?.reusedSocket === true && (code === 'ECONNRESET' || code === 'EPIPE');
 }
 
-/** Sends a request again when it failed on a kept connection the server had closed. */
+/** Whether an axios request failed, before any answer, on a kept connection the server had closed. */
+export function failedOnStaleSocket(err: unknown): boolean {
+  if (!(err instanceof AxiosError) || err.response) return false;
+  // Node's request, or follow-redirects' wrapper around the current one (axios's default).
+  const sent = err.request as
+    { reusedSocket?: boolean; _currentRequest?: { reusedSocket?: boolean } } | undefined;
+  return staleSocket(err, sent?._currentRequest ?? sent);
+}
+
+/**
+ * Sends a request again when it failed on a kept connection the server had closed. A streamed body
+ * was consumed: its sender makes a new stream and sends again itself (DicomWebDestination).
+ */
 export function retryStaleSockets(client: AxiosInstance): void {
   client.interceptors.response.use(undefined, (err: AxiosError) => {
     const cfg = err.config as (InternalAxiosRequestConfig & { staleRetries?: number }) | undefined;
-    // Node's request, or follow-redirects' wrapper around the current one (axios's default).
-    const sent = err.request as
-      { reusedSocket?: boolean; _currentRequest?: { reusedSocket?: boolean } } | undefined;
-    const req = sent?._currentRequest ?? sent;
     const streamed = typeof (cfg?.data as { pipe?: unknown } | undefined)?.pipe === 'function';
-    if (
-      !cfg ||
-      err.response ||
-      streamed ||
-      !staleSocket(err, req) ||
-      (cfg.staleRetries ?? 0) >= STALE_SOCKET_RETRIES
-    )
+    if (!cfg || streamed || !failedOnStaleSocket(err) || (cfg.staleRetries ?? 0) >= STALE_SOCKET_RETRIES)
       return Promise.reject(err);
     cfg.staleRetries = (cfg.staleRetries ?? 0) + 1;
     return client.request(cfg);

@@ -9,6 +9,10 @@ import net from 'node:net';
 import { Readable } from 'node:stream';
 import { httpAgent, retryStaleSockets } from '../../src/orthanc/agents';
 import { OrthancClient } from '../../src/orthanc/client';
+import { DicomWebDestination } from '../../src/destinations/dicomweb';
+import { parseDicom } from '../../src/dicom/file';
+import { str } from '../../src/dicom/values';
+import { TAG } from '../../src/dicom/tags';
 import { makeCtStudy, samplePatients } from '../fixtures/studies';
 import { TestOrthanc, freePort, request } from '../helpers/orthanc';
 
@@ -65,7 +69,10 @@ describe('connections to Orthanc', () => {
   let orthanc: TestOrthanc;
   let ids: string[] = [];
   beforeAll(async () => {
-    orthanc = await new TestOrthanc('clinical').start();
+    orthanc = await new TestOrthanc('clinical', {
+      Plugins: ['/usr/share/orthanc/plugins/libOrthancDicomWeb.so'],
+      DicomWeb: { Enable: true, Root: '/dicom-web/' },
+    }).start();
     const [patient] = samplePatients(1);
     const study = makeCtStudy(patient!, { studyIndex: 1, studyDate: '20240110', slices: 4, size: 64 });
     ids = [];
@@ -122,6 +129,35 @@ describe('connections to Orthanc', () => {
       expect(await client.version()).toMatch(/^\d/);
       expect(await client.version()).toMatch(/^\d/);
       expect(relay.connections()).toBeGreaterThanOrEqual(3);
+    } finally {
+      await relay.close();
+    }
+  });
+
+  it('sends a DICOMweb STOW-RS again, from its buffers in a new stream, when the kept connection was cut', async () => {
+    const relay = await countingRelay(orthanc.port, true);
+    try {
+      const d = new DicomWebDestination('web', {
+        kind: 'dicomweb',
+        url: `http://127.0.0.1:${relay.port}/dicom-web`,
+        timeoutMs: 10_000,
+        explorerUrl: '',
+      });
+      const [p] = samplePatients(1);
+      const study = makeCtStudy(p!, { studyIndex: 7, studyDate: '20240111', slices: 3, size: 64 });
+      // One after another: each store after the first goes out on the kept connection, which is cut.
+      for (const inst of study) {
+        const dict = parseDicom(inst.bytes).dict;
+        const key = {
+          patientId: 'P',
+          studyUid: str(dict[TAG.StudyInstanceUID]),
+          seriesUid: str(dict[TAG.SeriesInstanceUID]),
+          sopUid: str(dict[TAG.SOPInstanceUID]),
+        };
+        expect((await d.store([inst.bytes], key)).already).toBe(false);
+        expect(await d.held(d.idOf(key))).toBeDefined();
+      }
+      expect(relay.connections()).toBeGreaterThanOrEqual(study.length);
     } finally {
       await relay.close();
     }
