@@ -4,6 +4,9 @@ import { deriveKeys } from '../../src/deid/keys';
 import { DEFAULT_PROFILE } from '../../src/deid/profile';
 import type { ProcessState, TargetContext } from '../../src/pipeline/context';
 import { ByteBudget } from '../../src/util/budget';
+import { str } from '../../src/dicom/values';
+import { TAG } from '../../src/dicom/tags';
+import type { InstanceKey } from '../../src/destinations/types';
 import { makeCtStudy, makeMammoStudy, samplePatients, type SamplePatient } from '../fixtures/studies';
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef-not-for-production';
@@ -42,4 +45,15 @@ export function stageContext(state: ProcessState, deid: DeidContext = testContex
     maxInflatedBytes: 1 << 26,
     budget: new ByteBudget(512 << 20),
   } as unknown as TargetContext;
+}
+
+/** A destination's key for a DICOM file: its study, series and instance UIDs, under a patient ID. */
+export function instanceKeyOf(bytes: Buffer, patientId = 'P'): InstanceKey {
+  const dict = parseDicom(bytes).dict;
+  return {
+    patientId,
+    studyUid: str(dict[TAG.StudyInstanceUID]),
+    seriesUid: str(dict[TAG.SeriesInstanceUID]),
+    sopUid: str(dict[TAG.SOPInstanceUID]),
+  };
 }

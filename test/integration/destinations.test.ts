@@ -19,7 +19,7 @@ import { dimseEntry, startStorescp } from '../helpers/dimse';
 import { DimseDestination } from '../../src/destinations/dimse';
 import { parseDicom } from '../../src/dicom/file';
 import { str } from '../../src/dicom/values';
-import { TEST_SECRET } from '../helpers/samples';
+import { instanceKeyOf, TEST_SECRET } from '../helpers/samples';
 import nock from 'nock';
 import { TAG } from '../../src/dicom/tags';
 import { SOP_CLASS } from '../../src/dicom/sopClasses';
@@ -220,16 +220,10 @@ describe('DICOMweb faults, each named', () => {
         batch: 32,
       });
       const [p] = samplePatients(1);
-      const instances = makeCtStudy(p!, { studyIndex: 9, studyDate: '20240301', slices: 3 }).map((inst) => {
-        const dict = parseDicom(inst.bytes).dict;
-        const key = {
-          patientId: 'P',
-          studyUid: str(dict[TAG.StudyInstanceUID]),
-          seriesUid: str(dict[TAG.SeriesInstanceUID]),
-          sopUid: str(dict[TAG.SOPInstanceUID]),
-        };
-        return { bytes: inst.bytes, key };
-      });
+      const instances = makeCtStudy(p!, { studyIndex: 9, studyDate: '20240301', slices: 3 }).map((inst) => ({
+        bytes: inst.bytes,
+        key: instanceKeyOf(inst.bytes),
+      }));
       const receipts = await Promise.all(instances.map((i) => d.store([i.bytes], i.key)));
       expect(receipts.map((r) => r.already)).toEqual([false, false, false]);
       expect(parts).toEqual([3]);

@@ -10,11 +10,9 @@ import { Readable } from 'node:stream';
 import { httpAgent, retryStaleSockets } from '../../src/orthanc/agents';
 import { OrthancClient } from '../../src/orthanc/client';
 import { DicomWebDestination } from '../../src/destinations/dicomweb';
-import { parseDicom } from '../../src/dicom/file';
-import { str } from '../../src/dicom/values';
-import { TAG } from '../../src/dicom/tags';
 import { makeCtStudy, samplePatients } from '../fixtures/studies';
 import { TestOrthanc, freePort, request } from '../helpers/orthanc';
+import { instanceKeyOf } from '../helpers/samples';
 
 /**
  * Relays 127.0.0.1:port to `target`, counting the connections it accepts. `cutSecond`: a
@@ -147,13 +145,7 @@ describe('connections to Orthanc', () => {
       const study = makeCtStudy(p!, { studyIndex: 7, studyDate: '20240111', slices: 3, size: 64 });
       // One after another: each store after the first goes out on the kept connection, which is cut.
       for (const inst of study) {
-        const dict = parseDicom(inst.bytes).dict;
-        const key = {
-          patientId: 'P',
-          studyUid: str(dict[TAG.StudyInstanceUID]),
-          seriesUid: str(dict[TAG.SeriesInstanceUID]),
-          sopUid: str(dict[TAG.SOPInstanceUID]),
-        };
+        const key = instanceKeyOf(inst.bytes);
         expect((await d.store([inst.bytes], key)).already).toBe(false);
         expect(await d.held(d.idOf(key))).toBeDefined();
       }
