@@ -216,11 +216,17 @@ async function detectLines(
   return out;
 }
 
-/** The grey rendering crops are cut from (views.ts cropSource), rendered in a decoder worker. */
-async function cropSourceOf(engines: PixelEngines, img: DecodedImage, frame: number): Promise<Uint8Array> {
-  const views = await engines.codecs.views(img, frame, 'crop');
-  if (typeof views === 'string') throw new DetectorError(views);
-  return views[0]!.data;
+/**
+ * The grey rendering crops are cut from (views.ts cropSource), rendered in a decoder worker once per
+ * frame, on first use: the looks at words, at line ends and inside ultrasound regions share it.
+ */
+function cropSourceOnce(engines: PixelEngines, img: DecodedImage, frame: number): () => Promise<Uint8Array> {
+  let source: Promise<Uint8Array> | undefined;
+  return () =>
+    (source ??= engines.codecs.views(img, frame, 'crop').then((views) => {
+      if (typeof views === 'string') throw new DetectorError(views);
+      return views[0]!.data;
+    }));
 }
 
 /** Detector boxes of a view, in image pixels, that can be text lines (tall ones are confirmed later). */
@@ -249,14 +255,13 @@ function inImage(boxes: readonly TextBox[], view: { scale: number; x?: number; y
 async function wordLines(
   engines: PixelEngines,
   img: DecodedImage,
-  frame: number,
+  crops: () => Promise<Uint8Array>,
   lines: readonly TextBox[],
   words: readonly Word[],
   tokens: ReadonlySet<string>,
 ): Promise<TextBox[]> {
   const { indexes } = identifyingWords(words, tokens);
   const out: TextBox[] = [];
-  let full: Uint8Array | undefined;
   for (const [i, w] of words.entries()) {
     if (!indexes.has(i) || lines.some((l) => overlaps(l, w.box)) || out.some((l) => overlaps(l, w.box)))
       continue;
@@ -268,8 +273,7 @@ async function wordLines(
       height: w.box.height + 2 * margin,
     };
     // Text height: OCR's box is a word's, unless it took in texture; a line is seldom over 32 px.
-    full ??= await cropSourceOf(engines, img, frame);
-    const view = cropView(img, full, around, Math.min(w.box.height, 32));
+    const view = cropView(img, await crops(), around, Math.min(w.box.height, 32));
     out.push(...inImage(await engines.detector.detect(view), view).filter((l) => overlaps(l, w.box)));
   }
   return out;
@@ -296,11 +300,11 @@ function continues(b: Box, l: Box): boolean {
 async function lineEnds(
   engines: PixelEngines,
   img: DecodedImage,
-  frame: number,
+  crops: () => Promise<Uint8Array>,
   lines: readonly TextBox[],
 ): Promise<TextBox[]> {
   if (lines.length === 0) return [];
-  const full = await cropSourceOf(engines, img, frame);
+  const full = await crops();
   const out: TextBox[] = [];
   for (const l of [...lines].sort((a, b) => b.score - a.score).slice(0, MAX_LINE_LOOKS)) {
     const reach = LINE_REACH * l.height;
@@ -331,7 +335,7 @@ const MAX_CLOSER_READS = 32;
 async function readCloser(
   engines: PixelEngines,
   img: DecodedImage,
-  frame: number,
+  crops: () => Promise<Uint8Array>,
   lines: readonly TextBox[],
   words: readonly Word[],
   regions: readonly Box[],
@@ -341,7 +345,7 @@ async function readCloser(
     .sort((a, b) => b.score - a.score)
     .slice(0, MAX_CLOSER_READS);
   if (open.length === 0) return [];
-  const full = await cropSourceOf(engines, img, frame);
+  const full = await crops();
   const out: Word[] = [];
   // Each read's lines numbered apart from the frame's and from each other's (identifyingWords
   // joins neighbours on one line only).
@@ -439,9 +443,10 @@ export async function cleanPixels(req: CleanRequest, engines: PixelEngines): Pro
       const found = (await detectLines(engines, original, f, palette)).filter((l) =>
         tallLineConfirmed(l, words),
       );
-      const seen = [...found, ...(await wordLines(engines, original, f, found, words, req.tokens))];
-      const lines = [...seen, ...(await lineEnds(engines, original, f, seen))];
-      const read = us ? [...words, ...(await readCloser(engines, original, f, lines, words, us))] : words;
+      const crops = cropSourceOnce(engines, original, f);
+      const seen = [...found, ...(await wordLines(engines, original, crops, found, words, req.tokens))];
+      const lines = [...seen, ...(await lineEnds(engines, original, crops, seen))];
+      const read = us ? [...words, ...(await readCloser(engines, original, crops, lines, words, us))] : words;
       for (const { box, score } of textToMask(lines, read, req.policy, req.tokens, us)) {
         // Detected lines carry the detector's own margin (its unclip distance); the profile's
         // padding adds to it (anti-aliased edges).

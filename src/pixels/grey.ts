@@ -97,19 +97,25 @@ export function greyFrame(
   return out;
 }
 
-/** Where output position i of an enlargement by k reads: two source indexes and the second's weight (0-256). */
-function taps(n: number, k: number): { lo: Int32Array; hi: Int32Array; w: Int32Array } {
+/**
+ * Where output position i of an enlargement by k (or of a grid of n cells k wide, between their
+ * centres) reads: two source indexes, and the second's weight as a fraction (0-1) and in fixed
+ * point (0-256).
+ */
+function taps(n: number, k: number): { lo: Int32Array; hi: Int32Array; w: Int32Array; frac: Float32Array } {
   const lo = new Int32Array(n * k);
   const hi = new Int32Array(n * k);
   const w = new Int32Array(n * k);
+  const frac = new Float32Array(n * k);
   for (let i = 0; i < n * k; i++) {
     const at = Math.max(0, (i + 0.5) / k - 0.5);
     const i0 = Math.min(n - 1, Math.floor(at));
     lo[i] = i0;
     hi[i] = Math.min(n - 1, i0 + 1);
+    frac[i] = at - i0;
     w[i] = Math.round((at - i0) * 256);
   }
-  return { lo, hi, w };
+  return { lo, hi, w, frac };
 }
 
 /** Bilinear enlargement by a whole factor, in fixed point (weights of 1/256). */
@@ -344,29 +350,16 @@ export function localContrast(src: Uint8Array, w: number, h: number): Uint8Array
       );
     }
   // Where each column or row lies between tile centres: the two tiles and the second's weight.
-  const between = (n: number, size: number, tiles: number) => {
-    const lo = new Int32Array(n);
-    const hi = new Int32Array(n);
-    const wt = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      const at = (i + 0.5) / size - 0.5;
-      const t0 = Math.max(0, Math.min(tiles - 1, Math.floor(at)));
-      lo[i] = t0;
-      hi[i] = Math.min(tiles - 1, t0 + 1);
-      wt[i] = Math.max(0, Math.min(1, at - t0));
-    }
-    return { lo, hi, wt };
-  };
-  const xs = between(w, tw, tilesX);
-  const ys = between(h, th, tilesY);
+  const xs = taps(tilesX, tw);
+  const ys = taps(tilesY, th);
   const out = new Uint8Array(w * h);
   for (let y = 0; y < h; y++) {
     const top = ys.lo[y]! * tilesX;
     const bottom = ys.hi[y]! * tilesX;
-    const wy = ys.wt[y]!;
+    const wy = ys.frac[y]!;
     for (let x = 0; x < w; x++) {
       const v = src[y * w + x]!;
-      const wx = xs.wt[x]!;
+      const wx = xs.frac[x]!;
       const a = maps[top + xs.lo[x]!]![v]! * (1 - wx) + maps[top + xs.hi[x]!]![v]! * wx;
       const b = maps[bottom + xs.lo[x]!]![v]! * (1 - wx) + maps[bottom + xs.hi[x]!]![v]! * wx;
       out[y * w + x] = Math.round(a * (1 - wy) + b * wy);
